@@ -1,0 +1,136 @@
+// Package format reads and writes tabular files: CSV, JSONL and Parquet, with
+// gzip/zstd-compressed text inputs, type inference, null tokens, and precise
+// errors that name the file, line, row and column.
+//
+// Reading is split into three steps so that the pipeline can run them in
+// parallel and merge results in order:
+//
+//   - Chunks cuts the input into chunks of whole records (sequential, cheap);
+//   - Infer collects type evidence from one chunk (parallel, mergeable);
+//   - Decode turns one chunk into an Arrow record batch of a given schema (parallel).
+package format
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/apache/arrow-go/v18/arrow"
+)
+
+// Kind is a file format.
+type Kind string
+
+const (
+	CSV     Kind = "csv"
+	JSONL   Kind = "jsonl"
+	Parquet Kind = "parquet"
+)
+
+// Compression of a text input or output file.
+type Compression string
+
+const (
+	None   Compression = "none"
+	Gzip   Compression = "gzip"
+	Zstd   Compression = "zstd"
+	Snappy Compression = "snappy" // Parquet output only
+)
+
+// DefaultNullValues are the tokens read as null in text inputs (DESIGN §6).
+var DefaultNullValues = []string{
+	"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+	"<NA>", "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null",
+}
+
+// Options control reading.
+type Options struct {
+	// Kind of the input; "" detects it from the file name (see Detect).
+	Kind Kind
+	// Delimiter of CSV fields; 0 means ','.
+	Delimiter byte
+	// NullValues are the text tokens read as null; nil means DefaultNullValues.
+	NullValues []string
+	// ChunkRows is the number of records per chunk; 0 means DefaultChunkRows.
+	ChunkRows int
+	// InferTimestamps makes text columns whose every non-null value is an
+	// ISO-8601 date-time become timestamp[us, UTC] instead of string.
+	InferTimestamps bool
+}
+
+// DefaultChunkRows is the chunk size when Options.ChunkRows is 0.
+const DefaultChunkRows = 65536
+
+// Input is one source file.
+type Input struct {
+	// Name identifies the file in errors (its key or URI).
+	Name string
+	// Open returns a fresh stream of the file's raw (possibly compressed) bytes.
+	// It may be called more than once (one pass to infer, one to decode).
+	Open func(ctx context.Context) (io.ReadCloser, error)
+	// ReaderAt and Size give random access when available (local or spooled
+	// files). Parquet inputs require them.
+	ReaderAt io.ReaderAt
+	Size     int64
+}
+
+// Chunk is a run of whole records of one file, in file order.
+type Chunk struct {
+	Seq       int   // 0-based chunk number within the file
+	FirstRow  int64 // 0-based index of the chunk's first data row within the file
+	FirstLine int64 // 1-based physical line of the first record (text formats)
+	Rows      int   // number of records in the chunk
+	// The payload is private to the format's implementation.
+	payload any
+}
+
+// Error is a problem in an input file. Every field that is known is set.
+type Error struct {
+	File   string
+	Line   int64  // 1-based physical line, 0 if unknown
+	Row    int64  // 1-based data row (header excluded), 0 if unknown
+	Column string // column name, "" if not about one column
+	Msg    string // what is wrong
+	Hint   string // what to change
+}
+
+func (e *Error) Error() string {
+	s := e.File
+	if e.Line > 0 {
+		s += fmt.Sprintf(": line %d", e.Line)
+	}
+	if e.Row > 0 {
+		s += fmt.Sprintf(" (row %d)", e.Row)
+	}
+	if e.Column != "" {
+		s += fmt.Sprintf(", column %q", e.Column)
+	}
+	s += ": " + e.Msg
+	if e.Hint != "" {
+		s += "; " + e.Hint
+	}
+	return s
+}
+
+// Decoder reads one input file in chunks. Chunks is sequential; Infer and
+// Decode may be called concurrently from many goroutines.
+type Decoder interface {
+	// Chunks reads the input from the start and calls emit with each chunk of
+	// up to Options.ChunkRows records, in file order. It returns the first
+	// error from reading or from emit.
+	Chunks(ctx context.Context, emit func(*Chunk) error) error
+	// Infer returns the type evidence of one chunk.
+	Infer(c *Chunk) (*Evidence, error)
+	// Decode converts one chunk to a record batch with the given schema (which
+	// may be wider than the chunk's own evidence, e.g. float64 for an integer
+	// column). The caller releases the batch.
+	Decode(c *Chunk, schema *arrow.Schema) (arrow.RecordBatch, error)
+}
+
+// Writer writes record batches to one output file.
+type Writer interface {
+	Write(rec arrow.RecordBatch) error
+	// Close flushes buffered rows and the file footer; it does not close the
+	// underlying io.Writer.
+	Close() error
+}
