@@ -1,0 +1,296 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/mldata-io/mldata/pkg/format"
+	"github.com/mldata-io/mldata/pkg/manifest"
+	"github.com/mldata-io/mldata/pkg/pipeline"
+	"github.com/mldata-io/mldata/pkg/schema"
+	"github.com/mldata-io/mldata/pkg/split"
+	"github.com/mldata-io/mldata/pkg/validate"
+)
+
+func init() { subcommands = append(subcommands, newBuildCmd) }
+
+type buildFlags struct {
+	source, output, format, outputFormat, compression string
+	include, nullValues                               []string
+	delimiter                                         string
+	inferTimestamps                                   bool
+	split, splitKey, stratifyBy                       string
+	seed                                              uint64
+	rules, onFailure, schemaPolicy                    string
+	workers, chunkRows                                int
+	partRows                                          int64
+	buildID                                           string
+	json                                              bool
+}
+
+func newBuildCmd() *cobra.Command {
+	var f buildFlags
+	cmd := &cobra.Command{
+		Use:   "build --source URI --output URI",
+		Short: "Build a split, validated dataset from tabular source files",
+		Long: `Build reads every source file (CSV, JSONL or Parquet; .gz/.zst text is
+decompressed on the fly), infers one schema, splits rows deterministically by
+a hash of their key or content, validates them, and writes the splits under
+OUTPUT/builds/<build id>/<split>/part-NNNNN.<ext> with a manifest.json. The
+build becomes visible only when OUTPUT/latest.json is written, last: a failed
+or interrupted build never replaces the previous one.
+
+URIs are local paths or bucket URLs: file://, s3://, gs://, azblob://, mem://.`,
+		Example: `  mldata build --source data/ --output out/ --split train=0.8,validation=0.1,test=0.1 --split-key id
+  mldata build --source s3://raw/events/ --include '*.csv.gz' --output s3://ml/events/ --compression zstd`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := f.config()
+			if err != nil {
+				return err
+			}
+			return runBuild(cmd.Context(), cfg, f.json, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&f.source, "source", "", "source file, folder or bucket URL (required)")
+	fl.StringVar(&f.output, "output", "", "output folder or bucket URL (required)")
+	fl.StringVar(&f.format, "format", "auto", "source format: auto|csv|jsonl|parquet (auto: from each file's extension)")
+	fl.StringArrayVar(&f.include, "include", nil, "only source files matching this glob (repeatable), e.g. '*.csv' or '**/part-*.parquet'")
+	fl.StringVar(&f.delimiter, "delimiter", "", "CSV field delimiter (default ',' or tab for .tsv)")
+	fl.StringArrayVar(&f.nullValues, "null-value", nil, "text read as null (repeatable; replaces the default list: '', NA, NULL, NaN, n/a, ...)")
+	fl.BoolVar(&f.inferTimestamps, "infer-timestamps", true, "read ISO-8601 date-time text columns as timestamps")
+	fl.StringVar(&f.outputFormat, "output-format", "parquet", "output format: parquet|csv|jsonl")
+	fl.StringVar(&f.compression, "compression", "", "output compression: snappy|gzip|zstd|none (default snappy for parquet, none for csv/jsonl)")
+	fl.StringVar(&f.split, "split", "train=0.8,validation=0.1,test=0.1", "split names and ratios, summing to 1")
+	fl.StringVar(&f.splitKey, "split-key", "", "column whose value decides a row's split (default: the whole row's content)")
+	fl.StringVar(&f.stratifyBy, "stratify-by", "", "column to stratify the split by")
+	fl.Uint64Var(&f.seed, "seed", 42, "split seed")
+	fl.StringVar(&f.rules, "rules", "", "validation rules file (YAML or JSON list)")
+	fl.StringVar(&f.onFailure, "on-failure", "fail", "when a validation rule fails: fail (publish nothing) or warn (publish and report)")
+	fl.StringVar(&f.schemaPolicy, "schema-policy", string(schema.AllowAdditive), "schema changes allowed against the published build: AllowAll|AllowAdditive|Strict")
+	fl.IntVar(&f.workers, "workers", 0, "parallel workers (default: all cores)")
+	fl.IntVar(&f.chunkRows, "chunk-rows", format.DefaultChunkRows, "rows per chunk of work; memory is about chunk-rows x workers rows")
+	fl.Int64Var(&f.partRows, "part-rows", pipeline.DefaultPartRows, "source rows per output part file")
+	fl.StringVar(&f.buildID, "build-id", "", "build id (default: from the start time)")
+	fl.BoolVar(&f.json, "json", false, "print the build manifest as JSON on stdout")
+	return cmd
+}
+
+func (f *buildFlags) config() (pipeline.Config, error) {
+	var cfg pipeline.Config
+	if f.source == "" || f.output == "" {
+		return cfg, usagef("--source and --output are required; see 'mldata build --help'")
+	}
+	kind, err := parseKind(f.format, true)
+	if err != nil {
+		return cfg, err
+	}
+	outKind, err := parseKind(f.outputFormat, false)
+	if err != nil {
+		return cfg, err
+	}
+	comp, err := parseCompression(f.compression, outKind)
+	if err != nil {
+		return cfg, err
+	}
+	spec, err := split.Parse(f.split)
+	if err != nil {
+		return cfg, usagef("--split: %v", err)
+	}
+	spec.Seed, spec.Key, spec.StratifyBy = f.seed, f.splitKey, f.stratifyBy
+	var rules []validate.Rule
+	if f.rules != "" {
+		data, err := os.ReadFile(f.rules)
+		if err != nil {
+			return cfg, usagef("--rules: %v", err)
+		}
+		if rules, err = validate.ParseRules(data); err != nil {
+			return cfg, usagef("--rules %s: %v", f.rules, err)
+		}
+	}
+	var onFailure string
+	switch strings.ToLower(f.onFailure) {
+	case "fail":
+		onFailure = pipeline.OnFailureFail
+	case "warn":
+		onFailure = pipeline.OnFailureWarn
+	default:
+		return cfg, usagef("--on-failure %q: use fail or warn", f.onFailure)
+	}
+	policy, err := schema.ParsePolicy(f.schemaPolicy)
+	if err != nil {
+		return cfg, usagef("--schema-policy: %v", err)
+	}
+	var delim byte
+	switch d := f.delimiter; {
+	case d == "":
+	case d == `\t` || d == "tab":
+		delim = '\t'
+	case len(d) == 1:
+		delim = d[0]
+	default:
+		return cfg, usagef("--delimiter %q: use a single character (or \\t)", d)
+	}
+	if f.workers < 0 || f.chunkRows <= 0 || f.partRows <= 0 {
+		return cfg, usagef("--workers must be >= 0, --chunk-rows and --part-rows > 0")
+	}
+	cfg = pipeline.Config{
+		Source: f.source, Include: f.include, Format: kind,
+		Read: format.Options{
+			Delimiter: delim, NullValues: f.nullValues, ChunkRows: f.chunkRows, InferTimestamps: f.inferTimestamps,
+		},
+		Output: f.output, OutputFormat: outKind, Compression: comp,
+		Split: spec, Rules: rules, OnFailure: onFailure, SchemaPolicy: policy,
+		Workers: f.workers, PartRows: f.partRows, BuildID: f.buildID,
+	}
+	return cfg, nil
+}
+
+func parseKind(s string, allowAuto bool) (format.Kind, error) {
+	switch k := format.Kind(strings.ToLower(s)); k {
+	case format.CSV, format.JSONL, format.Parquet:
+		return k, nil
+	case "auto", "":
+		if allowAuto {
+			return "", nil
+		}
+	}
+	if allowAuto {
+		return "", usagef("--format %q: use auto, csv, jsonl or parquet", s)
+	}
+	return "", usagef("--output-format %q: use parquet, csv or jsonl", s)
+}
+
+func parseCompression(s string, kind format.Kind) (format.Compression, error) {
+	c := format.Compression(strings.ToLower(s))
+	switch c {
+	case "":
+		return "", nil
+	case format.None, format.Gzip, format.Zstd:
+		return c, nil
+	case format.Snappy:
+		if kind == format.Parquet {
+			return c, nil
+		}
+		return "", usagef("--compression snappy is for parquet output; use gzip, zstd or none for %s", kind)
+	}
+	return "", usagef("--compression %q: use snappy, gzip, zstd or none", s)
+}
+
+func runBuild(ctx context.Context, cfg pipeline.Config, asJSON bool, stdout, stderr io.Writer) error {
+	stats := &pipeline.Stats{}
+	cfg.Stats = stats
+	stop := startProgress(stats, stderr)
+	start := time.Now()
+	m, err := pipeline.Build(ctx, cfg)
+	stop()
+	if err != nil {
+		return err
+	}
+	for _, r := range validate.Failed(m.Validation.Results) {
+		fmt.Fprintf(stderr, "warning: %s\n", r.Message)
+	}
+	if asJSON {
+		data, err := manifest.Marshal(m)
+		if err != nil {
+			return err
+		}
+		_, err = stdout.Write(data)
+		return err
+	}
+	var parts []string
+	for _, s := range m.Splits {
+		parts = append(parts, fmt.Sprintf("%s %d", s.Name, s.Rows))
+	}
+	fmt.Fprintf(stdout, "published build %s: %d rows (%s), %d source file(s), schema v%d (%d columns) in %s\n",
+		m.BuildID, m.Rows(), strings.Join(parts, ", "), len(m.Source.Files), m.Schema.Version, len(m.Schema.Columns),
+		time.Since(start).Round(time.Millisecond))
+	fmt.Fprintf(stdout, "  data:     %s\n", joinURI(cfg.Output, manifest.BuildDir(m.BuildID)+"/"))
+	fmt.Fprintf(stdout, "  manifest: %s\n", joinURI(cfg.Output, manifest.Key(m.BuildID)))
+	return nil
+}
+
+// joinURI appends a key to a folder or bucket URI, keeping any query string.
+func joinURI(base, key string) string {
+	q := ""
+	if i := strings.IndexByte(base, '?'); i >= 0 {
+		base, q = base[:i], base[i:]
+	}
+	return strings.TrimSuffix(base, "/") + "/" + key + q
+}
+
+// startProgress shows the build's progress on w: a live line on a terminal,
+// a log line every few seconds otherwise. The returned func stops it.
+func startProgress(s *pipeline.Stats, w io.Writer) (stop func()) {
+	tty := false
+	if f, ok := w.(*os.File); ok {
+		tty = term.IsTerminal(int(f.Fd()))
+	}
+	every := 5 * time.Second
+	if tty {
+		every = 200 * time.Millisecond
+	}
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	start := time.Now()
+	go func() {
+		defer close(finished)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				if tty {
+					fmt.Fprint(w, "\r\033[K")
+				}
+				return
+			case <-t.C:
+				line := progressLine(s, time.Since(start))
+				if tty {
+					fmt.Fprint(w, "\r\033[K"+line)
+				} else {
+					fmt.Fprintln(w, line)
+				}
+			}
+		}
+	}()
+	return func() { close(done); <-finished }
+}
+
+func progressLine(s *pipeline.Stats, elapsed time.Duration) string {
+	rows, bytes := s.Rows.Load(), s.Bytes.Load()
+	total, done := s.FilesTotal.Load(), s.FilesDone.Load()
+	bar := ""
+	if total > 0 {
+		const width = 20
+		n := int(done * width / total)
+		bar = "[" + strings.Repeat("#", n) + strings.Repeat(".", width-n) + "] "
+	}
+	rate := 0.0
+	if secs := elapsed.Seconds(); secs > 0 {
+		rate = float64(rows) / secs
+	}
+	return fmt.Sprintf("%s%s files %d/%d, %d rows, %s, %.0f rows/s, %s",
+		bar, s.Stage(), done, total, rows, humanBytes(bytes), rate, elapsed.Round(time.Second))
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

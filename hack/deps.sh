@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the system packages the tests use, when they are missing:
+# Chromium renders the HTML reports in a real browser.
+set -euo pipefail
+
+need=()
+command -v chromium >/dev/null 2>&1 || need+=(chromium)
+[ ${#need[@]} -eq 0 ] && exit 0
+
+if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "hack/deps.sh: missing ${need[*]}; install them (Debian: apt-get install ${need[*]}) — the report tests skip without them" >&2
+  exit 0
+fi
+echo "hack/deps.sh: installing ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null

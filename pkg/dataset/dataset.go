@@ -1,0 +1,409 @@
+// Package dataset opens a tabular dataset — one file, every file under a
+// prefix, or a build that mldata published — and streams it as Arrow record
+// batches with one schema, in parallel. The build pipeline, profiles and
+// drift checks all read their inputs through it.
+package dataset
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+
+	"github.com/apache/arrow-go/v18/arrow"
+
+	"github.com/mldata-io/mldata/pkg/format"
+	"github.com/mldata-io/mldata/pkg/manifest"
+	"github.com/mldata-io/mldata/pkg/parallel"
+	"github.com/mldata-io/mldata/pkg/storage"
+)
+
+// Options control how a dataset is read.
+type Options struct {
+	// Format of the files; "" detects it per file from its name.
+	Format format.Kind
+	// Include keeps only files matching these globs (see storage.List).
+	Include []string
+	// Read holds the text-format options (delimiter, null tokens, chunk size, timestamps).
+	Read format.Options
+	// Split selects one split of a published build; "" reads all splits.
+	Split string
+	// ScratchDir holds local copies of remote files that need random access
+	// (Parquet) ; "" means os.TempDir().
+	ScratchDir string
+	// Workers bounds the parallelism of Open; 0 means all cores.
+	Workers int
+}
+
+// File is one file of a dataset.
+type File struct {
+	Object storage.Object
+	Kind   format.Kind
+	SHA256 string
+	Rows   int64
+	// Schema is the file's own schema as inferred, before unification.
+	Schema *arrow.Schema
+
+	input   format.Input
+	cleanup func() error
+}
+
+// Dataset is an opened dataset.
+type Dataset struct {
+	URI    string
+	Schema *arrow.Schema
+	Rows   int64
+	Size   int64 // bytes of the files read
+	Files  []*File
+	// Build is set when the dataset is a published build.
+	Build *manifest.Manifest
+
+	loc  *storage.Location
+	opts Options
+}
+
+// Batch is one chunk of one file, decoded.
+type Batch struct {
+	File      *File
+	FileIndex int
+	Chunk     *format.Chunk
+	Record    arrow.RecordBatch
+}
+
+// Open lists uri, reads every file once to infer and unify the schema (and
+// hash the content), and returns the dataset ready to scan. If uri is an
+// output location with a published build (latest.json), the dataset is that
+// build's parts of opt.Split.
+func Open(ctx context.Context, uri string, opt Options) (*Dataset, error) {
+	loc, err := storage.Open(ctx, uri)
+	if err != nil {
+		return nil, err
+	}
+	d := &Dataset{URI: uri, loc: loc, opts: opt}
+	objs, build, err := d.list(ctx)
+	if err != nil {
+		loc.Close()
+		return nil, err
+	}
+	d.Build = build
+	files, err := Inspect(ctx, loc, objs, opt)
+	if err != nil {
+		loc.Close()
+		return nil, err
+	}
+	d.Files = files
+	if d.Schema, err = UnifyFiles(files); err != nil {
+		d.Close()
+		return nil, err
+	}
+	for _, f := range files {
+		d.Rows += f.Rows
+		d.Size += f.Object.Size
+	}
+	return d, nil
+}
+
+// list returns the objects to read: the parts of a published build, or the
+// files under the location.
+func (d *Dataset) list(ctx context.Context) ([]storage.Object, *manifest.Manifest, error) {
+	if d.loc.Object == "" {
+		ptr, m, err := manifest.ReadLatest(ctx, d.loc)
+		switch {
+		case err == nil:
+			objs, err := partObjects(m, ptr, d.opts.Split)
+			return objs, m, err
+		case !errors.Is(err, manifest.ErrNoBuild):
+			return nil, nil, err
+		}
+	}
+	if d.opts.Split != "" {
+		return nil, nil, fmt.Errorf("%s: --split %q needs a published build (latest.json) at the location", d.loc, d.opts.Split)
+	}
+	objs, err := d.loc.List(ctx, d.opts.Include)
+	if err != nil {
+		return nil, nil, err
+	}
+	if len(objs) == 0 {
+		return nil, nil, fmt.Errorf("%s: no files to read (include: %v); check the URI and the include globs", d.loc, d.opts.Include)
+	}
+	return objs, nil, nil
+}
+
+func partObjects(m *manifest.Manifest, ptr *manifest.Pointer, split string) ([]storage.Object, error) {
+	var objs []storage.Object
+	var names []string
+	for _, s := range m.Splits {
+		names = append(names, s.Name)
+		if split != "" && s.Name != split {
+			continue
+		}
+		for _, p := range s.Parts {
+			objs = append(objs, storage.Object{Key: p.Path, Size: p.Bytes})
+		}
+	}
+	if split != "" && objs == nil {
+		found := false
+		for _, n := range names {
+			found = found || n == split
+		}
+		if !found {
+			return nil, fmt.Errorf("build %s has no split %q (splits: %v)", ptr.BuildID, split, names)
+		}
+	}
+	return objs, nil
+}
+
+// Inspect reads each object once, in parallel: it infers the file's schema,
+// counts its rows and computes its SHA-256.
+func Inspect(ctx context.Context, loc *storage.Location, objs []storage.Object, opt Options) ([]*File, error) {
+	workers := workerCount(opt.Workers)
+	files := make([]*File, len(objs))
+	// Files run in parallel; a file's chunks get the cores left over, so
+	// that one big file still uses every core.
+	fileWorkers := min(workers, len(objs))
+	chunkWorkers := max(1, (workers+fileWorkers-1)/fileWorkers)
+	err := parallel.ForEach(ctx, fileWorkers, len(objs), func(_, i int) error {
+		f, err := inspect(ctx, loc, objs[i], opt, chunkWorkers)
+		files[i] = f
+		return err
+	})
+	if err != nil {
+		for _, f := range files {
+			if f != nil {
+				f.close()
+			}
+		}
+		return nil, err
+	}
+	return files, nil
+}
+
+func inspect(ctx context.Context, loc *storage.Location, obj storage.Object, opt Options, workers int) (*File, error) {
+	kind := opt.Format
+	if kind == "" {
+		k, _, err := format.Detect(obj.Key)
+		if err != nil {
+			return nil, err
+		}
+		kind = k
+	}
+	f := &File{Object: obj, Kind: kind}
+	if err := f.prepare(ctx, loc, opt); err != nil {
+		return nil, err
+	}
+	ropt := opt.Read
+	ropt.Kind = kind
+	// The inference pass reads every byte of text files: hash them on the way.
+	in := f.input
+	var hr *storage.HashingReader
+	if kind != format.Parquet && f.SHA256 == "" {
+		open := in.Open
+		in.Open = func(ctx context.Context) (io.ReadCloser, error) {
+			rc, err := open(ctx)
+			if err != nil {
+				return nil, err
+			}
+			hr = storage.NewHashing(rc)
+			return struct {
+				io.Reader
+				io.Closer
+			}{hr, rc}, nil
+		}
+	}
+	dec, err := format.NewDecoder(in, ropt)
+	if err != nil {
+		f.close()
+		return nil, err
+	}
+	var ev *format.Evidence
+	err = parallel.Ordered(ctx, workers,
+		func(ctx context.Context, emit func(*format.Chunk) error) error { return dec.Chunks(ctx, emit) },
+		func(_ int, c *format.Chunk) (*format.Evidence, error) { return dec.Infer(c) },
+		func(e *format.Evidence) error {
+			if ev == nil {
+				ev = e
+				return nil
+			}
+			return ev.Merge(e)
+		})
+	if err == nil && ev == nil {
+		err = &format.Error{File: obj.Key, Msg: "no chunks read", Hint: "the file has no header or data"}
+	}
+	if err != nil {
+		f.close()
+		return nil, err
+	}
+	f.Schema = ev.Schema()
+	f.Rows = ev.Rows()
+	if hr != nil {
+		f.SHA256 = hr.Sum()
+	}
+	if f.SHA256 == "" {
+		if f.SHA256, err = hashAll(ctx, f.input); err != nil {
+			f.close()
+			return nil, err
+		}
+	}
+	return f, nil
+}
+
+// prepare sets up random access to the file: local files are read in place,
+// remote files are spooled to scratch (hashing them on the way).
+func (f *File) prepare(ctx context.Context, loc *storage.Location, opt Options) error {
+	name := f.Object.Key
+	if p, ok := loc.LocalPath(f.Object.Key); ok {
+		fh, err := os.Open(p)
+		if err != nil {
+			return fmt.Errorf("open %s: %w", name, err)
+		}
+		st, err := fh.Stat()
+		if err != nil {
+			fh.Close()
+			return fmt.Errorf("stat %s: %w", name, err)
+		}
+		f.input = localInput(name, p, fh, st.Size())
+		f.cleanup = fh.Close
+		return nil
+	}
+	dir := opt.ScratchDir
+	if dir == "" {
+		dir = os.TempDir()
+	}
+	fh, sum, size, err := loc.Spool(ctx, f.Object.Key, dir)
+	if err != nil {
+		return err
+	}
+	f.SHA256 = sum
+	f.input = localInput(name, fh.Name(), fh, size)
+	f.cleanup = func() error {
+		err := fh.Close()
+		if rerr := os.Remove(fh.Name()); err == nil {
+			err = rerr
+		}
+		return err
+	}
+	return nil
+}
+
+func localInput(name, p string, fh *os.File, size int64) format.Input {
+	return format.Input{
+		Name: name,
+		Open: func(context.Context) (io.ReadCloser, error) {
+			return os.Open(p)
+		},
+		ReaderAt: fh,
+		Size:     size,
+	}
+}
+
+func (f *File) close() error {
+	if f.cleanup == nil {
+		return nil
+	}
+	err := f.cleanup()
+	f.cleanup = nil
+	return err
+}
+
+func hashAll(ctx context.Context, in format.Input) (string, error) {
+	rc, err := in.Open(ctx)
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	hr := storage.NewHashing(rc)
+	if _, err := io.Copy(io.Discard, hr); err != nil {
+		return "", fmt.Errorf("read %s: %w", in.Name, err)
+	}
+	return hr.Sum(), nil
+}
+
+// UnifyFiles returns the schema every file can be read as (format.Unify over
+// the files in order), with all-null columns resolved.
+func UnifyFiles(files []*File) (*arrow.Schema, error) {
+	if len(files) == 0 {
+		return nil, errors.New("no files")
+	}
+	s, first := files[0].Schema, files[0].Object.Key
+	for _, f := range files[1:] {
+		u, err := format.Unify(s, first, f.Schema, f.Object.Key)
+		if err != nil {
+			return nil, err
+		}
+		s = u
+	}
+	return format.Finalize(s), nil
+}
+
+// Scan decodes every file's chunks on `workers` goroutines and calls fn
+// concurrently; fn's worker index is in [0, workers). Batches are released
+// after fn returns.
+func (d *Dataset) Scan(ctx context.Context, workers int, fn func(worker int, rec arrow.RecordBatch) error) error {
+	workers = workerCount(workers)
+	for i, f := range d.Files {
+		err := ScanFile(ctx, d.Schema, f, i, d.opts.Read, workers,
+			func(w int, b Batch) (struct{}, error) {
+				defer b.Record.Release()
+				return struct{}{}, fn(w, b.Record)
+			},
+			func(struct{}) error { return nil })
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ScanFile decodes one file's chunks to schema on `workers` goroutines,
+// runs work on each batch, and hands work's results to consume in file order.
+// work owns the batch's record and must release it.
+func ScanFile[U any](ctx context.Context, schema *arrow.Schema, f *File, fileIndex int, ropt format.Options, workers int,
+	work func(worker int, b Batch) (U, error), consume func(U) error) error {
+	ropt.Kind = f.Kind
+	dec, err := format.NewDecoder(f.input, ropt)
+	if err != nil {
+		return err
+	}
+	return parallel.Ordered(ctx, workers,
+		func(ctx context.Context, emit func(*format.Chunk) error) error { return dec.Chunks(ctx, emit) },
+		func(w int, c *format.Chunk) (U, error) {
+			rec, err := dec.Decode(c, schema)
+			if err != nil {
+				var zero U
+				return zero, err
+			}
+			return work(w, Batch{File: f, FileIndex: fileIndex, Chunk: c, Record: rec})
+		},
+		consume)
+}
+
+// Close releases the dataset's open files and scratch copies.
+func (d *Dataset) Close() error {
+	var errs []error
+	for _, f := range d.Files {
+		errs = append(errs, f.close())
+	}
+	errs = append(errs, d.loc.Close())
+	return errors.Join(errs...)
+}
+
+// Location is the storage location the dataset was opened from.
+func (d *Dataset) Location() *storage.Location { return d.loc }
+
+// Close releases the files' open handles and scratch copies.
+func CloseFiles(files []*File) error {
+	var errs []error
+	for _, f := range files {
+		errs = append(errs, f.close())
+	}
+	return errors.Join(errs...)
+}
+
+func workerCount(n int) int {
+	if n <= 0 {
+		return runtime.GOMAXPROCS(0)
+	}
+	return n
+}

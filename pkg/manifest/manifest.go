@@ -1,0 +1,196 @@
+// Package manifest defines a build's manifest — the provenance of a published
+// dataset — and the storage layout of builds under an output location:
+//
+//	builds/<buildID>/<split>/part-NNNNN.<ext>   the dataset's part files
+//	builds/<buildID>/manifest.json              what was built, from what, how
+//	latest.json                                 the publish pointer, written last
+//
+// Readers follow latest.json, so a build that fails or is killed before its
+// pointer is written is never visible, and the previous build stays intact.
+//
+// Part files are recorded per source file. An incremental rebuild may list
+// parts that an earlier build wrote (under that build's folder) for source
+// files that did not change; pruning never deletes a part that a kept
+// manifest lists.
+package manifest
+
+import (
+	"encoding/json"
+	"fmt"
+	"path"
+	"time"
+
+	"github.com/mldata-io/mldata/pkg/schema"
+	"github.com/mldata-io/mldata/pkg/validate"
+)
+
+// FormatVersion is the version of the manifest's JSON layout.
+const FormatVersion = 1
+
+// PointerKey is the key of the publish pointer under the output location.
+const PointerKey = "latest.json"
+
+// Manifest records one build.
+type Manifest struct {
+	FormatVersion int       `json:"format_version"`
+	BuildID       string    `json:"build_id"`
+	CreatedAt     time.Time `json:"created_at"`
+	// SettingsHash covers every setting that affects the normalized output of
+	// a source file (format options, nulls, split, schema, output format).
+	SettingsHash string `json:"settings_hash"`
+
+	Source Source `json:"source"`
+	Output Output `json:"output"`
+
+	Schema        Schema           `json:"schema"`
+	SchemaHistory []schema.Version `json:"schema_history,omitempty"`
+	SchemaChanges []schema.Change  `json:"schema_changes,omitempty"`
+
+	Split      SplitSettings `json:"split"`
+	Splits     []Split       `json:"splits"`
+	Validation Validation    `json:"validation"`
+	Timings    Timings       `json:"timings"`
+}
+
+// Source describes what the build read.
+type Source struct {
+	URI     string   `json:"uri"`
+	Format  string   `json:"format"`
+	Include []string `json:"include,omitempty"`
+	// Digest is sha256 over the sorted "key:sha256\n" list of the files.
+	Digest string       `json:"digest"`
+	Files  []SourceFile `json:"files"`
+}
+
+// SourceFile is one input file and what it produced.
+type SourceFile struct {
+	Key     string `json:"key"`
+	Size    int64  `json:"size"`
+	ETag    string `json:"etag,omitempty"`
+	Version string `json:"version"` // cheap change token from listing metadata
+	SHA256  string `json:"sha256"`
+	Rows    int64  `json:"rows"`
+	// Schema is the file's own inferred schema fingerprint, before unification.
+	Columns []schema.Column `json:"columns,omitempty"`
+	Parts   []Part          `json:"parts"`
+	// Reused is true when the parts were written by an earlier build.
+	Reused bool `json:"reused,omitempty"`
+}
+
+// Part is one output file.
+type Part struct {
+	Path  string `json:"path"` // relative to the output location
+	Split string `json:"split"`
+	Rows  int64  `json:"rows"`
+	Bytes int64  `json:"bytes"`
+}
+
+// Output describes where and how the dataset was written.
+type Output struct {
+	URI         string `json:"uri"`
+	Format      string `json:"format"`
+	Compression string `json:"compression"`
+}
+
+// Schema is the dataset's schema and its version in this output's history.
+type Schema struct {
+	Version     int             `json:"version"`
+	Fingerprint string          `json:"fingerprint"`
+	Columns     []schema.Column `json:"columns"`
+}
+
+// SplitSettings are the split parameters.
+type SplitSettings struct {
+	Ratios     map[string]float64 `json:"ratios"`
+	Order      []string           `json:"order"`
+	Seed       uint64             `json:"seed"`
+	Key        string             `json:"key,omitempty"`
+	StratifyBy string             `json:"stratify_by,omitempty"`
+}
+
+// Split is one named split of the dataset.
+type Split struct {
+	Name  string `json:"name"`
+	Rows  int64  `json:"rows"`
+	Bytes int64  `json:"bytes"`
+	Parts []Part `json:"parts"`
+}
+
+// Validation holds the rule results.
+type Validation struct {
+	OnFailure string            `json:"on_failure"`
+	Passed    bool              `json:"passed"`
+	Results   []validate.Result `json:"results,omitempty"`
+}
+
+// Timings are wall-clock durations of the build's stages, in milliseconds.
+type Timings struct {
+	ListMS    int64 `json:"list_ms"`
+	InferMS   int64 `json:"infer_ms"`
+	ProcessMS int64 `json:"process_ms"`
+	PublishMS int64 `json:"publish_ms"`
+	TotalMS   int64 `json:"total_ms"`
+}
+
+// Rows is the dataset's total row count.
+func (m *Manifest) Rows() int64 {
+	var n int64
+	for _, s := range m.Splits {
+		n += s.Rows
+	}
+	return n
+}
+
+// Pointer is the content of latest.json.
+type Pointer struct {
+	BuildID     string    `json:"build_id"`
+	Manifest    string    `json:"manifest"` // key relative to the output location
+	PublishedAt time.Time `json:"published_at"`
+}
+
+// BuildDir is the folder of one build.
+func BuildDir(buildID string) string { return path.Join("builds", buildID) }
+
+// Key is the manifest key of a build.
+func Key(buildID string) string { return path.Join(BuildDir(buildID), "manifest.json") }
+
+// PartKey is the key of part n of a split in a build; ext includes the dot.
+func PartKey(buildID, split string, n int, ext string) string {
+	return path.Join(BuildDir(buildID), split, fmt.Sprintf("part-%05d%s", n, ext))
+}
+
+// NewBuildID returns a sortable build id for a build started at t: the UTC
+// time to the millisecond, and a suffix that tells apart builds started in
+// the same millisecond.
+func NewBuildID(t time.Time, suffix string) string {
+	id := t.UTC().Format("20060102T150405.000Z")
+	id = id[:15] + id[16:] // drop the dot: 20060102T150405000Z
+	if suffix != "" {
+		id += "-" + suffix
+	}
+	return id
+}
+
+// Marshal encodes m as indented JSON.
+func Marshal(v any) ([]byte, error) {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+// Unmarshal decodes a manifest and checks its format version.
+func Unmarshal(data []byte) (*Manifest, error) {
+	var m Manifest
+	if err := json.Unmarshal(data, &m); err != nil {
+		return nil, fmt.Errorf("decode manifest: %w", err)
+	}
+	if m.FormatVersion != FormatVersion {
+		return nil, fmt.Errorf("manifest format version %d is not supported (want %d)", m.FormatVersion, FormatVersion)
+	}
+	if m.BuildID == "" {
+		return nil, fmt.Errorf("manifest has no build_id")
+	}
+	return &m, nil
+}
