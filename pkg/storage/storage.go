@@ -87,9 +87,13 @@ const (
 	kindRemote
 )
 
-// errNoSource is wrapped by the errors Open returns for a source that does
-// not exist, so that IsNotExist recognises them.
-var errNoSource = fs.ErrNotExist
+// notExistError is the error for a source that does not exist: its message
+// is written for the user, and it unwraps to fs.ErrNotExist so that
+// IsNotExist recognises it.
+type notExistError struct{ msg string }
+
+func (e *notExistError) Error() string { return e.msg }
+func (e *notExistError) Unwrap() error { return fs.ErrNotExist }
 
 // Open opens uri as a source: a local file or directory, one object, or a
 // non-empty prefix. A source that does not exist is an error that says so
@@ -190,7 +194,7 @@ func openLocal(uri, p string, u *url.URL, output bool) (*Location, error) {
 			return nil, fmt.Errorf("output %s: create directory: %w", shown, err)
 		}
 	case errors.Is(err, fs.ErrNotExist):
-		return nil, fmt.Errorf("source %s: no such file or directory (%s): %w", shown, abs, errNoSource)
+		return nil, &notExistError{fmt.Sprintf("source %s: no such file or directory (%s)", shown, abs)}
 	default:
 		return nil, fmt.Errorf("%s %s: %w", role, shown, err)
 	}
@@ -209,7 +213,7 @@ func openLocal(uri, p string, u *url.URL, output bool) (*Location, error) {
 			base.Path = "/" + base.Path
 		}
 		l.base = &base
-		l.secrets = secretValues(u.Query())
+		l.secrets = secretValues(u.RawQuery)
 	}
 	return l, nil
 }
@@ -248,7 +252,7 @@ func openRemote(ctx context.Context, u *url.URL, uri string, output bool) (*Loca
 		return nil, fmt.Errorf("%s %s: no bucket name; use %s://bucket/prefix", role, redactURL(u), u.Scheme)
 	}
 	bucketURL := url.URL{Scheme: u.Scheme, Host: u.Host, RawQuery: u.RawQuery}
-	secrets := secretValues(u.Query())
+	secrets := secretValues(u.RawQuery)
 	b, err := blob.OpenBucket(ctx, bucketURL.String())
 	if err != nil {
 		return nil, redactErr(fmt.Errorf("%s %s: open bucket: %w", role, redactURL(u), err), secrets)
@@ -291,7 +295,7 @@ func resolvePrefix(ctx context.Context, l *Location, u *url.URL, output bool) (*
 			// io.EOF: nothing below the prefix. Anything else (credentials,
 			// network) is reported with the same hint, keeping its cause.
 			if errors.Is(err, io.EOF) {
-				return nil, fmt.Errorf("source %s: no such object or prefix; check the URI and credentials: %w", l, errNoSource)
+				return nil, &notExistError{fmt.Sprintf("source %s: no such object or prefix; check the URI and credentials", l)}
 			}
 			return nil, l.redact(fmt.Errorf("source %s: list: %w; check the URI and credentials", l, err))
 		}
@@ -365,19 +369,28 @@ func isSecretParam(name string) bool {
 	return false
 }
 
-func secretValues(q url.Values) []string {
+// secretValues returns the values of secret-looking parameters in a raw
+// query, both as written and decoded, for scrubbing error messages.
+func secretValues(rawQuery string) []string {
 	var out []string
-	for k, vs := range q {
-		if !isSecretParam(k) {
+	for _, p := range strings.Split(rawQuery, "&") {
+		name, value, _ := strings.Cut(p, "=")
+		if value == "" || !isSecretParam(unescape(name)) {
 			continue
 		}
-		for _, v := range vs {
-			if v != "" {
-				out = append(out, v)
-			}
+		out = append(out, value)
+		if v := unescape(value); v != value {
+			out = append(out, v)
 		}
 	}
 	return out
+}
+
+func unescape(s string) string {
+	if u, err := url.QueryUnescape(s); err == nil {
+		return u
+	}
+	return s
 }
 
 // redactRaw redacts a URI string; strings that do not parse as URLs (plain
@@ -388,18 +401,20 @@ func redactRaw(uri string) string {
 	}
 	u, err := url.Parse(uri)
 	if err != nil {
-		// Cannot tell the query apart reliably: hide everything after "?".
+		// Cannot tell the parts apart reliably: hide the query and userinfo.
 		if i := strings.IndexByte(uri, '?'); i >= 0 {
-			return uri[:i] + "?REDACTED"
+			uri = uri[:i] + "?REDACTED"
 		}
-		if i := strings.Index(uri, "@"); i >= 0 {
-			return "REDACTED" + uri[i:]
+		if i := strings.LastIndex(uri, "@"); i >= 0 {
+			uri = "REDACTED" + uri[i:]
 		}
 		return uri
 	}
 	return redactURL(u)
 }
 
+// redactURL works on the raw query, pair by pair, so that the URI keeps the
+// user's spelling and a malformed pair cannot hide a secret from the parser.
 func redactURL(u *url.URL) string {
 	c := *u
 	if c.User != nil {
@@ -408,19 +423,17 @@ func redactURL(u *url.URL) string {
 		}
 	}
 	if c.RawQuery != "" {
-		q := c.Query()
-		changed := false
-		for k, vs := range q {
-			if isSecretParam(k) {
-				for i := range vs {
-					vs[i] = "REDACTED"
-				}
-				changed = true
+		pairs := strings.Split(c.RawQuery, "&")
+		for i, p := range pairs {
+			name, _, hasValue := strings.Cut(p, "=")
+			if hasValue && isSecretParam(unescape(name)) {
+				pairs[i] = name + "=REDACTED"
 			}
 		}
-		if changed {
-			c.RawQuery = q.Encode()
-		}
+		c.RawQuery = strings.Join(pairs, "&")
+	}
+	if c.Fragment != "" {
+		c.Fragment, c.RawFragment = "REDACTED", ""
 	}
 	return c.String()
 }
