@@ -1,0 +1,397 @@
+package profile
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+)
+
+// numAcc accumulates one numeric column on one worker. Integers are kept as
+// int64 so that large identifiers keep their distinct values and exact
+// min/max; everything else is float64.
+type numAcc struct {
+	isInt bool
+	seed  uint64
+
+	nulls int64
+	count int64 // non-null values, infinities included
+
+	// Moments of the finite values, merged with Chan et al.'s parallel
+	// formulas; the mean itself comes from the compensated sum.
+	nf       int64
+	sum      Sum
+	mean, m2 float64
+
+	posInf, negInf int64
+	// min and max over all non-null values; finMin and finMax over the
+	// finite ones (the histogram's range).
+	min, max       float64
+	finMin, finMax float64
+	minI, maxI     int64
+
+	sketched bool
+	floats   []float64
+	ints     []int64
+	fbuf     []float64
+	ibuf     []int64
+	kll      *kll
+	hll      *hll
+}
+
+func newNumAcc(isInt bool, seed uint64) *numAcc {
+	return &numAcc{
+		isInt: isInt, seed: seed,
+		min: math.Inf(1), max: math.Inf(-1), finMin: math.Inf(1), finMax: math.Inf(-1),
+		minI: math.MaxInt64, maxI: math.MinInt64,
+	}
+}
+
+// exactBytes is the memory the exact state holds.
+func (a *numAcc) exactBytes() int64 { return 8 * int64(len(a.floats)+len(a.ints)) }
+
+// add ingests one array and returns how many bytes of exact state it added.
+func (a *numAcc) add(arr arrow.Array) (int64, error) {
+	before := a.exactBytes()
+	switch arr := arr.(type) {
+	case *array.Int64:
+		addInts(a, arr.Int64Values(), arr)
+	case *array.Int32:
+		addInts(a, arr.Int32Values(), arr)
+	case *array.Int16:
+		addInts(a, arr.Int16Values(), arr)
+	case *array.Int8:
+		addInts(a, arr.Int8Values(), arr)
+	case *array.Uint32:
+		addInts(a, arr.Uint32Values(), arr)
+	case *array.Uint16:
+		addInts(a, arr.Uint16Values(), arr)
+	case *array.Uint8:
+		addInts(a, arr.Uint8Values(), arr)
+	case *array.Float64:
+		addFloats(a, arr.Float64Values(), arr)
+	case *array.Float32:
+		addFloats(a, arr.Float32Values(), arr)
+	case *array.Uint64:
+		addFloats(a, arr.Uint64Values(), arr)
+	case *array.Float16:
+		vals := make([]float32, arr.Len())
+		for i := range vals {
+			vals[i] = arr.Value(i).Float32()
+		}
+		addFloats(a, vals, arr)
+	default:
+		return 0, fmt.Errorf("numeric column has unsupported type %s", arr.DataType())
+	}
+	return a.exactBytes() - before, nil
+}
+
+func addInts[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32](a *numAcc, vals []T, arr arrow.Array) {
+	dst := a.ibuf[:0]
+	if !a.sketched {
+		dst = a.ints
+	}
+	start := len(dst)
+	hasNulls := arr.NullN() > 0
+	for i, v := range vals {
+		if hasNulls && arr.IsNull(i) {
+			a.nulls++
+			continue
+		}
+		dst = append(dst, int64(v))
+	}
+	if a.sketched {
+		a.ibuf = dst
+	} else {
+		a.ints = dst
+	}
+	a.ingestInts(dst[start:])
+}
+
+// addFloats treats NaN as null, as pandas does: a Parquet float column may
+// carry NaN in valid slots.
+func addFloats[T float32 | float64 | uint64](a *numAcc, vals []T, arr arrow.Array) {
+	dst := a.fbuf[:0]
+	if !a.sketched {
+		dst = a.floats
+	}
+	start := len(dst)
+	hasNulls := arr.NullN() > 0
+	for i, v := range vals {
+		f := float64(v)
+		if (hasNulls && arr.IsNull(i)) || f != f {
+			a.nulls++
+			continue
+		}
+		dst = append(dst, f)
+	}
+	if a.sketched {
+		a.fbuf = dst
+	} else {
+		a.floats = dst
+	}
+	a.ingestFloats(dst[start:])
+}
+
+func (a *numAcc) ingestInts(xs []int64) {
+	if len(xs) == 0 {
+		return
+	}
+	a.count += int64(len(xs))
+	var s Sum
+	for _, x := range xs {
+		a.minI = min(a.minI, x)
+		a.maxI = max(a.maxI, x)
+		s.Add(float64(x))
+	}
+	n := float64(len(xs))
+	mean := s.Value() / n
+	var d1, d2 float64
+	for _, x := range xs {
+		d := float64(x) - mean
+		d1 += d
+		d2 += d * d
+	}
+	a.mergeMoments(int64(len(xs)), s, mean, d2-d1*d1/n)
+	if a.sketched {
+		for _, x := range xs {
+			a.kll.add(float64(x))
+			a.hll.add(mix64(uint64(x)))
+		}
+	}
+}
+
+func (a *numAcc) ingestFloats(xs []float64) {
+	if len(xs) == 0 {
+		return
+	}
+	a.count += int64(len(xs))
+	var s Sum
+	var nf int64
+	for _, x := range xs {
+		a.min = min(a.min, x)
+		a.max = max(a.max, x)
+		switch {
+		case math.IsInf(x, 1):
+			a.posInf++
+		case math.IsInf(x, -1):
+			a.negInf++
+		default:
+			a.finMin = min(a.finMin, x)
+			a.finMax = max(a.finMax, x)
+			s.Add(x)
+			nf++
+		}
+	}
+	if nf > 0 {
+		n := float64(nf)
+		mean := s.Value() / n
+		var d1, d2 float64
+		for _, x := range xs {
+			if math.IsInf(x, 0) {
+				continue
+			}
+			d := x - mean
+			d1 += d
+			d2 += d * d
+		}
+		a.mergeMoments(nf, s, mean, d2-d1*d1/n)
+	}
+	if a.sketched {
+		for _, x := range xs {
+			a.kll.add(x)
+			a.hll.add(mix64(floatKey(x)))
+		}
+	}
+}
+
+// floatKey maps equal floats to equal keys (−0 and +0 are one value).
+func floatKey(x float64) uint64 {
+	if x == 0 {
+		return 0
+	}
+	return math.Float64bits(x)
+}
+
+func (a *numAcc) mergeMoments(nb int64, sb Sum, meanB, m2B float64) {
+	a.sum.Merge(sb)
+	if a.nf == 0 {
+		a.nf, a.mean, a.m2 = nb, meanB, m2B
+		return
+	}
+	n := a.nf + nb
+	delta := meanB - a.mean
+	a.mean += delta * float64(nb) / float64(n)
+	a.m2 += m2B + delta*delta*(float64(a.nf)*float64(nb)/float64(n))
+	a.nf = n
+}
+
+// toSketch moves the exact state into sketches and returns the bytes freed.
+func (a *numAcc) toSketch() int64 {
+	if a.sketched {
+		return 0
+	}
+	freed := a.exactBytes()
+	a.sketched = true
+	a.kll = newKLL(a.seed)
+	a.hll = new(hll)
+	for _, x := range a.ints {
+		a.kll.add(float64(x))
+		a.hll.add(mix64(uint64(x)))
+	}
+	for _, x := range a.floats {
+		a.kll.add(x)
+		a.hll.add(mix64(floatKey(x)))
+	}
+	a.ints, a.floats = nil, nil
+	return freed
+}
+
+func (a *numAcc) merge(o *numAcc) {
+	a.nulls += o.nulls
+	a.count += o.count
+	if o.nf > 0 {
+		a.mergeMoments(o.nf, o.sum, o.mean, o.m2)
+	}
+	a.posInf += o.posInf
+	a.negInf += o.negInf
+	a.min, a.max = min(a.min, o.min), max(a.max, o.max)
+	a.finMin, a.finMax = min(a.finMin, o.finMin), max(a.finMax, o.finMax)
+	a.minI, a.maxI = min(a.minI, o.minI), max(a.maxI, o.maxI)
+	if a.sketched || o.sketched {
+		a.toSketch()
+		o.toSketch()
+		a.kll.merge(o.kll)
+		a.hll.merge(o.hll)
+		return
+	}
+	a.ints = append(a.ints, o.ints...)
+	a.floats = append(a.floats, o.floats...)
+	o.ints, o.floats = nil, nil
+}
+
+func (a *numAcc) mergeFrom(o accumulator) { a.merge(o.(*numAcc)) }
+
+func (a *numAcc) finish(name string, opt Options) colResult {
+	bins := opt.Bins
+	r := colResult{nulls: a.nulls, stats: &Statistics{Count: a.count}}
+	if a.count == 0 {
+		return r
+	}
+	st := r.stats
+	mn, mx := a.min, a.max
+	finMin, finMax := a.finMin, a.finMax
+	if a.isInt {
+		mn, mx = float64(a.minI), float64(a.maxI)
+		finMin, finMax = mn, mx
+	}
+	st.Min, st.Max = F(mn), F(mx)
+	switch {
+	case a.posInf > 0 && a.negInf > 0:
+		st.Mean = F(math.NaN())
+	case a.posInf > 0:
+		st.Mean = F(math.Inf(1))
+	case a.negInf > 0:
+		st.Mean = F(math.Inf(-1))
+	default:
+		st.Mean = F(a.sum.Value() / float64(a.nf))
+	}
+	if a.count >= 2 {
+		if a.posInf+a.negInf > 0 {
+			st.Std = F(math.NaN()) // inf − inf, as numpy gets
+		} else {
+			st.Std = F(math.Sqrt(max(a.m2, 0) / float64(a.nf-1)))
+		}
+	}
+	nonFinite := a.posInf + a.negInf
+	var edges []float64
+	if a.nf > 0 {
+		edges = HistogramEdges(finMin, finMax, bins)
+	}
+	if nonFinite > 0 {
+		r.notes = append(r.notes, fmt.Sprintf("column %q: %d infinite value(s) are counted in statistics but left out of the histogram (numpy.histogram rejects an infinite range)", name, nonFinite))
+	}
+
+	if a.sketched {
+		items := a.kll.sorted()
+		st.Percentiles = Percentiles{
+			P25: F(quantileOf(items, a.kll.n, 0.25)),
+			P50: F(quantileOf(items, a.kll.n, 0.5)),
+			P75: F(quantileOf(items, a.kll.n, 0.75)),
+		}
+		if edges != nil {
+			r.hist = sketchHistogram(items, edges)
+		}
+		r.unique = min(int64(math.Round(a.hll.estimate())), a.count)
+		pe := kllErrorBound
+		r.approx = &Approximation{UniqueCount: hllErrorBound, Percentiles: &pe}
+		return r
+	}
+
+	if a.isInt {
+		xs := a.ints
+		slices.Sort(xs)
+		st.Percentiles = Percentiles{P25: F(PercentileInt(xs, 0.25)), P50: F(PercentileInt(xs, 0.5)), P75: F(PercentileInt(xs, 0.75))}
+		r.unique = distinct(xs)
+		r.hist = &Histogram{Edges: floats(edges), Counts: HistogramCounts(xs, edges)}
+		return r
+	}
+	xs := a.floats
+	slices.Sort(xs)
+	st.Percentiles = Percentiles{P25: F(Percentile(xs, 0.25)), P50: F(Percentile(xs, 0.5)), P75: F(Percentile(xs, 0.75))}
+	r.unique = distinct(xs)
+	if edges != nil {
+		lo, hi := int(a.negInf), len(xs)-int(a.posInf)
+		r.hist = &Histogram{Edges: floats(edges), Counts: HistogramCounts(xs[lo:hi], edges)}
+	}
+	return r
+}
+
+func sketchHistogram(items []weighted, edges []float64) *Histogram {
+	finite := items[:0:0]
+	for _, it := range items {
+		if !math.IsInf(it.v, 0) {
+			finite = append(finite, it)
+		}
+	}
+	var total int64
+	for _, it := range finite {
+		total += it.w
+	}
+	counts := make([]int64, len(edges)-1)
+	prev := rankBelow(finite, edges[0])
+	for i := range counts {
+		var upTo int64
+		if i == len(counts)-1 {
+			upTo = total
+		} else {
+			upTo = rankBelow(finite, edges[i+1])
+		}
+		counts[i] = upTo - prev
+		prev = upTo
+	}
+	return &Histogram{Edges: floats(edges), Counts: counts}
+}
+
+func distinct[T int64 | float64](sorted []T) int64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	n := int64(1)
+	for i := 1; i < len(sorted); i++ {
+		if sorted[i] != sorted[i-1] {
+			n++
+		}
+	}
+	return n
+}
+
+func floats(xs []float64) []Float {
+	out := make([]Float, len(xs))
+	for i, x := range xs {
+		out[i] = Float(x)
+	}
+	return out
+}
