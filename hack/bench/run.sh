@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# Benchmarks mldata against DuckDB and Polars on the same machine and the same files.
+#
+#   hack/bench/run.sh [ROWS...]      default: 1000000 5000000
+#
+# For each row count it generates (once, cached under bin/bench-data/) a baseline CSV and a
+# drifted current CSV with bin/gendata, then runs the build, split, profile and drift workloads
+# with mldata, DuckDB and Polars one after the other, each under /usr/bin/time (wall seconds and
+# peak RSS), checks every output with verify.mjs, and prints a Markdown table that is also
+# written to bin/bench-results.md. A missing or failing tool shows as n/a or failed in its row;
+# the run itself carries on. See hack/bench/README.md for what each workload does in each tool.
+#
+# Environment: SEED (baseline seed, default 1), CUR_SEED (default 2), DRIFT (default 0.2),
+# THREADS (default: all cores).
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$root"
+
+if [[ $# -gt 0 ]]; then rows_list=("$@"); else rows_list=(1000000 5000000); fi
+for r in "${rows_list[@]}"; do
+	if ! [[ $r =~ ^[1-9][0-9]*$ ]]; then
+		echo "run.sh: row counts must be positive integers, got '$r'" >&2
+		exit 2
+	fi
+done
+
+seed="${SEED:-1}"
+cur_seed="${CUR_SEED:-2}"
+drift="${DRIFT:-0.2}"
+threads="${THREADS:-$(nproc)}"
+export MLDATA_BENCH_THREADS="$threads"
+
+bench="$root/hack/bench"
+data="$root/bin/bench-data"
+work="$root/bin/bench-work"
+logs="$root/bin/bench-logs"
+results="$root/bin/bench-results.md"
+mldata="$root/bin/mldata"
+
+mkdir -p "$data" "$logs"
+rm -rf "$work"
+trap 'rm -rf "$work"' EXIT
+
+log() { printf '%s\n' "$*" >&2; }
+
+log "building bin/gendata"
+go build -o "$root/bin/gendata" ./hack/gendata
+
+# mldata's commands are still being written; a binary that does not build makes its rows n/a
+# rather than stopping the comparison. A stale binary from an earlier build is never used.
+mldata_ok=1
+log "building bin/mldata"
+if ! go build -o "$mldata" ./cmd/mldata >"$logs/mldata-build.log" 2>&1; then
+	mldata_ok=0
+	rm -f "$mldata"
+	log "bin/mldata did not build (see bin/bench-logs/mldata-build.log); its rows will be n/a"
+fi
+
+if [[ ! -d "$bench/node_modules" ]]; then
+	log "installing DuckDB and Polars (npm ci)"
+	(cd "$bench" && npm ci --no-audit --no-fund)
+fi
+
+# The generator's source digest is part of the cache key, so a changed generator never
+# benchmarks stale data.
+gen_id="$(sha256sum hack/gendata/main.go | cut -c1-12)"
+
+# generate FILE ARGS... writes FILE with gendata unless it is already cached. gendata renames
+# its output into place, so an interrupted run leaves no half-written file behind.
+generate() {
+	local file=$1
+	shift
+	if [[ ! -s $file ]]; then
+		log "generating ${file#"$root"/}"
+		"$root/bin/gendata" "$@" -format csv -o "$file"
+	fi
+}
+
+# measure LOG CMD...: runs CMD under /usr/bin/time; sets m_rc, m_secs and m_kib.
+measure() {
+	local logfile=$1 tf
+	shift
+	tf="$(mktemp)"
+	m_rc=0
+	/usr/bin/time -f '%e %M' -o "$tf" "$@" >"$logfile" 2>&1 || m_rc=$?
+	# time writes "Command exited with non-zero status N" before the figures on failure.
+	read -r m_secs m_kib < <(tail -n 1 "$tf") || true
+	rm -f "$tf"
+}
+
+table=()
+checks=()
+env_line="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//') × $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM; threads=$threads"
+versions="$(go version | cut -d' ' -f3), node $(node --version), duckdb $(node -p "require('$bench/node_modules/@duckdb/node-api/package.json').version"), nodejs-polars $(node -p "require('$bench/node_modules/nodejs-polars/package.json').version")"
+
+for rows in "${rows_list[@]}"; do
+	base="$data/base-r$rows-s$seed-g$gen_id.csv"
+	cur="$data/cur-r$rows-s$cur_seed-d$drift-g$gen_id.csv"
+	generate "$base" -rows "$rows" -seed "$seed"
+	generate "$cur" -rows "$rows" -seed "$cur_seed" -drift "$drift"
+
+	for workload in build split profile drift; do
+		for tool in mldata duckdb polars; do
+			rm -rf "$work"
+			mkdir -p "$work"
+			out="$work/out"
+			logfile="$logs/r$rows-$workload-$tool.log"
+			case $workload in
+			build | split) verify=(parquet "$out" "$rows") ;;
+			profile) verify=(profile "$out/profile.json" "$rows") ;;
+			drift) verify=(drift "$out/drift.json" "$rows") ;;
+			esac
+			case $workload in
+			build) verify+=(all=1) ;;
+			split) verify+=(train=0.8,validation=0.1,test=0.1) ;;
+			esac
+
+			case $tool/$workload in
+			mldata/build) cmd=("$mldata" build --source "$base" --output "$out" --split all=1 --compression zstd --workers "$threads") ;;
+			mldata/split) cmd=("$mldata" build --source "$base" --output "$out" --split train=0.8,validation=0.1,test=0.1 --split-key id --compression zstd) ;;
+			mldata/profile) cmd=("$mldata" profile "$base" --output "$out/profile.json") ;;
+			mldata/drift) cmd=("$mldata" drift "$base" "$cur" --output "$out/drift.json") ;;
+			*/drift) cmd=(node "$bench/$tool.mjs" drift "$base" "$cur" "$out/drift.json") ;;
+			*/profile) cmd=(node "$bench/$tool.mjs" profile "$base" "$out/profile.json") ;;
+			*) cmd=(node "$bench/$tool.mjs" "$workload" "$base" "$out") ;;
+			esac
+
+			secs=n/a
+			mib=n/a
+			if [[ $tool == mldata && $mldata_ok == 0 ]]; then
+				checks+=("- $rows $workload $tool: n/a (bin/mldata did not build)")
+				table+=("| $rows | $workload | $tool | $secs | $mib |")
+				continue
+			fi
+
+			# Every tool starts with the inputs in the page cache, so none pays for the disk.
+			cat "$base" "$cur" >/dev/null
+			log "r=$rows $workload $tool"
+			measure "$logfile" "${cmd[@]}"
+			# mldata drift exits 3 when it detects drift, which the drifted file is made to cause.
+			if [[ $m_rc -ne 0 && ! ($tool == mldata && $workload == drift && $m_rc -eq 3) ]]; then
+				if [[ $tool == mldata ]] && { [[ $m_rc -eq 2 ]] || grep -qiE 'unknown (command|flag|shorthand flag)' "$logfile"; }; then
+					checks+=("- $rows $workload $tool: n/a ($(grep -m1 -iE 'unknown|usage|mldata:' "$logfile" || echo "exit $m_rc"))")
+				else
+					secs=failed
+					mib=failed
+					checks+=("- $rows $workload $tool: FAILED, exit $m_rc: $(tail -n 1 "$logfile")")
+				fi
+				table+=("| $rows | $workload | $tool | $secs | $mib |")
+				continue
+			fi
+
+			if verdict="$(node "$bench/verify.mjs" "${verify[@]}" 2>&1)"; then
+				secs="$m_secs"
+				mib="$(awk -v k="$m_kib" 'BEGIN { printf "%.0f", k / 1024 }')"
+			else
+				secs="failed"
+				mib="failed"
+			fi
+			checks+=("- $rows $workload $tool: $verdict")
+			table+=("| $rows | $workload | $tool | $secs | $mib |")
+			log "  ${secs}s ${mib} MiB; $verdict"
+		done
+	done
+done
+rm -rf "$work"
+
+{
+	echo "# mldata benchmark"
+	echo
+	echo "$(date -u +%Y-%m-%dT%H:%M:%SZ); $env_line"
+	echo "$versions"
+	echo
+	echo "| rows | workload | tool | seconds | peak RSS MiB |"
+	echo "|---:|---|---|---:|---:|"
+	printf '%s\n' "${table[@]}"
+	echo
+	echo "Output checks (verify.mjs; logs in bin/bench-logs/):"
+	echo
+	printf '%s\n' "${checks[@]}"
+} >"$results"
+cat "$results"
