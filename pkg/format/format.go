@@ -47,7 +47,11 @@ var DefaultNullValues = []string{
 type Options struct {
 	// Kind of the input; "" detects it from the file name (see Detect).
 	Kind Kind
-	// Delimiter of CSV fields; 0 means ','.
+	// Compression of a text input; "" detects it from the file name (a
+	// trailing .gz or .zst), None reads the bytes as they are.
+	Compression Compression
+	// Delimiter of CSV fields; 0 means DefaultDelimiter(name): a tab for
+	// .tsv files, ',' otherwise.
 	Delimiter byte
 	// NullValues are the text tokens read as null; nil means DefaultNullValues.
 	NullValues []string

@@ -1,0 +1,346 @@
+package format
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+const (
+	minBuffer = 1 << 20
+	maxBuffer = 256 << 20
+	// maxChunkBytes caps a chunk whatever ChunkRows says, which keeps field
+	// offsets within int32 and memory per chunk bounded.
+	maxChunkBytes = 1 << 30
+)
+
+// openText opens the input and undoes its compression.
+func openText(ctx context.Context, in Input, c Compression) (io.ReadCloser, error) {
+	if in.Open == nil {
+		return nil, fmt.Errorf("%s: input has no Open function", in.Name)
+	}
+	raw, err := in.Open(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", in.Name, err)
+	}
+	switch c {
+	case Gzip:
+		zr, err := gzip.NewReader(raw)
+		if err != nil {
+			raw.Close()
+			if errors.Is(err, io.EOF) {
+				return nil, &Error{File: in.Name, Msg: "file is empty; it needs at least a header row"}
+			}
+			return nil, compressionError(in.Name, Gzip, err)
+		}
+		return &decompressed{r: zr, file: in.Name, c: Gzip, closeFn: func() error { zr.Close(); return raw.Close() }}, nil
+	case Zstd:
+		zr, err := zstd.NewReader(raw, zstd.WithDecoderConcurrency(1))
+		if err != nil {
+			raw.Close()
+			return nil, compressionError(in.Name, Zstd, err)
+		}
+		return &decompressed{r: zr, file: in.Name, c: Zstd, closeFn: func() error { zr.Close(); return raw.Close() }}, nil
+	}
+	return raw, nil
+}
+
+// decompressed turns codec failures into *Error so that a corrupt file is
+// reported as a problem with the file, not as an I/O failure.
+type decompressed struct {
+	r       io.Reader
+	file    string
+	c       Compression
+	n       int64
+	closeFn func() error
+}
+
+func (d *decompressed) Read(p []byte) (int, error) {
+	n, err := d.r.Read(p)
+	d.n += int64(n)
+	if err != nil && err != io.EOF {
+		var fe *Error
+		if errors.As(err, &fe) {
+			return n, err
+		}
+		e := compressionError(d.file, d.c, err)
+		e.Msg += fmt.Sprintf(" (after %d decompressed bytes)", d.n)
+		return n, e
+	}
+	return n, err
+}
+
+func (d *decompressed) Close() error { return d.closeFn() }
+
+func compressionError(file string, c Compression, err error) *Error {
+	what := "corrupt"
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		what = "truncated"
+	}
+	return &Error{File: file, Msg: fmt.Sprintf("%s data is %s: %v", c, what, err),
+		Hint: fmt.Sprintf("check that the file is a complete %s file, or set the compression explicitly", c)}
+}
+
+// recordScanner cuts a text stream into records: lines, except that in CSV
+// a newline inside a quoted field does not end a record. It tracks quote
+// parity instead of parsing fields, which lets bytes.IndexByte do the work:
+// in RFC 4180 a record ends at the first newline after an even number of
+// quotes. Field parsing happens later, in parallel, on whole chunks.
+type recordScanner struct {
+	r     io.Reader
+	file  string
+	quote bool // track '"' parity (CSV)
+	delim byte // CSV field delimiter, to explain unterminated quotes
+	blank func([]byte) bool
+
+	buf  []byte
+	n    int   // buf[:n] holds data
+	base int64 // stream offset of buf[0]
+	eof  bool
+	keep int // buf[keep:] must survive a buffer change (the open chunk)
+	want int // preferred buffer size
+
+	pos      int   // next byte to scan, always at a line start
+	line     int64 // 1-based line number at pos
+	recStart int   // start of the current record
+	recLine  int64 // line of recStart
+	inQuote  bool
+	qpos     int  // next '"' at or after pos if qfound, else scanned-up-to limit
+	qfound   bool //
+}
+
+func newRecordScanner(r io.Reader, file string, quote bool, blank func([]byte) bool) *recordScanner {
+	return &recordScanner{r: r, file: file, quote: quote, blank: blank, line: 1, want: minBuffer}
+}
+
+// fill reads more data, moving the live part of the buffer to a new one
+// when it is full. Bytes before keep belong to chunks already handed out and
+// are never written again.
+func (s *recordScanner) fill() error {
+	if s.n == len(s.buf) {
+		live := s.n - s.keep
+		size := max(s.want, 2*live, minBuffer)
+		nb := make([]byte, size)
+		copy(nb, s.buf[s.keep:s.n])
+		d := s.keep
+		s.buf = nb
+		s.base += int64(d)
+		s.n -= d
+		s.pos -= d
+		s.recStart -= d
+		s.qpos -= d
+		s.keep = 0
+	}
+	for {
+		m, err := s.r.Read(s.buf[s.n:])
+		s.n += m
+		if err == io.EOF {
+			s.eof = true
+			return nil
+		}
+		if err != nil {
+			var fe *Error
+			if errors.As(err, &fe) {
+				return err
+			}
+			return fmt.Errorf("read %s: %w", s.file, err)
+		}
+		if m > 0 {
+			return nil
+		}
+	}
+}
+
+// skipBOM drops a UTF-8 byte order mark at the start of the stream, which
+// spreadsheet programs write and which would otherwise end up in the first
+// column's name.
+func (s *recordScanner) skipBOM() error {
+	for s.n < 3 && !s.eof {
+		if err := s.fill(); err != nil {
+			return err
+		}
+	}
+	if s.n >= 3 && s.buf[0] == 0xEF && s.buf[1] == 0xBB && s.buf[2] == 0xBF {
+		s.pos, s.keep, s.qpos = 3, 3, 3
+	}
+	return nil
+}
+
+func (s *recordScanner) empty() bool { return s.eof && s.n == 0 }
+
+// next scans the next record, which is then buf[recStart:pos]. It returns
+// false at the end of the input.
+func (s *recordScanner) next() (bool, error) {
+	s.recStart, s.recLine = s.pos, s.line
+	for {
+		i := bytes.IndexByte(s.buf[s.pos:s.n], '\n')
+		if i < 0 {
+			if !s.eof {
+				if s.n-s.recStart > maxChunkBytes {
+					return false, &Error{File: s.file, Line: s.recLine, Msg: fmt.Sprintf("record is longer than %d bytes", maxChunkBytes),
+						Hint: "check the quoting: an unclosed quote makes the rest of the file one field"}
+				}
+				if err := s.fill(); err != nil {
+					return false, err
+				}
+				continue
+			}
+			if s.pos == s.n && s.recStart == s.pos {
+				return false, nil
+			}
+			// The last record has no final newline.
+			s.flipQuotes(s.n)
+			s.pos = s.n
+			if s.inQuote {
+				return false, s.unterminated()
+			}
+			return true, nil
+		}
+		end := s.pos + i
+		s.flipQuotes(end)
+		s.pos = end + 1
+		s.line++
+		if !s.inQuote {
+			return true, nil
+		}
+	}
+}
+
+// flipQuotes updates the quote parity for buf[pos:end]. Most lines hold no
+// quote at all; the position of the next quote is cached so that such lines
+// cost nothing.
+func (s *recordScanner) flipQuotes(end int) {
+	if !s.quote {
+		return
+	}
+	if (s.qfound && s.qpos < s.pos) || (!s.qfound && s.qpos < s.n) {
+		from := s.pos
+		if !s.qfound && s.qpos > from {
+			from = s.qpos // no quote in [pos, qpos)
+		}
+		if j := bytes.IndexByte(s.buf[from:s.n], '"'); j >= 0 {
+			s.qpos, s.qfound = from+j, true
+		} else {
+			s.qpos, s.qfound = s.n, false
+		}
+	}
+	if s.qfound && s.qpos < end {
+		if bytes.Count(s.buf[s.pos:end], []byte{'"'})&1 == 1 {
+			s.inQuote = !s.inQuote
+		}
+	}
+}
+
+// unterminated reports an open quote at the end of the input, at the line
+// where the quoted field started.
+func (s *recordScanner) unterminated() error {
+	rec := s.buf[s.recStart:s.n]
+	line := s.recLine
+	at := line
+	fieldStart, inq := true, false
+	for i := 0; i < len(rec); i++ {
+		c := rec[i]
+		switch {
+		case inq:
+			if c == '"' {
+				if i+1 < len(rec) && rec[i+1] == '"' {
+					i++
+				} else {
+					inq = false
+				}
+			}
+		case fieldStart && c == '"':
+			inq, at = true, line
+		case c == '"':
+			return &Error{File: s.file, Line: line, Msg: `a quote appears inside an unquoted field and is never closed`,
+				Hint: `quote the whole field and double the quotes inside it ("a ""b"" c")`}
+		}
+		fieldStart = !inq && (c == s.delim || c == '\n')
+		if c == '\n' {
+			line++
+		}
+	}
+	return &Error{File: s.file, Line: at, Msg: "quoted field is never closed (unterminated quote)",
+		Hint: `close the quote, and double any quote inside a quoted field ("")`}
+}
+
+// chunks cuts the rest of the input into chunks of up to rows non-blank
+// records and at most maxChunkBytes bytes. Blank records between chunks are
+// dropped so that each chunk starts at a record. It emits one empty chunk if
+// the input has no records, so that callers always see the columns.
+func (s *recordScanner) chunks(ctx context.Context, rows int, emit func(data []byte, line, offset int64, rows int) error) error {
+	s.keep = s.pos
+	chunkLine := s.line
+	n, emitted := 0, false
+	flush := func() error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		size := s.pos - s.keep
+		if err := emit(s.buf[s.keep:s.pos:s.pos], chunkLine, s.base+int64(s.keep), n); err != nil {
+			return err
+		}
+		// Size the next buffer for about two chunks like this one.
+		s.want = min(max(2*size+size/4, minBuffer), maxBuffer)
+		s.keep, chunkLine, n, emitted = s.pos, s.line, 0, true
+		return nil
+	}
+	for {
+		ok, err := s.next()
+		if err != nil {
+			return err
+		}
+		if !ok {
+			break
+		}
+		if s.blank(s.buf[s.recStart:s.pos]) {
+			if n == 0 {
+				s.keep, chunkLine = s.pos, s.line
+			}
+			continue
+		}
+		if n > 0 && s.pos-s.keep > maxChunkBytes {
+			// Cut before this record; it starts the next chunk.
+			end, endLine := s.pos, s.line
+			s.pos, s.line = s.recStart, s.recLine
+			if err := flush(); err != nil {
+				return err
+			}
+			s.pos, s.line = end, endLine
+		}
+		n++
+		if n == rows {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+	if n > 0 || !emitted {
+		return flush()
+	}
+	return nil
+}
+
+func blankCSV(rec []byte) bool {
+	switch len(rec) {
+	case 1:
+		return rec[0] == '\n' || rec[0] == '\r'
+	case 2:
+		return rec[0] == '\r' && rec[1] == '\n'
+	}
+	return false
+}
+
+func blankJSONL(rec []byte) bool {
+	for _, c := range rec {
+		if c != ' ' && c != '\t' && c != '\r' && c != '\n' {
+			return false
+		}
+	}
+	return true
+}
