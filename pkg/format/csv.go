@@ -130,7 +130,7 @@ func (t *csvTable) field(r, j int) []byte {
 	if s >= 0 {
 		return t.data[s:e]
 	}
-	return t.scratch[^s : e]
+	return t.scratch[^s:e]
 }
 
 // split finds the fields of every record of the chunk.
@@ -372,7 +372,7 @@ func (d *csvDecoder) utf8Error(c *Chunk, tc *textChunk) error {
 		}
 	}
 	e := &Error{File: d.in.Name, Line: line, Row: c.FirstRow + row + 1,
-		Msg: fmt.Sprintf("invalid UTF-8 byte 0x%02X at byte offset %d (byte %d of the line)", data[p], tc.offset+int64(p), p-lineStart+1),
+		Msg:  fmt.Sprintf("invalid UTF-8 byte 0x%02X at byte offset %d (byte %d of the line)", data[p], tc.offset+int64(p), p-lineStart+1),
 		Hint: utf8Hint}
 	if field < len(tc.header.names) {
 		e.Column = tc.header.names[field]

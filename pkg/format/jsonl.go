@@ -381,7 +381,7 @@ func hex4(b []byte) uint16 {
 		case c >= '0' && c <= '9':
 			c -= '0'
 		default:
-			c = c|0x20 - 'a' + 10
+			c = c | 0x20 - 'a' + 10
 		}
 		v = v<<4 | uint16(c)
 	}

@@ -116,7 +116,7 @@ func (d *parquetDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) er
 		}
 		n := rgm.NumRows()
 		for off := int64(0); off < n; off += int64(d.rows) {
-				if err := ctx.Err(); err != nil {
+			if err := ctx.Err(); err != nil {
 				return err
 			}
 			pc := &parquetChunk{meta: meta, schema: sc, rg: rg, offset: off, nulls: make([]int64, len(leaf)), known: known}
