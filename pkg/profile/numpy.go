@@ -106,8 +106,12 @@ func HistogramCounts[T int64 | float64](sorted []T, edges []float64) []int64 {
 		return nil
 	}
 	counts := make([]int64, len(edges)-1)
-	below := func(x float64) int { return sort.Search(len(sorted), func(i int) bool { return float64(sorted[i]) >= x }) }
-	atMost := func(x float64) int { return sort.Search(len(sorted), func(i int) bool { return float64(sorted[i]) > x }) }
+	below := func(x float64) int {
+		return sort.Search(len(sorted), func(i int) bool { return float64(sorted[i]) >= x })
+	}
+	atMost := func(x float64) int {
+		return sort.Search(len(sorted), func(i int) bool { return float64(sorted[i]) > x })
+	}
 	last := len(counts) - 1
 	for i := range counts {
 		lo := below(edges[i])
