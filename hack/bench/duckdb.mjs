@@ -2,6 +2,7 @@
 // user would write for the same job: one SQL pipeline per output, default CSV sniffing,
 // all cores. See README.md for how each one compares with mldata.
 //
+//   node duckdb.mjs startup                       (fixed cost: load DuckDB, run SELECT 1)
 //   node duckdb.mjs build   IN.csv OUTDIR         -> OUTDIR/all/part-0.parquet (zstd)
 //   node duckdb.mjs split   IN.csv OUTDIR         -> OUTDIR/split=<name>/*.parquet (zstd)
 //   node duckdb.mjs profile IN.csv OUT.json
@@ -28,6 +29,12 @@ async function connect() {
 async function rows(conn, sql) {
   const reader = await conn.runAndReadAll(sql);
   return reader.getRowObjectsJS();
+}
+
+async function startup() {
+  const conn = await connect();
+  await conn.run('SELECT 1');
+  return 0;
 }
 
 async function build(input, outDir) {
@@ -194,4 +201,4 @@ async function drift(basePath, curPath, outPath) {
   return Number(nb) + Number(nc);
 }
 
-main('duckdb', { build, split, profile, drift });
+main('duckdb', { startup, build, split, profile, drift });

@@ -32,6 +32,7 @@ export const driftCategorical = ['country'];
 export const topK = 20;
 
 const usage = {
+  startup: 'startup',
   build: 'build IN.csv OUTDIR',
   split: 'split IN.csv OUTDIR',
   profile: 'profile IN.csv OUT.json',

@@ -11,7 +11,7 @@
 # the run itself carries on. See hack/bench/README.md for what each workload does in each tool.
 #
 # Environment: SEED (baseline seed, default 1), CUR_SEED (default 2), DRIFT (default 0.2),
-# THREADS (default: all cores).
+# THREADS (default: all cores), MLDATA_BIN (benchmark this binary instead of building one).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -29,6 +29,7 @@ seed="${SEED:-1}"
 cur_seed="${CUR_SEED:-2}"
 drift="${DRIFT:-0.2}"
 threads="${THREADS:-$(nproc)}"
+split_spec="train=0.8,validation=0.1,test=0.1"
 export MLDATA_BENCH_THREADS="$threads"
 
 bench="$root/hack/bench"
@@ -43,18 +44,25 @@ rm -rf "$work"
 trap 'rm -rf "$work"' EXIT
 
 log() { printf '%s\n' "$*" >&2; }
+mib_of() { awk -v k="$1" 'BEGIN { printf "%.0f", k / 1024 }'; }
 
 log "building bin/gendata"
 go build -o "$root/bin/gendata" ./hack/gendata
 
 # mldata's commands are still being written; a binary that does not build makes its rows n/a
 # rather than stopping the comparison. A stale binary from an earlier build is never used.
+# MLDATA_BIN benchmarks a given binary (a release, say) instead of building one.
 mldata_ok=1
-log "building bin/mldata"
-if ! go build -o "$mldata" ./cmd/mldata >"$logs/mldata-build.log" 2>&1; then
-	mldata_ok=0
-	rm -f "$mldata"
-	log "bin/mldata did not build (see bin/bench-logs/mldata-build.log); its rows will be n/a"
+if [[ -n ${MLDATA_BIN:-} ]]; then
+	mldata="$(realpath "$MLDATA_BIN")"
+	[[ -x $mldata ]] || { log "MLDATA_BIN=$MLDATA_BIN is not an executable"; mldata_ok=0; }
+else
+	log "building bin/mldata"
+	if ! go build -o "$mldata" ./cmd/mldata >"$logs/mldata-build.log" 2>&1; then
+		mldata_ok=0
+		rm -f "$mldata"
+		log "bin/mldata did not build (see bin/bench-logs/mldata-build.log); its rows will be n/a"
+	fi
 fi
 
 if [[ ! -d "$bench/node_modules" ]]; then
@@ -94,6 +102,25 @@ checks=()
 env_line="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//') × $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM; threads=$threads"
 versions="$(go version | cut -d' ' -f3), node $(node --version), duckdb $(node -p "require('$bench/node_modules/@duckdb/node-api/package.json').version"), nodejs-polars $(node -p "require('$bench/node_modules/nodejs-polars/package.json').version")"
 
+# Fixed start-up cost of each tool (process start, library load), so readers can tell it
+# apart from the per-row work; it matters most for small inputs.
+for tool in mldata duckdb polars; do
+	if [[ $tool == mldata ]]; then
+		[[ $mldata_ok == 1 ]] || { table+=("| 0 | startup | $tool | n/a | n/a |"); continue; }
+		cmd=("$mldata" version)
+	else
+		cmd=(node "$bench/$tool.mjs" startup)
+	fi
+	log "startup $tool"
+	measure "$logs/startup-$tool.log" "${cmd[@]}"
+	if [[ $m_rc -eq 0 ]]; then
+		table+=("| 0 | startup | $tool | $m_secs | $(mib_of "$m_kib") |")
+	else
+		table+=("| 0 | startup | $tool | failed | failed |")
+		checks+=("- startup $tool: FAILED, exit $m_rc: $(tail -n 1 "$logs/startup-$tool.log")")
+	fi
+done
+
 for rows in "${rows_list[@]}"; do
 	base="$data/base-r$rows-s$seed-g$gen_id.csv"
 	cur="$data/cur-r$rows-s$cur_seed-d$drift-g$gen_id.csv"
@@ -113,12 +140,12 @@ for rows in "${rows_list[@]}"; do
 			esac
 			case $workload in
 			build) verify+=(all=1) ;;
-			split) verify+=(train=0.8,validation=0.1,test=0.1) ;;
+			split) verify+=("$split_spec") ;;
 			esac
 
 			case $tool/$workload in
 			mldata/build) cmd=("$mldata" build --source "$base" --output "$out" --split all=1 --compression zstd --workers "$threads") ;;
-			mldata/split) cmd=("$mldata" build --source "$base" --output "$out" --split train=0.8,validation=0.1,test=0.1 --split-key id --compression zstd) ;;
+			mldata/split) cmd=("$mldata" build --source "$base" --output "$out" --split "$split_spec" --split-key id --compression zstd) ;;
 			mldata/profile) cmd=("$mldata" profile "$base" --output "$out/profile.json") ;;
 			mldata/drift) cmd=("$mldata" drift "$base" "$cur" --output "$out/drift.json") ;;
 			*/drift) cmd=(node "$bench/$tool.mjs" drift "$base" "$cur" "$out/drift.json") ;;
@@ -129,7 +156,7 @@ for rows in "${rows_list[@]}"; do
 			secs=n/a
 			mib=n/a
 			if [[ $tool == mldata && $mldata_ok == 0 ]]; then
-				checks+=("- $rows $workload $tool: n/a (bin/mldata did not build)")
+				checks+=("- $rows $workload $tool: n/a (no mldata binary)")
 				table+=("| $rows | $workload | $tool | $secs | $mib |")
 				continue
 			fi
@@ -153,7 +180,7 @@ for rows in "${rows_list[@]}"; do
 
 			if verdict="$(node "$bench/verify.mjs" "${verify[@]}" 2>&1)"; then
 				secs="$m_secs"
-				mib="$(awk -v k="$m_kib" 'BEGIN { printf "%.0f", k / 1024 }')"
+				mib="$(mib_of "$m_kib")"
 			else
 				secs="failed"
 				mib="failed"

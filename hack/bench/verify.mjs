@@ -8,7 +8,8 @@
 //
 // Parquet files are read with DuckDB; rows belong to a split when a directory on their path is
 // named <split> or split=<split> (mldata's builds/<id>/<split>/, Polars' <split>/, DuckDB's hive
-// partitions), so unrelated files such as caches are not counted.
+// partitions); when a builds/ directory exists only files under it count, so mldata's cache of
+// per-source outputs is not counted twice.
 
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, sep } from 'node:path';
@@ -40,8 +41,12 @@ function parseSplits(spec) {
 async function verifyParquet(dir, rows, spec) {
   const want = parseSplits(spec);
   const files = {};
-  for (const rel of readdirSync(dir, { recursive: true })) {
-    if (!rel.endsWith('.parquet')) continue;
+  let found = readdirSync(dir, { recursive: true }).filter((rel) => rel.endsWith('.parquet'));
+  // mldata keeps the published dataset under builds/<id>/ beside its per-source cache; the
+  // output directory is fresh for every run, so builds/ holds exactly one build.
+  const inBuilds = found.filter((rel) => rel.split(sep).includes('builds'));
+  if (inBuilds.length) found = inBuilds;
+  for (const rel of found) {
     const parts = rel.split(sep).slice(0, -1);
     const split = Object.keys(want).find((s) => parts.includes(s) || parts.includes(`split=${s}`));
     if (split) (files[split] ??= []).push(join(dir, rel));
