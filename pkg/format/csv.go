@@ -71,6 +71,7 @@ func (d *csvDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) error 
 	if err != nil {
 		return err
 	}
+	s.names = hdr.names
 	seq, row := 0, int64(0)
 	return s.chunks(ctx, d.rows, func(data []byte, line, offset int64, n int) error {
 		c := &Chunk{Seq: seq, FirstRow: row, FirstLine: line, Rows: n, payload: &textChunk{data: data, offset: offset, header: hdr}}

@@ -1,6 +1,7 @@
 package format
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -28,26 +29,53 @@ func openText(ctx context.Context, in Input, c Compression) (io.ReadCloser, erro
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", in.Name, err)
 	}
+	if c != Gzip && c != Zstd {
+		return raw, nil
+	}
+	br := bufio.NewReaderSize(raw, 64<<10)
+	magic, _ := br.Peek(4)
+	if len(magic) == 0 {
+		raw.Close()
+		return nil, &Error{File: in.Name, Msg: "file is empty; it needs at least a header row"}
+	}
+	if !hasMagic(c, magic) {
+		raw.Close()
+		return nil, &Error{File: in.Name, Msg: fmt.Sprintf("file is not %s data (its first bytes are % x)", c, magic),
+			Hint: fmt.Sprintf("the name says %s; rename the file or set the compression explicitly", c)}
+	}
 	switch c {
 	case Gzip:
-		zr, err := gzip.NewReader(raw)
+		zr, err := gzip.NewReader(br)
 		if err != nil {
 			raw.Close()
-			if errors.Is(err, io.EOF) {
-				return nil, &Error{File: in.Name, Msg: "file is empty; it needs at least a header row"}
-			}
 			return nil, compressionError(in.Name, Gzip, err)
 		}
 		return &decompressed{r: zr, file: in.Name, c: Gzip, closeFn: func() error { zr.Close(); return raw.Close() }}, nil
-	case Zstd:
-		zr, err := zstd.NewReader(raw, zstd.WithDecoderConcurrency(1))
+	default:
+		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
 		if err != nil {
 			raw.Close()
 			return nil, compressionError(in.Name, Zstd, err)
 		}
 		return &decompressed{r: zr, file: in.Name, c: Zstd, closeFn: func() error { zr.Close(); return raw.Close() }}, nil
 	}
-	return raw, nil
+}
+
+// hasMagic checks the first bytes of a compressed stream, so that a file
+// with a misleading name gets a clear error instead of a codec's.
+func hasMagic(c Compression, b []byte) bool {
+	switch c {
+	case Gzip:
+		return len(b) < 2 && b[0] == 0x1f || len(b) >= 2 && b[0] == 0x1f && b[1] == 0x8b
+	case Zstd:
+		if len(b) < 4 {
+			return false
+		}
+		frame := b[0] == 0x28 && b[1] == 0xb5 && b[2] == 0x2f && b[3] == 0xfd
+		skippable := b[0]&0xf0 == 0x50 && b[1] == 0x2a && b[2] == 0x4d && b[3] == 0x18
+		return frame || skippable
+	}
+	return true
 }
 
 // decompressed turns codec failures into *Error so that a corrupt file is
@@ -95,7 +123,9 @@ type recordScanner struct {
 	r     io.Reader
 	file  string
 	quote bool // track '"' parity (CSV)
-	delim byte // CSV field delimiter, to explain unterminated quotes
+	delim byte     // CSV field delimiter, to explain unterminated quotes
+	names []string // CSV header, to name the column of an unterminated quote
+	done  int64    // records already handed out in chunks
 	blank func([]byte) bool
 
 	buf  []byte
@@ -241,7 +271,13 @@ func (s *recordScanner) flipQuotes(end int) {
 func (s *recordScanner) unterminated() error {
 	rec := s.buf[s.recStart:s.n]
 	line := s.recLine
-	at := line
+	at, field, atField := line, 0, 0
+	column := func(i int) string {
+		if i < len(s.names) {
+			return s.names[i]
+		}
+		return ""
+	}
 	fieldStart, inq := true, false
 	for i := 0; i < len(rec); i++ {
 		c := rec[i]
@@ -255,17 +291,19 @@ func (s *recordScanner) unterminated() error {
 				}
 			}
 		case fieldStart && c == '"':
-			inq, at = true, line
+			inq, at, atField = true, line, field
 		case c == '"':
-			return &Error{File: s.file, Line: line, Msg: `a quote appears inside an unquoted field and is never closed`,
+			return &Error{File: s.file, Line: line, Column: column(field), Msg: `a quote appears inside an unquoted field`,
 				Hint: `quote the whole field and double the quotes inside it ("a ""b"" c")`}
+		case c == s.delim:
+			field++
 		}
 		fieldStart = !inq && (c == s.delim || c == '\n')
 		if c == '\n' {
 			line++
 		}
 	}
-	return &Error{File: s.file, Line: at, Msg: "quoted field is never closed (unterminated quote)",
+	return &Error{File: s.file, Line: at, Column: column(atField), Msg: "quoted field is never closed (unterminated quote)",
 		Hint: `close the quote, and double any quote inside a quoted field ("")`}
 }
 
@@ -287,12 +325,16 @@ func (s *recordScanner) chunks(ctx context.Context, rows int, emit func(data []b
 		}
 		// Size the next buffer for about two chunks like this one.
 		s.want = min(max(2*size+size/4, minBuffer), maxBuffer)
+		s.done += int64(n)
 		s.keep, chunkLine, n, emitted = s.pos, s.line, 0, true
 		return nil
 	}
 	for {
 		ok, err := s.next()
 		if err != nil {
+			if fe, isFE := err.(*Error); isFE && fe.Line > 0 && fe.Row == 0 {
+				fe.Row = s.done + int64(n) + 1
+			}
 			return err
 		}
 		if !ok {
