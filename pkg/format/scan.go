@@ -122,7 +122,7 @@ func compressionError(file string, c Compression, err error) *Error {
 type recordScanner struct {
 	r     io.Reader
 	file  string
-	quote bool // track '"' parity (CSV)
+	quote bool     // track '"' parity (CSV)
 	delim byte     // CSV field delimiter, to explain unterminated quotes
 	names []string // CSV header, to name the column of an unterminated quote
 	done  int64    // records already handed out in chunks
