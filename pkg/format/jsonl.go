@@ -395,7 +395,15 @@ func (d *jsonlDecoder) payload(c *Chunk) (*textChunk, error) {
 	}
 	if p := firstInvalidUTF8(tc.data); p >= 0 {
 		lineStart := bytes.LastIndexByte(tc.data[:p], '\n') + 1
-		return nil, &Error{File: d.in.Name, Line: c.FirstLine + int64(bytes.Count(tc.data[:p], []byte{'\n'})),
+		row := c.FirstRow + 1
+		for i := 0; i < lineStart; {
+			e := i + bytes.IndexByte(tc.data[i:], '\n')
+			if !blankJSONL(tc.data[i:e]) {
+				row++
+			}
+			i = e + 1
+		}
+		return nil, &Error{File: d.in.Name, Line: c.FirstLine + int64(bytes.Count(tc.data[:p], []byte{'\n'})), Row: row,
 			Msg:  fmt.Sprintf("invalid UTF-8 byte 0x%02X at byte offset %d (byte %d of the line)", tc.data[p], tc.offset+int64(p), p-lineStart+1),
 			Hint: utf8Hint}
 	}
@@ -601,7 +609,7 @@ func (d *jsonlDecoder) convert(c *Chunk, tc *textChunk, refs []jsonRef, j, nc in
 	n, data, typ := c.Rows, tc.data, f.Type
 	fail := func(r int, v jsonRef) error {
 		return &Error{File: d.in.Name, Line: jsonlRowLine(c, r), Row: c.FirstRow + int64(r) + 1, Column: f.Name,
-			Msg:  fmt.Sprintf("cannot read the JSON value %s as %s", quoteValue(data[max(v.start-1, 0):min(int(v.end)+1, len(data))]), typ),
+			Msg:  fmt.Sprintf("cannot read the JSON value %s as %s", jsonText(data, v), typ),
 			Hint: "the schema was inferred from other data; infer it again with this file included, or fix the value"}
 	}
 	var scratch []byte
@@ -717,4 +725,16 @@ func (d *jsonlDecoder) convert(c *Chunk, tc *textChunk, refs []jsonRef, j, nc in
 	}
 	return nil, &Error{File: d.in.Name, Column: f.Name, Msg: fmt.Sprintf("cannot read JSON values as %s", typ),
 		Hint: "use bool, int64, float64, string or timestamp columns for text inputs"}
+}
+
+// jsonText is a value as written, quotes included, shortened for messages.
+func jsonText(data []byte, v jsonRef) string {
+	b := data[v.start:v.end]
+	if v.kind == jString || v.kind == jStringEsc {
+		b = data[v.start-1 : v.end+1]
+	}
+	if len(b) > 64 {
+		return string(b[:64]) + "..."
+	}
+	return string(b)
 }
