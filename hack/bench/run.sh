@@ -11,16 +11,17 @@
 # the run itself carries on. See hack/bench/README.md for what each workload does in each tool.
 #
 # Environment: SEED (baseline seed, default 1), CUR_SEED (default 2), DRIFT (default 0.2),
-# THREADS (default: all cores), MLDATA_BIN (benchmark this binary instead of building one).
+# THREADS (default: all cores), REPEAT (runs per cell, the fastest is reported; default 1),
+# MLDATA_BIN (benchmark this binary instead of building one).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$root"
 
 if [[ $# -gt 0 ]]; then rows_list=("$@"); else rows_list=(1000000 5000000); fi
-for r in "${rows_list[@]}"; do
+for r in "${rows_list[@]}" "${REPEAT:-1}"; do
 	if ! [[ $r =~ ^[1-9][0-9]*$ ]]; then
-		echo "run.sh: row counts must be positive integers, got '$r'" >&2
+		echo "run.sh: row counts and REPEAT must be positive integers, got '$r'" >&2
 		exit 2
 	fi
 done
@@ -29,6 +30,7 @@ seed="${SEED:-1}"
 cur_seed="${CUR_SEED:-2}"
 drift="${DRIFT:-0.2}"
 threads="${THREADS:-$(nproc)}"
+repeat="${REPEAT:-1}"
 split_spec="train=0.8,validation=0.1,test=0.1"
 export MLDATA_BENCH_THREADS="$threads"
 
@@ -97,6 +99,34 @@ measure() {
 	rm -f "$tf"
 }
 
+# best_of LOG OK_RC INPUTS... -- CMD...: runs CMD REPEAT times, each time in a fresh work
+# directory with the inputs in the page cache, so no run pays for the disk or for an earlier
+# run's output. Sets best_secs and best_kib from the fastest run and m_rc to 0 when every run
+# exited 0 or OK_RC, else to the failing exit code (and stops).
+best_of() {
+	local logfile=$1 ok_rc=$2 rep inputs=()
+	shift 2
+	while [[ $# -gt 0 && $1 != -- ]]; do
+		inputs+=("$1")
+		shift
+	done
+	shift
+	best_secs=""
+	best_kib=""
+	for ((rep = 1; rep <= repeat; rep++)); do
+		rm -rf "$work"
+		mkdir -p "$work"
+		[[ ${#inputs[@]} -eq 0 ]] || cat "${inputs[@]}" >/dev/null
+		measure "$logfile" "$@"
+		[[ $m_rc -eq $ok_rc ]] && m_rc=0
+		[[ $m_rc -eq 0 ]] || return 0
+		if [[ -z $best_secs ]] || awk -v a="$m_secs" -v b="$best_secs" 'BEGIN { exit !(a < b) }'; then
+			best_secs="$m_secs"
+			best_kib="$m_kib"
+		fi
+	done
+}
+
 table=()
 checks=()
 env_line="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//') × $(nproc) cores, $(free -g | awk '/^Mem:/ {print $2}') GiB RAM; threads=$threads"
@@ -112,9 +142,9 @@ for tool in mldata duckdb polars; do
 		cmd=(node "$bench/$tool.mjs" startup)
 	fi
 	log "startup $tool"
-	measure "$logs/startup-$tool.log" "${cmd[@]}"
+	best_of "$logs/startup-$tool.log" 0 -- "${cmd[@]}"
 	if [[ $m_rc -eq 0 ]]; then
-		table+=("| 0 | startup | $tool | $m_secs | $(mib_of "$m_kib") |")
+		table+=("| 0 | startup | $tool | $best_secs | $(mib_of "$best_kib") |")
 	else
 		table+=("| 0 | startup | $tool | failed | failed |")
 		checks+=("- startup $tool: FAILED, exit $m_rc: $(tail -n 1 "$logs/startup-$tool.log")")
@@ -129,8 +159,6 @@ for rows in "${rows_list[@]}"; do
 
 	for workload in build split profile drift; do
 		for tool in mldata duckdb polars; do
-			rm -rf "$work"
-			mkdir -p "$work"
 			out="$work/out"
 			logfile="$logs/r$rows-$workload-$tool.log"
 			case $workload in
@@ -161,12 +189,12 @@ for rows in "${rows_list[@]}"; do
 				continue
 			fi
 
-			# Every tool starts with the inputs in the page cache, so none pays for the disk.
-			cat "$base" "$cur" >/dev/null
 			log "r=$rows $workload $tool"
-			measure "$logfile" "${cmd[@]}"
 			# mldata drift exits 3 when it detects drift, which the drifted file is made to cause.
-			if [[ $m_rc -ne 0 && ! ($tool == mldata && $workload == drift && $m_rc -eq 3) ]]; then
+			ok_rc=0
+			[[ $tool == mldata && $workload == drift ]] && ok_rc=3
+			best_of "$logfile" "$ok_rc" "$base" "$cur" -- "${cmd[@]}"
+			if [[ $m_rc -ne 0 ]]; then
 				if [[ $tool == mldata ]] && { [[ $m_rc -eq 2 ]] || grep -qiE 'unknown (command|flag|shorthand flag)' "$logfile"; }; then
 					checks+=("- $rows $workload $tool: n/a ($(grep -m1 -iE 'unknown|usage|mldata:' "$logfile" || echo "exit $m_rc"))")
 				else
@@ -179,8 +207,8 @@ for rows in "${rows_list[@]}"; do
 			fi
 
 			if verdict="$(node "$bench/verify.mjs" "${verify[@]}" 2>&1)"; then
-				secs="$m_secs"
-				mib="$(mib_of "$m_kib")"
+				secs="$best_secs"
+				mib="$(mib_of "$best_kib")"
 			else
 				secs="failed"
 				mib="failed"
@@ -197,7 +225,7 @@ rm -rf "$work"
 	echo "# mldata benchmark"
 	echo
 	echo "$(date -u +%Y-%m-%dT%H:%M:%SZ); $env_line"
-	echo "$versions"
+	echo "$versions; fastest of $repeat run(s) per cell"
 	echo
 	echo "| rows | workload | tool | seconds | peak RSS MiB |"
 	echo "|---:|---|---|---:|---:|"
