@@ -304,3 +304,29 @@ func (a *boolAcc) finish(_ string, opt Options) colResult {
 	}
 	return colResult{nulls: a.nulls, unique: int64(len(counts)), dist: topValues(counts, opt.TopK, stringOps.render)}
 }
+
+// ValueRenderer returns how profiles render the values of a non-numeric
+// column (the keys of its distribution): drift checks use it so that their
+// categories match a stored profile's. The returned string may point into
+// arr's memory; copy it to keep it past the batch.
+func ValueRenderer(dt arrow.DataType) func(arr arrow.Array, i int) string {
+	switch dt := dt.(type) {
+	case *arrow.StringType:
+		return func(arr arrow.Array, i int) string { return arr.(*array.String).Value(i) }
+	case *arrow.LargeStringType:
+		return func(arr arrow.Array, i int) string { return arr.(*array.LargeString).Value(i) }
+	case *arrow.BooleanType:
+		return func(arr arrow.Array, i int) string {
+			if arr.(*array.Boolean).Value(i) {
+				return "True"
+			}
+			return "False"
+		}
+	case *arrow.TimestampType:
+		r := timestampRenderer(dt)
+		return func(arr arrow.Array, i int) string { return r(int64(arr.(*array.Timestamp).Value(i))) }
+	case *arrow.Date32Type:
+		return func(arr arrow.Array, i int) string { return date32Render(int64(arr.(*array.Date32).Value(i))) }
+	}
+	return func(arr arrow.Array, i int) string { return arr.ValueStr(i) }
+}

@@ -18,11 +18,13 @@ type col struct {
 	vals []any
 }
 
-func ints(name string, vs ...any) col    { return col{name, arrow.PrimitiveTypes.Int64, vs} }
-func fl(name string, vs ...any) col      { return col{name, arrow.PrimitiveTypes.Float64, vs} }
-func strs(name string, vs ...any) col    { return col{name, arrow.BinaryTypes.String, vs} }
-func bools(name string, vs ...any) col   { return col{name, arrow.FixedWidthTypes.Boolean, vs} }
-func stamps(name string, vs ...any) col  { return col{name, &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}, vs} }
+func ints(name string, vs ...any) col  { return col{name, arrow.PrimitiveTypes.Int64, vs} }
+func fl(name string, vs ...any) col    { return col{name, arrow.PrimitiveTypes.Float64, vs} }
+func strs(name string, vs ...any) col  { return col{name, arrow.BinaryTypes.String, vs} }
+func bools(name string, vs ...any) col { return col{name, arrow.FixedWidthTypes.Boolean, vs} }
+func stamps(name string, vs ...any) col {
+	return col{name, &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}, vs}
+}
 func schemaOf(cols ...col) *arrow.Schema { return arrow.NewSchema(fieldsOf(cols), nil) }
 
 func fieldsOf(cols []col) []arrow.Field {

@@ -20,9 +20,13 @@ type numAcc struct {
 	count int64 // non-null values, infinities included
 
 	// Moments of the finite values, merged with Chan et al.'s parallel
-	// formulas; the mean itself comes from the compensated sum.
+	// formulas; the mean itself comes from the compensated sum. mean is the
+	// mean of x − shift, shift being the first finite value seen: values
+	// like 1e9 + small spread then keep the spread's full precision in the
+	// merge, where differences of raw means would lose it to rounding.
 	nf       int64
 	sum      Sum
+	shift    float64
 	mean, m2 float64
 
 	posInf, negInf int64
@@ -140,21 +144,25 @@ func (a *numAcc) ingestInts(xs []int64) {
 		return
 	}
 	a.count += int64(len(xs))
-	var s Sum
+	if a.nf == 0 {
+		a.shift = float64(xs[0])
+	}
+	var s, ds Sum
 	for _, x := range xs {
 		a.minI = min(a.minI, x)
 		a.maxI = max(a.maxI, x)
 		s.Add(float64(x))
+		ds.Add(float64(x) - a.shift)
 	}
 	n := float64(len(xs))
-	mean := s.Value() / n
+	mean := ds.Value() / n
 	var d1, d2 float64
 	for _, x := range xs {
-		d := float64(x) - mean
+		d := (float64(x) - a.shift) - mean
 		d1 += d
 		d2 += d * d
 	}
-	a.mergeMoments(int64(len(xs)), s, mean, d2-d1*d1/n)
+	a.mergeMoments(int64(len(xs)), s, a.shift, mean, d2-d1*d1/n)
 	if a.sketched {
 		for _, x := range xs {
 			a.kll.add(float64(x))
@@ -168,7 +176,15 @@ func (a *numAcc) ingestFloats(xs []float64) {
 		return
 	}
 	a.count += int64(len(xs))
-	var s Sum
+	if a.nf == 0 {
+		for _, x := range xs {
+			if !math.IsInf(x, 0) {
+				a.shift = x
+				break
+			}
+		}
+	}
+	var s, ds Sum
 	var nf int64
 	for _, x := range xs {
 		a.min = min(a.min, x)
@@ -182,22 +198,23 @@ func (a *numAcc) ingestFloats(xs []float64) {
 			a.finMin = min(a.finMin, x)
 			a.finMax = max(a.finMax, x)
 			s.Add(x)
+			ds.Add(x - a.shift)
 			nf++
 		}
 	}
 	if nf > 0 {
 		n := float64(nf)
-		mean := s.Value() / n
+		mean := ds.Value() / n
 		var d1, d2 float64
 		for _, x := range xs {
 			if math.IsInf(x, 0) {
 				continue
 			}
-			d := x - mean
+			d := (x - a.shift) - mean
 			d1 += d
 			d2 += d * d
 		}
-		a.mergeMoments(nf, s, mean, d2-d1*d1/n)
+		a.mergeMoments(nf, s, a.shift, mean, d2-d1*d1/n)
 	}
 	if a.sketched {
 		for _, x := range xs {
@@ -215,14 +232,17 @@ func floatKey(x float64) uint64 {
 	return math.Float64bits(x)
 }
 
-func (a *numAcc) mergeMoments(nb int64, sb Sum, meanB, m2B float64) {
+// mergeMoments merges nb finite values with sum sb, mean meanB of x − shiftB
+// and centred sum of squares m2B.
+func (a *numAcc) mergeMoments(nb int64, sb Sum, shiftB, meanB, m2B float64) {
 	a.sum.Merge(sb)
 	if a.nf == 0 {
-		a.nf, a.mean, a.m2 = nb, meanB, m2B
+		a.nf, a.shift, a.mean, a.m2 = nb, shiftB, meanB, m2B
 		return
 	}
 	n := a.nf + nb
-	delta := meanB - a.mean
+	// Shifts are nearby values, so their difference is exact (Sterbenz).
+	delta := (meanB + (shiftB - a.shift)) - a.mean
 	a.mean += delta * float64(nb) / float64(n)
 	a.m2 += m2B + delta*delta*(float64(a.nf)*float64(nb)/float64(n))
 	a.nf = n
@@ -253,7 +273,7 @@ func (a *numAcc) merge(o *numAcc) {
 	a.nulls += o.nulls
 	a.count += o.count
 	if o.nf > 0 {
-		a.mergeMoments(o.nf, o.sum, o.mean, o.m2)
+		a.mergeMoments(o.nf, o.sum, o.shift, o.mean, o.m2)
 	}
 	a.posInf += o.posInf
 	a.negInf += o.negInf
@@ -394,4 +414,68 @@ func floats(xs []float64) []Float {
 		out[i] = Float(x)
 	}
 	return out
+}
+
+// AppendFloats appends the non-null values of a numeric array to dst as
+// float64 and returns dst and the number of nulls. NaN counts as null, as
+// everywhere in profiles. It is the value view drift checks use.
+func AppendFloats(dst []float64, arr arrow.Array) ([]float64, int64, error) {
+	var nulls int64
+	hasNulls := arr.NullN() > 0
+	app := func(i int, f float64) {
+		if (hasNulls && arr.IsNull(i)) || f != f {
+			nulls++
+			return
+		}
+		dst = append(dst, f)
+	}
+	switch a := arr.(type) {
+	case *array.Int64:
+		for i, v := range a.Int64Values() {
+			app(i, float64(v))
+		}
+	case *array.Int32:
+		for i, v := range a.Int32Values() {
+			app(i, float64(v))
+		}
+	case *array.Int16:
+		for i, v := range a.Int16Values() {
+			app(i, float64(v))
+		}
+	case *array.Int8:
+		for i, v := range a.Int8Values() {
+			app(i, float64(v))
+		}
+	case *array.Uint64:
+		for i, v := range a.Uint64Values() {
+			app(i, float64(v))
+		}
+	case *array.Uint32:
+		for i, v := range a.Uint32Values() {
+			app(i, float64(v))
+		}
+	case *array.Uint16:
+		for i, v := range a.Uint16Values() {
+			app(i, float64(v))
+		}
+	case *array.Uint8:
+		for i, v := range a.Uint8Values() {
+			app(i, float64(v))
+		}
+	case *array.Float64:
+		for i, v := range a.Float64Values() {
+			app(i, v)
+		}
+	case *array.Float32:
+		for i, v := range a.Float32Values() {
+			app(i, float64(v))
+		}
+	case *array.Float16:
+		for i := 0; i < a.Len(); i++ {
+			app(i, float64(a.Value(i).Float32()))
+		}
+	default:
+		return dst, 0, fmt.Errorf("%s is not a numeric type", arr.DataType())
+	}
+	return dst, nulls, nil
 }

@@ -104,22 +104,22 @@ func TestComputeKnownValues(t *testing.T) {
 
 func TestComputeJSON(t *testing.T) {
 	p := compute(t, Options{Workers: 1}, batch(t,
-		ints("x", 1, 1, 2),
-		strs("s", "b", nil, "a"),
+		ints("x", 1, 1, 3, 3),
+		strs("s", "b", nil, "a", "b"),
 	))
 	p.Path, p.FileSize = "file:///data/x.csv", 123
 	got, err := json.Marshal(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	// std of 1,1,2 = √(1/3); the 25th percentile is at h = 0.5 between 1 and 1.
-	want := `{"path":"file:///data/x.csv","num_rows":3,"num_columns":2,"file_size":123,` +
+	// 1,1,3,3: mean 2, std √(4/3); numpy gives these edges (note 2.4000000000000004).
+	want := `{"path":"file:///data/x.csv","num_rows":4,"num_columns":2,"file_size":123,` +
 		`"schema":{"columns":[{"name":"x","dtype":"int64","nullable":false,"unique_count":2,"null_count":0},` +
 		`{"name":"s","dtype":"object","nullable":true,"unique_count":2,"null_count":1}]},` +
-		`"statistics":{"x":{"count":3,"mean":1.3333333333333333,"std":0.5773502691896257,"min":1,"max":2,` +
-		`"percentiles":{"25":1,"50":1,"75":1.5}}},` +
-		`"distributions":{"s":{"a":1,"b":1}},` +
-		`"histograms":{"x":{"edges":[1,1.1,1.2,1.3,1.4,1.5,1.6,1.7000000000000002,1.8,1.9,2],"counts":[2,0,0,0,0,0,0,0,0,1]}}}`
+		`"statistics":{"x":{"count":4,"mean":2,"std":1.1547005383792515,"min":1,"max":3,` +
+		`"percentiles":{"25":1,"50":2,"75":3}}},` +
+		`"distributions":{"s":{"b":2,"a":1}},` +
+		`"histograms":{"x":{"edges":[1,1.2,1.4,1.6,1.8,2,2.2,2.4000000000000004,2.6,2.8,3],"counts":[2,0,0,0,0,0,0,0,0,2]}}}`
 	if string(got) != want {
 		t.Errorf("JSON:\n got %s\nwant %s", got, want)
 	}
