@@ -56,7 +56,7 @@ go build -o "$root/bin/gendata" ./hack/gendata
 # MLDATA_BIN benchmarks a given binary (a release, say) instead of building one.
 mldata_ok=1
 if [[ -n ${MLDATA_BIN:-} ]]; then
-	mldata="$(realpath "$MLDATA_BIN")"
+	mldata="$(realpath -m "$MLDATA_BIN")"
 	[[ -x $mldata ]] || { log "MLDATA_BIN=$MLDATA_BIN is not an executable"; mldata_ok=0; }
 else
 	log "building bin/mldata"
