@@ -365,6 +365,9 @@ func castColumn(a arrow.Array, to arrow.DataType) (arrow.Array, error) {
 		a.Retain()
 		return a, nil
 	}
+	if from.ID() == arrow.NULL {
+		return array.MakeArrayOfNull(memory.DefaultAllocator, to, a.Len()), nil
+	}
 	if dict, ok := a.(*array.Dictionary); ok {
 		values, err := castColumn(dict.Dictionary(), to)
 		if err != nil {

@@ -211,7 +211,7 @@ func (t *textWriter) Close() error {
 }
 
 func appendCSVValue(b []byte, col arrow.Array, r int) []byte {
-	if col.IsNull(r) {
+	if col.IsNull(r) || col.DataType().ID() == arrow.NULL {
 		return b
 	}
 	switch a := col.(type) {
@@ -293,7 +293,7 @@ func appendCSVField(b []byte, s string) []byte {
 }
 
 func appendJSONValue(b []byte, col arrow.Array, r int) []byte {
-	if col.IsNull(r) {
+	if col.IsNull(r) || col.DataType().ID() == arrow.NULL {
 		return append(b, "null"...)
 	}
 	switch a := col.(type) {
@@ -313,8 +313,6 @@ func appendJSONValue(b []byte, col arrow.Array, r int) []byte {
 		b = append(b, '"')
 		b = appendScalar(b, col, r)
 		return append(b, '"')
-	case *array.Null:
-		return append(b, "null"...)
 	}
 	return appendScalar(b, col, r)
 }

@@ -1,0 +1,286 @@
+package format
+
+import (
+	"bytes"
+	"io"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/klauspost/compress/gzip"
+	"github.com/klauspost/compress/zstd"
+)
+
+// sampleBatch has every type the decoders produce, with nulls and the
+// values that need quoting or escaping.
+func sampleBatch(t testing.TB) arrow.RecordBatch {
+	t.Helper()
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "i", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "f", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
+		{Name: "b", Type: arrow.FixedWidthTypes.Boolean, Nullable: true},
+		{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "t", Type: TimestampType, Nullable: true},
+	}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	b.Field(0).(*array.Int64Builder).AppendValues([]int64{1, 0, -5, 0, 7}, []bool{true, false, true, true, true})
+	b.Field(1).(*array.Float64Builder).AppendValues([]float64{3, 0.1, 0, 1e21, math.Inf(1)}, []bool{true, true, false, true, true})
+	b.Field(2).(*array.BooleanBuilder).AppendValues([]bool{true, false, false, true, false}, []bool{true, true, false, true, true})
+	b.Field(3).(*array.StringBuilder).AppendValues([]string{"plain", "a,b", `say "hi"`, "two\nlines", ""}, []bool{true, true, true, true, false})
+	b.Field(4).(*array.TimestampBuilder).AppendValues([]arrow.Timestamp{1704164645000000, 1704164645500000, 0, -1, 1704153600000000}, []bool{true, true, false, true, true})
+	return b.NewRecordBatch()
+}
+
+func writeText(t testing.TB, rec arrow.RecordBatch, kind Kind, c Compression) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	w, err := NewWriter(&out, rec.Schema(), kind, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Two writes of slices: output must not depend on batch boundaries.
+	cut := min(2, rec.NumRows())
+	for _, r := range [][2]int64{{0, cut}, {cut, rec.NumRows()}} {
+		part := rec.NewSlice(r[0], r[1])
+		if err := w.Write(part); err != nil {
+			t.Fatal(err)
+		}
+		part.Release()
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+func TestCSVWriter(t *testing.T) {
+	rec := sampleBatch(t)
+	defer rec.Release()
+	got := string(writeText(t, rec, CSV, None))
+	want := "i,f,b,s,t\n" +
+		"1,3.0,true,plain,2024-01-02T03:04:05Z\n" +
+		",0.1,false,\"a,b\",2024-01-02T03:04:05.5Z\n" +
+		"-5,,,\"say \"\"hi\"\"\",\n" +
+		"0,1e+21,true,\"two\nlines\",1969-12-31T23:59:59.999999Z\n" +
+		"7,+Inf,false,,2024-01-02T00:00:00Z\n"
+	diff(t, "CSV text", want, got)
+
+	res := mustRead(t, memInput("back.csv", []byte(got)), Options{InferTimestamps: true})
+	diff(t, "schema read back", typeNames(rec.Schema()), typeNames(res.schema))
+	diff(t, "rows read back", recordRows(t, rec), res.rows)
+}
+
+func TestJSONLWriter(t *testing.T) {
+	rec := sampleBatch(t)
+	defer rec.Release()
+	got := string(writeText(t, rec, JSONL, None))
+	want := `{"i":1,"f":3.0,"b":true,"s":"plain","t":"2024-01-02T03:04:05Z"}` + "\n" +
+		`{"i":null,"f":0.1,"b":false,"s":"a,b","t":"2024-01-02T03:04:05.5Z"}` + "\n" +
+		`{"i":-5,"f":null,"b":null,"s":"say \"hi\"","t":null}` + "\n" +
+		`{"i":0,"f":1e+21,"b":true,"s":"two\nlines","t":"1969-12-31T23:59:59.999999Z"}` + "\n" +
+		`{"i":7,"f":null,"b":false,"s":null,"t":"2024-01-02T00:00:00Z"}` + "\n"
+	diff(t, "JSONL text", want, got)
+
+	res := mustRead(t, memInput("back.jsonl", []byte(got)), Options{InferTimestamps: true})
+	diff(t, "schema read back", typeNames(rec.Schema()), typeNames(res.schema))
+	wantRows := recordRows(t, rec)
+	wantRows[4][1] = nil // +Inf has no JSON form
+	diff(t, "rows read back", wantRows, res.rows)
+}
+
+func TestJSONStringEscaping(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"plain", `"plain"`},
+		{"q\"b\\", `"q\"b\\"`},
+		{"\n\r\t\x00\x1f", `"\n\r\t\u0000\u001f"`},
+		{"é😀", `"é😀"`},
+		{"bad\xffbyte", `"bad\ufffdbyte"`},
+	}
+	for _, tt := range tests {
+		diff(t, tt.in, tt.want, string(appendJSONString(nil, tt.in)))
+	}
+}
+
+// Every float64 written to CSV reads back bit for bit, and a column of whole
+// numbers stays a float column.
+func TestCSVFloatRoundTrip(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	vals := []float64{0, math.Copysign(0, -1), 1, -3, 1e21, 1e-7, 5e-324, math.MaxFloat64, 0.1, 123456789012345678, math.Inf(-1)}
+	for len(vals) < 5000 {
+		f := math.Float64frombits(rng.Uint64())
+		if !math.IsNaN(f) {
+			vals = append(vals, f)
+		}
+	}
+	for _, whole := range [][]float64{vals, {1, 2, 3, 1e15}} {
+		schema := arrow.NewSchema([]arrow.Field{{Name: "f", Type: arrow.PrimitiveTypes.Float64, Nullable: true}}, nil)
+		col := float64Array(whole, newValidity(len(whole)))
+		rec := array.NewRecordBatch(schema, []arrow.Array{col}, int64(len(whole)))
+		col.Release()
+		for _, kind := range []Kind{CSV, JSONL} {
+			text := writeText(t, rec, kind, None)
+			res := mustRead(t, memInput("f."+string(kind), text), Options{})
+			diff(t, string(kind)+" schema", []string{"f:float64"}, typeNames(res.schema))
+			for i, f := range whole {
+				got := res.rows[i][0]
+				if kind == JSONL && math.IsInf(f, 0) {
+					if got != nil {
+						t.Errorf("JSONL %v read back as %v, want null", f, got)
+					}
+					continue
+				}
+				if g, ok := got.(float64); !ok || math.Float64bits(g) != math.Float64bits(f) {
+					t.Fatalf("%s: %v (%x) read back as %v", kind, f, math.Float64bits(f), got)
+				}
+			}
+		}
+		rec.Release()
+	}
+}
+
+func TestCompressedTextOutput(t *testing.T) {
+	rec := sampleBatch(t)
+	defer rec.Release()
+	for _, kind := range []Kind{CSV, JSONL} {
+		plain := writeText(t, rec, kind, None)
+		for _, c := range []Compression{Gzip, Zstd} {
+			z := writeText(t, rec, kind, c)
+			if again := writeText(t, rec, kind, c); !bytes.Equal(z, again) {
+				t.Errorf("%s %s: two writes differ", kind, c)
+			}
+			var r io.Reader
+			switch c {
+			case Gzip:
+				zr, err := gzip.NewReader(bytes.NewReader(z))
+				if err != nil {
+					t.Fatal(err)
+				}
+				r = zr
+			case Zstd:
+				zr, err := zstd.NewReader(bytes.NewReader(z))
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer zr.Close()
+				r = zr
+			}
+			got, err := io.ReadAll(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, plain) {
+				t.Errorf("%s %s: decompressed output differs from the plain output", kind, c)
+			}
+			name := "out" + Ext(kind, c)
+			res := mustRead(t, memInput(name, z), Options{InferTimestamps: true})
+			if len(res.rows) != 5 {
+				t.Errorf("%s: read back %d rows", name, len(res.rows))
+			}
+		}
+	}
+}
+
+type closeRecorder struct {
+	bytes.Buffer
+	closed bool
+}
+
+func (c *closeRecorder) Close() error { c.closed = true; return nil }
+
+func TestWriterLeavesDestinationOpen(t *testing.T) {
+	rec := sampleBatch(t)
+	defer rec.Release()
+	for _, kind := range []Kind{CSV, JSONL, Parquet} {
+		for _, c := range []Compression{None, Gzip, Zstd} {
+			dst := &closeRecorder{}
+			w, err := NewWriter(dst, rec.Schema(), kind, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Write(rec); err != nil {
+				t.Fatal(err)
+			}
+			if err := w.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if dst.closed || dst.Len() == 0 {
+				t.Errorf("%s/%s: closed=%v, %d bytes", kind, c, dst.closed, dst.Len())
+			}
+		}
+	}
+}
+
+func TestWriterErrors(t *testing.T) {
+	rec := sampleBatch(t)
+	defer rec.Release()
+	tests := []struct {
+		kind Kind
+		c    Compression
+		msg  string
+	}{
+		{CSV, Snappy, "snappy compression is only available for Parquet output"},
+		{JSONL, "lz4", `compression "lz4" is not available for jsonl output`},
+		{Parquet, "brotli", `compression "brotli" is not available for Parquet output`},
+		{"xlsx", None, `unknown format "xlsx"`},
+	}
+	for _, tt := range tests {
+		_, err := NewWriter(io.Discard, rec.Schema(), tt.kind, tt.c)
+		if err == nil || !strings.Contains(err.Error(), tt.msg) {
+			t.Errorf("NewWriter(%s, %s) = %v, want %q", tt.kind, tt.c, err, tt.msg)
+		}
+	}
+	list := arrow.NewSchema([]arrow.Field{{Name: "l", Type: arrow.ListOf(arrow.PrimitiveTypes.Int64)}}, nil)
+	if _, err := NewWriter(io.Discard, list, CSV, None); err == nil || !strings.Contains(err.Error(), `column "l" has type list`) {
+		t.Errorf("list column: %v", err)
+	}
+	other := arrow.NewSchema([]arrow.Field{{Name: "x", Type: arrow.PrimitiveTypes.Int64}}, nil)
+	for _, kind := range []Kind{CSV, Parquet} {
+		w, err := NewWriter(io.Discard, other, kind, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Write(rec); err == nil || !strings.Contains(err.Error(), "schema") {
+			t.Errorf("%s: write with another schema: %v", kind, err)
+		}
+	}
+	w, _ := NewWriter(io.Discard, rec.Schema(), CSV, None)
+	w.Close()
+	if err := w.Write(rec); err == nil {
+		t.Error("write after close succeeded")
+	}
+	if err := w.Close(); err != nil {
+		t.Errorf("second close: %v", err)
+	}
+}
+
+func TestTextWriterOtherTypes(t *testing.T) {
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "i8", Type: arrow.PrimitiveTypes.Int8}, {Name: "u32", Type: arrow.PrimitiveTypes.Uint32},
+		{Name: "f32", Type: arrow.PrimitiveTypes.Float32}, {Name: "ls", Type: arrow.BinaryTypes.LargeString},
+		{Name: "d", Type: arrow.FixedWidthTypes.Date32}, {Name: "n", Type: arrow.Null, Nullable: true},
+		{Name: "i16", Type: arrow.PrimitiveTypes.Int16}, {Name: "i32", Type: arrow.PrimitiveTypes.Int32},
+		{Name: "u8", Type: arrow.PrimitiveTypes.Uint8}, {Name: "u16", Type: arrow.PrimitiveTypes.Uint16}, {Name: "u64", Type: arrow.PrimitiveTypes.Uint64},
+	}, nil)
+	b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer b.Release()
+	b.Field(0).(*array.Int8Builder).Append(-8)
+	b.Field(1).(*array.Uint32Builder).Append(32)
+	b.Field(2).(*array.Float32Builder).Append(0.1)
+	b.Field(3).(*array.LargeStringBuilder).Append("x,y")
+	b.Field(4).(*array.Date32Builder).Append(19724)
+	b.Field(5).(*array.NullBuilder).AppendNull()
+	b.Field(6).(*array.Int16Builder).Append(-16)
+	b.Field(7).(*array.Int32Builder).Append(-32)
+	b.Field(8).(*array.Uint8Builder).Append(8)
+	b.Field(9).(*array.Uint16Builder).Append(16)
+	b.Field(10).(*array.Uint64Builder).Append(math.MaxUint64)
+	rec := b.NewRecordBatch()
+	defer rec.Release()
+	diff(t, "CSV", "i8,u32,f32,ls,d,n,i16,i32,u8,u16,u64\n-8,32,0.1,\"x,y\",2024-01-02,,-16,-32,8,16,18446744073709551615\n", string(writeText(t, rec, CSV, None)))
+	diff(t, "JSONL", `{"i8":-8,"u32":32,"f32":0.1,"ls":"x,y","d":"2024-01-02","n":null,"i16":-16,"i32":-32,"u8":8,"u16":16,"u64":18446744073709551615}`+"\n", string(writeText(t, rec, JSONL, None)))
+}
