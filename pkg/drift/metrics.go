@@ -286,7 +286,7 @@ func gammaPSeries(a, x float64) float64 {
 			break
 		}
 	}
-	return sum * math.Exp(logGammaFactor(a, x)) / a
+	return sum * math.Exp(logGammaFactor(a, x))
 }
 
 func gammaQFraction(a, x float64) float64 {

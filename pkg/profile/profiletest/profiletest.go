@@ -198,3 +198,45 @@ func diff(path string, want, got any, rel float64, out *[]string) {
 		}
 	}
 }
+
+// Col is a column for Batch: Values holds nil for null, else int, float64,
+// string or bool matching Type (int64, float64, utf8, bool).
+type Col struct {
+	Name   string
+	Type   arrow.DataType
+	Values []any
+}
+
+// Batch builds one record batch from columns of equal length.
+func Batch(cols ...Col) (arrow.RecordBatch, error) {
+	fields := make([]arrow.Field, len(cols))
+	for i, c := range cols {
+		fields[i] = arrow.Field{Name: c.Name, Type: c.Type, Nullable: true}
+		if len(c.Values) != len(cols[0].Values) {
+			return nil, fmt.Errorf("column %s has %d values, column %s %d", c.Name, len(c.Values), cols[0].Name, len(cols[0].Values))
+		}
+	}
+	b := array.NewRecordBuilder(memory.DefaultAllocator, arrow.NewSchema(fields, nil))
+	defer b.Release()
+	for i, c := range cols {
+		for _, v := range c.Values {
+			if v == nil {
+				b.Field(i).AppendNull()
+				continue
+			}
+			switch fb := b.Field(i).(type) {
+			case *array.Int64Builder:
+				fb.Append(int64(v.(int)))
+			case *array.Float64Builder:
+				fb.Append(v.(float64))
+			case *array.StringBuilder:
+				fb.Append(v.(string))
+			case *array.BooleanBuilder:
+				fb.Append(v.(bool))
+			default:
+				return nil, fmt.Errorf("column %s: unsupported type %s", c.Name, c.Type)
+			}
+		}
+	}
+	return b.NewRecordBatch(), nil
+}
