@@ -150,6 +150,10 @@ type CategoricalDrift struct {
 	Chi2PValue    float64 `json:"chi2_pvalue"`
 	// NumCategories is the size of the union of categories.
 	NumCategories int `json:"num_categories"`
+	// BaselineTotal and CurrentTotal are the non-null counts of each side,
+	// of which the listed counts are shares.
+	BaselineTotal int64 `json:"baseline_total"`
+	CurrentTotal  int64 `json:"current_total"`
 	// Categories are the most frequent categories (both sides together,
 	// then by value), at most MaxListedCategories, with their counts.
 	Categories     []string `json:"categories"`
@@ -758,8 +762,11 @@ func categorical(base []category, cur map[string]int64, opt Options) (*Categoric
 	rows = slices.DeleteFunc(rows, func(r row) bool { return r.b == 0 && r.c == 0 })
 	bc := make([]int64, len(rows))
 	cc := make([]int64, len(rows))
+	var tb, tc int64
 	for i, r := range rows {
 		bc[i], cc[i] = r.b, r.c
+		tb += r.b
+		tc += r.c
 	}
 	psi := PSI(bc, cc, opt.Epsilon)
 	js := JSDistance(bc, cc)
@@ -771,6 +778,8 @@ func categorical(base []category, cur map[string]int64, opt Options) (*Categoric
 			(th.JS != nil && js >= *th.JS) ||
 			(th.Chi2PValue != nil && p < *th.Chi2PValue),
 		NumCategories: len(rows),
+		BaselineTotal: tb,
+		CurrentTotal:  tc,
 	}
 	slices.SortStableFunc(rows, func(a, b row) int { return cmp.Compare(b.b+b.c, a.b+a.c) })
 	for _, r := range rows[:min(len(rows), MaxListedCategories)] {
