@@ -336,6 +336,12 @@ func (s *segment) sizes(lo, hi int, size []int) {
 		return
 	}
 	p := len(s.prefix)
+	if s.bitmap == nil && s.width > 0 { // the common case: one size for all
+		for i := range size {
+			size[i] += p + s.width
+		}
+		return
+	}
 	var scratch []byte
 	for i := lo; i < hi; i++ {
 		if !s.valid(i) {
