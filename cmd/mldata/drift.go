@@ -1,0 +1,228 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/mldata-io/mldata/pkg/dataset"
+	"github.com/mldata-io/mldata/pkg/drift"
+	"github.com/mldata-io/mldata/pkg/profile"
+	"github.com/mldata-io/mldata/pkg/report"
+	"github.com/mldata-io/mldata/pkg/storage"
+)
+
+func init() { subcommands = append(subcommands, newDriftCmd) }
+
+type driftFlags struct {
+	bins                     int
+	binning                  string
+	threshold                float64
+	ksPValue, js, chi2PValue float64
+	columns, exclude         []string
+	format, split            string
+	output, html             string
+	failOnDrift              bool
+	workers                  int
+}
+
+func newDriftCmd() *cobra.Command {
+	var f driftFlags
+	cmd := &cobra.Command{
+		Use:   "drift BASELINE CURRENT",
+		Short: "Compare a dataset with a baseline, column by column",
+		Long: `Drift compares CURRENT with BASELINE per column (DESIGN §7): numeric columns
+by PSI, KL divergence and Jensen–Shannon distance over bins of the baseline,
+and the Kolmogorov–Smirnov test on the raw values; other columns by PSI, JS
+distance and Pearson's chi-square over their categories. A column drifts when
+its PSI reaches --threshold (or an optional threshold is crossed).
+
+Each side is a file, a folder or bucket prefix, or a build mldata published.
+BASELINE may also be a profile JSON written by 'mldata profile': its histogram
+edges and counts are then the baseline bins (KS needs raw values and is
+reported as unavailable).
+
+The JSON report goes to stdout unless --output names a file. With
+--fail-on-drift the exit code is 3 when any column drifts.`,
+		Example: `  mldata drift data/2024.csv data/2025.csv --html drift.html
+  mldata drift s3://ml/reports/profile.json s3://ml/events/today/ --fail-on-drift --exclude id`,
+		Args: exactArgs(2),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opt, err := f.options(cmd)
+			if err != nil {
+				return err
+			}
+			return runDrift(cmd.Context(), args[0], args[1], f, opt, cmd.OutOrStdout(), cmd.ErrOrStderr())
+		},
+	}
+	fl := cmd.Flags()
+	fl.IntVar(&f.bins, "bins", 10, "number of bins for numeric columns")
+	fl.StringVar(&f.binning, "binning", "uniform", "bin edges: uniform (equal width over the baseline) or quantile (baseline quantiles)")
+	fl.Float64Var(&f.threshold, "threshold", 0.1, "PSI at or above which a column drifts")
+	fl.Float64Var(&f.ksPValue, "ks-pvalue", 0, "also flag numeric columns whose KS p-value is below this (0: off)")
+	fl.Float64Var(&f.js, "js", 0, "also flag columns whose JS distance is at least this (0: off)")
+	fl.Float64Var(&f.chi2PValue, "chi2-pvalue", 0, "also flag categorical columns whose chi-square p-value is below this (0: off)")
+	fl.StringSliceVar(&f.columns, "columns", nil, "compare only these columns (comma-separated)")
+	fl.StringSliceVar(&f.exclude, "exclude", nil, "leave these columns out (comma-separated)")
+	fl.StringVar(&f.format, "format", "auto", "input format of both sides: auto, csv, jsonl or parquet")
+	fl.StringVar(&f.split, "split", "", "split of published builds to compare (default: all rows)")
+	fl.StringVarP(&f.output, "output", "o", "", "write the JSON report here (path or bucket URL) instead of stdout")
+	fl.StringVar(&f.html, "html", "", "also write an HTML report here (path or bucket URL)")
+	fl.BoolVar(&f.failOnDrift, "fail-on-drift", false, "exit with code 3 when drift is detected")
+	fl.IntVar(&f.workers, "workers", 0, "parallel workers (0: one per CPU)")
+	return cmd
+}
+
+func (f *driftFlags) options(cmd *cobra.Command) (drift.Options, error) {
+	var opt drift.Options
+	if f.bins < 2 {
+		return opt, usagef("--bins must be at least 2, got %d", f.bins)
+	}
+	b := drift.Binning(strings.ToLower(f.binning))
+	if b != drift.Uniform && b != drift.Quantile {
+		return opt, usagef("--binning %q: use uniform or quantile", f.binning)
+	}
+	if !(f.threshold > 0) {
+		return opt, usagef("--threshold must be > 0, got %v", f.threshold)
+	}
+	if f.workers < 0 {
+		return opt, usagef("--workers must be >= 0")
+	}
+	opt = drift.Options{Bins: f.bins, Binning: b, Columns: f.columns, Exclude: f.exclude, Workers: f.workers,
+		Thresholds: drift.Thresholds{PSI: f.threshold}}
+	optional := []struct {
+		name string
+		v    float64
+		dst  **float64
+	}{{"ks-pvalue", f.ksPValue, &opt.Thresholds.KSPValue}, {"js", f.js, &opt.Thresholds.JS}, {"chi2-pvalue", f.chi2PValue, &opt.Thresholds.Chi2PValue}}
+	for _, o := range optional {
+		if !cmd.Flags().Changed(o.name) || o.v == 0 {
+			continue
+		}
+		if o.v < 0 || o.v > 1 {
+			return opt, usagef("--%s must be in [0, 1], got %v", o.name, o.v)
+		}
+		v := o.v
+		*o.dst = &v
+	}
+	return opt, nil
+}
+
+func runDrift(ctx context.Context, baseURI, curURI string, f driftFlags, opt drift.Options, stdout, stderr io.Writer) error {
+	kind, err := parseKind(f.format, true)
+	if err != nil {
+		return err
+	}
+	dopt := dataset.Options{Format: kind, Split: f.split, Workers: f.workers}
+
+	var base drift.Input
+	p, err := loadProfile(ctx, baseURI)
+	switch {
+	case err != nil:
+		return err
+	case p != nil:
+		if opt.Binning == drift.Quantile {
+			return usagef("--binning quantile needs the baseline's values; %s is a profile, whose histogram pins the bins", baseURI)
+		}
+		base = drift.Input{Name: redacted(baseURI), Profile: p}
+	default:
+		ds, err := dataset.Open(ctx, baseURI, dopt)
+		if err != nil {
+			return fmt.Errorf("baseline: %w", err)
+		}
+		defer ds.Close()
+		base = drift.Input{Name: ds.Location().String(), Schema: ds.Schema, Scan: ds.Scan}
+	}
+	cur, err := dataset.Open(ctx, curURI, dopt)
+	if err != nil {
+		return fmt.Errorf("current: %w", err)
+	}
+	defer cur.Close()
+
+	r, err := drift.Compare(ctx, base, drift.Input{Name: cur.Location().String(), Schema: cur.Schema, Scan: cur.Scan}, opt)
+	if err != nil {
+		if strings.Contains(err.Error(), "in neither dataset") {
+			return usagef("%v", err)
+		}
+		return err
+	}
+	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding drift report: %w", err)
+	}
+	data = append(data, '\n')
+	if err := emit(ctx, f.output, data, stdout); err != nil {
+		return err
+	}
+	if f.html != "" {
+		var page bytes.Buffer
+		if err := report.Drift(&page, r); err != nil {
+			return err
+		}
+		if err := writeOutput(ctx, f.html, page.Bytes()); err != nil {
+			return err
+		}
+	}
+	drifted := r.Drifted()
+	if f.output != "" {
+		fmt.Fprintf(stderr, "compared %d columns (%d skipped): %d drifted, max PSI %.4g\n",
+			len(r.NumericDrift)+len(r.CategoricalDrift), len(r.Skipped), len(drifted), r.MaxPSI())
+	}
+	if r.HasDrift && f.failOnDrift {
+		return &exitError{code: exitDrift, err: fmt.Errorf("drift detected in %d column(s): %s", len(drifted), strings.Join(drifted, ", "))}
+	}
+	return nil
+}
+
+// loadProfile returns the profile uri names, or nil when uri is not a
+// profile JSON file (data, a folder, a build's latest.json pointer).
+func loadProfile(ctx context.Context, uri string) (*profile.Profile, error) {
+	name := strings.ToLower(uri)
+	if i := strings.IndexAny(name, "?#"); i >= 0 && strings.Contains(name, "://") {
+		name = name[:i]
+	}
+	if !strings.HasSuffix(name, ".json") {
+		return nil, nil
+	}
+	loc, err := storage.Open(ctx, uri)
+	if err != nil {
+		return nil, fmt.Errorf("baseline: %w", err)
+	}
+	defer loc.Close()
+	if loc.Object == "" {
+		return nil, nil
+	}
+	data, err := loc.ReadFile(ctx, loc.Object)
+	if err != nil {
+		return nil, fmt.Errorf("baseline: %w", err)
+	}
+	var probe map[string]json.RawMessage
+	if json.Unmarshal(data, &probe) != nil {
+		return nil, nil
+	}
+	if _, ok := probe["schema"]; !ok {
+		return nil, nil // e.g. latest.json: the dataset reader follows it
+	}
+	p, err := profile.Parse(data)
+	if err != nil {
+		if errors.Is(err, profile.ErrNotProfile) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("baseline %s: %w", loc, err)
+	}
+	return p, nil
+}
+
+// redacted prints a URI the way storage does, without secret query values.
+func redacted(uri string) string {
+	if !strings.Contains(uri, "?") {
+		return uri
+	}
+	return uri[:strings.Index(uri, "?")] + "?…"
+}
