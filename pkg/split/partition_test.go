@@ -282,3 +282,45 @@ func BenchmarkPartition(b *testing.B) {
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "rows/s")
 	})
 }
+
+// TestConcurrentUse runs Assign and Partition from several goroutines on one
+// Assigner (run with -race): results must match a sequential run.
+func TestConcurrentUse(t *testing.T) {
+	rec := mixedBatch(t, 2000, 5)
+	a := mustAssigner(t, spec811, rec)
+	want := assign(a, rec)
+	errs := make(chan string, 8)
+	done := make(chan struct{})
+	for g := range 8 {
+		go func() {
+			defer func() { done <- struct{}{} }()
+			if g%2 == 0 {
+				if got := assign(a, rec); !cmp.Equal(want, got) {
+					errs <- "Assign differs under concurrency"
+				}
+				return
+			}
+			parts, err := a.Partition(rec)
+			if err != nil {
+				errs <- err.Error()
+				return
+			}
+			for s, p := range parts {
+				for _, got := range assign(a, p) {
+					if int(got) != s {
+						errs <- "a partition holds a row of another split"
+						break
+					}
+				}
+				p.Release()
+			}
+		}()
+	}
+	for range 8 {
+		<-done
+	}
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+}
