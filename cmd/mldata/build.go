@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -32,7 +33,8 @@ type buildFlags struct {
 	workers, chunkRows                                int
 	partRows                                          int64
 	buildID                                           string
-	json                                              bool
+	json, full, dryRun                                bool
+	historyLimit                                      int
 }
 
 func newBuildCmd() *cobra.Command {
@@ -55,6 +57,9 @@ URIs are local paths or bucket URLs: file://, s3://, gs://, azblob://, mem://.`,
 			cfg, err := f.config()
 			if err != nil {
 				return err
+			}
+			if inc, _ := cmd.Flags().GetBool("incremental"); !inc {
+				cfg.Full = true
 			}
 			return runBuild(cmd.Context(), cfg, f.json, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
@@ -80,6 +85,10 @@ URIs are local paths or bucket URLs: file://, s3://, gs://, azblob://, mem://.`,
 	fl.IntVar(&f.chunkRows, "chunk-rows", format.DefaultChunkRows, "rows per chunk of work; memory is about chunk-rows x workers rows")
 	fl.Int64Var(&f.partRows, "part-rows", pipeline.DefaultPartRows, "source rows per output part file")
 	fl.StringVar(&f.buildID, "build-id", "", "build id (default: from the start time)")
+	fl.BoolVar(&f.full, "full", false, "process every source file, reusing nothing from the published build")
+	fl.Bool("incremental", true, "reuse the published build's parts for unchanged source files (the default; --full turns it off)")
+	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan (new, changed, unchanged, removed files) and stop")
+	fl.IntVar(&f.historyLimit, "history-limit", 0, "keep this many published builds and delete older ones (0 keeps all)")
 	fl.BoolVar(&f.json, "json", false, "print the build manifest as JSON on stdout")
 	return cmd
 }
@@ -139,8 +148,8 @@ func (f *buildFlags) config() (pipeline.Config, error) {
 	default:
 		return cfg, usagef("--delimiter %q: use a single character (or \\t)", d)
 	}
-	if f.workers < 0 || f.chunkRows <= 0 || f.partRows <= 0 {
-		return cfg, usagef("--workers must be >= 0, --chunk-rows and --part-rows > 0")
+	if f.workers < 0 || f.chunkRows <= 0 || f.partRows <= 0 || f.historyLimit < 0 {
+		return cfg, usagef("--workers and --history-limit must be >= 0, --chunk-rows and --part-rows > 0")
 	}
 	cfg = pipeline.Config{
 		Source: f.source, Include: f.include, Format: kind,
@@ -150,6 +159,7 @@ func (f *buildFlags) config() (pipeline.Config, error) {
 		Output: f.output, OutputFormat: outKind, Compression: comp,
 		Split: spec, Rules: rules, OnFailure: onFailure, SchemaPolicy: policy,
 		Workers: f.workers, PartRows: f.partRows, BuildID: f.buildID,
+		Full: f.full, DryRun: f.dryRun, HistoryLimit: f.historyLimit,
 	}
 	return cfg, nil
 }
@@ -188,23 +198,35 @@ func parseCompression(s string, kind format.Kind) (format.Compression, error) {
 func runBuild(ctx context.Context, cfg pipeline.Config, asJSON bool, stdout, stderr io.Writer) error {
 	stats := &pipeline.Stats{}
 	cfg.Stats = stats
+	// The plan goes to stderr so that --json keeps stdout for the manifest.
+	planOut := stderr
+	if cfg.DryRun && !asJSON {
+		planOut = stdout
+	}
+	cfg.OnPlan = func(p *pipeline.Plan) { printPlan(planOut, p, cfg.DryRun) }
 	stop := startProgress(stats, stderr)
 	start := time.Now()
-	m, err := pipeline.Build(ctx, cfg)
+	res, err := pipeline.Build(ctx, cfg)
 	stop()
 	if err != nil {
 		return err
 	}
+	if cfg.DryRun {
+		if asJSON {
+			return writeJSON(stdout, res.Plan)
+		}
+		return nil
+	}
+	m := res.Manifest
+	if asJSON {
+		return writeJSON(stdout, m)
+	}
+	if res.UpToDate {
+		fmt.Fprintf(stdout, "up to date: build %s is published (%d rows); nothing was read\n", m.BuildID, m.Rows())
+		return nil
+	}
 	for _, r := range validate.Failed(m.Validation.Results) {
 		fmt.Fprintf(stderr, "warning: %s\n", r.Message)
-	}
-	if asJSON {
-		data, err := manifest.Marshal(m)
-		if err != nil {
-			return err
-		}
-		_, err = stdout.Write(data)
-		return err
 	}
 	var parts []string
 	for _, s := range m.Splits {
@@ -213,9 +235,56 @@ func runBuild(ctx context.Context, cfg pipeline.Config, asJSON bool, stdout, std
 	fmt.Fprintf(stdout, "published build %s: %d rows (%s), %d source file(s), schema v%d (%d columns) in %s\n",
 		m.BuildID, m.Rows(), strings.Join(parts, ", "), len(m.Source.Files), m.Schema.Version, len(m.Schema.Columns),
 		time.Since(start).Round(time.Millisecond))
+	if r := res.Reuse; r != nil && len(r.Reused) > 0 {
+		fmt.Fprintf(stdout, "  reused:   %d unchanged file(s); processed %d\n", len(r.Reused), len(r.Processed))
+	}
+	if r := res.Reuse; r != nil {
+		for _, k := range sortedKeys(r.Rebuilt) {
+			fmt.Fprintf(stdout, "  rebuilt:  %s (%s)\n", k, r.Rebuilt[k])
+		}
+	}
+	for _, c := range m.SchemaChanges {
+		fmt.Fprintf(stdout, "  schema:   %s\n", c)
+	}
 	fmt.Fprintf(stdout, "  data:     %s\n", joinURI(cfg.Output, manifest.BuildDir(m.BuildID)+"/"))
 	fmt.Fprintf(stdout, "  manifest: %s\n", joinURI(cfg.Output, manifest.Key(m.BuildID)))
+	if len(res.Pruned) > 0 {
+		fmt.Fprintf(stdout, "  pruned:   %d old build(s)\n", len(res.Pruned))
+	}
 	return nil
+}
+
+func printPlan(w io.Writer, p *pipeline.Plan, detailed bool) {
+	fmt.Fprintf(w, "plan: %s\n", p)
+	if !detailed {
+		return
+	}
+	for _, g := range []struct {
+		name string
+		keys []string
+	}{{"new", p.New}, {"changed", p.Changed}, {"unchanged", p.Unchanged}, {"removed", p.Removed}} {
+		for _, k := range g.keys {
+			fmt.Fprintf(w, "  %-9s %s\n", g.name, k)
+		}
+	}
+}
+
+func writeJSON(w io.Writer, v any) error {
+	data, err := manifest.Marshal(v)
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(data)
+	return err
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // joinURI appends a key to a folder or bucket URI, keeping any query string.

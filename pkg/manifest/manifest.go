@@ -35,9 +35,15 @@ type Manifest struct {
 	FormatVersion int       `json:"format_version"`
 	BuildID       string    `json:"build_id"`
 	CreatedAt     time.Time `json:"created_at"`
-	// SettingsHash covers every setting that affects the normalized output of
-	// a source file (format options, nulls, split, schema, output format).
-	SettingsHash string `json:"settings_hash"`
+	// ConfigHash covers every build setting that affects what a source file
+	// turns into (format options, nulls, split, output format, rules). A part
+	// file is reused only by a build with the same ConfigHash and the same
+	// schema fingerprint.
+	ConfigHash string `json:"config_hash"`
+
+	// PartsSchema is the fingerprint of the normalized schema the part files
+	// were written with (nullability as declared, not as observed).
+	PartsSchema string `json:"parts_schema"`
 
 	Source Source `json:"source"`
 	Output Output `json:"output"`
@@ -70,9 +76,11 @@ type SourceFile struct {
 	Version string `json:"version"` // cheap change token from listing metadata
 	SHA256  string `json:"sha256"`
 	Rows    int64  `json:"rows"`
-	// Schema is the file's own inferred schema fingerprint, before unification.
+	// Columns is the file's own inferred schema, before unification.
 	Columns []schema.Column `json:"columns,omitempty"`
 	Parts   []Part          `json:"parts"`
+	// NullCounts per dataset column (Schema.Columns order).
+	NullCounts []int64 `json:"null_counts,omitempty"`
 	// Reused is true when the parts were written by an earlier build.
 	Reused bool `json:"reused,omitempty"`
 }
@@ -143,6 +151,9 @@ func (m *Manifest) Rows() int64 {
 
 // Pointer is the content of latest.json.
 type Pointer struct {
+	// Generation counts publishes: each build publishes Generation+1 of the
+	// pointer it started from (see Publish).
+	Generation  int64     `json:"generation"`
 	BuildID     string    `json:"build_id"`
 	Manifest    string    `json:"manifest"` // key relative to the output location
 	PublishedAt time.Time `json:"published_at"`
@@ -158,6 +169,9 @@ func Key(buildID string) string { return path.Join(BuildDir(buildID), "manifest.
 func PartKey(buildID, split string, n int, ext string) string {
 	return path.Join(BuildDir(buildID), split, fmt.Sprintf("part-%05d%s", n, ext))
 }
+
+// GenerationKey is the claim object of publish generation n.
+func GenerationKey(n int64) string { return fmt.Sprintf("generations/%010d.json", n) }
 
 // NewBuildID returns a sortable build id for a build started at t: the UTC
 // time to the millisecond, and a suffix that tells apart builds started in

@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -64,6 +63,15 @@ type Config struct {
 	// PartRows bounds the source rows per part file; rounded up to a
 	// multiple of the chunk size. 0 means DefaultPartRows.
 	PartRows int64
+	// Full processes every file even when an incremental rebuild could
+	// reuse earlier parts.
+	Full bool
+	// DryRun stops after planning: nothing is read or written.
+	DryRun bool
+	// HistoryLimit keeps this many published builds (0 keeps all).
+	HistoryLimit int
+	// OnPlan, when set, is called with the plan before any data is read.
+	OnPlan func(*Plan)
 	// BuildID names the build; "" generates one from the start time.
 	BuildID    string
 	ScratchDir string
@@ -71,6 +79,10 @@ type Config struct {
 	Now func() time.Time
 	// Stats, when set, is updated as the build runs (for progress displays).
 	Stats *Stats
+
+	// afterInspect, when set, runs between the inspection and the
+	// processing of the sources (tests use it to change a file mid-build).
+	afterInspect func()
 }
 
 // Stats are live counters of a running build. Read them with the atomic
@@ -81,6 +93,8 @@ type Stats struct {
 	FilesDone  atomic.Int64
 	Rows       atomic.Int64
 	Bytes      atomic.Int64 // source bytes processed
+	// BytesRead counts source bytes read, by inspection and processing.
+	BytesRead atomic.Int64
 }
 
 // Stage is the stage the build is in.
@@ -104,9 +118,21 @@ func (e *ValidationError) Error() string {
 	return fmt.Sprintf("validation failed (%d rule(s)); nothing was published:\n%s", len(e.Failed), strings.Join(msgs, "\n"))
 }
 
+// Result is what a build did.
+type Result struct {
+	// Manifest is the published build's (the previous one when UpToDate).
+	Manifest *manifest.Manifest
+	Plan     *Plan
+	Reuse    *Reuse
+	// UpToDate: nothing changed, nothing was read or published.
+	UpToDate bool
+	// Pruned lists the builds deleted by the history limit.
+	Pruned []string
+}
+
 // Build runs a build and publishes it. On any error nothing is published:
 // the previous build (if any) stays the one latest.json names.
-func Build(ctx context.Context, cfg Config) (*manifest.Manifest, error) {
+func Build(ctx context.Context, cfg Config) (*Result, error) {
 	b, err := newBuilder(cfg)
 	if err != nil {
 		return nil, err
@@ -173,27 +199,15 @@ func newBuilder(cfg Config) (*builder, error) {
 	return b, nil
 }
 
-func (b *builder) run(ctx context.Context) (_ *manifest.Manifest, err error) {
+func (b *builder) run(ctx context.Context) (*Result, error) {
 	cfg := b.cfg
 	b.start = b.now()
 	if cfg.BuildID == "" {
 		cfg.BuildID = manifest.NewBuildID(b.start, randomSuffix())
+		b.cfg.BuildID = cfg.BuildID
 	}
-	m := &manifest.Manifest{
-		FormatVersion: manifest.FormatVersion,
-		BuildID:       cfg.BuildID,
-		CreatedAt:     b.start.UTC(),
-		Source:        manifest.Source{URI: cfg.Source, Format: string(cfg.Format), Include: cfg.Include},
-		Output:        manifest.Output{URI: cfg.Output, Format: string(cfg.OutputFormat), Compression: string(cfg.Compression)},
-		Split:         splitSettings(cfg.Split),
-		Validation:    manifest.Validation{OnFailure: cfg.OnFailure, Passed: true},
-	}
-	if m.Source.Format == "" {
-		m.Source.Format = "auto"
-	}
-	b.m = m
 
-	// Fetch: list the source and read each file once to infer, count and hash.
+	// Fetch: list the source and compare with the published build.
 	b.stats.setStage("list")
 	src, err := storage.Open(ctx, cfg.Source)
 	if err != nil {
@@ -212,74 +226,262 @@ func (b *builder) run(ctx context.Context) (_ *manifest.Manifest, err error) {
 		return nil, err
 	}
 	defer out.Close()
-	prev, err := previous(ctx, out)
-	if err != nil {
-		return nil, err
+	ptr, prev, prevErr := manifest.ReadLatest(ctx, out)
+	if errors.Is(prevErr, manifest.ErrNoBuild) {
+		ptr, prev, prevErr = nil, nil, nil
 	}
-	tList := b.now()
-	m.Timings.ListMS = ms(tList.Sub(b.start))
+	if prevErr != nil && ptr == nil {
+		return nil, prevErr // the store itself failed
+	}
+	res := &Result{Plan: plan(objs, prev, prevErr, configHash(cfg), !cfg.Full)}
+	if cfg.OnPlan != nil {
+		cfg.OnPlan(res.Plan)
+	}
+	if res.Plan.UpToDate {
+		res.Manifest, res.UpToDate = prev, true
+		b.stats.setStage("done")
+		return res, nil
+	}
+	if cfg.DryRun {
+		return res, nil
+	}
+	m := b.newManifest()
+	m.Timings.ListMS = ms(b.now().Sub(b.start))
+	if prevErr != nil {
+		prev = nil // a damaged manifest: build from scratch, history restarts
+	}
 
-	b.stats.setStage("infer")
-	b.stats.FilesTotal.Store(int64(len(objs)))
-	dopt := dataset.Options{Format: cfg.Format, Read: cfg.Read, ScratchDir: cfg.ScratchDir, Workers: cfg.Workers}
-	files, err := dataset.Inspect(ctx, src, objs, dopt)
+	w, err := b.prepare(ctx, src, out, objs, prev, res.Plan)
 	if err != nil {
 		return nil, err
 	}
-	defer dataset.CloseFiles(files)
-	sch, err := dataset.UnifyFiles(files)
-	if err != nil {
-		return nil, err
+	defer w.close()
+	res.Reuse = w.reuse
+	if cfg.afterInspect != nil {
+		cfg.afterInspect()
 	}
 	tInfer := b.now()
-	m.Timings.InferMS = ms(tInfer.Sub(tList))
-	m.SettingsHash = settingsHash(cfg, sch)
+	m.Timings.InferMS = ms(tInfer.Sub(b.start)) - m.Timings.ListMS
 
-	// Normalize, split, validate and export every file.
+	// Normalize, split, validate and export the files that need it.
 	b.stats.setStage("process")
-	res, err := b.process(ctx, out, files, sch)
+	proc, err := b.process(ctx, src, out, w.process, w.schema)
 	if err != nil {
-		b.discard(out, res)
+		b.discard(out, proc)
+		return nil, err
+	}
+	if err := b.validateReused(ctx, out, w, proc); err != nil {
+		b.discard(out, proc)
 		return nil, err
 	}
 	m.Timings.ProcessMS = ms(b.now().Sub(tInfer))
 
-	if err := b.finish(files, sch, res, prev); err != nil {
-		b.discard(out, res)
+	if err := b.finish(w, proc, prev); err != nil {
+		b.discard(out, proc)
 		return nil, err
 	}
 
-	// Publish: the manifest, then the pointer, last.
+	// Publish: the manifest, the generation claim, then the pointer, last.
 	b.stats.setStage("publish")
 	tPub := b.now()
 	m.Timings.TotalMS = ms(tPub.Sub(b.start))
-	if _, err := manifest.Publish(ctx, out, m, b.now()); err != nil {
-		b.discard(out, res)
+	p, err := manifest.Publish(ctx, out, m, ptr, b.now())
+	if err != nil {
+		if p == nil {
+			b.discard(out, proc)
+		}
 		return nil, err
 	}
 	m.Timings.PublishMS = ms(b.now().Sub(tPub))
-	b.stats.setStage("done")
-	return m, nil
-}
-
-// previous returns the published build's manifest, or nil when there is none.
-func previous(ctx context.Context, out *storage.Location) (*manifest.Manifest, error) {
-	_, m, err := manifest.ReadLatest(ctx, out)
-	if errors.Is(err, manifest.ErrNoBuild) {
-		return nil, nil
+	res.Manifest = m
+	if cfg.HistoryLimit > 0 {
+		b.stats.setStage("prune")
+		if res.Pruned, err = Prune(ctx, out, cfg.HistoryLimit); err != nil {
+			return res, fmt.Errorf("build %s is published, but pruning old builds failed: %w", m.BuildID, err)
+		}
 	}
-	return m, err
+	b.stats.setStage("done")
+	return res, nil
 }
 
-// processed is what the export stage produced.
+func (b *builder) newManifest() *manifest.Manifest {
+	cfg := b.cfg
+	m := &manifest.Manifest{
+		FormatVersion: manifest.FormatVersion,
+		BuildID:       cfg.BuildID,
+		CreatedAt:     b.start.UTC(),
+		ConfigHash:    configHash(cfg),
+		Source:        manifest.Source{URI: cfg.Source, Format: string(cfg.Format), Include: cfg.Include},
+		Output:        manifest.Output{URI: cfg.Output, Format: string(cfg.OutputFormat), Compression: string(cfg.Compression)},
+		Split:         splitSettings(cfg.Split),
+		Validation:    manifest.Validation{OnFailure: cfg.OnFailure, Passed: true},
+	}
+	if m.Source.Format == "" {
+		m.Source.Format = "auto"
+	}
+	b.m = m
+	return m
+}
+
+// work is the set of source files of a build, split into those to process
+// and those whose earlier parts are reused.
+type work struct {
+	objs    []storage.Object // every source file, sorted by key
+	schema  *arrow.Schema    // the unified, normalized schema
+	process []*dataset.File  // in key order
+	reused  map[string]manifest.SourceFile
+	opened  []*dataset.File // every inspected file (to close)
+	reuse   *Reuse
+}
+
+func (w *work) close() { dataset.CloseFiles(w.opened) }
+
+// prepare reads the new and changed files (inferring, counting, hashing),
+// decides which unchanged files' parts can be reused, and unifies the schema.
+func (b *builder) prepare(ctx context.Context, src, out *storage.Location, objs []storage.Object, prev *manifest.Manifest, p *Plan) (*work, error) {
+	b.stats.setStage("infer")
+	w := &work{objs: objs, reused: map[string]manifest.SourceFile{}, reuse: &Reuse{Rebuilt: map[string]string{}}}
+	before := map[string]manifest.SourceFile{}
+	if prev != nil && !p.Full {
+		for _, f := range prev.Source.Files {
+			before[f.Key] = f
+		}
+	}
+	byKey := map[string]storage.Object{}
+	for _, o := range objs {
+		byKey[o.Key] = o
+	}
+	inspected := map[string]*dataset.File{}
+	inspect := func(keys []string) error {
+		var todo []storage.Object
+		for _, k := range keys {
+			if inspected[k] == nil {
+				todo = append(todo, byKey[k])
+			}
+		}
+		if len(todo) == 0 {
+			return nil
+		}
+		b.stats.FilesTotal.Add(int64(len(todo)))
+		files, err := dataset.Inspect(ctx, src, todo, dataset.Options{Format: b.cfg.Format, Read: b.cfg.Read, ScratchDir: b.cfg.ScratchDir, Workers: b.cfg.Workers})
+		if err != nil {
+			return err
+		}
+		for _, f := range files {
+			inspected[f.Object.Key] = f
+			b.stats.BytesRead.Add(f.Object.Size)
+		}
+		w.opened = append(w.opened, files...)
+		return nil
+	}
+	if err := inspect(append(append([]string(nil), p.New...), p.Changed...)); err != nil {
+		w.close()
+		return nil, err
+	}
+	// Unchanged by metadata, or changed by metadata but not in content.
+	for _, k := range p.Unchanged {
+		w.reused[k] = before[k]
+	}
+	for _, k := range p.Changed {
+		if f := before[k]; f.SHA256 == inspected[k].SHA256 {
+			o := byKey[k]
+			f.Size, f.ETag, f.Version = o.Size, o.ETag, o.Version()
+			w.reused[k] = f
+		}
+	}
+	// Unify, taking unchanged files' schemas from the manifest.
+	sch, err := b.unify(w, inspected, inspect)
+	if err != nil {
+		w.close()
+		return nil, err
+	}
+	if len(w.reused) > 0 && schemaFingerprint(sch) != prev.PartsSchema {
+		p.Full, p.Reason = true, ReasonSchema
+		keys := make([]string, 0, len(w.reused))
+		for k := range w.reused {
+			keys = append(keys, k)
+			w.reuse.Rebuilt[k] = "schema changed"
+		}
+		w.reused = map[string]manifest.SourceFile{}
+		if err := inspect(keys); err != nil {
+			w.close()
+			return nil, err
+		}
+	}
+	// A reused file whose parts were deleted behind our back is processed again.
+	missing, err := missingParts(ctx, out, w.reused, b.cfg.Workers)
+	if err != nil {
+		w.close()
+		return nil, err
+	}
+	if len(missing) > 0 {
+		keys := make([]string, 0, len(missing))
+		for k, part := range missing {
+			keys = append(keys, k)
+			delete(w.reused, k)
+			w.reuse.Rebuilt[k] = "cached part " + part + " is missing"
+		}
+		if err := inspect(keys); err != nil {
+			w.close()
+			return nil, err
+		}
+	}
+	w.schema = sch
+	for _, o := range objs {
+		if _, ok := w.reused[o.Key]; ok {
+			w.reuse.Reused = append(w.reuse.Reused, o.Key)
+			continue
+		}
+		w.process = append(w.process, inspected[o.Key])
+		w.reuse.Processed = append(w.reuse.Processed, o.Key)
+	}
+	if len(w.reuse.Rebuilt) == 0 {
+		w.reuse.Rebuilt = nil
+	}
+	return w, nil
+}
+
+// unify computes the dataset schema over every source file in key order.
+func (b *builder) unify(w *work, inspected map[string]*dataset.File, inspect func([]string) error) (*arrow.Schema, error) {
+	var s *arrow.Schema
+	var first string
+	for _, o := range w.objs {
+		var fs *arrow.Schema
+		if f, ok := w.reused[o.Key]; ok {
+			var ok2 bool
+			if fs, ok2 = schemaOf(f.Columns); !ok2 {
+				if err := inspect([]string{o.Key}); err != nil {
+					return nil, err
+				}
+				fs = inspected[o.Key].Schema
+			}
+		} else {
+			fs = inspected[o.Key].Schema
+		}
+		if s == nil {
+			s, first = fs, o.Key
+			continue
+		}
+		u, err := format.Unify(s, first, fs, o.Key)
+		if err != nil {
+			return nil, err
+		}
+		s = u
+	}
+	return format.Finalize(s), nil
+}
+
+// processed is what the export stage produced, per processed file.
 type processed struct {
-	perFile    [][]manifest.Part // parts of each file, in (part, split) order
-	rows       []int64           // rows of each file
-	nullCounts []int64
-	validation []validate.Result
+	files      []*dataset.File
+	parts      [][]manifest.Part // parts of each file, in (part, split) order
+	rows       []int64
+	nullCounts [][]int64
+	partials   []*validate.Partial
+	validator  *validate.Validator
 }
 
-func (b *builder) process(ctx context.Context, out *storage.Location, files []*dataset.File, sch *arrow.Schema) (*processed, error) {
+func (b *builder) process(ctx context.Context, src, out *storage.Location, files []*dataset.File, sch *arrow.Schema) (*processed, error) {
 	cfg := b.cfg
 	assigner, err := split.NewAssigner(cfg.Split, sch)
 	if err != nil {
@@ -288,6 +490,13 @@ func (b *builder) process(ctx context.Context, out *storage.Location, files []*d
 	validator, err := validate.New(cfg.Rules, sch)
 	if err != nil {
 		return nil, err
+	}
+	res := &processed{
+		files: files, validator: validator,
+		parts: make([][]manifest.Part, len(files)), rows: make([]int64, len(files)), nullCounts: make([][]int64, len(files)),
+	}
+	if len(files) == 0 {
+		return res, nil
 	}
 	ext := format.Ext(cfg.OutputFormat, cfg.Compression)
 
@@ -303,47 +512,44 @@ func (b *builder) process(ctx context.Context, out *storage.Location, files []*d
 		base[i] = n
 		n += int((f.Rows + cfg.PartRows - 1) / cfg.PartRows)
 	}
-
-	res := &processed{perFile: make([][]manifest.Part, len(files)), rows: make([]int64, len(files))}
-	type slotState struct {
-		partials []*validate.Partial
-		nulls    [][]int64
-	}
-	slots := make([]slotState, fileWorkers)
-	for s := range slots {
+	partials := make([][]*validate.Partial, fileWorkers)
+	for s := range partials {
 		for w := 0; w < chunkWorkers; w++ {
-			slots[s].partials = append(slots[s].partials, validator.NewPartial())
-			slots[s].nulls = append(slots[s].nulls, make([]int64, sch.NumFields()))
+			partials[s] = append(partials[s], validator.NewPartial())
+			res.partials = append(res.partials, partials[s][w])
 		}
 	}
 
-	var mu sync.Mutex // guards res.perFile writes from file goroutines
+	var mu sync.Mutex // guards res's per-file slices
 	err = parallel.ForEach(ctx, fileWorkers, len(files), func(slot, i int) error {
 		f := files[i]
-		st := slots[slot]
 		ex := newExporter(ctx, out, sch, cfg, b.m.BuildID, ext, base[i])
+		nulls := make([]int64, sch.NumFields())
 		err := dataset.ScanFile(ctx, sch, f, i, cfg.Read, chunkWorkers,
 			func(w int, bt dataset.Batch) (chunkResult, error) {
 				rec := bt.Record
 				defer rec.Release()
-				st.partials[w].Observe(rec, f.Object.Key, i, bt.Chunk.FirstRow+1)
-				for c := 0; c < int(rec.NumCols()); c++ {
-					st.nulls[w][c] += int64(rec.Column(c).NullN())
+				partials[slot][w].Observe(rec, f.Object.Key, i, bt.Chunk.FirstRow+1)
+				nc := make([]int64, rec.NumCols())
+				for c := range nc {
+					nc[c] = int64(rec.Column(c).NullN())
 				}
 				parts, err := assigner.Partition(rec)
 				if err != nil {
 					return chunkResult{}, err
 				}
-				return chunkResult{part: int(bt.Chunk.FirstRow / cfg.PartRows), rows: rec.NumRows(), splits: parts}, nil
+				return chunkResult{part: int(bt.Chunk.FirstRow / cfg.PartRows), rows: rec.NumRows(), nulls: nc, splits: parts}, nil
 			},
 			func(r chunkResult) error {
 				b.stats.Rows.Add(r.rows)
+				for c, v := range r.nulls {
+					nulls[c] += v
+				}
 				return ex.write(r)
 			})
 		parts, cerr := ex.close(err != nil)
 		mu.Lock()
-		res.perFile[i] = parts
-		res.rows[i] = ex.rows
+		res.parts[i], res.rows[i], res.nullCounts[i] = parts, ex.rows, nulls
 		mu.Unlock()
 		if err == nil {
 			err = cerr
@@ -354,55 +560,80 @@ func (b *builder) process(ctx context.Context, out *storage.Location, files []*d
 		if ex.rows != f.Rows {
 			return fmt.Errorf("%s: read %d rows but found %d when inspecting it; the file changed while it was read — run the build again", f.Object.Key, ex.rows, f.Rows)
 		}
+		// A file rewritten while it was read would mix two versions: check
+		// that it is still the object the listing described.
+		now, err := src.Attributes(ctx, f.Object.Key)
+		if err != nil {
+			return fmt.Errorf("%s: %w", f.Object.Key, err)
+		}
+		if now.Version() != f.Object.Version() {
+			return fmt.Errorf("%s changed while it was read (%s, now %s); nothing was published — run the build again", f.Object.Key, f.Object.Version(), now.Version())
+		}
 		b.stats.FilesDone.Add(1)
 		b.stats.Bytes.Add(f.Object.Size)
+		b.stats.BytesRead.Add(f.Object.Size)
 		return nil
 	})
-	if err != nil {
-		return res, err
-	}
-	var all []*validate.Partial
-	res.nullCounts = make([]int64, sch.NumFields())
-	for _, s := range slots {
-		all = append(all, s.partials...)
-		for _, nc := range s.nulls {
-			for c, v := range nc {
-				res.nullCounts[c] += v
-			}
-		}
-	}
-	res.validation = validator.Results(all...)
-	return res, nil
+	return res, err
 }
 
-// finish fills the manifest from the processed files and applies the
-// validation and schema policies.
-func (b *builder) finish(files []*dataset.File, sch *arrow.Schema, res *processed, prev *manifest.Manifest) error {
+// finish fills the manifest from the processed and reused files and applies
+// the validation and schema policies.
+func (b *builder) finish(w *work, res *processed, prev *manifest.Manifest) error {
 	cfg, m := b.cfg, b.m
-	m.Validation.Results = res.validation
-	failed := validate.Failed(res.validation)
+	m.Validation.Results = res.validator.Results(res.partials...)
+	failed := validate.Failed(m.Validation.Results)
 	m.Validation.Passed = len(failed) == 0
 	if len(failed) > 0 && cfg.OnFailure == OnFailureFail {
 		return &ValidationError{Failed: failed}
 	}
 
-	cols := schema.FromArrow(sch, res.nullCounts)
+	// Source files in key order, processed or reused.
+	idx := map[string]int{}
+	for i, f := range res.files {
+		idx[f.Object.Key] = i
+	}
+	nulls := make([]int64, w.schema.NumFields())
+	sums := make([]string, 0, len(w.objs))
+	for _, o := range w.objs {
+		var sf manifest.SourceFile
+		if r, ok := w.reused[o.Key]; ok {
+			sf = r
+			sf.Reused = true
+		} else {
+			i := idx[o.Key]
+			f := res.files[i]
+			sf = manifest.SourceFile{
+				Key: f.Object.Key, Size: f.Object.Size, ETag: f.Object.ETag, Version: f.Object.Version(),
+				SHA256: f.SHA256, Rows: res.rows[i], Columns: schema.FromArrow(f.Schema, nil),
+				Parts: res.parts[i], NullCounts: res.nullCounts[i],
+			}
+		}
+		for c, v := range sf.NullCounts {
+			if c < len(nulls) {
+				nulls[c] += v
+			}
+		}
+		m.Source.Files = append(m.Source.Files, sf)
+		sums = append(sums, sf.Key+":"+sf.SHA256)
+	}
+	m.Source.Digest = Digest(sums)
+	m.PartsSchema = schemaFingerprint(w.schema)
+
+	cols := schema.FromArrow(w.schema, nulls)
 	var history []schema.Version
-	var prevCols []schema.Column
 	if prev != nil {
 		history = prev.SchemaHistory
-		prevCols = prev.Schema.Columns
-	}
-	if prevCols != nil {
-		changes := schema.Diff(prevCols, cols)
+		changes := schema.Diff(prev.Schema.Columns, cols)
 		if err := cfg.SchemaPolicy.Check(changes); err != nil {
-			return fmt.Errorf("schema policy %s: %w", cfg.SchemaPolicy, err)
+			return fmt.Errorf("schema policy %s: %w; nothing was published and build %s stays the published one", cfg.SchemaPolicy, err, prev.BuildID)
 		}
 		m.SchemaChanges = changes
 	}
 	v, changed := schema.Next(history, cols)
 	if changed {
-		history = append(history, v)
+		v.FirstBuild = m.BuildID
+		history = schema.Append(history, v, 0)
 	}
 	m.Schema = manifest.Schema{Version: v.Version, Fingerprint: v.Fingerprint, Columns: cols}
 	m.SchemaHistory = history
@@ -411,16 +642,12 @@ func (b *builder) finish(files []*dataset.File, sch *arrow.Schema, res *processe
 	for s, name := range cfg.Split.Names {
 		splits[s].Name = name
 	}
-	sums := make([]string, 0, len(files))
-	for i, f := range files {
-		sf := manifest.SourceFile{
-			Key: f.Object.Key, Size: f.Object.Size, ETag: f.Object.ETag, Version: f.Object.Version(),
-			SHA256: f.SHA256, Rows: res.rows[i], Columns: schema.FromArrow(f.Schema, nil), Parts: res.perFile[i],
-		}
-		m.Source.Files = append(m.Source.Files, sf)
-		sums = append(sums, f.Object.Key+":"+f.SHA256)
+	for _, sf := range m.Source.Files {
 		for _, p := range sf.Parts {
 			s := indexOf(cfg.Split.Names, p.Split)
+			if s < 0 {
+				return fmt.Errorf("part %s of %s belongs to unknown split %q", p.Path, sf.Key, p.Split)
+			}
 			splits[s].Rows += p.Rows
 			splits[s].Bytes += p.Bytes
 			splits[s].Parts = append(splits[s].Parts, p)
@@ -430,7 +657,6 @@ func (b *builder) finish(files []*dataset.File, sch *arrow.Schema, res *processe
 		sort.Slice(splits[s].Parts, func(i, j int) bool { return splits[s].Parts[i].Path < splits[s].Parts[j].Path })
 	}
 	m.Splits = splits
-	m.Source.Digest = Digest(sums)
 	return nil
 }
 
@@ -442,7 +668,7 @@ func (b *builder) discard(out *storage.Location, res *processed) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for _, parts := range res.perFile {
+	for _, parts := range res.parts {
 		for _, p := range parts {
 			_ = out.Delete(ctx, p.Path)
 		}
@@ -459,23 +685,6 @@ func Digest(keySums []string) string {
 		io.WriteString(h, "\n")
 	}
 	return hex.EncodeToString(h.Sum(nil))
-}
-
-// settingsHash covers every setting that changes what a source file turns into.
-func settingsHash(cfg Config, sch *arrow.Schema) string {
-	cols := schema.FromArrow(sch, nil)
-	v := struct {
-		Format       format.Kind
-		Read         format.Options
-		Split        split.Spec
-		OutputFormat format.Kind
-		Compression  format.Compression
-		PartRows     int64
-		Schema       string
-	}{cfg.Format, cfg.Read, cfg.Split, cfg.OutputFormat, cfg.Compression, cfg.PartRows, schema.Fingerprint(cols)}
-	data, _ := json.Marshal(v)
-	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:])
 }
 
 func splitSettings(s split.Spec) manifest.SplitSettings {

@@ -42,6 +42,15 @@ func sampleConfig(t *testing.T, src, out string) Config {
 	}
 }
 
+// buildManifest runs a build and returns its manifest.
+func buildManifest(cfg Config) (*manifest.Manifest, error) {
+	res, err := Build(context.Background(), cfg)
+	if err != nil {
+		return nil, err
+	}
+	return res.Manifest, nil
+}
+
 func readPointer(t *testing.T, out string) manifest.Pointer {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(out, manifest.PointerKey))
@@ -100,7 +109,7 @@ func canonParquet(v parquet.Value, f parquet.Field) string {
 	case parquet.Boolean:
 		return strconv.FormatBool(v.Boolean())
 	case parquet.Int32, parquet.Int64:
-		if lt := f.Type().LogicalType(); lt != nil && lt.Timestamp != nil {
+		if lt := f.Type().LogicalType(); lt != nil && strings.HasPrefix(lt.String(), "TIMESTAMP") {
 			return time.UnixMicro(v.Int64()).UTC().Format(time.RFC3339Nano)
 		}
 		return strconv.FormatInt(v.Int64(), 10)
@@ -166,7 +175,7 @@ var sampleTypes = map[string]string{
 
 func TestBuildSampleReadsBackCellByCell(t *testing.T) {
 	out := t.TempDir()
-	m, err := Build(context.Background(), sampleConfig(t, sampleDir, out))
+	m, err := buildManifest(sampleConfig(t, sampleDir, out))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +291,7 @@ func TestBuildIsByteIdenticalForAnyWorkerCount(t *testing.T) {
 				out := t.TempDir()
 				cfg := sampleConfig(t, sampleDir, out)
 				cfg.OutputFormat, cfg.Compression, cfg.Workers, cfg.BuildID = tc.kind, tc.comp, workers, "fixed"
-				if _, err := Build(context.Background(), cfg); err != nil {
+				if _, err := buildManifest(cfg); err != nil {
 					t.Fatal(err)
 				}
 				files := buildFiles(t, out, "fixed")
@@ -321,13 +330,22 @@ func copyDir(t *testing.T, from, to string) {
 	}
 }
 
-// listBuilds returns the build folders under out.
+// listBuilds returns the build folders under out that hold files.
 func listBuilds(t *testing.T, out string) []string {
 	t.Helper()
 	entries, _ := os.ReadDir(filepath.Join(out, "builds"))
 	var ids []string
 	for _, e := range entries {
-		ids = append(ids, e.Name())
+		n := 0
+		filepath.Walk(filepath.Join(out, "builds", e.Name()), func(_ string, info os.FileInfo, err error) error {
+			if err == nil && !info.IsDir() {
+				n++
+			}
+			return nil
+		})
+		if n > 0 {
+			ids = append(ids, e.Name())
+		}
 	}
 	return ids
 }
@@ -339,9 +357,15 @@ func assertOnlyBuild(t *testing.T, out string, good *manifest.Manifest) {
 	if p := readPointer(t, out); p.BuildID != good.BuildID {
 		t.Fatalf("latest.json now names %s, want the previous good build %s", p.BuildID, good.BuildID)
 	}
+	// Earlier published builds keep their files; a failed build has no
+	// manifest and must leave no part files.
 	for _, id := range listBuilds(t, out) {
-		if id != good.BuildID && len(buildFiles(t, out, id)) > 0 {
+		_, err := os.Stat(filepath.Join(out, manifest.Key(id)))
+		if id != good.BuildID && os.IsNotExist(err) && len(buildFiles(t, out, id)) > 0 {
 			t.Errorf("failed build %s left part files behind", id)
+		}
+		if id > good.BuildID && err == nil {
+			t.Errorf("failed build %s left a manifest behind", id)
 		}
 	}
 	for _, s := range good.Splits {
@@ -375,14 +399,14 @@ func TestFailedBuildKeepsPreviousBuild(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			src, out := filepath.Join(t.TempDir(), "src"), t.TempDir()
 			copyDir(t, sampleDir, src)
-			good, err := Build(context.Background(), sampleConfig(t, src, out))
+			good, err := buildManifest(sampleConfig(t, src, out))
 			if err != nil {
 				t.Fatal(err)
 			}
 			if err := os.WriteFile(filepath.Join(src, tc.file), []byte(tc.content), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			_, err = Build(context.Background(), sampleConfig(t, src, out))
+			_, err = buildManifest(sampleConfig(t, src, out))
 			if err == nil {
 				t.Fatal("build succeeded on bad input")
 			}
@@ -398,13 +422,13 @@ func TestFailedBuildKeepsPreviousBuild(t *testing.T) {
 
 func TestCancelledBuildPublishesNothing(t *testing.T) {
 	out := t.TempDir()
-	good, err := Build(context.Background(), sampleConfig(t, sampleDir, out))
+	good, err := buildManifest(sampleConfig(t, sampleDir, out))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cfg := sampleConfig(t, sampleDir, out)
-	cfg.Workers = 1
+	cfg.Workers, cfg.Full = 1, true
 	stats := &Stats{}
 	cfg.Stats = stats
 	// Cancel as soon as rows start flowing: the process stage is under way.
@@ -426,14 +450,14 @@ func TestUnwritableOutput(t *testing.T) {
 	if err := os.WriteFile(blocker, []byte("x"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Build(context.Background(), sampleConfig(t, sampleDir, filepath.Join(blocker, "out")))
+	_, err := buildManifest(sampleConfig(t, sampleDir, filepath.Join(blocker, "out")))
 	if err == nil || !strings.Contains(err.Error(), "out") {
 		t.Fatalf("got %v, want an error naming the output", err)
 	}
 }
 
 func TestMissingSource(t *testing.T) {
-	_, err := Build(context.Background(), sampleConfig(t, filepath.Join(t.TempDir(), "nope"), t.TempDir()))
+	_, err := buildManifest(sampleConfig(t, filepath.Join(t.TempDir(), "nope"), t.TempDir()))
 	if err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Fatalf("got %v, want an error naming the missing source", err)
 	}
@@ -451,7 +475,7 @@ func TestValidation(t *testing.T) {
 		out := t.TempDir()
 		cfg := sampleConfig(t, sampleDir, out)
 		cfg.Rules = rules
-		_, err := Build(context.Background(), cfg)
+		_, err := buildManifest(cfg)
 		var ve *ValidationError
 		if !errors.As(err, &ve) || len(ve.Failed) != 1 || ve.Failed[0].Rule.Type != "notNull" {
 			t.Fatalf("got %v, want one failed notNull rule", err)
@@ -463,7 +487,7 @@ func TestValidation(t *testing.T) {
 	t.Run("warn publishes and records", func(t *testing.T) {
 		cfg := sampleConfig(t, sampleDir, t.TempDir())
 		cfg.Rules, cfg.OnFailure = rules, OnFailureWarn
-		m, err := Build(context.Background(), cfg)
+		m, err := buildManifest(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -487,7 +511,7 @@ func TestSchemaPolicyAgainstPublishedBuild(t *testing.T) {
 		cfg := sampleConfig(t, src, out)
 		cfg.Split.Key = "id"
 		cfg.SchemaPolicy = p
-		return Build(context.Background(), cfg)
+		return buildManifest(cfg)
 	}
 	write("id,x\n1,2\n2,3\n")
 	first, err := build(schema.Strict)

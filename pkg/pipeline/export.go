@@ -18,6 +18,7 @@ import (
 type chunkResult struct {
 	part   int // part index within the file, from the chunk's first row
 	rows   int64
+	nulls  []int64 // null count per column
 	splits []arrow.RecordBatch
 }
 
