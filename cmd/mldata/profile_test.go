@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -166,5 +167,33 @@ func TestSplitDest(t *testing.T) {
 		if err != nil || dir != tc.dir || key != tc.key {
 			t.Errorf("splitDest(%q) = %q, %q, %v; want %q, %q", tc.in, dir, key, err, tc.dir, tc.key)
 		}
+	}
+}
+
+// Non-finite text in a CSV: NaN is a null token, inf/-inf are values; the
+// JSON stays valid, with the non-finite results spelled as strings.
+func TestProfileNonFiniteText(t *testing.T) {
+	dir := t.TempDir()
+	src := pdWrite(t, dir, "inf.csv", "v,s\n1,a\ninf,b\n-inf,NaN\nNaN,\n2,Infinity\n")
+	out, errOut, code := pdRun(t, "profile", src)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !json.Valid([]byte(out)) {
+		t.Fatalf("invalid JSON:\n%s", out)
+	}
+	p, err := profile.Parse([]byte(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := p.Statistics.Get("v")
+	// −inf, 1, 2, +inf: numpy's quartiles are −inf, 1.5, +inf; the mean of
+	// +inf and −inf is NaN.
+	if st.Count != 4 || !math.IsNaN(float64(*st.Mean)) || !math.IsInf(float64(*st.Percentiles.P25), -1) ||
+		float64(*st.Percentiles.P50) != 1.5 || !math.IsInf(float64(*st.Max), 1) {
+		t.Errorf("stats = %+v", st)
+	}
+	if !strings.Contains(out, `"mean": "NaN"`) || !strings.Contains(out, `"max": "Infinity"`) {
+		t.Errorf("non-finite values not spelled as strings:\n%s", out)
 	}
 }
