@@ -56,8 +56,10 @@ import (
 type Options struct {
 	// Workers is the Scan parallelism; 0 means GOMAXPROCS.
 	Workers int
-	// MaxMemory bounds the exact state in bytes; 0 means unlimited (exact).
-	// Sketches add a fixed ~40 KiB per sketched column and worker on top.
+	// MaxMemory bounds the exact state in bytes; 0 (or less) means unlimited
+	// (exact). Sketches come on top, per sketched column and worker: about
+	// 26 KiB for a numeric column (HyperLogLog and KLL), and a HyperLogLog
+	// plus at most 8192 counted values for any other column.
 	MaxMemory int64
 	// TopK is the number of top values kept per column; 0 means 20.
 	TopK int
