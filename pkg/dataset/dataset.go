@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -229,7 +230,7 @@ func inspect(ctx context.Context, loc *storage.Location, obj storage.Object, opt
 			return ev.Merge(e)
 		})
 	if err == nil && ev == nil {
-		err = &format.Error{File: obj.Key, Msg: "no chunks read", Hint: "the file has no header or data"}
+		err = &format.Error{File: f.input.Name, Msg: "no chunks read", Hint: "the file has no header or data"}
 	}
 	if err != nil {
 		f.close()
@@ -252,7 +253,7 @@ func inspect(ctx context.Context, loc *storage.Location, obj storage.Object, opt
 // prepare sets up random access to the file: local files are read in place,
 // remote files are spooled to scratch (hashing them on the way).
 func (f *File) prepare(ctx context.Context, loc *storage.Location, opt Options) error {
-	name := f.Object.Key
+	name := DisplayName(loc, f.Object.Key)
 	if p, ok := loc.LocalPath(f.Object.Key); ok {
 		fh, err := os.Open(p)
 		if err != nil {
@@ -320,15 +321,29 @@ func hashAll(ctx context.Context, in format.Input) (string, error) {
 	return hr.Sum(), nil
 }
 
+// DisplayName names key for people, as the user would: the source URI they
+// gave, joined with the key when the source is a folder or prefix (without
+// the query string, whose endpoint details only add noise).
+func DisplayName(loc *storage.Location, key string) string {
+	base := loc.String()
+	if i := strings.IndexByte(base, '?'); i >= 0 {
+		base = base[:i]
+	}
+	if loc.Object != "" {
+		return base
+	}
+	return strings.TrimSuffix(base, "/") + "/" + key
+}
+
 // UnifyFiles returns the schema every file can be read as (format.Unify over
 // the files in order), with all-null columns resolved.
 func UnifyFiles(files []*File) (*arrow.Schema, error) {
 	if len(files) == 0 {
 		return nil, errors.New("no files")
 	}
-	s, first := files[0].Schema, files[0].Object.Key
+	s, first := files[0].Schema, files[0].input.Name
 	for _, f := range files[1:] {
-		u, err := format.Unify(s, first, f.Schema, f.Object.Key)
+		u, err := format.Unify(s, first, f.Schema, f.input.Name)
 		if err != nil {
 			return nil, err
 		}

@@ -390,7 +390,7 @@ func (b *builder) prepare(ctx context.Context, src, out *storage.Location, objs 
 		}
 	}
 	// Unify, taking unchanged files' schemas from the manifest.
-	sch, err := b.unify(w, inspected, inspect)
+	sch, err := b.unify(src, w, inspected, inspect)
 	if err != nil {
 		w.close()
 		return nil, err
@@ -442,7 +442,7 @@ func (b *builder) prepare(ctx context.Context, src, out *storage.Location, objs 
 }
 
 // unify computes the dataset schema over every source file in key order.
-func (b *builder) unify(w *work, inspected map[string]*dataset.File, inspect func([]string) error) (*arrow.Schema, error) {
+func (b *builder) unify(src *storage.Location, w *work, inspected map[string]*dataset.File, inspect func([]string) error) (*arrow.Schema, error) {
 	var s *arrow.Schema
 	var first string
 	for _, o := range w.objs {
@@ -458,11 +458,12 @@ func (b *builder) unify(w *work, inspected map[string]*dataset.File, inspect fun
 		} else {
 			fs = inspected[o.Key].Schema
 		}
+		name := dataset.DisplayName(src, o.Key)
 		if s == nil {
-			s, first = fs, o.Key
+			s, first = fs, name
 			continue
 		}
-		u, err := format.Unify(s, first, fs, o.Key)
+		u, err := format.Unify(s, first, fs, name)
 		if err != nil {
 			return nil, err
 		}
@@ -626,7 +627,7 @@ func (b *builder) finish(w *work, res *processed, prev *manifest.Manifest) error
 		history = prev.SchemaHistory
 		changes := schema.Diff(prev.Schema.Columns, cols)
 		if err := cfg.SchemaPolicy.Check(changes); err != nil {
-			return fmt.Errorf("schema policy %s: %w; nothing was published and build %s stays the published one", cfg.SchemaPolicy, err, prev.BuildID)
+			return fmt.Errorf("%w\nnothing was published; build %s stays the published one", err, prev.BuildID)
 		}
 		m.SchemaChanges = changes
 	}
