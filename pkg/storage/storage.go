@@ -284,7 +284,7 @@ func resolvePrefix(ctx context.Context, l *Location, u *url.URL, output bool) (*
 			l.Prefix, l.Object = dir, file
 			return l, nil
 		case !IsNotExist(err):
-			return nil, l.redact(fmt.Errorf("source %s: %w", l, err))
+			return nil, l.redact(fmt.Errorf("source %s: %w; check the URI and credentials", l, err))
 		}
 	}
 	l.Prefix = dirPrefix(key)
