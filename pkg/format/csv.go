@@ -3,8 +3,10 @@ package format
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"fmt"
 	"math"
+	"math/bits"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -87,7 +89,7 @@ func (d *csvDecoder) parseHeader(rec []byte, line, offset int64) (*csvHeader, er
 			Msg:  fmt.Sprintf("header has an invalid UTF-8 byte 0x%02X at byte offset %d", rec[p], offset+int64(p)),
 			Hint: utf8Hint}
 	}
-	t := &csvTable{data: rec, ncols: math.MaxInt32, delim: d.delim, file: d.in.Name}
+	t := &csvTable{data: rec, ncols: math.MaxInt32, stride: 1, delim: d.delim, file: d.in.Name}
 	if _, _, _, err := t.splitSlow(0, line, 0); err != nil {
 		return nil, err
 	}
@@ -112,21 +114,29 @@ func (d *csvDecoder) parseHeader(rec []byte, line, offset int64) (*csvHeader, er
 
 const utf8Hint = "convert the file to UTF-8, e.g. iconv -f latin1 -t utf-8"
 
-// csvTable holds the field boundaries of every record of a chunk, so that
-// conversion can run column by column over contiguous memory.
+// csvBlockRows is the number of records split and converted together. A
+// block's bytes and field positions stay in the CPU cache while each of its
+// columns is converted; passes over a whole chunk, column after column,
+// would read the chunk from memory once per column.
+const csvBlockRows = 2048
+
+// csvTable holds the field boundaries of a block of records, column by
+// column.
 type csvTable struct {
 	data    []byte
 	scratch []byte  // unescaped contents of quoted fields with "" in them
-	spans   []int32 // start,end per field; start < 0 means scratch[^start:end]
+	spans   []int32 // start,end of field (r, j) at 2*(j*stride+r); start < 0 means scratch[^start:end]
+	stride  int
+	rows    int // records in the block
+	first   int // index within the chunk of the block's first record
 	ncols   int
-	rows    int
 	delim   byte
 	file    string
 	names   []string
 }
 
 func (t *csvTable) field(r, j int) []byte {
-	k := (r*t.ncols + j) * 2
+	k := 2 * (j*t.stride + r)
 	s, e := t.spans[k], t.spans[k+1]
 	if s >= 0 {
 		return t.data[s:e]
@@ -134,24 +144,57 @@ func (t *csvTable) field(r, j int) []byte {
 	return t.scratch[^s:e]
 }
 
-// split finds the fields of every record of the chunk.
-func (d *csvDecoder) split(c *Chunk) (*csvTable, *textChunk, error) {
+const quoteHint = `quote the whole field and double the quotes inside it ("a ""b"" c")`
+
+// csvSplitter finds the fields of the records of a chunk, a block at a time.
+// It is the hot loop of CSV reading: an unquoted field costs one
+// bytes.IndexByte for the delimiter, and the positions of the next newline
+// and the next quote are cached, so that the quote check of an unquoted
+// field is one comparison.
+type csvSplitter struct {
+	d       *csvDecoder
+	c       *Chunk
+	t       csvTable
+	i       int   // next byte
+	line    int64 // line at i
+	r       int   // records split so far
+	lineEnd int   // next '\n' at or after i, or len(data)
+	qnext   int   // next '"' at or after i, or len(data)
+}
+
+func (d *csvDecoder) splitter(c *Chunk) (*csvSplitter, *textChunk, error) {
 	tc, ok := c.payload.(*textChunk)
 	if !ok || tc.header == nil {
 		return nil, nil, fmt.Errorf("%s: chunk %d was not made by this CSV decoder", d.in.Name, c.Seq)
 	}
-	data := tc.data
-	if !utf8.Valid(data) {
+	if !utf8.Valid(tc.data) {
 		return nil, nil, d.utf8Error(c, tc)
 	}
 	nc := len(tc.header.names)
-	t := &csvTable{data: data, ncols: nc, delim: d.delim, file: d.in.Name, names: tc.header.names,
-		spans: make([]int32, 0, c.Rows*nc*2)}
-	delim := d.delim
-	line := c.FirstLine
-	i, n := 0, len(data)
-	qnext := -1 // position of the next quote at or after i, or n if none
-	for i < n {
+	stride := max(min(csvBlockRows, c.Rows), 1)
+	s := &csvSplitter{d: d, c: c, line: c.FirstLine, lineEnd: -1, qnext: -1,
+		t: csvTable{data: tc.data, ncols: nc, stride: stride, delim: d.delim, file: d.in.Name, names: tc.header.names,
+			spans: make([]int32, 2*nc*stride)}}
+	return s, tc, nil
+}
+
+func (s *csvSplitter) fail(line int64, f int, msg, hint string) error {
+	e := &Error{File: s.d.in.Name, Line: line, Row: s.c.FirstRow + int64(s.r) + 1, Msg: msg, Hint: hint}
+	if f < s.t.ncols {
+		e.Column = s.t.names[f]
+	}
+	return e
+}
+
+// next splits the next block of records. It returns nil after the last.
+func (s *csvSplitter) next() (*csvTable, error) {
+	t := &s.t
+	t.first, t.rows, t.scratch = s.r, 0, t.scratch[:0]
+	data, spans, delim, nc, stride := t.data, t.spans, t.delim, t.ncols, t.stride
+	n, i, line := len(data), s.i, s.line
+	lineEnd, qnext := s.lineEnd, s.qnext
+	defer func() { s.i, s.line, s.lineEnd, s.qnext = i, line, lineEnd, qnext }()
+	for i < n && t.rows < stride {
 		switch data[i] {
 		case '\n':
 			i++
@@ -168,62 +211,109 @@ func (d *csvDecoder) split(c *Chunk) (*csvTable, *textChunk, error) {
 				continue
 			}
 		}
-		row := int64(t.rows)
+		if s.r == s.c.Rows {
+			return nil, fmt.Errorf("%s: chunk %d holds more than %d records", s.d.in.Name, s.c.Seq, s.c.Rows)
+		}
 		recLine := line
-		lineEnd := n
-		if j := bytes.IndexByte(data[i:], '\n'); j >= 0 {
-			lineEnd = i + j
-		}
-		if qnext < i {
-			if j := bytes.IndexByte(data[i:], '"'); j >= 0 {
-				qnext = i + j
-			} else {
-				qnext = n
-			}
-		}
-		nf := 0
-		if qnext >= lineEnd {
-			// Fast path: a line without quotes is one record.
-			end := lineEnd
-			if end > i && data[end-1] == '\r' {
-				end--
-			}
-			start := i
-			for {
-				j := bytes.IndexByte(data[start:end], delim)
-				if j < 0 {
+		r := t.rows
+		f := 0
+		for {
+			var fs, fe int32
+			if i < n && data[i] == '"' {
+				startLine := line
+				i++
+				start := i
+				escaped := false
+				for {
+					j := bytes.IndexByte(data[i:], '"')
+					if j < 0 {
+						return nil, s.fail(startLine, f, "quoted field is never closed (unterminated quote)",
+							`close the quote, and double any quote inside a quoted field ("")`)
+					}
+					line += int64(bytes.Count(data[i:i+j], []byte{'\n'}))
+					i += j
+					if i+1 < n && data[i+1] == '"' {
+						escaped = true
+						i += 2
+						continue
+					}
 					break
 				}
-				if nf < nc {
-					t.spans = append(t.spans, int32(start), int32(start+j))
+				fs, fe = int32(start), int32(i)
+				if escaped && f < nc {
+					at := len(t.scratch)
+					for k := start; k < i; k++ {
+						t.scratch = append(t.scratch, data[k])
+						if data[k] == '"' {
+							k++ // the second quote of a pair
+						}
+					}
+					fs, fe = ^int32(at), int32(len(t.scratch))
 				}
-				nf++
-				start += j + 1
+				i++ // closing quote
+				if i < n && data[i] != delim && data[i] != '\n' && !(data[i] == '\r' && (i+1 == n || data[i+1] == '\n')) {
+					return nil, s.fail(line, f, fmt.Sprintf("unexpected %q after the closing quote of a quoted field", data[i]), quoteHint)
+				}
+			} else {
+				if lineEnd < i {
+					if j := bytes.IndexByte(data[i:], '\n'); j >= 0 {
+						lineEnd = i + j
+					} else {
+						lineEnd = n
+					}
+				}
+				end := indexDelim(data, i, lineEnd, delim)
+				if qnext < i {
+					if j := bytes.IndexByte(data[i:], '"'); j >= 0 {
+						qnext = i + j
+					} else {
+						qnext = n
+					}
+				}
+				if qnext < end {
+					return nil, s.fail(line, f, "a quote appears inside an unquoted field", quoteHint)
+				}
+				fs, fe = int32(i), int32(end)
+				if end == lineEnd && end > i && data[end-1] == '\r' {
+					fe--
+				}
+				i = end
 			}
-			if nf < nc {
-				t.spans = append(t.spans, int32(start), int32(end))
+			if f < nc {
+				k := 2 * (f*stride + r)
+				spans[k], spans[k+1] = fs, fe
 			}
-			nf++
-			i = lineEnd + 1
-			line++
-		} else {
-			var err error
-			i, line, nf, err = t.splitSlow(i, line, c.FirstRow+row+1)
-			if err != nil {
-				return nil, nil, err
+			f++
+			if i < n && data[i] == delim {
+				i++
+				continue
 			}
+			// End of the record: at a newline, a CRLF, a final CR or the end.
+			if i < n {
+				if data[i] == '\r' {
+					i++
+				}
+				if i < n {
+					i++ // '\n'
+					line++
+				}
+			}
+			break
 		}
-		if nf != nc {
-			return nil, nil, &Error{File: d.in.Name, Line: recLine, Row: c.FirstRow + row + 1,
-				Msg:  fmt.Sprintf("expected %d fields (as in the header) but found %d", nc, nf),
-				Hint: "quote fields that contain the delimiter"}
+		if f != nc {
+			return nil, s.fail(recLine, nc, fmt.Sprintf("expected %d fields (as in the header) but found %d", nc, f),
+				"quote fields that contain the delimiter")
 		}
 		t.rows++
+		s.r++
 	}
-	if t.rows != c.Rows {
-		return nil, nil, fmt.Errorf("%s: chunk %d holds %d records, expected %d", d.in.Name, c.Seq, t.rows, c.Rows)
+	if t.rows == 0 {
+		if s.r != s.c.Rows {
+			return nil, fmt.Errorf("%s: chunk %d holds %d records, expected %d", s.d.in.Name, s.c.Seq, s.r, s.c.Rows)
+		}
+		return nil, nil
 	}
-	return t, tc, nil
+	return t, nil
 }
 
 // splitSlow parses one record that may contain quoted fields, starting at
@@ -411,50 +501,85 @@ func recordLine(data []byte, firstLine int64, r int, delim byte) int64 {
 }
 
 func (d *csvDecoder) Infer(c *Chunk) (*Evidence, error) {
-	t, tc, err := d.split(c)
+	sp, tc, err := d.splitter(c)
 	if err != nil {
 		return nil, err
 	}
-	ev := &Evidence{init: true, file: d.in.Name, rows: int64(t.rows), cols: make([]columnEvidence, t.ncols)}
-	for j, name := range tc.header.names {
-		col := &ev.cols[j]
-		col.name, col.nullsKnown, col.idx = name, true, int64(j)
-		var kinds kindFlags
-		nulls := 0
-		for r := 0; r < t.rows; r++ {
-			b := t.field(r, j)
-			if d.nulls.isNull(b) {
-				nulls++
-				continue
-			}
-			if kinds&kindString == 0 {
-				kinds |= classify(b, d.ts)
-			}
+	nc := len(tc.header.names)
+	kinds, nulls := make([]kindFlags, nc), make([]int64, nc)
+	for {
+		t, err := sp.next()
+		if err != nil {
+			return nil, err
 		}
-		col.kinds, col.nulls, col.values = kinds, int64(nulls), int64(t.rows-nulls)
+		if t == nil {
+			break
+		}
+		for j := 0; j < nc; j++ {
+			k, nn := kinds[j], 0
+			for r := 0; r < t.rows; r++ {
+				b := t.field(r, j)
+				if d.nulls.isNull(b) {
+					nn++
+					continue
+				}
+				if k&kindString == 0 {
+					k |= classify(b, d.ts)
+				}
+			}
+			kinds[j] = k
+			nulls[j] += int64(nn)
+		}
+	}
+	ev := &Evidence{init: true, file: d.in.Name, rows: int64(c.Rows), cols: make([]columnEvidence, nc)}
+	for j, name := range tc.header.names {
+		ev.cols[j] = columnEvidence{name: name, kinds: kinds[j], nulls: nulls[j], values: int64(c.Rows) - nulls[j], nullsKnown: true, idx: int64(j)}
 	}
 	return ev, nil
 }
 
 func (d *csvDecoder) Decode(c *Chunk, schema *arrow.Schema) (arrow.RecordBatch, error) {
-	t, tc, err := d.split(c)
+	sp, tc, err := d.splitter(c)
 	if err != nil {
 		return nil, err
 	}
 	if err := checkColumns(d.in.Name, tc.header.names, schema); err != nil {
 		return nil, err
 	}
-	cols := make([]arrow.Array, t.ncols)
-	for j := range cols {
-		a, err := d.convert(t, j, schema.Field(j).Type, c, tc)
+	cols := make([]textColumn, schema.NumFields())
+	for j, f := range schema.Fields() {
+		if cols[j] = newTextColumn(f.Type, c.Rows, d.nulls); cols[j] == nil {
+			return nil, &Error{File: d.in.Name, Column: f.Name, Msg: fmt.Sprintf("cannot read CSV text as %s", f.Type),
+				Hint: "use bool, int64, float64, string or timestamp columns for text inputs"}
+		}
+	}
+	for {
+		t, err := sp.next()
 		if err != nil {
-			releaseAll(cols)
 			return nil, err
 		}
-		cols[j] = a
+		if t == nil {
+			break
+		}
+		for j, col := range cols {
+			if bad := col.add(t, j); bad >= 0 {
+				r := t.first + bad
+				return nil, &Error{File: d.in.Name, Line: recordLine(tc.data, c.FirstLine, r, d.delim), Row: c.FirstRow + int64(r) + 1,
+					Column: t.names[j], Msg: fmt.Sprintf("cannot read %s as %s", quoteValue(t.field(bad, j)), schema.Field(j).Type),
+					Hint: "the schema was inferred from other data; infer it again with this file included, or fix the value"}
+			}
+		}
 	}
-	defer releaseAll(cols)
-	return array.NewRecordBatch(schema, cols, int64(t.rows)), nil
+	arrs := make([]arrow.Array, len(cols))
+	defer releaseAll(arrs)
+	for j, col := range cols {
+		a, err := col.array()
+		if err != nil {
+			return nil, &Error{File: d.in.Name, Column: schema.Field(j).Name, Msg: err.Error()}
+		}
+		arrs[j] = a
+	}
+	return array.NewRecordBatch(schema, arrs, int64(c.Rows)), nil
 }
 
 // checkColumns requires the schema to have exactly the file's columns.
@@ -480,12 +605,6 @@ func checkColumns(file string, names []string, schema *arrow.Schema) error {
 	return nil
 }
 
-func (d *csvDecoder) convertError(t *csvTable, tc *textChunk, c *Chunk, r, j int, typ arrow.DataType) error {
-	return &Error{File: d.in.Name, Line: recordLine(tc.data, c.FirstLine, r, d.delim), Row: c.FirstRow + int64(r) + 1,
-		Column: t.names[j], Msg: fmt.Sprintf("cannot read %s as %s", quoteValue(t.field(r, j)), typ),
-		Hint: "the schema was inferred from other data; infer it again with this file included, or fix the value"}
-}
-
 func quoteValue(b []byte) string {
 	if len(b) > 64 {
 		return fmt.Sprintf("%q...", b[:64])
@@ -493,100 +612,27 @@ func quoteValue(b []byte) string {
 	return fmt.Sprintf("%q", b)
 }
 
-func (d *csvDecoder) convert(t *csvTable, j int, typ arrow.DataType, c *Chunk, tc *textChunk) (arrow.Array, error) {
-	n, ns := t.rows, d.nulls
-	fail := func(r int) error { return d.convertError(t, tc, c, r, j, typ) }
-	switch typ.ID() {
-	case arrow.NULL:
-		for r := 0; r < n; r++ {
-			if !ns.isNull(t.field(r, j)) {
-				return nil, fail(r)
-			}
+const (
+	swarLow  = 0x0101010101010101
+	swarHigh = 0x7f7f7f7f7f7f7f7f
+)
+
+// indexDelim returns the position of the first delim in data[i:end], or end.
+// Fields are short, so eight bytes at a time in a register beat the setup
+// cost of bytes.IndexByte. The mask marks exactly the bytes equal to delim
+// (no false positives from borrows), so the lowest set bit is the answer.
+func indexDelim(data []byte, i, end int, delim byte) int {
+	pattern := uint64(delim) * swarLow
+	for ; i+8 <= end; i += 8 {
+		x := binary.LittleEndian.Uint64(data[i:]) ^ pattern
+		if m := ^(((x & swarHigh) + swarHigh) | x | swarHigh); m != 0 {
+			return i + bits.TrailingZeros64(m)/8
 		}
-		return array.NewNull(n), nil
-	case arrow.BOOL:
-		v, bits := newValidity(n), make([]byte, (n+7)/8)
-		for r := 0; r < n; r++ {
-			b := t.field(r, j)
-			if ns.isNull(b) {
-				v.nulls++
-				continue
-			}
-			x, ok := parseBool(b)
-			if !ok {
-				return nil, fail(r)
-			}
-			v.set(r)
-			if x {
-				bits[r>>3] |= 1 << uint(r&7)
-			}
-		}
-		return boolArray(n, bits, v), nil
-	case arrow.INT64:
-		v, vals := newValidity(n), make([]int64, n)
-		for r := 0; r < n; r++ {
-			b := t.field(r, j)
-			if ns.isNull(b) {
-				v.nulls++
-				continue
-			}
-			x, st := parseInt(b)
-			if st != intOK {
-				return nil, fail(r)
-			}
-			vals[r] = x
-			v.set(r)
-		}
-		return int64Array(typ, vals, v), nil
-	case arrow.FLOAT64:
-		v, vals := newValidity(n), make([]float64, n)
-		for r := 0; r < n; r++ {
-			b := t.field(r, j)
-			if ns.isNull(b) {
-				v.nulls++
-				continue
-			}
-			x, ok := parseFloat(b)
-			if !ok {
-				return nil, fail(r)
-			}
-			vals[r] = x
-			v.set(r)
-		}
-		return float64Array(vals, v), nil
-	case arrow.TIMESTAMP:
-		mul, div := timestampScale(typ)
-		v, vals := newValidity(n), make([]int64, n)
-		for r := 0; r < n; r++ {
-			b := t.field(r, j)
-			if ns.isNull(b) {
-				v.nulls++
-				continue
-			}
-			x, ok := parseTimestamp(b)
-			if !ok {
-				return nil, fail(r)
-			}
-			vals[r] = x * mul / div
-			v.set(r)
-		}
-		return int64Array(typ, vals, v), nil
-	case arrow.STRING:
-		size := 0
-		for r := 0; r < n; r++ {
-			size += len(t.field(r, j))
-		}
-		sb := newStringsBuilder(n, size)
-		for r := 0; r < n; r++ {
-			b := t.field(r, j)
-			if ns.isNull(b) {
-				sb.appendNull()
-				continue
-			}
-			sb.append(b)
-		}
-		return sb.array()
 	}
-	return nil, &Error{File: d.in.Name, Column: t.names[j], Msg: fmt.Sprintf("cannot read CSV text as %s", typ),
-		Hint: "use bool, int64, float64, string or timestamp columns for text inputs"}
+	for ; i < end; i++ {
+		if data[i] == delim {
+			return i
+		}
+	}
+	return end
 }

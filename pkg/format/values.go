@@ -218,7 +218,15 @@ func equalFold(b []byte, s string) bool {
 
 // parseFloat parses a value that isDecimalFloat accepts or a decimal
 // integer. Overflow gives ±Inf, as numpy and pandas read such values.
+//
+// Most values in data files are short decimals such as 943.13; for those
+// the mantissa fits in 53 bits and the power of ten is exact, so one IEEE
+// multiplication or division gives the correctly rounded result (Clinger's
+// fast path, also used by strconv). Everything else goes to strconv.
 func parseFloat(b []byte) (float64, bool) {
+	if f, ok := parseFloatFast(b); ok {
+		return f, true
+	}
 	if !isDecimalFloat(b) {
 		return 0, false
 	}
@@ -230,6 +238,83 @@ func parseFloat(b []byte) (float64, bool) {
 			return f, true
 		}
 		return 0, false
+	}
+	return f, true
+}
+
+var exactPow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// parseFloatFast handles [+-]digits[.digits][e[+-]digits] with at most 19
+// digits, when the result is exact; ok is false for anything else.
+func parseFloatFast(b []byte) (float64, bool) {
+	i, neg := 0, false
+	if len(b) > 0 && (b[0] == '+' || b[0] == '-') {
+		neg = b[0] == '-'
+		i = 1
+	}
+	var mant uint64
+	digits, frac, dot := 0, 0, false
+	for ; i < len(b); i++ {
+		c := b[i]
+		switch {
+		case c >= '0' && c <= '9':
+			if digits == 19 {
+				return 0, false
+			}
+			mant = mant*10 + uint64(c-'0')
+			digits++
+			if dot {
+				frac++
+			}
+			continue
+		case c == '.' && !dot:
+			dot = true
+			continue
+		}
+		break
+	}
+	if digits == 0 {
+		return 0, false
+	}
+	exp := 0
+	if i < len(b) && (b[i] == 'e' || b[i] == 'E') {
+		i++
+		eneg := false
+		if i < len(b) && (b[i] == '+' || b[i] == '-') {
+			eneg = b[i] == '-'
+			i++
+		}
+		start := i
+		for ; i < len(b) && b[i] >= '0' && b[i] <= '9'; i++ {
+			if i-start == 4 {
+				return 0, false
+			}
+			exp = exp*10 + int(b[i]-'0')
+		}
+		if i == start {
+			return 0, false
+		}
+		if eneg {
+			exp = -exp
+		}
+	}
+	if i != len(b) || mant >= 1<<53 {
+		return 0, false
+	}
+	exp -= frac
+	f := float64(mant)
+	switch {
+	case exp == 0:
+	case exp > 0 && exp <= 22:
+		f *= exactPow10[exp]
+	case exp < 0 && exp >= -22:
+		f /= exactPow10[-exp]
+	default:
+		return 0, false
+	}
+	if neg {
+		f = -f
 	}
 	return f, true
 }

@@ -1,7 +1,12 @@
 package format
 
 import (
+	"bytes"
+	"fmt"
 	"math"
+	"math/rand/v2"
+	"strconv"
+	"strings"
 	"testing"
 )
 
@@ -209,5 +214,65 @@ func TestNullSet(t *testing.T) {
 	none := newNullSet([]string{})
 	if none.isNull(nil) || none.isNull([]byte("NA")) {
 		t.Error("an empty token list has no null tokens")
+	}
+}
+
+// The fast path must agree with strconv.ParseFloat bit for bit wherever it
+// answers.
+func TestParseFloatFastMatchesStrconv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	forms := []string{"%d", "%d.%d", "-%d.%d", "%d.%de%d", "%d.%de-%d", "0.%d", "%de+%d"}
+	fast := 0
+	for n := 0; n < 200000; n++ {
+		f := forms[rng.IntN(len(forms))]
+		args := []any{rng.Uint64N(1 << uint(rng.IntN(60))), rng.Uint64N(1 << uint(rng.IntN(40))), rng.IntN(30)}
+		s := fmt.Sprintf(f, args[:strings.Count(f, "%")]...)
+		want, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			continue
+		}
+		got, ok := parseFloatFast([]byte(s))
+		if !ok {
+			continue
+		}
+		fast++
+		if math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("parseFloatFast(%q) = %v, strconv gives %v", s, got, want)
+		}
+	}
+	if fast < 50000 {
+		t.Errorf("only %d values took the fast path", fast)
+	}
+	for _, s := range []string{"1e", "e1", ".", "1.2.3", "1e99999", "12345678901234567890", "9007199254740993", "1e23", "--1", "1x"} {
+		if v, ok := parseFloatFast([]byte(s)); ok {
+			t.Errorf("parseFloatFast(%q) = %v; want the slow path", s, v)
+		}
+	}
+	if v, ok := parseFloatFast([]byte("-0.0")); !ok || !math.Signbit(v) || v != 0 {
+		t.Errorf("parseFloatFast(-0.0) = %v, %v", v, ok)
+	}
+}
+
+func TestIndexDelim(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	alphabet := []byte(",;\t-+a\x00\xff\x2d\x2b")
+	for n := 0; n < 20000; n++ {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		from := 0
+		if len(b) > 0 {
+			from = rng.IntN(len(b) + 1)
+		}
+		for _, d := range []byte{',', ';', '\t'} {
+			want := len(b)
+			if j := bytes.IndexByte(b[from:], d); j >= 0 {
+				want = from + j
+			}
+			if got := indexDelim(b, from, len(b), d); got != want {
+				t.Fatalf("indexDelim(%q, %d, %q) = %d, want %d", b, from, d, got, want)
+			}
+		}
 	}
 }
