@@ -3,8 +3,10 @@ package format
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -184,6 +186,10 @@ func (p *jsonScanner) str() (int, int, bool, error) {
 	p.i++
 	start, esc := p.i, false
 	for p.i < p.end {
+		p.i = skipPlain(p.data, p.i, p.end)
+		if p.i >= p.end {
+			break
+		}
 		c := p.data[p.i]
 		switch {
 		case c == '"':
@@ -212,6 +218,28 @@ func (p *jsonScanner) str() (int, int, bool, error) {
 		}
 	}
 	return 0, 0, false, p.fail("string is not closed")
+}
+
+// skipPlain returns the position of the first '"', '\\' or control
+// character in data[i:end], or end, eight bytes at a time. In these masks a
+// borrow can only mark bytes after a true match, so the lowest marked byte
+// is always a real one.
+func skipPlain(data []byte, i, end int) int {
+	const quotes, slashes, spaces = '"' * swarLow, '\\' * swarLow, 0x20 * swarLow
+	for ; i+8 <= end; i += 8 {
+		w := binary.LittleEndian.Uint64(data[i:])
+		q, b := w^quotes, w^slashes
+		m := ((q - swarLow) &^ q) | ((b - swarLow) &^ b) | ((w - spaces) &^ w)
+		if m &= 0x8080808080808080; m != 0 {
+			return i + bits.TrailingZeros64(m)/8
+		}
+	}
+	for ; i < end; i++ {
+		if c := data[i]; c == '"' || c == '\\' || c < 0x20 {
+			return i
+		}
+	}
+	return end
 }
 
 func isHex4(b []byte) bool {
@@ -393,6 +421,9 @@ func (d *jsonlDecoder) payload(c *Chunk) (*textChunk, error) {
 	if !ok || tc.header != nil {
 		return nil, fmt.Errorf("%s: chunk %d was not made by this JSONL decoder", d.in.Name, c.Seq)
 	}
+	if utf8.Valid(tc.data) {
+		return tc, nil
+	}
 	if p := firstInvalidUTF8(tc.data); p >= 0 {
 		lineStart := bytes.LastIndexByte(tc.data[:p], '\n') + 1
 		row := c.FirstRow + 1
@@ -443,7 +474,7 @@ func (x *keyIndex) add(name string) int {
 }
 
 // eachObject runs fn over every object of the chunk with a per-key callback.
-func (d *jsonlDecoder) eachObject(c *Chunk, tc *textChunk, field func(r, k int, key []byte, v jsonRef) error) (int, error) {
+func (d *jsonlDecoder) eachObject(c *Chunk, tc *textChunk, field func(r, k int, key []byte, v jsonRef) error, endRow func(r int) error) (int, error) {
 	p := &jsonScanner{data: tc.data, file: d.in.Name, line: c.FirstLine}
 	r := 0
 	var scratch []byte
@@ -464,6 +495,11 @@ func (d *jsonlDecoder) eachObject(c *Chunk, tc *textChunk, field func(r, k int, 
 		}
 		if err := p.endLine(); err != nil {
 			return r, err
+		}
+		if endRow != nil {
+			if err := endRow(r); err != nil {
+				return r, err
+			}
 		}
 		r++
 	}
@@ -528,7 +564,7 @@ func (d *jsonlDecoder) Infer(c *Chunk) (*Evidence, error) {
 			col.kinds |= kindString
 		}
 		return nil
-	})
+	}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -565,6 +601,10 @@ func jsonlRowLine(c *Chunk, r int) int64 {
 	return line
 }
 
+// jsonBlockRows is the number of objects whose values are gathered before
+// their columns are converted, for the same cache reasons as csvBlockRows.
+const jsonBlockRows = 2048
+
 func (d *jsonlDecoder) Decode(c *Chunk, schema *arrow.Schema) (arrow.RecordBatch, error) {
 	tc, err := d.payload(c)
 	if err != nil {
@@ -572,160 +612,260 @@ func (d *jsonlDecoder) Decode(c *Chunk, schema *arrow.Schema) (arrow.RecordBatch
 	}
 	nc := schema.NumFields()
 	keys := &keyIndex{at: make(map[string]int, nc)}
-	for _, f := range schema.Fields() {
+	cols := make([]jsonColumn, nc)
+	for j, f := range schema.Fields() {
 		keys.add(f.Name)
+		if cols[j] = newJSONColumn(f.Type, c.Rows); cols[j] == nil {
+			return nil, &Error{File: d.in.Name, Column: f.Name, Msg: fmt.Sprintf("cannot read JSON values as %s", f.Type),
+				Hint: "use bool, int64, float64, string or timestamp columns for text inputs"}
+		}
 	}
-	refs := make([]jsonRef, c.Rows*nc)
+	stride := max(min(jsonBlockRows, c.Rows), 1)
+	refs := make([]jsonRef, stride*nc) // value of (r, j) at j*stride + r%stride
+	flush := func(first, rows int) error {
+		for j, col := range cols {
+			block := refs[j*stride : j*stride+rows]
+			if bad := col.add(block, tc.data); bad >= 0 {
+				r := first + bad
+				f := schema.Field(j)
+				return &Error{File: d.in.Name, Line: jsonlRowLine(c, r), Row: c.FirstRow + int64(r) + 1, Column: f.Name,
+					Msg:  fmt.Sprintf("cannot read the JSON value %s as %s", jsonText(tc.data, block[bad]), f.Type),
+					Hint: "the schema was inferred from other data; infer it again with this file included, or fix the value"}
+			}
+		}
+		clear(refs)
+		return nil
+	}
 	_, err = d.eachObject(c, tc, func(r, k int, key []byte, v jsonRef) error {
 		j, ok := keys.lookup(k, key)
 		if !ok {
 			return &Error{File: d.in.Name, Line: jsonlRowLine(c, r), Row: c.FirstRow + int64(r) + 1, Column: string(key),
 				Msg: "key is not a column of the schema", Hint: "all source files must have the same columns"}
 		}
-		ref := &refs[r*nc+j]
+		ref := &refs[j*stride+r%stride]
 		if ref.kind != jMissing {
 			return d.duplicate(c, r, keys.names[j])
 		}
 		*ref = v
 		return nil
+	}, func(r int) error {
+		if (r+1)%stride == 0 {
+			return flush(r+1-stride, stride)
+		}
+		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	cols := make([]arrow.Array, nc)
-	for j := range cols {
-		a, err := d.convert(c, tc, refs, j, nc, schema.Field(j))
-		if err != nil {
-			releaseAll(cols)
+	if rem := c.Rows % stride; rem != 0 {
+		if err := flush(c.Rows-rem, rem); err != nil {
 			return nil, err
 		}
-		cols[j] = a
 	}
-	defer releaseAll(cols)
-	return array.NewRecordBatch(schema, cols, int64(c.Rows)), nil
+	arrs := make([]arrow.Array, nc)
+	defer releaseAll(arrs)
+	for j, col := range cols {
+		a, err := col.array()
+		if err != nil {
+			return nil, &Error{File: d.in.Name, Column: schema.Field(j).Name, Msg: err.Error()}
+		}
+		arrs[j] = a
+	}
+	return array.NewRecordBatch(schema, arrs, int64(c.Rows)), nil
 }
 
-func (d *jsonlDecoder) convert(c *Chunk, tc *textChunk, refs []jsonRef, j, nc int, f arrow.Field) (arrow.Array, error) {
-	n, data, typ := c.Rows, tc.data, f.Type
-	fail := func(r int, v jsonRef) error {
-		return &Error{File: d.in.Name, Line: jsonlRowLine(c, r), Row: c.FirstRow + int64(r) + 1, Column: f.Name,
-			Msg:  fmt.Sprintf("cannot read the JSON value %s as %s", jsonText(data, v), typ),
-			Hint: "the schema was inferred from other data; infer it again with this file included, or fix the value"}
-	}
-	var scratch []byte
-	text := func(v jsonRef) []byte {
-		if v.kind == jStringEsc {
-			scratch = unescapeJSON(scratch[:0], data[v.start:v.end])
-			return scratch
-		}
-		return data[v.start:v.end]
-	}
-	ref := func(r int) jsonRef { return refs[r*nc+j] }
-	isNull := func(v jsonRef) bool { return v.kind == jMissing || v.kind == jNull }
+// jsonColumn converts the values of one column, a block at a time.
+type jsonColumn interface {
+	// add converts a block of values; it returns the index of the first
+	// value that does not convert, or -1.
+	add(refs []jsonRef, data []byte) int
+	array() (arrow.Array, error)
+}
+
+func newJSONColumn(typ arrow.DataType, rows int) jsonColumn {
 	switch typ.ID() {
 	case arrow.NULL:
-		for r := 0; r < n; r++ {
-			if v := ref(r); !isNull(v) {
-				return nil, fail(r, v)
-			}
-		}
-		return array.NewNull(n), nil
+		return &jsonNulls{n: rows}
 	case arrow.BOOL:
-		v, bits := newValidity(n), make([]byte, (n+7)/8)
-		for r := 0; r < n; r++ {
-			x := ref(r)
-			switch x.kind {
-			case jMissing, jNull:
-				v.nulls++
-				continue
-			case jTrue:
-				bits[r>>3] |= 1 << uint(r&7)
-			case jFalse:
-			default:
-				return nil, fail(r, x)
-			}
-			v.set(r)
-		}
-		return boolArray(n, bits, v), nil
+		return &jsonBools{v: newValidity(rows), bits: make([]byte, (rows+7)/8)}
 	case arrow.INT64:
-		v, vals := newValidity(n), make([]int64, n)
-		for r := 0; r < n; r++ {
-			x := ref(r)
-			if isNull(x) {
-				v.nulls++
-				continue
-			}
-			if x.kind != jInt {
-				return nil, fail(r, x)
-			}
-			i, st := parseInt(data[x.start:x.end])
-			if st != intOK {
-				return nil, fail(r, x)
-			}
-			vals[r] = i
-			v.set(r)
-		}
-		return int64Array(typ, vals, v), nil
+		return &jsonInts{typ: typ, v: newValidity(rows), vals: make([]int64, rows)}
 	case arrow.FLOAT64:
-		v, vals := newValidity(n), make([]float64, n)
-		for r := 0; r < n; r++ {
-			x := ref(r)
-			if isNull(x) {
-				v.nulls++
-				continue
-			}
-			if x.kind != jInt && x.kind != jFloat {
-				return nil, fail(r, x)
-			}
-			f, ok := parseFloat(data[x.start:x.end])
-			if !ok {
-				return nil, fail(r, x)
-			}
-			vals[r] = f
-			v.set(r)
-		}
-		return float64Array(vals, v), nil
+		return &jsonFloats{v: newValidity(rows), vals: make([]float64, rows)}
 	case arrow.TIMESTAMP:
 		mul, div := timestampScale(typ)
-		v, vals := newValidity(n), make([]int64, n)
-		for r := 0; r < n; r++ {
-			x := ref(r)
-			if isNull(x) {
-				v.nulls++
-				continue
-			}
-			if x.kind != jString && x.kind != jStringEsc {
-				return nil, fail(r, x)
-			}
-			us, ok := parseTimestamp(text(x))
-			if !ok {
-				return nil, fail(r, x)
-			}
-			vals[r] = us * mul / div
-			v.set(r)
-		}
-		return int64Array(typ, vals, v), nil
+		return &jsonTimes{jsonInts: jsonInts{typ: typ, v: newValidity(rows), vals: make([]int64, rows)}, mul: mul, div: div}
 	case arrow.STRING:
+		return &jsonStrings{rows: rows, sb: newStringsBuilder(rows, 0)}
+	}
+	return nil
+}
+
+func isJSONNull(v jsonRef) bool { return v.kind == jMissing || v.kind == jNull }
+
+type jsonNulls struct{ n int }
+
+func (c *jsonNulls) add(refs []jsonRef, _ []byte) int {
+	for r, v := range refs {
+		if !isJSONNull(v) {
+			return r
+		}
+	}
+	return -1
+}
+
+func (c *jsonNulls) array() (arrow.Array, error) { return array.NewNull(c.n), nil }
+
+type jsonBools struct {
+	v    validity
+	bits []byte
+	n    int
+}
+
+func (c *jsonBools) add(refs []jsonRef, _ []byte) int {
+	for r, x := range refs {
+		i := c.n
+		c.n++
+		switch x.kind {
+		case jMissing, jNull:
+			c.v.nulls++
+			continue
+		case jTrue:
+			c.bits[i>>3] |= 1 << uint(i&7)
+		case jFalse:
+		default:
+			return r
+		}
+		c.v.set(i)
+	}
+	return -1
+}
+
+func (c *jsonBools) array() (arrow.Array, error) { return boolArray(c.n, c.bits, c.v), nil }
+
+type jsonInts struct {
+	typ  arrow.DataType
+	v    validity
+	vals []int64
+	n    int
+}
+
+func (c *jsonInts) add(refs []jsonRef, data []byte) int {
+	for r, x := range refs {
+		i := c.n
+		c.n++
+		if isJSONNull(x) {
+			c.v.nulls++
+			continue
+		}
+		if x.kind != jInt {
+			return r
+		}
+		v, st := parseInt(data[x.start:x.end])
+		if st != intOK {
+			return r
+		}
+		c.vals[i] = v
+		c.v.set(i)
+	}
+	return -1
+}
+
+func (c *jsonInts) array() (arrow.Array, error) { return int64Array(c.typ, c.vals, c.v), nil }
+
+type jsonFloats struct {
+	v    validity
+	vals []float64
+	n    int
+}
+
+func (c *jsonFloats) add(refs []jsonRef, data []byte) int {
+	for r, x := range refs {
+		i := c.n
+		c.n++
+		if isJSONNull(x) {
+			c.v.nulls++
+			continue
+		}
+		if x.kind != jInt && x.kind != jFloat {
+			return r
+		}
+		f, ok := parseFloat(data[x.start:x.end])
+		if !ok {
+			return r
+		}
+		c.vals[i] = f
+		c.v.set(i)
+	}
+	return -1
+}
+
+func (c *jsonFloats) array() (arrow.Array, error) { return float64Array(c.vals, c.v), nil }
+
+type jsonTimes struct {
+	jsonInts
+	mul, div int64
+	scratch  []byte
+}
+
+func (c *jsonTimes) add(refs []jsonRef, data []byte) int {
+	for r, x := range refs {
+		i := c.n
+		c.n++
+		if isJSONNull(x) {
+			c.v.nulls++
+			continue
+		}
+		var s []byte
+		switch x.kind {
+		case jString:
+			s = data[x.start:x.end]
+		case jStringEsc:
+			c.scratch = unescapeJSON(c.scratch[:0], data[x.start:x.end])
+			s = c.scratch
+		default:
+			return r
+		}
+		us, ok := parseTimestamp(s)
+		if !ok {
+			return r
+		}
+		c.vals[i] = us * c.mul / c.div
+		c.v.set(i)
+	}
+	return -1
+}
+
+type jsonStrings struct {
+	rows int
+	sb   *stringsBuilder
+}
+
+func (c *jsonStrings) add(refs []jsonRef, data []byte) int {
+	if c.sb.i == 0 && len(refs) > 0 {
 		size := 0
-		for r := 0; r < n; r++ {
-			x := ref(r)
+		for _, x := range refs {
 			size += int(x.end - x.start)
 		}
-		sb := newStringsBuilder(n, size)
-		for r := 0; r < n; r++ {
-			x := ref(r)
-			switch x.kind {
-			case jMissing, jNull:
-				sb.appendNull()
-			default: // literals, numbers and nested values keep their JSON text
-				sb.append(text(x))
-			}
-		}
-		return sb.array()
+		c.sb.data = make([]byte, 0, size*c.rows/len(refs)+size/8+64)
 	}
-	return nil, &Error{File: d.in.Name, Column: f.Name, Msg: fmt.Sprintf("cannot read JSON values as %s", typ),
-		Hint: "use bool, int64, float64, string or timestamp columns for text inputs"}
+	for _, x := range refs {
+		switch x.kind {
+		case jMissing, jNull:
+			c.sb.appendNull()
+		case jStringEsc:
+			c.sb.data = unescapeJSON(c.sb.data, data[x.start:x.end])
+			c.sb.v.set(c.sb.i)
+			c.sb.i++
+			c.sb.offsets[c.sb.i] = int32(len(c.sb.data))
+		default: // strings, literals, numbers and nested values keep their JSON text
+			c.sb.append(data[x.start:x.end])
+		}
+	}
+	return -1
 }
+
+func (c *jsonStrings) array() (arrow.Array, error) { return c.sb.array() }
 
 // jsonText is a value as written, quotes included, shortened for messages.
 func jsonText(data []byte, v jsonRef) string {

@@ -276,3 +276,24 @@ func TestIndexDelim(t *testing.T) {
 		}
 	}
 }
+
+func TestSkipPlain(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	alphabet := []byte("a\"\\\x00\x1f !#\x7f\xc3\xa9\x21\x5d\x5b")
+	for n := 0; n < 20000; n++ {
+		b := make([]byte, rng.IntN(40))
+		for i := range b {
+			b[i] = alphabet[rng.IntN(len(alphabet))]
+		}
+		want := len(b)
+		for i, c := range b {
+			if c == '"' || c == '\\' || c < 0x20 {
+				want = i
+				break
+			}
+		}
+		if got := skipPlain(b, 0, len(b)); got != want {
+			t.Fatalf("skipPlain(%q) = %d, want %d", b, got, want)
+		}
+	}
+}
