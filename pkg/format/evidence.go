@@ -99,9 +99,10 @@ func (k kindFlags) dataType() arrow.DataType {
 	return arrow.PrimitiveTypes.Int64
 }
 
-// Merge adds the evidence of o to e. Fixed-column evidence must have the
-// same column names in the same order; union evidence (JSONL) takes the
-// union of keys. The zero Evidence is the identity, so callers can fold
+// Merge adds the evidence of o, a chunk of the same file, to e. Fixed-column
+// evidence must have the same column names in the same order; union evidence
+// (JSONL) takes the union of keys. Types combine by the inference lattice;
+// schemas of different files combine with Unify, which is stricter. The zero Evidence is the identity, so callers can fold
 // chunk evidence into a zero value.
 func (e *Evidence) Merge(o *Evidence) error {
 	if o == nil || !o.init {

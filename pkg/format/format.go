@@ -8,6 +8,32 @@
 //   - Chunks cuts the input into chunks of whole records (sequential, cheap);
 //   - Infer collects type evidence from one chunk (parallel, mergeable);
 //   - Decode turns one chunk into an Arrow record batch of a given schema (parallel).
+//
+// Evidence of the chunks of one file is combined with Evidence.Merge; the
+// schemas of different files with Unify; Finalize makes all-null columns
+// float64 before writing.
+//
+// Decisions the contract leaves open:
+//
+//   - An input with a header (CSV) or a footer (Parquet) but no rows gives one
+//     empty chunk, so that its columns are still seen. A text input of zero
+//     bytes is an error.
+//   - CSV blank lines are skipped but counted in line numbers (pandas and
+//     encoding/csv do the same); a one-column CSV therefore cannot hold an
+//     empty value on its own line. A UTF-8 byte order mark is dropped. Lines
+//     end in LF or CRLF; old Mac CR-only files are not supported.
+//   - Null tokens are matched after unquoting, so "NA" and "" are null quoted
+//     or not (pandas does the same); they apply to CSV only. JSON has its own
+//     null, and a JSON string such as "NA" stays a string.
+//   - Numbers overflowing float64 read as ±Inf, as numpy reads them; "nan" is
+//     a float when it is not a null token. Timestamps keep microseconds and
+//     truncate finer digits; values without an offset are taken as UTC.
+//   - Chunks are cut at ChunkRows records and at 1 GiB, whichever comes
+//     first, so chunk boundaries depend only on the file and ChunkRows.
+//   - Byte offsets in errors count decompressed bytes.
+//   - Parquet chunks are slices of row groups that Decode reads on its own,
+//     so Parquet data is read once, in parallel; see parquet.go for the type
+//     mapping and for where null counts come from.
 package format
 
 import (
@@ -53,12 +79,16 @@ type Options struct {
 	// Delimiter of CSV fields; 0 means DefaultDelimiter(name): a tab for
 	// .tsv files, ',' otherwise.
 	Delimiter byte
-	// NullValues are the text tokens read as null; nil means DefaultNullValues.
+	// NullValues are the CSV tokens read as null, matched exactly and case
+	// sensitively; nil means DefaultNullValues and an empty non-nil list
+	// means none. JSONL has its own null and ignores them.
 	NullValues []string
 	// ChunkRows is the number of records per chunk; 0 means DefaultChunkRows.
 	ChunkRows int
 	// InferTimestamps makes text columns whose every non-null value is an
-	// ISO-8601 date-time become timestamp[us, UTC] instead of string.
+	// ISO-8601 date or date-time become timestamp[us, UTC] instead of
+	// string: YYYY-MM-DD, optionally followed by T or a space and
+	// hh:mm:ss[.fraction], then optionally Z or ±hh:mm.
 	InferTimestamps bool
 }
 

@@ -212,8 +212,11 @@ func (s *recordScanner) next() (bool, error) {
 		if i < 0 {
 			if !s.eof {
 				if s.n-s.recStart > maxChunkBytes {
-					return false, &Error{File: s.file, Line: s.recLine, Msg: fmt.Sprintf("record is longer than %d bytes", maxChunkBytes),
-						Hint: "check the quoting: an unclosed quote makes the rest of the file one field"}
+					e := &Error{File: s.file, Line: s.recLine, Msg: fmt.Sprintf("record is longer than %d bytes", maxChunkBytes)}
+					if s.quote {
+						e.Hint = "check the quoting: an unclosed quote makes the rest of the file one field"
+					}
+					return false, e
 				}
 				if err := s.fill(); err != nil {
 					return false, err
