@@ -155,7 +155,11 @@ func ts(s string) time.Time {
 
 func diff(t testing.TB, what string, want, got any) {
 	t.Helper()
-	if d := cmp.Diff(want, got, cmp.Comparer(func(a, b arrow.DataType) bool { return arrow.TypeEqual(a, b) })); d != "" {
+	if d := cmpDiff(want, got); d != "" {
 		t.Errorf("%s mismatch (-want +got):\n%s", what, d)
 	}
+}
+
+func cmpDiff(want, got any) string {
+	return cmp.Diff(want, got, cmp.Comparer(func(a, b arrow.DataType) bool { return arrow.TypeEqual(a, b) }))
 }

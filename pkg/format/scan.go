@@ -140,8 +140,8 @@ type recordScanner struct {
 	recStart int   // start of the current record
 	recLine  int64 // line of recStart
 	inQuote  bool
-	qpos     int  // next '"' at or after pos if qfound, else scanned-up-to limit
-	qfound   bool //
+	qpos     int // next '"' at or after pos if qfound, else scanned-up-to limit
+	qfound   bool
 }
 
 func newRecordScanner(r io.Reader, file string, quote bool, blank func([]byte) bool) *recordScanner {
