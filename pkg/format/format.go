@@ -32,8 +32,13 @@
 //     first, so chunk boundaries depend only on the file and ChunkRows.
 //   - Byte offsets in errors count decompressed bytes.
 //   - Parquet chunks are slices of row groups that Decode reads on its own,
-//     so Parquet data is read once, in parallel; see parquet.go for the type
-//     mapping and for where null counts come from.
+//     so Parquet data is read once, in parallel. Infer maps the file's Arrow
+//     types onto this package's: integers to int64, floats and decimals to
+//     float64, string and binary (UTF-8) to string, timestamps and dates to
+//     timestamp[us, UTC], bool and null as they are, anything else to string
+//     (nested values as JSON); Decode casts. Parquet null counts come from
+//     row-group statistics (ColumnEvidence.NullsKnown says when there are
+//     none), counted in the first chunk of each row group.
 package format
 
 import (
