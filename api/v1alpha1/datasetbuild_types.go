@@ -42,8 +42,8 @@ type RuleType string
 const (
 	// RuleRequired: column exists.
 	RuleRequired RuleType = "required"
-	// RuleTypeIs: column has type dtype.
-	RuleTypeIs RuleType = "type"
+	// RuleHasType: column has type dtype.
+	RuleHasType RuleType = "type"
 	// RuleNotNull: column has no nulls.
 	RuleNotNull RuleType = "notNull"
 	// RuleUnique: column's non-null values are distinct across the dataset.
