@@ -60,8 +60,9 @@ type Config struct {
 
 	// Workers is the number of goroutines; 0 means all cores.
 	Workers int
-	// PartRows bounds the source rows per part file; rounded up to a
-	// multiple of the chunk size. 0 means DefaultPartRows.
+	// PartRows is about the number of source rows per part file (see
+	// Stripes); rounded up to a multiple of the chunk size. 0 means
+	// DefaultPartRows.
 	PartRows int64
 	// Full processes every file even when an incremental rebuild could
 	// reuse earlier parts.
@@ -511,7 +512,7 @@ func (b *builder) process(ctx context.Context, src, out *storage.Location, files
 	n := 0
 	for i, f := range files {
 		base[i] = n
-		n += int((f.Rows + cfg.PartRows - 1) / cfg.PartRows)
+		n += partsOf(f.Rows, cfg.Read.ChunkRows, cfg.PartRows)
 	}
 	partials := make([][]*validate.Partial, fileWorkers)
 	for s := range partials {
@@ -539,7 +540,8 @@ func (b *builder) process(ctx context.Context, src, out *storage.Location, files
 				if err != nil {
 					return chunkResult{}, err
 				}
-				return chunkResult{part: int(bt.Chunk.FirstRow / cfg.PartRows), rows: rec.NumRows(), nulls: nc, splits: parts}, nil
+				part, group := partOf(bt.Chunk.FirstRow, cfg.Read.ChunkRows, cfg.PartRows)
+				return chunkResult{part: part, group: group, rows: rec.NumRows(), nulls: nc, splits: parts}, nil
 			},
 			func(r chunkResult) error {
 				b.stats.Rows.Add(r.rows)

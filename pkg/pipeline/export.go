@@ -14,18 +14,47 @@ import (
 	"github.com/mldata-io/mldata/pkg/storage"
 )
 
+// Stripes is how many part files of one source file are filled at once.
+// Chunk slot c (rows c·ChunkRows …) goes to stripe c mod Stripes, so that
+// Stripes encoders work in parallel on one big file, while the assignment
+// depends only on row positions — never on the worker count — and output
+// stays byte-identical.
+const Stripes = 4
+
+// partOf returns the part index (within its file) of the chunk whose first
+// row is firstRow, and the group of Stripes parts it belongs to. A part
+// holds about partRows source rows.
+func partOf(firstRow int64, chunkRows int, partRows int64) (part, group int) {
+	slot := int(firstRow / int64(chunkRows))
+	perPart := max(1, int(partRows/int64(chunkRows)))
+	group = slot / (Stripes * perPart)
+	return group*Stripes + slot%Stripes, group
+}
+
+// partsOf returns how many part indices a file of rows rows uses.
+func partsOf(rows int64, chunkRows int, partRows int64) int {
+	slots := int((rows + int64(chunkRows) - 1) / int64(chunkRows))
+	if slots == 0 {
+		return 0
+	}
+	perPart := max(1, int(partRows/int64(chunkRows)))
+	last := (slots - 1) / (Stripes * perPart)
+	return last*Stripes + min(Stripes, slots-last*Stripes*perPart)
+}
+
 // chunkResult is one chunk after split: a batch per split.
 type chunkResult struct {
-	part   int // part index within the file, from the chunk's first row
+	part   int // part index within the file (see partOf)
+	group  int
 	rows   int64
 	nulls  []int64 // null count per column
 	splits []arrow.RecordBatch
 }
 
 // exporter writes one source file's rows into part files, one per (part,
-// split). Each part file is encoded on its own goroutine, so encoding and
-// compression overlap with decoding, and a finished part completes in the
-// background while the next one fills.
+// split). Each part file is encoded on its own goroutine, and the Stripes
+// parts of a group fill at the same time, so encoding and compression use
+// several cores and overlap with decoding.
 type exporter struct {
 	ctx     context.Context
 	out     *storage.Location
@@ -35,22 +64,27 @@ type exporter struct {
 	ext     string
 	base    int // part number of the file's first part
 
-	cur     int
-	open    []*partWriter // per split, for part cur
-	written []*partWriter // every writer, in (part, split) order
+	group   int
+	open    map[int][]*partWriter // per part of the current group, per split
+	written []*partWriter         // every writer, in creation order
 	rows    int64
 }
 
 func newExporter(ctx context.Context, out *storage.Location, sch *arrow.Schema, cfg Config, buildID, ext string, base int) *exporter {
 	return &exporter{ctx: ctx, out: out, schema: sch, cfg: cfg, buildID: buildID, ext: ext, base: base,
-		cur: -1, open: make([]*partWriter, len(cfg.Split.Names))}
+		group: -1, open: map[int][]*partWriter{}}
 }
 
 func (e *exporter) write(r chunkResult) error {
 	e.rows += r.rows
-	if r.part != e.cur {
-		e.finishPart()
-		e.cur = r.part
+	if r.group != e.group {
+		e.finishGroup()
+		e.group = r.group
+	}
+	ws := e.open[r.part]
+	if ws == nil {
+		ws = make([]*partWriter, len(e.cfg.Split.Names))
+		e.open[r.part] = ws
 	}
 	var err error
 	for s, rec := range r.splits {
@@ -58,14 +92,14 @@ func (e *exporter) write(r chunkResult) error {
 			rec.Release()
 			continue
 		}
-		w := e.open[s]
+		w := ws[s]
 		if w == nil {
-			w, err = e.newPart(s)
+			w, err = e.newPart(r.part, s)
 			if err != nil {
 				rec.Release()
 				continue
 			}
-			e.open[s] = w
+			ws[s] = w
 			e.written = append(e.written, w)
 		}
 		err = w.send(rec)
@@ -73,13 +107,15 @@ func (e *exporter) write(r chunkResult) error {
 	return err
 }
 
-// finishPart lets the current part's writers drain and close in the background.
-func (e *exporter) finishPart() {
-	for s, w := range e.open {
-		if w != nil {
-			w.finish()
-			e.open[s] = nil
+// finishGroup lets the current group's writers drain and close in the background.
+func (e *exporter) finishGroup() {
+	for part, ws := range e.open {
+		for _, w := range ws {
+			if w != nil {
+				w.finish()
+			}
 		}
+		delete(e.open, part)
 	}
 }
 
@@ -91,7 +127,7 @@ func (e *exporter) close(abort bool) ([]manifest.Part, error) {
 			w.abort()
 		}
 	}
-	e.finishPart()
+	e.finishGroup()
 	var parts []manifest.Part
 	var errs []error
 	for _, w := range e.written {
@@ -105,9 +141,9 @@ func (e *exporter) close(abort bool) ([]manifest.Part, error) {
 	return parts, errors.Join(errs...)
 }
 
-func (e *exporter) newPart(s int) (*partWriter, error) {
+func (e *exporter) newPart(part, s int) (*partWriter, error) {
 	name := e.cfg.Split.Names[s]
-	key := manifest.PartKey(e.buildID, name, e.base+e.cur, e.ext)
+	key := manifest.PartKey(e.buildID, name, e.base+part, e.ext)
 	ctx, cancel := context.WithCancel(e.ctx)
 	bw, err := e.out.NewWriter(ctx, key, contentType(e.cfg.OutputFormat))
 	if err != nil {
@@ -123,7 +159,7 @@ func (e *exporter) newPart(s int) (*partWriter, error) {
 	}
 	w := &partWriter{
 		part:   manifest.Part{Path: key, Split: name},
-		in:     make(chan arrow.RecordBatch, 4),
+		in:     make(chan arrow.RecordBatch, 1),
 		done:   make(chan struct{}),
 		cancel: cancel,
 	}
