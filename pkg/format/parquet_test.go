@@ -132,6 +132,10 @@ func TestParquetCompressionCodecs(t *testing.T) {
 		if !cc.HasDictionaryPage() {
 			t.Errorf("compression %q: the country column is not dictionary encoded", tt.c)
 		}
+		cc, _ = rg.MetaData().ColumnChunk(0) // id: numbers go to the page compressor
+		if cc.HasDictionaryPage() {
+			t.Errorf("compression %q: the id column is dictionary encoded", tt.c)
+		}
 		r.Close()
 	}
 }

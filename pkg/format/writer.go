@@ -28,7 +28,8 @@ const ParquetRowGroupRows = 1 << 20
 //
 // Output is deterministic: the same sequence of record batches gives the same
 // bytes (no timestamps, host names or random ids are written). Parquet files
-// have dictionary encoding and statistics on, and row groups of up to
+// have statistics on, dictionary encoding on for text columns (numbers and
+// times are left to the page compressor), and row groups of up to
 // ParquetRowGroupRows rows. CSV files have a header row, RFC 4180 quoting
 // only where a field needs it, nulls as empty fields, floats in the
 // shortest form that reads back to the same float64 (with ".0" added to
