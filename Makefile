@@ -31,7 +31,7 @@ test: deps ## Run every test.
 
 .PHONY: cover
 cover: ## Print statement coverage of pkg/ (target: 85%).
-	$(GO) test -count=1 -coverprofile=cover.out ./pkg/...
+	$(GO) test -count=1 -coverpkg=./pkg/... -coverprofile=cover.out ./pkg/...
 	$(GO) tool cover -func=cover.out | tail -n 1
 
 .PHONY: bench
