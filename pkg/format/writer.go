@@ -70,6 +70,11 @@ func newParquetWriter(w io.Writer, schema *arrow.Schema, c Compression) (Writer,
 		parquet.WithStats(true),
 		parquet.WithMaxRowGroupLength(ParquetRowGroupRows),
 	}
+	// zstd level 1: on the benchmark table it writes files of the same size
+	// as the default level 3 in 40% less CPU time.
+	if c == Zstd {
+		opts = append(opts, parquet.WithCompressionLevel(1))
+	}
 	// Dictionary encoding pays for text (categories, repeated labels). For
 	// numbers and times the general compressor already folds repeats, and
 	// on high-cardinality columns the dictionary's hash table grows to many
