@@ -1,0 +1,232 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mldata-io/mldata/api/v1alpha1"
+	"github.com/mldata-io/mldata/pkg/drift"
+	"github.com/mldata-io/mldata/pkg/profile"
+	"github.com/mldata-io/mldata/pkg/report"
+	"github.com/mldata-io/mldata/pkg/storage"
+)
+
+// DriftResult is what a DriftCheck run produced.
+type DriftResult struct {
+	Report          *drift.Report
+	ReportURI       string
+	HTMLReportURI   string
+	BaselineBuildID string
+	CurrentBuildID  string
+}
+
+// DriftOptions converts a DriftCheck spec's columns and metrics into the
+// options of drift.Compare.
+func DriftOptions(spec *v1alpha1.DriftCheckSpec) (drift.Options, error) {
+	opt := drift.Options{Bins: 10, Binning: drift.Uniform, Thresholds: drift.Thresholds{PSI: 0.1}}
+	if c := spec.Columns; c != nil {
+		opt.Columns, opt.Exclude = c.Include, c.Exclude
+	}
+	m := spec.Metrics
+	if m == nil {
+		return opt, nil
+	}
+	if m.Bins != nil {
+		if *m.Bins < 2 {
+			return opt, fmt.Errorf("metrics.bins %d: must be at least 2", *m.Bins)
+		}
+		opt.Bins = int(*m.Bins)
+	}
+	switch m.Binning {
+	case "", v1alpha1.BinningUniform:
+	case v1alpha1.BinningQuantile:
+		opt.Binning = drift.Quantile
+	default:
+		return opt, fmt.Errorf("metrics.binning %q: use uniform or quantile", m.Binning)
+	}
+	if m.Epsilon != nil {
+		opt.Epsilon = *m.Epsilon
+	}
+	if t := m.Thresholds; t != nil {
+		if t.PSI != nil {
+			opt.Thresholds.PSI = *t.PSI
+		}
+		opt.Thresholds.KSPValue, opt.Thresholds.JS, opt.Thresholds.Chi2PValue = t.KSPValue, t.JSDistance, t.Chi2PValue
+	}
+	return opt, nil
+}
+
+// RunDrift compares the task's current input with its baseline and writes
+// the reports.
+func RunDrift(ctx context.Context, t *Task, opt Options) (*DriftResult, error) {
+	dopt, err := DriftOptions(t.Drift)
+	if err != nil {
+		return nil, &Failure{Reason: v1alpha1.ReasonInvalidSpec, Err: err}
+	}
+	dopt.Now = opt.Now
+	res := &DriftResult{}
+	var base drift.Input
+	if t.Baseline.Profile {
+		if dopt.Binning == drift.Quantile {
+			return nil, &Failure{Reason: v1alpha1.ReasonInvalidSpec,
+				Err: fmt.Errorf("metrics.binning quantile needs the baseline's values; a datasetProfileRef baseline pins the bins of its histogram")}
+		}
+		p, err := readProfile(ctx, t.Baseline.URI)
+		if err != nil {
+			return nil, fmt.Errorf("baseline: %w", err)
+		}
+		base = drift.Input{Name: t.Baseline.URI, Profile: p}
+	} else {
+		ds, err := openInput(ctx, t.Baseline, 0, opt)
+		if err != nil {
+			return nil, fmt.Errorf("baseline: %w", err)
+		}
+		defer ds.Close()
+		base = drift.Input{Name: ds.Location().String(), Schema: ds.Schema, Scan: ds.Scan}
+		if ds.Build != nil {
+			res.BaselineBuildID = ds.Build.BuildID
+		}
+	}
+	cur, err := openInput(ctx, t.Current, 0, opt)
+	if err != nil {
+		return nil, fmt.Errorf("current: %w", err)
+	}
+	defer cur.Close()
+	if cur.Build != nil {
+		res.CurrentBuildID = cur.Build.BuildID
+	}
+	r, err := drift.Compare(ctx, base, drift.Input{Name: cur.Location().String(), Schema: cur.Schema, Scan: cur.Scan}, dopt)
+	if err != nil {
+		return nil, fmt.Errorf("comparing: %w", err)
+	}
+	res.Report = r
+	res.ReportURI, res.HTMLReportURI, err = writeReport(ctx, t.Drift.Output, runID(t, opt), DriftJSON, DriftHTML, r,
+		func(b *bytes.Buffer) error { return report.Drift(b, r) })
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func readProfile(ctx context.Context, uri string) (*profile.Profile, error) {
+	loc, err := storage.Open(ctx, uri)
+	if err != nil {
+		return nil, err
+	}
+	defer loc.Close()
+	if loc.Object == "" {
+		return nil, fmt.Errorf("%s is a folder, not a profile JSON", loc)
+	}
+	data, err := loc.ReadFile(ctx, loc.Object)
+	if err != nil {
+		return nil, err
+	}
+	p, err := profile.Parse(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", loc, err)
+	}
+	return p, nil
+}
+
+// DriftedColumns lists the columns whose drift_detected is set, highest PSI
+// first (ties by name), at most MaxDriftedColumns of them, and how many
+// columns drifted in all.
+func DriftedColumns(r *drift.Report) ([]v1alpha1.DriftedColumn, int) {
+	var cols []v1alpha1.DriftedColumn
+	for _, f := range r.NumericDrift {
+		if f.Value != nil && f.Value.DriftDetected {
+			cols = append(cols, v1alpha1.DriftedColumn{Name: f.Key, PSI: f.Value.PSI, Severity: v1alpha1.Severity(f.Value.Severity)})
+		}
+	}
+	for _, f := range r.CategoricalDrift {
+		if f.Value != nil && f.Value.DriftDetected {
+			cols = append(cols, v1alpha1.DriftedColumn{Name: f.Key, Categorical: true, PSI: f.Value.PSI, Severity: v1alpha1.Severity(f.Value.Severity)})
+		}
+	}
+	sort.SliceStable(cols, func(i, j int) bool {
+		if cols[i].PSI != cols[j].PSI {
+			return cols[i].PSI > cols[j].PSI
+		}
+		return cols[i].Name < cols[j].Name
+	})
+	n := len(cols)
+	if n > v1alpha1.MaxDriftedColumns {
+		cols = cols[:v1alpha1.MaxDriftedColumns]
+	}
+	return cols, n
+}
+
+// Summary is the termination message of the drift check.
+func (d *DriftResult) Summary() *Summary {
+	r := d.Report
+	cols, n := DriftedColumns(r)
+	maxPSI := r.MaxPSI()
+	s := &Summary{
+		Kind: KindDriftCheck, OK: true, ReportURI: d.ReportURI, HTMLReportURI: d.HTMLReportURI,
+		DriftDetected: r.HasDrift, MaxPSI: &maxPSI, ColumnsChecked: int32(len(r.NumericDrift) + len(r.CategoricalDrift)),
+		DriftedColumnCount: int32(n), DriftedColumns: cols,
+		BaselineBuildID: d.BaselineBuildID, CurrentBuildID: d.CurrentBuildID,
+	}
+	if r.HasDrift {
+		s.Message = fmt.Sprintf("drift in %d of %d column(s), max PSI %.4g", n, s.ColumnsChecked, maxPSI)
+	} else {
+		s.Message = fmt.Sprintf("no drift in %d column(s), max PSI %.4g", s.ColumnsChecked, maxPSI)
+	}
+	return s
+}
+
+// DriftRun converts a summary into status.lastRun.
+func DriftRun(s *Summary, jobName string, scheduled *metav1.Time, now time.Time) *v1alpha1.DriftRun {
+	t := metav1.NewTime(now)
+	return &v1alpha1.DriftRun{
+		JobName: jobName, ScheduledTime: scheduled, CompletionTime: &t, Succeeded: s.OK,
+		DriftDetected: s.DriftDetected, MaxPSI: s.MaxPSI, ColumnsChecked: s.ColumnsChecked,
+		DriftedColumnCount: s.DriftedColumnCount, DriftedColumns: s.DriftedColumns, ReportURI: s.ReportURI,
+		BaselineBuildID: s.BaselineBuildID, CurrentBuildID: s.CurrentBuildID,
+	}
+}
+
+// ApplyDrift records a finished drift run in status: lastRun, the bounded
+// recentRuns (newest first), and the Ready and DriftDetected conditions. A
+// failed run leaves DriftDetected as the last successful run set it.
+func ApplyDrift(st *v1alpha1.DriftCheckStatus, gen int64, s *Summary, jobName string, scheduled *metav1.Time, now time.Time) {
+	set := conditionSetter(&st.Conditions, gen)
+	st.ObservedGeneration = gen
+	run := DriftRun(s, jobName, scheduled, now)
+	st.LastRun = run
+	sum := v1alpha1.DriftRunSummary{JobName: jobName, ScheduledTime: scheduled, CompletionTime: run.CompletionTime,
+		Succeeded: s.OK, DriftDetected: s.DriftDetected, MaxPSI: s.MaxPSI, DriftedColumnCount: s.DriftedColumnCount, ReportURI: s.ReportURI}
+	recent := []v1alpha1.DriftRunSummary{sum}
+	for _, r := range st.RecentRuns {
+		if r.JobName != jobName && len(recent) < v1alpha1.MaxRecentRuns {
+			recent = append(recent, r)
+		}
+	}
+	st.RecentRuns = recent
+	set(v1alpha1.ConditionReconciling, false, v1alpha1.ReasonSucceeded, "no run is active")
+	if !s.OK {
+		set(v1alpha1.ConditionReady, false, s.Reason, s.Message)
+		set(v1alpha1.ConditionStalled, true, s.Reason, s.Message)
+		return
+	}
+	st.LastSuccessfulTime = run.CompletionTime
+	set(v1alpha1.ConditionReady, true, v1alpha1.ReasonSucceeded, s.Message)
+	set(v1alpha1.ConditionStalled, false, v1alpha1.ReasonSucceeded, "")
+	if s.DriftDetected {
+		names := ""
+		for i, c := range s.DriftedColumns {
+			if i > 0 {
+				names += ", "
+			}
+			names += c.Name
+		}
+		set(v1alpha1.ConditionDriftDetected, true, v1alpha1.ReasonDriftFound, s.Message+": "+names)
+	} else {
+		set(v1alpha1.ConditionDriftDetected, false, v1alpha1.ReasonNoDrift, s.Message)
+	}
+}

@@ -1,0 +1,192 @@
+// Package worker runs one DatasetBuild, DatasetProfile or DriftCheck: it
+// turns the resource's spec into calls of the data engine in pkg/ (pipeline,
+// profile, drift), and turns their results into the status the controller
+// writes. The same code runs in a Job's pod (`mldata worker <kind>`) and on a
+// laptop (`mldata run -f`), so that trying a manifest locally shows exactly
+// what the cluster would do.
+//
+// The worker needs no Kubernetes client. A Job hands it a Task as JSON in the
+// MLDATA_TASK environment variable (decision: an env var rather than a
+// mounted ConfigMap, because a spec is a few KiB at most and an env var needs
+// no extra object whose lifetime must follow the Job's). References to other
+// resources (datasetBuildRef, datasetProfileRef) are resolved by the caller
+// into plain Inputs before the Task is built, so the worker never looks
+// anything up.
+//
+// The worker writes its full result to object storage (the build manifest,
+// profile.json, drift.json) and a short Summary (< 4 KiB) to the termination
+// message path, from which the controller fills status.
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/mldata-io/mldata/api/v1alpha1"
+)
+
+// Kinds of resources the worker runs, as in the API's kind names.
+const (
+	KindDatasetBuild   = "DatasetBuild"
+	KindDatasetProfile = "DatasetProfile"
+	KindDriftCheck     = "DriftCheck"
+)
+
+// TaskEnv is the environment variable that carries the Task as JSON.
+const TaskEnv = "MLDATA_TASK"
+
+// DefaultTerminationPath is where Kubernetes reads a container's
+// termination message.
+const DefaultTerminationPath = "/dev/termination-log"
+
+// MaxSummaryBytes bounds the termination message: the kubelet keeps at most
+// 4096 bytes of it.
+const MaxSummaryBytes = 4096
+
+// Input is one dataset to read: a file, a folder or bucket prefix, or the
+// output of a DatasetBuild (whose latest.json the reader follows), or, for a
+// drift baseline, a profile JSON.
+type Input struct {
+	URI     string   `json:"uri"`
+	Format  string   `json:"format,omitempty"`
+	Include []string `json:"include,omitempty"`
+	Split   string   `json:"split,omitempty"`
+	// BuildID, when the input is a DatasetBuild's output, is the build the
+	// reader must see; the worker checks it against the published one.
+	BuildID string `json:"buildID,omitempty"`
+	// Profile is true when URI is a profile JSON (a datasetProfileRef).
+	Profile bool `json:"profile,omitempty"`
+}
+
+// Task is what one run of the worker does.
+type Task struct {
+	Kind string `json:"kind"`
+	// Name of the resource, for messages.
+	Name string `json:"name,omitempty"`
+	// RunID names the run; reports are written under <output>/<runID>/.
+	RunID string `json:"runID,omitempty"`
+
+	Build   *v1alpha1.DatasetBuildSpec   `json:"build,omitempty"`
+	Profile *v1alpha1.DatasetProfileSpec `json:"profile,omitempty"`
+	Drift   *v1alpha1.DriftCheckSpec     `json:"drift,omitempty"`
+
+	// Source is the resolved input of a DatasetProfile; Baseline and
+	// Current those of a DriftCheck.
+	Source   *Input `json:"source,omitempty"`
+	Baseline *Input `json:"baseline,omitempty"`
+	Current  *Input `json:"current,omitempty"`
+}
+
+// Options are how the worker runs, as opposed to what it runs.
+type Options struct {
+	// ScratchDir holds spooled copies of remote Parquet files; "" means
+	// os.TempDir(). In a Job it is the emptyDir, since the root filesystem
+	// is read-only.
+	ScratchDir string
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+func (o Options) now() time.Time {
+	if o.Now != nil {
+		return o.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+// Result is what a run produced: the Summary for the termination message and
+// the full results that status is computed from.
+type Result struct {
+	Summary *Summary
+	Build   *BuildResult
+	Profile *ProfileResult
+	Drift   *DriftResult
+}
+
+// Failure is an error with the condition reason it stands for, so that the
+// controller (and `mldata run`) can tell a validation failure from a
+// breaking schema change from a broken bucket.
+type Failure struct {
+	Reason string
+	Err    error
+}
+
+func (f *Failure) Error() string { return f.Err.Error() }
+func (f *Failure) Unwrap() error { return f.Err }
+
+// ReasonOf returns the condition reason of a worker error.
+func ReasonOf(err error) string {
+	var f *Failure
+	if errors.As(err, &f) && f.Reason != "" {
+		return f.Reason
+	}
+	return v1alpha1.ReasonJobFailed
+}
+
+// Run runs the task. On failure the error says why and, through ReasonOf,
+// which condition reason it is; the Summary of a failed run is built with
+// FailureSummary.
+func Run(ctx context.Context, t *Task, opt Options) (*Result, error) {
+	switch t.Kind {
+	case KindDatasetBuild:
+		if t.Build == nil {
+			return nil, errors.New("task: kind DatasetBuild without build spec")
+		}
+		b, err := RunBuild(ctx, t.Build, opt)
+		if err != nil {
+			return nil, err
+		}
+		return &Result{Summary: b.Summary(), Build: b}, nil
+	case KindDatasetProfile:
+		if t.Profile == nil || t.Source == nil {
+			return nil, errors.New("task: kind DatasetProfile needs the profile spec and a resolved source")
+		}
+		p, err := RunProfile(ctx, t, opt)
+		if err != nil {
+			return nil, err
+		}
+		return &Result{Summary: p.Summary(), Profile: p}, nil
+	case KindDriftCheck:
+		if t.Drift == nil || t.Baseline == nil || t.Current == nil {
+			return nil, errors.New("task: kind DriftCheck needs the drift spec and resolved baseline and current")
+		}
+		d, err := RunDrift(ctx, t, opt)
+		if err != nil {
+			return nil, err
+		}
+		return &Result{Summary: d.Summary(), Drift: d}, nil
+	}
+	return nil, fmt.Errorf("task: unknown kind %q: use DatasetBuild, DatasetProfile or DriftCheck", t.Kind)
+}
+
+// DecodeTask parses a Task from JSON and checks that it names a known kind.
+func DecodeTask(data []byte) (*Task, error) {
+	var t Task
+	if err := json.Unmarshal(data, &t); err != nil {
+		return nil, fmt.Errorf("decoding task: %w", err)
+	}
+	switch t.Kind {
+	case KindDatasetBuild, KindDatasetProfile, KindDriftCheck:
+	default:
+		return nil, fmt.Errorf("task: unknown kind %q", t.Kind)
+	}
+	return &t, nil
+}
+
+// WriteTermination writes the summary to path (the termination message
+// file). Errors are returned, but a worker should not fail a successful run
+// because of them: the result is in object storage anyway.
+func WriteTermination(path string, s *Summary) error {
+	data, err := s.Encode()
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		return fmt.Errorf("writing termination message: %w", err)
+	}
+	return nil
+}
