@@ -87,15 +87,18 @@ generate() {
 	fi
 }
 
-# measure LOG CMD...: runs CMD under /usr/bin/time; sets m_rc, m_secs and m_kib.
+# measure LOG CMD...: runs CMD under /usr/bin/time; sets m_rc, m_secs, m_cpu and m_kib.
 measure() {
 	local logfile=$1 tf
 	shift
 	tf="$(mktemp)"
 	m_rc=0
-	/usr/bin/time -f '%e %M' -o "$tf" "$@" >"$logfile" 2>&1 || m_rc=$?
+	/usr/bin/time -f '%e %M %U %S' -o "$tf" "$@" >"$logfile" 2>&1 || m_rc=$?
 	# time writes "Command exited with non-zero status N" before the figures on failure.
-	read -r m_secs m_kib < <(tail -n 1 "$tf") || true
+	local usr sys
+	read -r m_secs m_kib usr sys < <(tail -n 1 "$tf") || true
+	# CPU seconds (user + system): comparable even when other work shares the cores.
+	m_cpu="$(awk -v u="$usr" -v s="$sys" 'BEGIN { printf "%.2f", u + s }')"
 	rm -f "$tf"
 }
 
@@ -112,6 +115,7 @@ best_of() {
 	done
 	shift
 	best_secs=""
+	best_cpu=""
 	best_kib=""
 	for ((rep = 1; rep <= repeat; rep++)); do
 		rm -rf "$work"
@@ -122,6 +126,7 @@ best_of() {
 		[[ $m_rc -eq 0 ]] || return 0
 		if [[ -z $best_secs ]] || awk -v a="$m_secs" -v b="$best_secs" 'BEGIN { exit !(a < b) }'; then
 			best_secs="$m_secs"
+			best_cpu="$m_cpu"
 			best_kib="$m_kib"
 		fi
 	done
@@ -136,7 +141,7 @@ versions="$(go version | cut -d' ' -f3), node $(node --version), duckdb $(node -
 # apart from the per-row work; it matters most for small inputs.
 for tool in mldata duckdb polars; do
 	if [[ $tool == mldata ]]; then
-		[[ $mldata_ok == 1 ]] || { table+=("| 0 | startup | $tool | n/a | n/a |"); continue; }
+		[[ $mldata_ok == 1 ]] || { table+=("| 0 | startup | $tool | n/a | n/a | n/a |"); continue; }
 		cmd=("$mldata" version)
 	else
 		cmd=(node "$bench/$tool.mjs" startup)
@@ -144,9 +149,9 @@ for tool in mldata duckdb polars; do
 	log "startup $tool"
 	best_of "$logs/startup-$tool.log" 0 -- "${cmd[@]}"
 	if [[ $m_rc -eq 0 ]]; then
-		table+=("| 0 | startup | $tool | $best_secs | $(mib_of "$best_kib") |")
+		table+=("| 0 | startup | $tool | $best_secs | $best_cpu | $(mib_of "$best_kib") |")
 	else
-		table+=("| 0 | startup | $tool | failed | failed |")
+		table+=("| 0 | startup | $tool | failed | failed | failed |")
 		checks+=("- startup $tool: FAILED, exit $m_rc: $(tail -n 1 "$logs/startup-$tool.log")")
 	fi
 done
@@ -182,10 +187,11 @@ for rows in "${rows_list[@]}"; do
 			esac
 
 			secs=n/a
+			cpu=n/a
 			mib=n/a
 			if [[ $tool == mldata && $mldata_ok == 0 ]]; then
 				checks+=("- $rows $workload $tool: n/a (no mldata binary)")
-				table+=("| $rows | $workload | $tool | $secs | $mib |")
+				table+=("| $rows | $workload | $tool | $secs | $cpu | $mib |")
 				continue
 			fi
 
@@ -199,22 +205,25 @@ for rows in "${rows_list[@]}"; do
 					checks+=("- $rows $workload $tool: n/a ($(grep -m1 -iE 'unknown|usage|mldata:' "$logfile" || echo "exit $m_rc"))")
 				else
 					secs=failed
+					cpu=failed
 					mib=failed
 					checks+=("- $rows $workload $tool: FAILED, exit $m_rc: $(tail -n 1 "$logfile")")
 				fi
-				table+=("| $rows | $workload | $tool | $secs | $mib |")
+				table+=("| $rows | $workload | $tool | $secs | $cpu | $mib |")
 				continue
 			fi
 
 			if verdict="$(node "$bench/verify.mjs" "${verify[@]}" 2>&1)"; then
 				secs="$best_secs"
+				cpu="$best_cpu"
 				mib="$(mib_of "$best_kib")"
 			else
 				secs="failed"
+				cpu="failed"
 				mib="failed"
 			fi
 			checks+=("- $rows $workload $tool: $verdict")
-			table+=("| $rows | $workload | $tool | $secs | $mib |")
+			table+=("| $rows | $workload | $tool | $secs | $cpu | $mib |")
 			log "  ${secs}s ${mib} MiB; $verdict"
 		done
 	done
@@ -227,8 +236,8 @@ rm -rf "$work"
 	echo "$(date -u +%Y-%m-%dT%H:%M:%SZ); $env_line"
 	echo "$versions; fastest of $repeat run(s) per cell"
 	echo
-	echo "| rows | workload | tool | seconds | peak RSS MiB |"
-	echo "|---:|---|---|---:|---:|"
+	echo "| rows | workload | tool | seconds | CPU seconds | peak RSS MiB |"
+	echo "|---:|---|---|---:|---:|---:|"
 	printf '%s\n' "${table[@]}"
 	echo
 	echo "Output checks (verify.mjs; logs in bin/bench-logs/):"
