@@ -12,6 +12,7 @@
 #
 # Environment: SEED (baseline seed, default 1), CUR_SEED (default 2), DRIFT (default 0.2),
 # THREADS (default: all cores), REPEAT (runs per cell, the fastest is reported; default 1),
+# WORKLOADS (default "build split profile drift"),
 # MLDATA_BIN (benchmark this binary instead of building one).
 set -euo pipefail
 
@@ -162,7 +163,7 @@ for rows in "${rows_list[@]}"; do
 	generate "$base" -rows "$rows" -seed "$seed"
 	generate "$cur" -rows "$rows" -seed "$cur_seed" -drift "$drift"
 
-	for workload in build split profile drift; do
+	for workload in ${WORKLOADS:-build split profile drift}; do
 		for tool in mldata duckdb polars; do
 			out="$work/out"
 			logfile="$logs/r$rows-$workload-$tool.log"
