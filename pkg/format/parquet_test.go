@@ -186,7 +186,7 @@ func TestParquetRowGroupLimit(t *testing.T) {
 	for i := 0; i < r.NumRowGroups(); i++ {
 		sizes = append(sizes, r.MetaData().RowGroup(i).NumRows())
 	}
-	diff(t, "row group sizes", []int64{1 << 20, 5}, sizes)
+	diff(t, "row group sizes", []int64{131072, 5}, sizes)
 }
 
 // parquetFile writes a table with many Arrow types, in row groups of three
