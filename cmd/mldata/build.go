@@ -15,6 +15,7 @@ import (
 	"github.com/mldata-io/mldata/pkg/format"
 	"github.com/mldata-io/mldata/pkg/manifest"
 	"github.com/mldata-io/mldata/pkg/pipeline"
+	"github.com/mldata-io/mldata/pkg/report"
 	"github.com/mldata-io/mldata/pkg/schema"
 	"github.com/mldata-io/mldata/pkg/split"
 	"github.com/mldata-io/mldata/pkg/validate"
@@ -348,18 +349,6 @@ func progressLine(s *pipeline.Stats, elapsed time.Duration) string {
 		rate = float64(rows) / secs
 	}
 	return fmt.Sprintf("%s%s files %d/%d, %d rows, %s, %.0f rows/s, %s",
-		bar, s.Stage(), done, total, rows, humanBytes(bytes), rate, elapsed.Round(time.Second))
+		bar, s.Stage(), done, total, rows, report.FormatBytes(bytes), rate, elapsed.Round(time.Second))
 }
 
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}

@@ -31,7 +31,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	"fnum":  formatFloat,
 	"int":   formatInt,
 	"pct":   formatPct,
-	"bytes": formatBytes,
+	"bytes": FormatBytes,
 	"short": shorten,
 }).ParseFS(templateFS, "templates/*.html"))
 
@@ -468,7 +468,8 @@ func formatPct(x float64) string {
 	return strconv.FormatFloat(x*100, 'f', 1, 64) + "%"
 }
 
-func formatBytes(n int64) string {
+// FormatBytes renders a byte count for people: 512 B, 19.7 KiB, 1.2 GiB.
+func FormatBytes(n int64) string {
 	const unit = 1024
 	if n < unit {
 		return fmt.Sprintf("%d B", n)

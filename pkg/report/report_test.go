@@ -234,8 +234,8 @@ func TestFormatting(t *testing.T) {
 		}
 	}
 	for n, want := range map[int64]string{10: "10 B", 2048: "2.0 KiB", 5 << 30: "5.0 GiB"} {
-		if got := formatBytes(n); got != want {
-			t.Errorf("formatBytes(%d) = %q, want %q", n, got, want)
+		if got := FormatBytes(n); got != want {
+			t.Errorf("FormatBytes(%d) = %q, want %q", n, got, want)
 		}
 	}
 	for x, want := range map[float64]string{0: "0%", 0.0001: "<0.1%", 0.256: "25.6%"} {
