@@ -351,4 +351,3 @@ func progressLine(s *pipeline.Stats, elapsed time.Duration) string {
 	return fmt.Sprintf("%s%s files %d/%d, %d rows, %s, %.0f rows/s, %s",
 		bar, s.Stage(), done, total, rows, report.FormatBytes(bytes), rate, elapsed.Round(time.Second))
 }
-
