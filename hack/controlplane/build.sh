@@ -45,7 +45,7 @@ log() { echo "controlplane: $*" >&2; }
 # The versions come from the pinning modules so that there is one place to
 # change them; the release must match the project's client-go.
 pinned() { # module go.mod
-	sed -nE "s#^(require)?[[:space:]]*$1 (v[^[:space:]]+).*#\2#p" "$2" | head -n 1
+	sed -nE "s#^(require)?[[:space:]]*$1 (v[^[:space:]]+).*#\2#p" "$2" | sed -n 1p
 }
 k8s_version=$(pinned k8s.io/kubernetes "$here/kube/go.mod")
 etcd_version=$(pinned go.etcd.io/etcd/server/v3 "$here/etcd/go.mod")
@@ -198,5 +198,5 @@ if [[ ${#missing[@]} -gt 0 ]]; then
 fi
 
 "$out/kube-apiserver" --version >&2
-"$out/etcd" --version 2>&1 | head -n 1 >&2
+"$out/etcd" --version 2>&1 | sed -n 1p >&2 # sed reads everything: head would SIGPIPE etcd under pipefail
 echo "$out"
