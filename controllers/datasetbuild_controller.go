@@ -1,0 +1,243 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	batchv1 "k8s.io/api/batch/v1"
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/builder"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/predicate"
+
+	"github.com/mldata-io/mldata/api/v1alpha1"
+	"github.com/mldata-io/mldata/internal/jobs"
+	"github.com/mldata-io/mldata/internal/worker"
+	"github.com/mldata-io/mldata/pkg/manifest"
+	"github.com/mldata-io/mldata/pkg/storage"
+)
+
+// DatasetBuildReconciler builds datasets: it lists the sources, and when
+// they or the spec changed since the recorded build, runs a build Job.
+type DatasetBuildReconciler struct {
+	client.Client
+	Recorder events.EventRecorder
+	Clock    clock.PassiveClock
+	Jobs     jobs.Settings
+	// Lister lists sources for change detection; nil uses StorageLister.
+	Lister SourceLister
+	// ReadManifest reads a finished build's manifest for the bounded
+	// lists of status; nil uses worker.ReadManifest. Errors leave those
+	// lists as they were.
+	ReadManifest func(ctx context.Context, uri string) (*manifest.Manifest, error)
+	// OnBuild, when set, is called after a build Job's result is
+	// recorded (for metrics).
+	OnBuild func(b *v1alpha1.DatasetBuild, s *worker.Summary, duration time.Duration)
+}
+
+// +kubebuilder:rbac:groups=mldata.io,resources=datasetbuilds,verbs=get;list;watch
+// +kubebuilder:rbac:groups=mldata.io,resources=datasetbuilds/status,verbs=get;update;patch
+// +kubebuilder:rbac:groups=batch,resources=jobs,verbs=get;list;watch;create;delete
+// +kubebuilder:rbac:groups="",resources=pods,verbs=get;list;watch
+// +kubebuilder:rbac:groups="",resources=secrets,verbs=get;list;watch
+// +kubebuilder:rbac:groups=events.k8s.io,resources=events,verbs=create;patch
+
+// SetupWithManager registers the reconciler. GenerationChangedPredicate
+// applies to DatasetBuilds only: Job status changes must get through.
+func (r *DatasetBuildReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
+	return ctrl.NewControllerManagedBy(mgr).
+		For(&v1alpha1.DatasetBuild{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
+		Owns(&batchv1.Job{}).
+		WithOptions(controllerOptions(concurrency)).
+		Complete(r)
+}
+
+func (r *DatasetBuildReconciler) now() time.Time {
+	if r.Clock == nil {
+		return time.Now().UTC()
+	}
+	return r.Clock.Now().UTC()
+}
+
+// Reconcile brings one DatasetBuild forward.
+func (r *DatasetBuildReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
+	log := ctrl.LoggerFrom(ctx)
+	var b v1alpha1.DatasetBuild
+	if err := r.Get(ctx, req.NamespacedName, &b); err != nil {
+		return ctrl.Result{}, client.IgnoreNotFound(err)
+	}
+	if !b.DeletionTimestamp.IsZero() {
+		return ctrl.Result{}, nil
+	}
+	before := b.DeepCopy()
+	var evs []event
+	defer func() {
+		if err := patchStatus(ctx, r.Client, before, &b, before.Status, b.Status); err != nil {
+			retErr = err
+			return
+		}
+		emit(r.Recorder, &b, evs)
+	}()
+	gen := b.Generation
+
+	owned, err := ownedJobs(ctx, r.Client, worker.KindDatasetBuild, &b)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	// A running build finishes before anything else is decided, even when
+	// suspended.
+	for i := range owned {
+		j := &owned[i]
+		if done, _ := jobs.Finished(j); !done {
+			b.Status.JobName = j.Name
+			progressing(&b.Status.Conditions, gen, fmt.Sprintf("Job %s is building", j.Name))
+			return ctrl.Result{}, nil
+		}
+	}
+	if len(owned) > 0 && r.unrecorded(&b, &owned[0]) {
+		evs = append(evs, r.record(ctx, &b, &owned[0]))
+	}
+
+	if b.Spec.Suspend {
+		setCondition(&b.Status.Conditions, gen, v1alpha1.ConditionReconciling, metav1.ConditionFalse, v1alpha1.ReasonSuspended, "spec.suspend is true")
+		return ctrl.Result{}, nil
+	}
+	secrets := []string{secretName(b.Spec.Source.SecretRef), secretName(b.Spec.Output.SecretRef)}
+	if missing, err := secretsExist(ctx, r.Client, b.Namespace, secrets); err != nil {
+		return ctrl.Result{}, err
+	} else if missing != "" {
+		stalled(&b.Status.Conditions, gen, v1alpha1.ReasonSecretNotFound, fmt.Sprintf("Secret %s does not exist in namespace %s", missing, b.Namespace))
+		return ctrl.Result{RequeueAfter: time.Minute}, nil
+	}
+
+	now := r.now()
+	digest, err := r.listingDigest(ctx, &b)
+	switch {
+	case err == errNotListable:
+		// The controller cannot see the sources (they need the Secret's
+		// credentials): a build Job per interval, which ends in seconds
+		// without reading data when nothing changed.
+		digest = "tick=" + strconv.FormatInt(tick(&b, now), 10)
+	case err != nil:
+		setCondition(&b.Status.Conditions, gen, v1alpha1.ConditionReady, metav1.ConditionFalse, ReasonSourceUnavailable, err.Error())
+		return ctrl.Result{}, fmt.Errorf("listing sources of %s: %w", b.Name, err)
+	}
+	t := metav1.NewTime(now)
+	b.Status.LastCheckTime = &t
+	request := b.Annotations[v1alpha1.AnnotationRequestedAt]
+	runID := jobs.ShortID(strconv.FormatInt(gen, 10), digest, request)
+	name := jobs.Name(b.Name, runID)
+	if b.Status.JobName == name {
+		// This exact run (same spec, sources and request) is recorded.
+		log.V(1).Info("sources and spec unchanged; no build", "job", name)
+		return ctrl.Result{RequeueAfter: requeueAfter(&b, now)}, nil
+	}
+	job, err := jobs.Build(r.Jobs, jobs.Run{
+		Owner: &b, GVK: v1alpha1.GroupVersion.WithKind(worker.KindDatasetBuild), ID: runID,
+		Task:        &worker.Task{Kind: worker.KindDatasetBuild, Name: b.Name, RunID: runID, Build: &b.Spec},
+		SecretNames: secrets, Resources: b.Spec.Resources, ServiceAccountName: b.Spec.ServiceAccountName,
+	})
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	created, err := createJob(ctx, r.Client, job)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	b.Status.JobName = name
+	b.Status.LastHandledRequest = request
+	progressing(&b.Status.Conditions, gen, fmt.Sprintf("Job %s is building", name))
+	if created {
+		evs = append(evs, event{reason: EventJobCreated, action: "Build", msg: fmt.Sprintf("created Job %s", name)})
+	}
+	return ctrl.Result{}, nil
+}
+
+// unrecorded reports whether the finished Job j has not been recorded in
+// status yet: status names it while Reconciling, until its result is in.
+func (r *DatasetBuildReconciler) unrecorded(b *v1alpha1.DatasetBuild, j *batchv1.Job) bool {
+	return b.Status.JobName == j.Name && apimeta.IsStatusConditionTrue(b.Status.Conditions, v1alpha1.ConditionReconciling)
+}
+
+// record writes a finished build Job's result into status.
+func (r *DatasetBuildReconciler) record(ctx context.Context, b *v1alpha1.DatasetBuild, j *batchv1.Job) event {
+	s := jobSummary(ctx, r.Client, worker.KindDatasetBuild, j)
+	var m *manifest.Manifest
+	if s.OK && s.ManifestURI != "" && !s.UpToDate {
+		read := r.ReadManifest
+		if read == nil {
+			read = worker.ReadManifest
+		}
+		var err error
+		if m, err = read(ctx, s.ManifestURI); err != nil {
+			ctrl.LoggerFrom(ctx).Info("manifest unreadable; status keeps the summary only", "manifest", s.ManifestURI, "error", err.Error())
+		}
+	}
+	worker.ApplyBuild(&b.Status, b.Generation, s, m, r.now())
+	if r.OnBuild != nil {
+		var d time.Duration
+		if j.Status.StartTime != nil && j.Status.CompletionTime != nil {
+			d = j.Status.CompletionTime.Sub(j.Status.StartTime.Time)
+		}
+		r.OnBuild(b, s, d)
+	}
+	if !s.OK {
+		return event{warning: true, reason: s.Reason, action: "Build", msg: s.Message}
+	}
+	reason := v1alpha1.ReasonSucceeded
+	if s.UpToDate {
+		reason = v1alpha1.ReasonUpToDate
+	}
+	return event{reason: reason, action: "Build", msg: s.Message}
+}
+
+// listingDigest is a digest of the source listing (key, size and change
+// token per object), or errNotListable when the sources need a Secret's
+// credentials, which pkg/storage cannot take from the controller.
+func (r *DatasetBuildReconciler) listingDigest(ctx context.Context, b *v1alpha1.DatasetBuild) (string, error) {
+	if b.Spec.Source.SecretRef != nil {
+		return "", errNotListable
+	}
+	l := r.Lister
+	if l == nil {
+		l = StorageLister{}
+	}
+	objs, err := l.List(ctx, string(b.Spec.Source.URI), b.Spec.Source.Include)
+	if err != nil {
+		return "", err
+	}
+	return listingDigest(objs), nil
+}
+
+func listingDigest(objs []storage.Object) string {
+	parts := make([]string, 0, len(objs))
+	for _, o := range objs {
+		parts = append(parts, o.Key+"\x00"+strconv.FormatInt(o.Size, 10)+"\x00"+o.Version())
+	}
+	return jobs.ShortID(strings.Join(parts, "\n"))
+}
+
+// tick numbers the current re-check period: intervals since the epoch, so
+// that a restart lands in the same period.
+func tick(b *v1alpha1.DatasetBuild, now time.Time) int64 {
+	if b.Spec.IntervalSeconds == nil || *b.Spec.IntervalSeconds <= 0 {
+		return 0
+	}
+	return now.Unix() / int64(*b.Spec.IntervalSeconds)
+}
+
+func requeueAfter(b *v1alpha1.DatasetBuild, now time.Time) time.Duration {
+	if b.Spec.IntervalSeconds == nil || *b.Spec.IntervalSeconds <= 0 {
+		return 0
+	}
+	iv := int64(*b.Spec.IntervalSeconds)
+	next := (now.Unix()/iv + 1) * iv
+	return time.Unix(next, 0).Sub(now)
+}

@@ -1,0 +1,152 @@
+package controllers
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/events"
+	clocktesting "k8s.io/utils/clock/testing"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/config"
+	"sigs.k8s.io/controller-runtime/pkg/envtest"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/mldata-io/mldata/api/v1alpha1"
+	"github.com/mldata-io/mldata/internal/jobs"
+	"github.com/mldata-io/mldata/pkg/storage"
+)
+
+// One envtest control plane serves every test of the package; each test
+// starts its own manager (see startManager) in its own namespace.
+var (
+	testEnv  *envtest.Environment
+	cfg      *rest.Config
+	k8s      client.Client
+	scheme   = runtime.NewScheme()
+	envSkip  string
+	kubeconf string
+)
+
+func TestMain(m *testing.M) { os.Exit(runTests(m)) }
+
+func runTests(m *testing.M) int {
+	_ = clientgoscheme.AddToScheme(scheme)
+	_ = v1alpha1.AddToScheme(scheme)
+	assets := os.Getenv("KUBEBUILDER_ASSETS")
+	if assets == "" {
+		assets, _ = filepath.Abs(filepath.Join("..", "bin", "k8s"))
+	}
+	for _, b := range []string{"kube-apiserver", "etcd"} {
+		if _, err := os.Stat(filepath.Join(assets, b)); err != nil {
+			if os.Getenv("CI") == "true" {
+				fmt.Fprintf(os.Stderr, "envtest: no %s in %s (run make envtest-bins)\n", b, assets)
+				return 1
+			}
+			envSkip = fmt.Sprintf("no %s in %s (run make envtest-bins, or set KUBEBUILDER_ASSETS)", b, assets)
+			return m.Run()
+		}
+	}
+	testEnv = &envtest.Environment{
+		BinaryAssetsDirectory: assets,
+		CRDDirectoryPaths:     []string{filepath.Join("..", "config", "crd", "bases")},
+		ErrorIfCRDPathMissing: true,
+		Scheme:                scheme,
+	}
+	var err error
+	if cfg, err = testEnv.Start(); err != nil {
+		fmt.Fprintf(os.Stderr, "starting envtest: %v\n", err)
+		return 1
+	}
+	defer func() { _ = testEnv.Stop() }()
+	if k8s, err = client.New(cfg, client.Options{Scheme: scheme}); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	dir, err := os.MkdirTemp("", "mldata-controllers-test")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	kubeconf = filepath.Join(dir, "kubeconfig")
+	if err := os.WriteFile(kubeconf, testEnv.KubeConfig, 0o600); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}
+
+func needEnv(t *testing.T) {
+	t.Helper()
+	if envSkip != "" {
+		t.Skip(envSkip)
+	}
+}
+
+var testSettings = jobs.Settings{Image: "mldata:test", BackoffLimit: 1}
+
+// testManager is a running manager with the three reconcilers and the
+// fakes a test steers.
+type testManager struct {
+	clock    *clocktesting.FakeClock
+	recorder *events.FakeRecorder
+	lister   *fakeLister
+	build    *DatasetBuildReconciler
+}
+
+type fakeLister struct {
+	mu  sync.Mutex
+	err error
+}
+
+func (f *fakeLister) List(ctx context.Context, uri string, include []string) ([]storage.Object, error) {
+	f.mu.Lock()
+	err := f.err
+	f.mu.Unlock()
+	if err != nil {
+		return nil, err
+	}
+	return StorageLister{}.List(ctx, uri, include)
+}
+
+func (f *fakeLister) setErr(err error) { f.mu.Lock(); f.err = err; f.mu.Unlock() }
+
+func startManager(t *testing.T, start time.Time) *testManager {
+	t.Helper()
+	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+		Scheme:     scheme,
+		Metrics:    metricsserver.Options{BindAddress: "0"},
+		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	if err := SetupIndexes(ctx, mgr); err != nil {
+		t.Fatal(err)
+	}
+	tm := &testManager{clock: clocktesting.NewFakeClock(start), recorder: events.NewFakeRecorder(100), lister: &fakeLister{}}
+	tm.build = &DatasetBuildReconciler{Client: mgr.GetClient(), Recorder: tm.recorder, Clock: tm.clock, Jobs: testSettings, Lister: tm.lister}
+	if err := tm.build.SetupWithManager(mgr, 2); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := mgr.Start(ctx); err != nil {
+			t.Errorf("manager: %v", err)
+		}
+	}()
+	t.Cleanup(func() { cancel(); <-done })
+	return tm
+}
