@@ -222,7 +222,6 @@ func TestDatasetBuildLifecycle(t *testing.T) {
 	waitJobs(t, ns, 4)
 }
 
-
 func newestJob(js []batchv1.Job, not ...string) *batchv1.Job {
 	for i := range js {
 		skip := false
