@@ -77,7 +77,7 @@ const (
 // SplitSpec says how rows are assigned to splits. A row's split depends only
 // on its key (or, without a key, its content) and the seed — never on its
 // position — so adding files never moves existing rows between splits.
-// +kubebuilder:validation:XValidation:rule="self.ratios.map(r, r.ratio).sum() >= 0.999999999 && self.ratios.map(r, r.ratio).sum() <= 1.000000001",messageExpression="'split.ratios must sum to 1 but sum to ' + string(self.ratios.map(r, r.ratio).sum()) + ': adjust them so that they add up to 1'",fieldPath=".ratios"
+// +kubebuilder:validation:XValidation:rule="self.ratios.map(r, r.ratio).sum() >= 0.999999999 && self.ratios.map(r, r.ratio).sum() <= 1.000000001",message="split.ratios must sum to 1: adjust the ratios so that they add up to 1 (e.g. 0.8, 0.1, 0.1)",fieldPath=".ratios"
 type SplitSpec struct {
 	// ratios lists the splits and the fraction of rows each receives
 	// (--split train=0.8,validation=0.1,test=0.1). The fractions must sum

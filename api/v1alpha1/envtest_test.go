@@ -66,6 +66,9 @@ func runTests(m *testing.M) int {
 	}
 	cfg, err := testEnv.Start()
 	if err != nil {
+		// Start fails after the processes are up when the CRDs do not
+		// install (e.g. a CEL rule over the cost budget): stop them.
+		_ = testEnv.Stop()
 		fmt.Fprintf(os.Stderr, "starting envtest with %s: %v\n", assets, err)
 		return 1
 	}
