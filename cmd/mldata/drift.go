@@ -30,6 +30,7 @@ type driftFlags struct {
 	output, html             string
 	failOnDrift              bool
 	workers                  int
+	maxCategories            int
 }
 
 func newDriftCmd() *cobra.Command {
@@ -42,6 +43,12 @@ by PSI, KL divergence and Jensen–Shannon distance over bins of the baseline,
 and the Kolmogorov–Smirnov test on the raw values; other columns by PSI, JS
 distance and Pearson's chi-square over their categories. A column drifts when
 its PSI reaches --threshold (or an optional threshold is crossed).
+
+A non-numeric column with more than --max-categories distinct values on a
+side (an identifier: session ids, timestamps kept as text) is skipped with
+the reason: nearly every row is a new category there, so its PSI would only
+say that the ids are new. Counting stops as soon as a side passes the limit.
+--max-categories 0 compares such columns too.
 
 Each side is a file, a folder or bucket prefix, or a build mldata published.
 BASELINE may also be a profile JSON written by 'mldata profile': its histogram
@@ -76,6 +83,7 @@ The JSON report goes to stdout unless --output names a file. With
 	fl.StringVar(&f.html, "html", "", "also write an HTML report here (path or bucket URL)")
 	fl.BoolVar(&f.failOnDrift, "fail-on-drift", false, "exit with code 3 when drift is detected")
 	fl.IntVar(&f.workers, "workers", 0, "parallel workers (0: one per CPU)")
+	fl.IntVar(&f.maxCategories, "max-categories", drift.DefaultMaxCategories, "skip non-numeric columns with more distinct values than this on a side (0: no limit)")
 	return cmd
 }
 
@@ -94,8 +102,14 @@ func (f *driftFlags) options(cmd *cobra.Command) (drift.Options, error) {
 	if f.workers < 0 {
 		return opt, usagef("--workers must be >= 0")
 	}
+	if f.maxCategories < 0 {
+		return opt, usagef("--max-categories must be >= 0 (0: no limit), got %d", f.maxCategories)
+	}
 	opt = drift.Options{Bins: f.bins, Binning: b, Columns: f.columns, Exclude: f.exclude, Workers: f.workers,
-		Thresholds: drift.Thresholds{PSI: f.threshold}}
+		MaxCategories: f.maxCategories, Thresholds: drift.Thresholds{PSI: f.threshold}}
+	if f.maxCategories == 0 {
+		opt.MaxCategories = -1 // drift.Options' zero value is the default limit
+	}
 	optional := []struct {
 		name string
 		v    float64

@@ -102,6 +102,7 @@ func TestDriftUsageErrors(t *testing.T) {
 		{"drift", base, base, "--workers", "-3"},
 		{"drift", base, base, "--format", "xls"},
 		{"drift", base, base, "--columns", "nope"},
+		{"drift", base, base, "--max-categories", "-1"},
 	} {
 		if _, errOut, code := pdRun(t, args...); code != exitUsage {
 			t.Errorf("%v: exit %d (%s), want %d", args, code, errOut, exitUsage)
@@ -112,5 +113,35 @@ func TestDriftUsageErrors(t *testing.T) {
 	}
 	if _, _, code := pdRun(t, "drift", base, filepath.Join(dir, "none.csv")); code != exitFailure {
 		t.Errorf("missing current: exit %d", code)
+	}
+}
+
+// country has 3 distinct values in the baseline and 3 in the current file:
+// above --max-categories 2 it is skipped with the reason, and 0 lifts the
+// limit.
+func TestDriftMaxCategories(t *testing.T) {
+	dir := t.TempDir()
+	base := pdWrite(t, dir, "a.csv", pdBaseCSV)
+	cur := pdWrite(t, dir, "b.csv", pdCurCSV)
+	for _, tc := range []struct {
+		limit   string
+		skipped bool
+	}{{"2", true}, {"3", false}, {"0", false}} {
+		out, errOut, code := pdRun(t, "drift", base, cur, "--columns", "country", "--max-categories", tc.limit)
+		if code != exitOK {
+			t.Fatalf("--max-categories %s: exit %d: %s", tc.limit, code, errOut)
+		}
+		var r drift.Report
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatal(err)
+		}
+		_, compared := r.CategoricalDrift.Get("country")
+		if tc.skipped {
+			if compared || len(r.Skipped) != 1 || !strings.Contains(r.Skipped[0].Reason, "more than 2 distinct values in baseline") {
+				t.Errorf("--max-categories %s: skipped %v", tc.limit, r.Skipped)
+			}
+		} else if !compared || len(r.Skipped) != 0 {
+			t.Errorf("--max-categories %s: compared %v, skipped %v", tc.limit, compared, r.Skipped)
+		}
 	}
 }

@@ -19,6 +19,7 @@ func benchSide(rows int, seed uint64, shift float64) drift.Input {
 		{Name: "value", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
 		{Name: "count", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 		{Name: "category", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "session", Type: arrow.BinaryTypes.String, Nullable: true},
 	}, nil)
 	r := rand.New(rand.NewPCG(seed, 7))
 	var recs []arrow.RecordBatch
@@ -26,10 +27,12 @@ func benchSide(rows int, seed uint64, shift float64) drift.Input {
 		n := min(65536, rows-start)
 		b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 		fb, ib, sb := b.Field(0).(*array.Float64Builder), b.Field(1).(*array.Int64Builder), b.Field(2).(*array.StringBuilder)
+		ub := b.Field(3).(*array.StringBuilder)
 		for i := 0; i < n; i++ {
 			fb.Append(r.NormFloat64() + shift)
 			ib.Append(int64(r.IntN(50)))
 			sb.Append(fmt.Sprintf("c%d", int(r.ExpFloat64()*(20+shift*10))%200))
+			ub.Append(fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", r.Uint32(), r.Uint32()&0xffff, r.Uint32()&0xffff, r.Uint32()&0xffff, r.Uint64()&0xffffffffffff))
 		}
 		recs = append(recs, b.NewRecordBatch())
 		b.Release()
@@ -37,7 +40,8 @@ func benchSide(rows int, seed uint64, shift float64) drift.Input {
 	return drift.Input{Schema: schema, Scan: profile.Records(recs...)}
 }
 
-// BenchmarkDrift compares two in-memory datasets of 1M rows × 3 columns.
+// BenchmarkDrift compares two in-memory datasets of 1M rows × 4 columns, one
+// of them an identifier-like string column (every value distinct).
 func BenchmarkDrift(b *testing.B) {
 	base, cur := benchSide(1_000_000, 1, 0), benchSide(1_000_000, 2, 0.1)
 	for _, binning := range []drift.Binning{drift.Uniform, drift.Quantile} {

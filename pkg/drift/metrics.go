@@ -316,6 +316,71 @@ func gammaQFraction(a, x float64) float64 {
 	return math.Exp(logGammaFactor(a, x)) * h
 }
 
+// catGroup is n categories that share the counts b (baseline) and c
+// (current): in every categorical metric they contribute n equal terms.
+type catGroup struct{ b, c, n int64 }
+
+func share(c, total int64) float64 {
+	if total == 0 {
+		return 0
+	}
+	return float64(c) / float64(total)
+}
+
+// groupedPSI is PSI over categories given as groups, with tb and tc the
+// totals of each side.
+func groupedPSI(gs []catGroup, tb, tc int64, eps float64) float64 {
+	terms := make([]float64, len(gs))
+	for i, g := range gs {
+		pi, qi := share(g.b, tb), share(g.c, tc)
+		if pi == 0 {
+			pi = eps
+		}
+		if qi == 0 {
+			qi = eps
+		}
+		terms[i] = float64(g.n) * ((qi - pi) * math.Log(qi/pi))
+	}
+	return pairwiseSum(terms)
+}
+
+// groupedJS is JSDistance over categories given as groups.
+func groupedJS(gs []catGroup, tb, tc int64) float64 {
+	left := make([]float64, len(gs))
+	right := make([]float64, len(gs))
+	for i, g := range gs {
+		p, q := share(g.b, tb), share(g.c, tc)
+		m := (p + q) / 2
+		left[i] = float64(g.n) * relEntr(p, m)
+		right[i] = float64(g.n) * relEntr(q, m)
+	}
+	js := pairwiseSum(left) + pairwiseSum(right)
+	js /= math.Ln2
+	return math.Sqrt(math.Max(js/2, 0))
+}
+
+// groupedChiSquare is ChiSquare over k categories given as groups.
+func groupedChiSquare(gs []catGroup, k, tb, tc int64) (stat, p float64) {
+	if k <= 1 {
+		return 0, 1
+	}
+	total := float64(tb + tc)
+	terms := make([]float64, 0, 2*len(gs))
+	for r, rowSum := range []int64{tb, tc} {
+		for _, g := range gs {
+			obs := g.b
+			if r == 1 {
+				obs = g.c
+			}
+			e := expected(rowSum, g.b+g.c, total)
+			d := float64(obs) - e
+			terms = append(terms, float64(g.n)*(d*d/e))
+		}
+	}
+	stat = pairwiseSum(terms)
+	return stat, ChiSquareSF(stat, float64(k-1))
+}
+
 // pairwiseSum is numpy's pairwise summation of a contiguous float64 array
 // (blocks of up to 128 summed with eight accumulators, halves recursively),
 // so that sums agree with numpy's np.sum bit for bit.

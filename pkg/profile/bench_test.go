@@ -12,13 +12,15 @@ import (
 )
 
 // benchBatches builds rows rows of an int64, a float64, a 1000-category
-// string and a bool column (5% nulls each), in batches of 65 536 rows.
+// string, a bool column (5% nulls each) and a uuid-like string column whose
+// every value is distinct (an identifier), in batches of 65 536 rows.
 func benchBatches(rows int, seed uint64) []arrow.RecordBatch {
 	schema := arrow.NewSchema([]arrow.Field{
 		{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
 		{Name: "value", Type: arrow.PrimitiveTypes.Float64, Nullable: true},
 		{Name: "category", Type: arrow.BinaryTypes.String, Nullable: true},
 		{Name: "flag", Type: arrow.FixedWidthTypes.Boolean, Nullable: true},
+		{Name: "session", Type: arrow.BinaryTypes.String, Nullable: true},
 	}, nil)
 	r := rand.New(rand.NewPCG(seed, 99))
 	cats := make([]string, 1000)
@@ -31,7 +33,9 @@ func benchBatches(rows int, seed uint64) []arrow.RecordBatch {
 		b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 		ib, fb := b.Field(0).(*array.Int64Builder), b.Field(1).(*array.Float64Builder)
 		sb, bb := b.Field(2).(*array.StringBuilder), b.Field(3).(*array.BooleanBuilder)
+		ub := b.Field(4).(*array.StringBuilder)
 		for i := 0; i < n; i++ {
+			ub.Append(uuidLike(r))
 			if r.IntN(20) == 0 {
 				ib.AppendNull()
 				fb.AppendNull()
@@ -50,7 +54,12 @@ func benchBatches(rows int, seed uint64) []arrow.RecordBatch {
 	return out
 }
 
-// BenchmarkProfile profiles 1M rows × 4 columns held in memory, exact and
+// uuidLike returns a random 36-character identifier in the uuid layout.
+func uuidLike(r *rand.Rand) string {
+	return fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", r.Uint32(), r.Uint32()&0xffff, r.Uint32()&0xffff, r.Uint32()&0xffff, r.Uint64()&0xffffffffffff)
+}
+
+// BenchmarkProfile profiles 1M rows × 5 columns held in memory, exact and
 // with sketches.
 func BenchmarkProfile(b *testing.B) {
 	recs := benchBatches(1_000_000, 1)

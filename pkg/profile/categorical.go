@@ -1,179 +1,92 @@
 package profile
 
 import (
-	"cmp"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
-	"github.com/cespare/xxhash/v2"
+
+	"github.com/mldata-io/mldata/pkg/profile/tally"
 )
 
 // mgCapacity is the number of counters a sketched categorical column keeps
 // per worker: its counts are within n/4097 of the truth.
 const mgCapacity = 4096
 
-// mapEntryBytes approximates what one Go map entry costs beyond its key's
-// bytes (key header, value, bucket overhead at the average load factor).
-const mapEntryBytes = 48
-
-// catOps are the key-type-specific operations of a categorical column.
-type catOps[K comparable] struct {
-	hash   func(K) uint64
-	clone  func(K) K // copy a key that may point into a record batch
-	size   func(K) int64
-	render func(K) string
+// catSketch is what a categorical column keeps once sketched: a
+// Misra–Gries summary for the top values and a HyperLogLog for the
+// distinct count.
+type catSketch[K comparable] struct {
+	mg  *misraGries[K]
+	hll *hll
 }
 
-var stringOps = catOps[string]{
-	hash:   xxhash.Sum64String,
-	clone:  strings.Clone,
-	size:   func(s string) int64 { return int64(len(s)) + 16 },
-	render: func(s string) string { return s },
+func newCatSketch[K comparable]() *catSketch[K] {
+	return &catSketch[K]{mg: newMisraGries[K](mgCapacity), hll: new(hll)}
 }
 
-func int64Ops(render func(int64) string) catOps[int64] {
-	return catOps[int64]{
-		hash:   func(v int64) uint64 { return mix64(uint64(v)) },
-		clone:  func(v int64) int64 { return v },
-		size:   func(int64) int64 { return 8 },
-		render: render,
-	}
+func (s *catSketch[K]) merge(o *catSketch[K]) {
+	s.mg.merge(o.mg)
+	s.hll.merge(o.hll)
 }
 
-// catAcc accumulates a non-numeric, non-bool column: exact counts per value,
-// or, once sketched, a Misra–Gries summary for the top values and a
-// HyperLogLog for the distinct count.
-type catAcc[K comparable] struct {
-	ops      catOps[K]
-	nulls    int64
-	count    int64
-	counts   map[K]int64
-	bytes    int64
-	sketched bool
-	mg       *misraGries[K]
-	hll      *hll
+func (s *catSketch[K]) finish(r *colResult, count int64, topK int, render func(K) string) {
+	counts := s.mg.counts
+	r.unique = min(max(int64(math.Round(s.hll.estimate())), int64(len(counts))), count)
+	off := s.mg.offset
+	r.approx = &Approximation{UniqueCount: hllErrorBound, Distributions: &off}
+	r.dist = topValues(counts, topK, render)
 }
 
-func newCatAcc[K comparable](ops catOps[K]) *catAcc[K] {
-	return &catAcc[K]{ops: ops, counts: make(map[K]int64)}
-}
-
-func (a *catAcc[K]) observe(k K) {
-	a.count++
-	if a.sketched {
-		a.hll.add(a.ops.hash(k))
-		a.mg.add(k, 1, a.ops.clone)
-		return
-	}
-	if c, ok := a.counts[k]; ok {
-		a.counts[k] = c + 1
-		return
-	}
-	a.counts[a.ops.clone(k)] = 1
-	a.bytes += a.ops.size(k) + mapEntryBytes
-}
-
-func (a *catAcc[K]) toSketch() int64 {
-	if a.sketched {
-		return 0
-	}
-	freed := a.bytes
-	a.sketched = true
-	a.mg = newMisraGries[K](mgCapacity)
-	a.hll = new(hll)
-	for k, c := range a.counts {
-		a.hll.add(a.ops.hash(k))
-		a.mg.add(k, c, func(k K) K { return k })
-	}
-	a.counts, a.bytes = nil, 0
-	return freed
-}
-
-func (a *catAcc[K]) merge(o *catAcc[K]) {
-	a.nulls += o.nulls
-	a.count += o.count
-	if a.sketched || o.sketched {
-		a.toSketch()
-		o.toSketch()
-		a.mg.merge(o.mg)
-		a.hll.merge(o.hll)
-		return
-	}
-	if len(o.counts) > len(a.counts) {
-		a.counts, o.counts = o.counts, a.counts
-	}
-	for k, c := range o.counts {
-		a.counts[k] += c
-	}
-	a.bytes += o.bytes
-	o.counts = nil
-}
-
-func (a *catAcc[K]) finish(topK int) colResult {
-	r := colResult{nulls: a.nulls}
-	counts := a.counts
-	if a.sketched {
-		counts = a.mg.counts
-		r.unique = min(max(int64(math.Round(a.hll.estimate())), int64(len(counts))), a.count)
-		off := a.mg.offset
-		r.approx = &Approximation{UniqueCount: hllErrorBound, Distributions: &off}
-	} else {
-		r.unique = int64(len(counts))
-	}
-	r.dist = topValues(counts, topK, a.ops.render)
-	return r
-}
-
-// topValues returns the k most frequent values, count descending and ties by
-// rendered value ascending in byte order. Only candidates that can make the
-// cut are rendered, which matters for a million distinct timestamps.
+// topValues returns the k most frequent values of a (small) map, count
+// descending and ties by rendered value ascending in byte order.
 func topValues[K comparable](counts map[K]int64, k int, render func(K) string) Object[int64] {
-	type entry struct {
-		v string
-		c int64
-	}
-	threshold := int64(math.MinInt64)
-	if len(counts) > k {
-		cs := make([]int64, 0, len(counts))
-		for _, c := range counts {
-			cs = append(cs, c)
-		}
-		slices.SortFunc(cs, func(a, b int64) int { return cmp.Compare(b, a) })
-		threshold = cs[k-1]
-	}
-	var cand []entry
+	top := tally.NewTop(k, tally.ByCount)
 	for key, c := range counts {
-		if c >= threshold {
-			cand = append(cand, entry{render(key), c})
-		}
+		top.Offer(tally.Count{Value: render(key), N: c})
 	}
-	slices.SortFunc(cand, func(a, b entry) int {
-		if a.c != b.c {
-			return cmp.Compare(b.c, a.c)
-		}
-		return strings.Compare(a.v, b.v)
-	})
-	if len(cand) > k {
-		cand = cand[:k]
-	}
-	out := make(Object[int64], len(cand))
-	for i, e := range cand {
-		out[i] = Field[int64]{Key: e.v, Value: e.c}
+	return countsObject(top.Sorted())
+}
+
+func countsObject(cs []tally.Count) Object[int64] {
+	out := make(Object[int64], len(cs))
+	for i, c := range cs {
+		out[i] = Field[int64]{Key: c.Value, Value: c.N}
 	}
 	return out
 }
 
-// strAcc is a string-keyed categorical column: utf8 strings natively, and
-// any type without a better key rendered with Arrow's ValueStr.
-type strAcc struct{ *catAcc[string] }
+// strAcc accumulates a string-keyed categorical column: utf8 strings
+// natively, and any type without a better key rendered with Arrow's
+// ValueStr. Exact state is a tally.Strings, whose memory the garbage
+// collector does not scan.
+type strAcc struct {
+	nulls, count int64
+	t            *tally.Strings
+	sk           *catSketch[string]
+}
 
-func (a strAcc) add(arr arrow.Array) (int64, error) {
-	before := a.bytes
+func newStrAcc() *strAcc { return &strAcc{t: new(tally.Strings)} }
+
+func (a *strAcc) observe(s string) {
+	if a.sk != nil {
+		h := tally.Hash(s)
+		a.sk.hll.add(h)
+		a.sk.mg.add(s, 1, strings.Clone)
+		return
+	}
+	a.t.Add(s)
+}
+
+func (a *strAcc) add(arr arrow.Array) (int64, error) {
+	var before int64
+	if a.sk == nil {
+		before = a.t.Bytes()
+	}
+	n0 := a.nulls
 	hasNulls := arr.NullN() > 0
 	switch arr := arr.(type) {
 	case *array.String:
@@ -201,53 +114,231 @@ func (a strAcc) add(arr arrow.Array) (int64, error) {
 			a.observe(arr.ValueStr(i))
 		}
 	}
-	return a.bytes - before, nil
+	a.count += int64(arr.Len()) - (a.nulls - n0)
+	if a.sk != nil {
+		return 0, nil
+	}
+	return a.t.Bytes() - before, nil
 }
 
-func (a strAcc) mergeFrom(o accumulator) { a.merge(o.(strAcc).catAcc) }
-func (a strAcc) finish(_ string, opt Options) colResult {
-	return a.catAcc.finish(opt.TopK)
+func (a *strAcc) toSketch() int64 {
+	if a.sk != nil {
+		return 0
+	}
+	freed := a.t.Bytes()
+	a.sk = newCatSketch[string]()
+	for i := range a.t.Len() {
+		v, h, n := a.t.At(i)
+		a.sk.hll.add(h)
+		a.sk.mg.add(v, n, strings.Clone)
+	}
+	a.t = nil
+	return freed
+}
+
+func (a *strAcc) mergeFrom(acc accumulator) {
+	o := acc.(*strAcc)
+	a.nulls += o.nulls
+	a.count += o.count
+	if a.sk != nil || o.sk != nil {
+		a.toSketch()
+		o.toSketch()
+		a.sk.merge(o.sk)
+		return
+	}
+	if a.t.Len() < o.t.Len() {
+		a.t, o.t = o.t, a.t
+	}
+	a.t.Merge(o.t)
+	o.t = nil
+}
+
+func (a *strAcc) finish(_ string, opt Options) colResult {
+	r := colResult{nulls: a.nulls}
+	if a.sk != nil {
+		a.sk.finish(&r, a.count, opt.TopK, func(s string) string { return s })
+		return r
+	}
+	r.unique = int64(a.t.Len())
+	r.dist = countsObject(a.t.Top(opt.TopK))
+	return r
 }
 
 // intKeyAcc is a categorical column whose values are int64 underneath
-// (timestamps, dates): counting the integers and rendering only the top
-// values is much cheaper than rendering every row.
-type intKeyAcc struct{ *catAcc[int64] }
+// (timestamps, dates): counting the integers and rendering only the
+// values that can be among the top ones is much cheaper than rendering
+// every row.
+type intKeyAcc struct {
+	nulls, count int64
+	t            *tally.Ints
+	sk           *catSketch[int64]
+	render       func(int64) string
+	// coarse maps a value to a key whose order agrees with the order of
+	// the rendered text (ok false when it does not for this value).
+	coarse func(int64) (int64, bool)
+}
 
-func (a intKeyAcc) add(arr arrow.Array) (int64, error) {
-	before := a.bytes
-	var vals []int64
+func newIntKeyAcc(render func(int64) string, coarse func(int64) (int64, bool)) *intKeyAcc {
+	return &intKeyAcc{t: new(tally.Ints), render: render, coarse: coarse}
+}
+
+func (a *intKeyAcc) add(arr arrow.Array) (int64, error) {
+	var before int64
+	if a.sk == nil {
+		before = a.t.Bytes()
+	}
+	hasNulls := arr.NullN() > 0
+	observe := func(i int, v int64) {
+		if hasNulls && arr.IsNull(i) {
+			a.nulls++
+			return
+		}
+		a.count++
+		if a.sk != nil {
+			a.sk.hll.add(tally.Mix64(uint64(v)))
+			a.sk.mg.add(v, 1, func(v int64) int64 { return v })
+			return
+		}
+		a.t.Add(v)
+	}
 	switch arr := arr.(type) {
 	case *array.Timestamp:
-		ts := arr.TimestampValues()
-		vals = make([]int64, len(ts))
-		for i, t := range ts {
-			vals[i] = int64(t)
+		for i, v := range arr.TimestampValues() {
+			observe(i, int64(v))
 		}
 	case *array.Date32:
-		ds := arr.Date32Values()
-		vals = make([]int64, len(ds))
-		for i, d := range ds {
-			vals[i] = int64(d)
+		for i, v := range arr.Date32Values() {
+			observe(i, int64(v))
 		}
 	default:
 		return 0, fmt.Errorf("unsupported temporal type %s", arr.DataType())
 	}
-	hasNulls := arr.NullN() > 0
-	for i, v := range vals {
-		if hasNulls && arr.IsNull(i) {
-			a.nulls++
-			continue
-		}
-		a.observe(v)
+	if a.sk != nil {
+		return 0, nil
 	}
-	return a.bytes - before, nil
+	return a.t.Bytes() - before, nil
 }
 
-func (a intKeyAcc) mergeFrom(o accumulator) { a.merge(o.(intKeyAcc).catAcc) }
-func (a intKeyAcc) finish(_ string, opt Options) colResult {
-	return a.catAcc.finish(opt.TopK)
+func (a *intKeyAcc) toSketch() int64 {
+	if a.sk != nil {
+		return 0
+	}
+	freed := a.t.Bytes()
+	a.sk = newCatSketch[int64]()
+	for v, n := range a.t.All() {
+		a.sk.hll.add(tally.Mix64(uint64(v)))
+		a.sk.mg.add(v, n, func(v int64) int64 { return v })
+	}
+	a.t = nil
+	return freed
 }
+
+func (a *intKeyAcc) mergeFrom(acc accumulator) {
+	o := acc.(*intKeyAcc)
+	a.nulls += o.nulls
+	a.count += o.count
+	if a.sk != nil || o.sk != nil {
+		a.toSketch()
+		o.toSketch()
+		a.sk.merge(o.sk)
+		return
+	}
+	if a.t.Len() < o.t.Len() {
+		a.t, o.t = o.t, a.t
+	}
+	a.t.Merge(o.t)
+	o.t = nil
+}
+
+func (a *intKeyAcc) finish(_ string, opt Options) colResult {
+	r := colResult{nulls: a.nulls}
+	if a.sk != nil {
+		a.sk.finish(&r, a.count, opt.TopK, a.render)
+		return r
+	}
+	r.unique = int64(a.t.Len())
+	r.dist = countsObject(topInts(a.t, opt.TopK, a.render, a.coarse))
+	return r
+}
+
+// topInts returns the k most frequent values of t, count descending and
+// ties by rendered text ascending, rendering as few values as it can. A
+// first pass ranks by (count, coarse key) with no rendering at all; since
+// coarse keys order like the text, only values that tie with or beat the
+// k-th of that ranking can be in the answer, and only they are rendered.
+// A value whose coarse key is not ok makes every value a candidate.
+func topInts(t *tally.Ints, k int, render func(int64) string, coarse func(int64) (int64, bool)) []tally.Count {
+	type ranked struct{ n, c int64 }
+	byCoarse := tally.NewTop(k, func(a, b ranked) bool {
+		if a.n != b.n {
+			return a.n > b.n
+		}
+		return a.c < b.c
+	})
+	exactOrder := coarse != nil
+	for v, n := range t.All() {
+		if !exactOrder {
+			break
+		}
+		c, ok := coarse(v)
+		exactOrder = ok
+		byCoarse.Offer(ranked{n, c})
+	}
+	top := tally.NewTop(k, tally.ByCount)
+	var cut ranked
+	kept := byCoarse.Sorted()
+	if exactOrder && len(kept) == k {
+		cut = kept[k-1]
+	} else {
+		exactOrder = false
+	}
+	for v, n := range t.All() {
+		if exactOrder {
+			c, _ := coarse(v)
+			if n < cut.n || (n == cut.n && c > cut.c) {
+				continue
+			}
+		}
+		if last, full := top.Last(); full && n < last.N {
+			continue
+		}
+		top.Offer(tally.Count{Value: render(v), N: n})
+	}
+	return top.Sorted()
+}
+
+// Years 0000 to 9999 render with four digits; within them, RFC 3339 text
+// and YYYY-MM-DD order like the instants and days they name.
+const (
+	minRenderSecond = -62167219200 // 0000-01-01T00:00:00Z
+	maxRenderSecond = 253402300799 // 9999-12-31T23:59:59Z
+	minRenderDay    = -719528      // 0000-01-01
+	maxRenderDay    = 2932896      // 9999-12-31
+)
+
+// timestampCoarse returns the second a timestamp of type dt falls in: two
+// timestamps in different seconds render in the order of their seconds
+// (the fractional digits only follow the seconds).
+func timestampCoarse(dt *arrow.TimestampType) func(int64) (int64, bool) {
+	per := int64(1)
+	switch dt.Unit {
+	case arrow.Millisecond:
+		per = 1e3
+	case arrow.Microsecond:
+		per = 1e6
+	case arrow.Nanosecond:
+		per = 1e9
+	}
+	return func(v int64) (int64, bool) {
+		s := v / per
+		if v%per < 0 {
+			s--
+		}
+		return s, s >= minRenderSecond && s <= maxRenderSecond
+	}
+}
+
+func date32Coarse(v int64) (int64, bool) { return v, v >= minRenderDay && v <= maxRenderDay }
 
 // timestampRenderer renders timestamps of type dt in RFC 3339 (UTC, with
 // as many fractional digits as needed).
@@ -302,7 +393,7 @@ func (a *boolAcc) finish(_ string, opt Options) colResult {
 	if a.f > 0 {
 		counts["False"] = a.f
 	}
-	return colResult{nulls: a.nulls, unique: int64(len(counts)), dist: topValues(counts, opt.TopK, stringOps.render)}
+	return colResult{nulls: a.nulls, unique: int64(len(counts)), dist: topValues(counts, opt.TopK, func(s string) string { return s })}
 }
 
 // ValueRenderer returns how profiles render the values of a non-numeric

@@ -7,6 +7,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+
+	"github.com/mldata-io/mldata/pkg/profile/tally"
 )
 
 // numAcc accumulates one numeric column on one worker. Integers are kept as
@@ -37,12 +39,13 @@ type numAcc struct {
 	minI, maxI     int64
 
 	sketched bool
-	floats   []float64
-	ints     []int64
-	fbuf     []float64
-	ibuf     []int64
-	kll      *kll
-	hll      *hll
+	floats   tally.Values[float64]
+	ints     tally.Values[int64]
+	// fbuf and ibuf hold one batch's non-null values.
+	fbuf []float64
+	ibuf []int64
+	kll  *kll
+	hll  *hll
 }
 
 func newNumAcc(isInt bool, seed uint64) *numAcc {
@@ -54,7 +57,7 @@ func newNumAcc(isInt bool, seed uint64) *numAcc {
 }
 
 // exactBytes is the memory the exact state holds.
-func (a *numAcc) exactBytes() int64 { return 8 * int64(len(a.floats)+len(a.ints)) }
+func (a *numAcc) exactBytes() int64 { return a.floats.Bytes() + a.ints.Bytes() }
 
 // add ingests one array and returns how many bytes of exact state it added.
 func (a *numAcc) add(arr arrow.Array) (int64, error) {
@@ -93,35 +96,33 @@ func (a *numAcc) add(arr arrow.Array) (int64, error) {
 }
 
 func addInts[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32](a *numAcc, vals []T, arr arrow.Array) {
-	dst := a.ibuf[:0]
-	if !a.sketched {
-		dst = a.ints
+	var xs []int64
+	if arr.NullN() == 0 {
+		// An int64 array without nulls is already what is kept.
+		xs, _ = any(vals).([]int64)
 	}
-	start := len(dst)
-	hasNulls := arr.NullN() > 0
-	for i, v := range vals {
-		if hasNulls && arr.IsNull(i) {
-			a.nulls++
-			continue
+	if xs == nil {
+		xs = a.ibuf[:0]
+		hasNulls := arr.NullN() > 0
+		for i, v := range vals {
+			if hasNulls && arr.IsNull(i) {
+				a.nulls++
+				continue
+			}
+			xs = append(xs, int64(v))
 		}
-		dst = append(dst, int64(v))
+		a.ibuf = xs
 	}
-	if a.sketched {
-		a.ibuf = dst
-	} else {
-		a.ints = dst
+	a.ingestInts(xs)
+	if !a.sketched {
+		a.ints.Append(xs...)
 	}
-	a.ingestInts(dst[start:])
 }
 
 // addFloats treats NaN as null, as pandas does: a Parquet float column may
 // carry NaN in valid slots.
 func addFloats[T float32 | float64 | uint64](a *numAcc, vals []T, arr arrow.Array) {
-	dst := a.fbuf[:0]
-	if !a.sketched {
-		dst = a.floats
-	}
-	start := len(dst)
+	xs := a.fbuf[:0]
 	hasNulls := arr.NullN() > 0
 	for i, v := range vals {
 		f := float64(v)
@@ -129,14 +130,13 @@ func addFloats[T float32 | float64 | uint64](a *numAcc, vals []T, arr arrow.Arra
 			a.nulls++
 			continue
 		}
-		dst = append(dst, f)
+		xs = append(xs, f)
 	}
-	if a.sketched {
-		a.fbuf = dst
-	} else {
-		a.floats = dst
+	a.fbuf = xs
+	a.ingestFloats(xs)
+	if !a.sketched {
+		a.floats.Append(xs...)
 	}
-	a.ingestFloats(dst[start:])
 }
 
 func (a *numAcc) ingestInts(xs []int64) {
@@ -257,15 +257,19 @@ func (a *numAcc) toSketch() int64 {
 	a.sketched = true
 	a.kll = newKLL(a.seed)
 	a.hll = new(hll)
-	for _, x := range a.ints {
-		a.kll.add(float64(x))
-		a.hll.add(mix64(uint64(x)))
+	for xs := range a.ints.Chunks() {
+		for _, x := range xs {
+			a.kll.add(float64(x))
+			a.hll.add(mix64(uint64(x)))
+		}
 	}
-	for _, x := range a.floats {
-		a.kll.add(x)
-		a.hll.add(mix64(floatKey(x)))
+	for xs := range a.floats.Chunks() {
+		for _, x := range xs {
+			a.kll.add(x)
+			a.hll.add(mix64(floatKey(x)))
+		}
 	}
-	a.ints, a.floats = nil, nil
+	a.ints, a.floats = tally.Values[int64]{}, tally.Values[float64]{}
 	return freed
 }
 
@@ -287,9 +291,8 @@ func (a *numAcc) merge(o *numAcc) {
 		a.hll.merge(o.hll)
 		return
 	}
-	a.ints = append(a.ints, o.ints...)
-	a.floats = append(a.floats, o.floats...)
-	o.ints, o.floats = nil, nil
+	a.ints.Merge(&o.ints)
+	a.floats.Merge(&o.floats)
 }
 
 func (a *numAcc) mergeFrom(o accumulator) { a.merge(o.(*numAcc)) }
@@ -350,15 +353,19 @@ func (a *numAcc) finish(name string, opt Options) colResult {
 		return r
 	}
 
+	if a.isInt && tally.DenseFits(a.minI, a.maxI, int64(a.ints.Len())) {
+		a.finishDense(&r, edges)
+		return r
+	}
 	if a.isInt {
-		xs := a.ints
+		xs := a.ints.Collect()
 		slices.Sort(xs)
 		st.Percentiles = Percentiles{P25: F(PercentileInt(xs, 0.25)), P50: F(PercentileInt(xs, 0.5)), P75: F(PercentileInt(xs, 0.75))}
 		r.unique = distinct(xs)
 		r.hist = &Histogram{Edges: floats(edges), Counts: HistogramCounts(xs, edges)}
 		return r
 	}
-	xs := a.floats
+	xs := a.floats.Collect()
 	slices.Sort(xs)
 	st.Percentiles = Percentiles{P25: F(Percentile(xs, 0.25)), P50: F(Percentile(xs, 0.5)), P75: F(Percentile(xs, 0.75))}
 	r.unique = distinct(xs)
@@ -367,6 +374,47 @@ func (a *numAcc) finish(name string, opt Options) colResult {
 		r.hist = &Histogram{Edges: floats(edges), Counts: HistogramCounts(xs[lo:hi], edges)}
 	}
 	return r
+}
+
+// finishDense computes the percentiles, distinct count and histogram of an
+// integer column whose range is narrow for its size (identifiers, codes)
+// from a count per value, in time linear in the range, where sorting would
+// take O(n log n). The results are those of the sorted path exactly.
+func (a *numAcc) finishDense(r *colResult, edges []float64) {
+	d := tally.NewDense(a.minI, a.maxI)
+	for xs := range a.ints.Chunks() {
+		d.Add(xs)
+	}
+	a.ints = tally.Values[int64]{}
+	n := int(d.Len())
+	qs := [3]float64{0.25, 0.5, 0.75}
+	var ranks []int64
+	var ts [3]float64
+	for i, q := range qs {
+		lo, hi, t := PercentileIndex(n, q)
+		ranks = append(ranks, int64(lo), int64(hi))
+		ts[i] = t
+	}
+	v := d.ValuesAt(ranks)
+	r.stats.Percentiles = Percentiles{
+		P25: F(LerpInt(v[0], v[1], ts[0])),
+		P50: F(LerpInt(v[2], v[3], ts[1])),
+		P75: F(LerpInt(v[4], v[5], ts[2])),
+	}
+	r.unique = d.Distinct()
+	// As HistogramCounts: bins [e(i), e(i+1)), the last one closed.
+	below := d.Below(edges)
+	last := len(edges) - 1
+	atMostLast := d.AtMost(edges[last:])[0]
+	counts := make([]int64, last)
+	for i := range counts {
+		hi := below[i+1]
+		if i == last-1 {
+			hi = atMostLast
+		}
+		counts[i] = max(hi-below[i], 0)
+	}
+	r.hist = &Histogram{Edges: floats(edges), Counts: counts}
 }
 
 func sketchHistogram(items []weighted, edges []float64) *Histogram {

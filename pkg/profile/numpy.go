@@ -22,7 +22,7 @@ func Percentile(sorted []float64, q float64) float64 {
 		return math.NaN()
 	}
 	lo, hi, t := virtualIndex(n, q)
-	return lerp(sorted[lo], sorted[hi], t)
+	return Lerp(sorted[lo], sorted[hi], t)
 }
 
 // PercentileInt is Percentile for integers: numpy subtracts the neighbours
@@ -33,13 +33,24 @@ func PercentileInt(sorted []int64, q float64) float64 {
 		return math.NaN()
 	}
 	lo, hi, t := virtualIndex(n, q)
-	a, b := sorted[lo], sorted[hi]
+	return LerpInt(sorted[lo], sorted[hi], t)
+}
+
+// LerpInt interpolates between the integers a and b as numpy does for an
+// integer array: the difference is taken in integers.
+func LerpInt(a, b int64, t float64) float64 {
 	diff := float64(b - a)
 	if t >= 0.5 {
 		return float64(b) - float64(diff*(1-t))
 	}
 	return float64(a) + float64(diff*t)
 }
+
+// PercentileIndex returns where np.percentile(…, 100*q) of n ascending
+// values falls: between the values at 0-based ranks lo and hi, at weight t
+// (Lerp or LerpInt of the two gives the percentile). It lets callers that
+// hold values in another form than a sorted slice fetch just those two.
+func PercentileIndex(n int, q float64) (lo, hi int, t float64) { return virtualIndex(n, q) }
 
 // virtualIndex is numpy's _get_indexes and _get_gamma for method="linear".
 func virtualIndex(n int, q float64) (lo, hi int, t float64) {
@@ -55,7 +66,8 @@ func virtualIndex(n int, q float64) (lo, hi int, t float64) {
 	return lo, lo + 1, h - f
 }
 
-func lerp(a, b, t float64) float64 {
+// Lerp is numpy's _lerp: a + (b−a)·t, computed from the nearer end.
+func Lerp(a, b, t float64) float64 {
 	diff := b - a
 	if t >= 0.5 {
 		return b - float64(diff*(1-t))

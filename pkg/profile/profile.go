@@ -185,11 +185,11 @@ func newAccumulator(f arrow.Field, seed uint64) accumulator {
 	}
 	switch dt := f.Type.(type) {
 	case *arrow.TimestampType:
-		return intKeyAcc{newCatAcc(int64Ops(timestampRenderer(dt)))}
+		return newIntKeyAcc(timestampRenderer(dt), timestampCoarse(dt))
 	case *arrow.Date32Type:
-		return intKeyAcc{newCatAcc(int64Ops(date32Render))}
+		return newIntKeyAcc(date32Render, date32Coarse)
 	}
-	return strAcc{newCatAcc(stringOps)}
+	return newStrAcc()
 }
 
 // budget tracks the exact state of all workers against MaxMemory and picks

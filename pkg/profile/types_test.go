@@ -66,7 +66,7 @@ func TestNumericTypes(t *testing.T) {
 	if _, err := (&boolAcc{}).add(fromJSON(t, arrow.BinaryTypes.String, `["x"]`)); err == nil {
 		t.Error("bool accumulator took strings")
 	}
-	if _, err := (intKeyAcc{newCatAcc(int64Ops(date32Render))}).add(fromJSON(t, arrow.BinaryTypes.String, `["x"]`)); err == nil {
+	if _, err := newIntKeyAcc(date32Render, date32Coarse).add(fromJSON(t, arrow.BinaryTypes.String, `["x"]`)); err == nil {
 		t.Error("temporal accumulator took strings")
 	}
 }
