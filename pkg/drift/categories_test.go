@@ -199,6 +199,8 @@ func TestDenseIntegersMatchSortedFloats(t *testing.T) {
 		{"shifted", -100, 300, 50, 400},
 		{"constant baseline", 7, 0, 0, 20},
 		{"sparse: sorted path", 0, 1 << 40, 0, 1 << 40},
+		{"dense baseline, sparse current", 0, 500, 0, 1 << 40},
+		{"far apart: the gap is skipped", 0, 300, 1 << 50, 300},
 	} {
 		bi, bf := gen(3000, tc.bLo, tc.bSpan, true)
 		ci, cf := gen(2000, tc.cLo, tc.cSp, false)

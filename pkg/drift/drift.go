@@ -560,7 +560,7 @@ type sideData struct {
 // catSide is one side's categories of a column: their counts, or, when
 // there were more than the limit, overflow and no counts.
 type catSide struct {
-	t        *tally.Strings
+	u        *tally.Union
 	overflow bool
 }
 
@@ -575,7 +575,7 @@ func (c catSide) categories(side string, limit int) (baseCategories, string) {
 	if c.overflow {
 		return baseCategories{}, tooManyCategories(side, limit)
 	}
-	return baseCategories{t: c.t}, ""
+	return baseCategories{u: c.u}, ""
 }
 
 // workerData is what one scan worker collected.
@@ -662,6 +662,7 @@ func collect(ctx context.Context, scan profile.ScanFunc, plans []columnPlan, isB
 					all.merge(wd.nums[i])
 				}
 			}
+			all.compact()
 			out.nums[i] = all
 			return
 		}
@@ -669,7 +670,6 @@ func collect(ctx context.Context, scan profile.ScanFunc, plans []columnPlan, isB
 			out.cats[i] = catSide{overflow: true}
 			return
 		}
-		// The largest table absorbs the others.
 		var ts []*tally.Strings
 		for _, wd := range per {
 			if wd != nil && wd.cats[i] != nil {
@@ -677,19 +677,12 @@ func collect(ctx context.Context, scan profile.ScanFunc, plans []columnPlan, isB
 				wd.cats[i] = nil
 			}
 		}
-		all := new(tally.Strings)
-		if len(ts) > 0 {
-			slices.SortFunc(ts, func(a, b *tally.Strings) int { return b.Len() - a.Len() })
-			all = ts[0]
-			for _, t := range ts[1:] {
-				all.Merge(t)
-			}
-		}
-		if opt.MaxCategories > 0 && all.Len() > opt.MaxCategories {
+		u := tally.NewUnion(ts...)
+		if opt.MaxCategories > 0 && u.Len() > opt.MaxCategories {
 			out.cats[i] = catSide{overflow: true}
 			return
 		}
-		out.cats[i] = catSide{t: all}
+		out.cats[i] = catSide{u: u}
 	})
 	return out, nil
 }
@@ -712,6 +705,25 @@ func countCategories(t *tally.Strings, arr arrow.Array, render func(arrow.Array,
 				continue
 			}
 			t.Add(a.Value(j))
+		}
+	case *array.Boolean:
+		// Two values: count them, and render each once, as profiles do.
+		var n [2]int64
+		for j := 0; j < a.Len(); j++ {
+			if hasNulls && a.IsNull(j) {
+				continue
+			}
+			if a.Value(j) {
+				n[1]++
+			} else {
+				n[0]++
+			}
+		}
+		for v, c := range n {
+			if c > 0 {
+				s := profile.BoolText(v == 1)
+				t.AddHash(tally.Hash(s), s, c)
+			}
 		}
 	default:
 		for j := 0; j < arr.Len(); j++ {
@@ -761,11 +773,8 @@ func numericRaw(b, c *numSide, opt Options) (*NumericDrift, string) {
 	if c.len() == 0 {
 		return nil, "no non-null values in current"
 	}
-	if b.isInt && c.isInt {
-		lo, hi := min(b.minI, c.minI), max(b.maxI, c.maxI)
-		if tally.DenseFits(lo, hi, int64(b.len()+c.len())) {
-			return numericDense(b, c, lo, hi, opt), ""
-		}
+	if b.dense != nil && c.dense != nil {
+		return numericDense(b, c, opt), ""
 	}
 	base, cur := b.sorted(), c.sorted()
 	fb := finite(base)
@@ -785,12 +794,12 @@ func numericRaw(b, c *numSide, opt Options) (*NumericDrift, string) {
 	return res, ""
 }
 
-// numericDense is numericRaw for two integer samples whose common range
-// [lo, hi] is narrow for their size: counts per value over the range give
-// the same edges, bin counts and KS statistic as the sorted samples, in
-// time linear in the range instead of a sort.
-func numericDense(b, c *numSide, lo, hi int64, opt Options) *NumericDrift {
-	db, dc := b.dense(lo, hi), c.dense(lo, hi)
+// numericDense is numericRaw for two integer samples held as counts per
+// value (numSide.compact): they give the same edges, bin counts and KS
+// statistic as the sorted samples, in time linear in their ranges instead
+// of a sort.
+func numericDense(b, c *numSide, opt Options) *NumericDrift {
+	db, dc := b.dense, c.dense
 	var edges []float64
 	if opt.Binning == Quantile {
 		edges = quantileEdgesDense(db, opt.Bins)
@@ -900,7 +909,7 @@ func binned(edges []float64, bc, cc []int64, opt Options) *NumericDrift {
 // stored profile that does not list every value, the count of the values it
 // leaves out (other), with which current values it does not list are pooled.
 type baseCategories struct {
-	t      *tally.Strings
+	u      *tally.Union
 	other  int64
 	pooled bool
 }
@@ -914,15 +923,16 @@ func pinnedCategories(p *profile.Profile, name string, limit int) (baseCategorie
 	}
 	dist, _ := p.Distributions.Get(name)
 	total := p.NumRows - col.NullCount
-	bc := baseCategories{t: new(tally.Strings)}
+	var t tally.Strings
 	var listed int64
 	for _, f := range dist {
-		bc.t.AddHash(tally.Hash(f.Key), f.Key, f.Value)
+		t.AddHash(tally.Hash(f.Key), f.Key, f.Value)
 		listed += f.Value
 	}
 	if total <= 0 || listed == 0 {
 		return baseCategories{}, "no non-null values in baseline"
 	}
+	bc := baseCategories{u: tally.NewUnion(&t)}
 	if col.UniqueCount > int64(len(dist)) {
 		bc.pooled, bc.other = true, max(total-listed, 0)
 	}
@@ -939,7 +949,7 @@ func categorical(base baseCategories, cur catSide, opt Options) (*CategoricalDri
 	if cur.overflow {
 		return nil, tooManyCategories("current", opt.MaxCategories)
 	}
-	bt, ct := base.t, cur.t
+	bt, ct := base.u, cur.u
 	if bt.Len() == 0 && base.other == 0 {
 		return nil, "no non-null values in baseline"
 	}
@@ -963,28 +973,24 @@ func categorical(base baseCategories, cur catSide, opt Options) (*CategoricalDri
 		groups[[2]int64{r.b, r.c}]++
 		top.Offer(r)
 	}
-	matched := make([]bool, ct.Len())
-	for i := range bt.Len() {
-		v, h, nb := bt.At(i)
-		var nc int64
-		if j, ok := ct.Find(h, v); ok {
-			nc = ct.Count(j)
+	matched := make([]bool, ct.Positions())
+	bt.All(func(_ int, v string, h uint64, nb int64) {
+		j, nc, ok := ct.Find(h, v)
+		if ok {
 			matched[j] = true
 		}
 		add(catRow{v, nb, nc})
-	}
+	})
 	otherC := int64(0)
-	for j := range ct.Len() {
-		if matched[j] {
-			continue
-		}
-		v, _, nc := ct.At(j)
-		if base.pooled {
+	ct.All(func(j int, v string, _ uint64, nc int64) {
+		switch {
+		case matched[j]:
+		case base.pooled:
 			otherC += nc
-			continue
+		default:
+			add(catRow{v: v, c: nc})
 		}
-		add(catRow{v: v, c: nc})
-	}
+	})
 	if base.pooled {
 		add(catRow{OtherCategory, base.other, otherC})
 	}

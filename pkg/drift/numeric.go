@@ -21,6 +21,9 @@ type numSide struct {
 	floats     tally.Values[float64]
 	ints       tally.Values[int64]
 	minI, maxI int64
+	// dense holds the integers instead of ints once the side is read, when
+	// their range is narrow for their number (compact).
+	dense *tally.Dense
 }
 
 // isIntType reports the integer types kept as int64; uint64 is not one of
@@ -37,7 +40,27 @@ func newNumSide(t arrow.DataType) *numSide {
 	return &numSide{isInt: t != nil && isIntType(t), minI: math.MaxInt64, maxI: math.MinInt64}
 }
 
-func (s *numSide) len() int { return s.floats.Len() + s.ints.Len() }
+func (s *numSide) len() int {
+	n := s.floats.Len() + s.ints.Len()
+	if s.dense != nil {
+		n += int(s.dense.Len())
+	}
+	return n
+}
+
+// compact replaces the integers by counts per value when that is smaller
+// (identifiers, codes): half the memory or less while the other side is
+// read, and no sort later.
+func (s *numSide) compact() {
+	if !s.isInt || !tally.DenseFits(s.minI, s.maxI, int64(s.ints.Len())) {
+		return
+	}
+	s.dense = tally.NewDense(s.minI, s.maxI)
+	for chunk := range s.ints.Chunks() {
+		s.dense.Add(chunk)
+	}
+	s.ints = tally.Values[int64]{}
+}
 
 // add appends arr's non-null values; fbuf and ibuf are the worker's scratch
 // buffers.
@@ -72,6 +95,11 @@ func (s *numSide) merge(o *numSide) {
 // sorted returns every value as float64 (as AppendFloats converts them),
 // ascending, and empties s.
 func (s *numSide) sorted() []float64 {
+	if s.dense != nil {
+		xs := s.dense.AppendSorted(nil)
+		s.dense = nil
+		return xs
+	}
 	xs := s.floats.Collect()
 	if s.ints.Len() > 0 {
 		xs = slices.Grow(xs, s.ints.Len())
@@ -86,20 +114,12 @@ func (s *numSide) sorted() []float64 {
 	return xs
 }
 
-// dense counts the integer values over [lo, hi], which holds them all, and
-// empties s.
-func (s *numSide) dense(lo, hi int64) *tally.Dense {
-	d := tally.NewDense(lo, hi)
-	for chunk := range s.ints.Chunks() {
-		d.Add(chunk)
-	}
-	s.ints = tally.Values[int64]{}
-	return d
-}
-
 // binCounts is BinCounts of the values without sorting them: value x goes
 // to bin #{e ∈ edges : e ≤ x} (edges ascending).
 func (s *numSide) binCounts(edges []float64) []int64 {
+	if s.dense != nil {
+		return binCountsDense(s.dense, edges)
+	}
 	counts := make([]int64, len(edges)+1)
 	bin := func(x float64) int { return sort.Search(len(edges), func(i int) bool { return edges[i] > x }) }
 	for chunk := range s.floats.Chunks() {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/cespare/xxhash/v2"
 
 	"github.com/mldata-io/mldata/pkg/profile/tally"
 )
@@ -66,15 +67,17 @@ func countsObject(cs []tally.Count) Object[int64] {
 type strAcc struct {
 	nulls, count int64
 	t            *tally.Strings
-	sk           *catSketch[string]
+	// merged holds the tables of the workers merged into this one; finish
+	// takes their union.
+	merged []*tally.Strings
+	sk     *catSketch[string]
 }
 
 func newStrAcc() *strAcc { return &strAcc{t: new(tally.Strings)} }
 
 func (a *strAcc) observe(s string) {
 	if a.sk != nil {
-		h := tally.Hash(s)
-		a.sk.hll.add(h)
+		a.sk.hll.add(xxhash.Sum64String(s))
 		a.sk.mg.add(s, 1, strings.Clone)
 		return
 	}
@@ -125,14 +128,17 @@ func (a *strAcc) toSketch() int64 {
 	if a.sk != nil {
 		return 0
 	}
-	freed := a.t.Bytes()
+	var freed int64
 	a.sk = newCatSketch[string]()
-	for i := range a.t.Len() {
-		v, h, n := a.t.At(i)
-		a.sk.hll.add(h)
-		a.sk.mg.add(v, n, strings.Clone)
+	for _, t := range append(a.merged, a.t) {
+		freed += t.Bytes()
+		for i := range t.Len() {
+			v, _, n := t.At(i)
+			a.sk.hll.add(xxhash.Sum64String(v))
+			a.sk.mg.add(v, n, strings.Clone)
+		}
 	}
-	a.t = nil
+	a.t, a.merged = nil, nil
 	return freed
 }
 
@@ -146,11 +152,8 @@ func (a *strAcc) mergeFrom(acc accumulator) {
 		a.sk.merge(o.sk)
 		return
 	}
-	if a.t.Len() < o.t.Len() {
-		a.t, o.t = o.t, a.t
-	}
-	a.t.Merge(o.t)
-	o.t = nil
+	a.merged = append(append(a.merged, o.merged...), o.t)
+	o.t, o.merged = nil, nil
 }
 
 func (a *strAcc) finish(_ string, opt Options) colResult {
@@ -159,8 +162,10 @@ func (a *strAcc) finish(_ string, opt Options) colResult {
 		a.sk.finish(&r, a.count, opt.TopK, func(s string) string { return s })
 		return r
 	}
-	r.unique = int64(a.t.Len())
-	r.dist = countsObject(a.t.Top(opt.TopK))
+	u := tally.NewUnion(append(a.merged, a.t)...)
+	a.t, a.merged = nil, nil
+	r.unique = int64(u.Len())
+	r.dist = countsObject(u.Top(opt.TopK))
 	return r
 }
 
@@ -396,6 +401,15 @@ func (a *boolAcc) finish(_ string, opt Options) colResult {
 	return colResult{nulls: a.nulls, unique: int64(len(counts)), dist: topValues(counts, opt.TopK, func(s string) string { return s })}
 }
 
+// BoolText renders a bool as profiles do: "True" or "False", as pandas'
+// value_counts prints a bool column.
+func BoolText(b bool) string {
+	if b {
+		return "True"
+	}
+	return "False"
+}
+
 // ValueRenderer returns how profiles render the values of a non-numeric
 // column (the keys of its distribution): drift checks use it so that their
 // categories match a stored profile's. The returned string may point into
@@ -407,12 +421,7 @@ func ValueRenderer(dt arrow.DataType) func(arr arrow.Array, i int) string {
 	case *arrow.LargeStringType:
 		return func(arr arrow.Array, i int) string { return arr.(*array.LargeString).Value(i) }
 	case *arrow.BooleanType:
-		return func(arr arrow.Array, i int) string {
-			if arr.(*array.Boolean).Value(i) {
-				return "True"
-			}
-			return "False"
-		}
+		return func(arr arrow.Array, i int) string { return BoolText(arr.(*array.Boolean).Value(i)) }
 	case *arrow.TimestampType:
 		r := timestampRenderer(dt)
 		return func(arr arrow.Array, i int) string { return r(int64(arr.(*array.Timestamp).Value(i))) }

@@ -14,14 +14,42 @@ package tally
 
 import (
 	"encoding/binary"
+	"math/bits"
 	"unsafe"
 
 	"github.com/cespare/xxhash/v2"
 )
 
 // Hash is the hash Strings uses; callers that look up the same value in
-// several tables compute it once.
-func Hash(s string) uint64 { return xxhash.Sum64String(s) }
+// several tables compute it once. Values of up to 16 bytes (codes, short
+// labels: the values that repeat on every row) are hashed as wyhash does,
+// in a couple of nanoseconds, longer ones with xxhash. It is a hash for
+// tables, not a sketch: HyperLogLog wants xxhash's distribution.
+func Hash(s string) uint64 {
+	n := len(s)
+	if n > 16 {
+		return xxhash.Sum64String(s)
+	}
+	var a, b uint64
+	if n > 0 {
+		p := unsafe.Slice(unsafe.StringData(s), n)
+		switch {
+		case n >= 8:
+			a, b = binary.LittleEndian.Uint64(p), binary.LittleEndian.Uint64(p[n-8:])
+		case n >= 4:
+			a, b = uint64(binary.LittleEndian.Uint32(p)), uint64(binary.LittleEndian.Uint32(p[n-4:]))
+		default:
+			a = uint64(p[0])<<16 | uint64(p[n>>1])<<8 | uint64(p[n-1])
+		}
+	}
+	return mum(mum(a^0xa0761d6478bd642f, b^0xe7037ed1a0b428db)^uint64(n), 0x8ebc6af09c88c6e3)
+}
+
+// mum is wyhash's mixer: the 128-bit product's halves, xored.
+func mum(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
 
 // A slot of the index is 0 when empty, or the top tagBits of the value's
 // hash above the entry's index + 1: most probes that miss are rejected on
@@ -34,7 +62,7 @@ const (
 
 type entry struct {
 	hash uint64
-	ref  uint64 // block << 32 | offset of the value's uvarint length in the block
+	ref  uint64 // where the value is in the arena (see arena.put)
 	n    int64
 }
 
@@ -59,19 +87,24 @@ func (t *Strings) Bytes() int64 {
 
 // Add counts s once. s is copied: it may point into a buffer that is
 // reused afterwards.
-func (t *Strings) Add(s string) { t.AddHash(xxhash.Sum64String(s), s, 1) }
+func (t *Strings) Add(s string) { t.AddHash(Hash(s), s, 1) }
 
 // AddHash counts s n times; h must be Hash(s).
 func (t *Strings) AddHash(h uint64, s string, n int64) {
-	t.total += n
-	if 4*(len(t.ents)+1) > 3*len(t.slots) {
-		t.grow(len(t.ents) + 1)
+	if len(t.slots) == 0 {
+		t.grow(1)
 	}
 	mask := uint64(len(t.slots) - 1)
 	tag := h & tagMask
 	for i := h & mask; ; i = (i + 1) & mask {
 		sl := t.slots[i]
 		if sl == 0 {
+			if 4*(len(t.ents)+1) > 3*len(t.slots) {
+				t.grow(len(t.ents) + 1)
+				t.AddHash(h, s, n)
+				return
+			}
+			t.total += n
 			t.slots[i] = tag | uint64(len(t.ents)+1)
 			t.ents = append(t.ents, entry{hash: h, ref: t.arena.put(s), n: n})
 			return
@@ -80,6 +113,7 @@ func (t *Strings) AddHash(h uint64, s string, n int64) {
 			e := &t.ents[sl&idxMask-1]
 			if e.hash == h && t.arena.view(e.ref) == s {
 				e.n += n
+				t.total += n
 				return
 			}
 		}
@@ -163,9 +197,11 @@ func (t *Strings) grow(n int) {
 	t.slots = slots
 }
 
-// arena stores byte strings, each as a uvarint length and the bytes, in
-// blocks that are only ever appended to: a stored string never moves or
-// changes, so views of it stay valid.
+// arena stores byte strings in blocks that are only ever appended to: a
+// stored string never moves or changes, so views of it stay valid. A
+// reference packs the block (24 bits), the offset in it (24 bits) and the
+// length (16 bits); a value of 65535 bytes or more is preceded by its
+// uvarint length instead, and its reference holds the length 65535.
 type arena struct {
 	blocks [][]byte
 	size   int64
@@ -174,10 +210,14 @@ type arena struct {
 const (
 	minBlock = 4 << 10
 	maxBlock = 1 << 20
+	longLen  = 1<<16 - 1
 )
 
 func (a *arena) put(s string) uint64 {
-	need := binary.MaxVarintLen64 + len(s)
+	need := len(s)
+	if len(s) >= longLen {
+		need += binary.MaxVarintLen64
+	}
 	last := len(a.blocks) - 1
 	if last < 0 || cap(a.blocks[last])-len(a.blocks[last]) < need {
 		size := maxBlock
@@ -186,7 +226,7 @@ func (a *arena) put(s string) uint64 {
 		} else if c := 2 * cap(a.blocks[last]); c < maxBlock {
 			size = c
 		}
-		// A value larger than a block gets a block of its own.
+		// A value larger than a block gets a block of its own, at offset 0.
 		b := make([]byte, 0, max(size, need))
 		a.blocks = append(a.blocks, b)
 		a.size += int64(cap(b))
@@ -194,19 +234,27 @@ func (a *arena) put(s string) uint64 {
 	}
 	b := a.blocks[last]
 	off := len(b)
-	b = binary.AppendUvarint(b, uint64(len(s)))
+	l := uint64(len(s))
+	if len(s) >= longLen {
+		b = binary.AppendUvarint(b, l)
+		l = longLen
+	}
 	a.blocks[last] = append(b, s...)
-	return uint64(last)<<32 | uint64(off)
+	return uint64(last)<<40 | uint64(off)<<16 | l
 }
 
 // view returns the string stored at ref without copying it: blocks are
 // never written below their length, so the bytes behind the string never
 // change.
 func (a *arena) view(ref uint64) string {
-	b := a.blocks[ref>>32][uint32(ref):]
-	n, k := binary.Uvarint(b)
+	n := int(ref & longLen)
 	if n == 0 {
 		return ""
 	}
-	return unsafe.String(&b[k], int(n))
+	b := a.blocks[ref>>40][ref>>16&(1<<24-1):]
+	if n == longLen {
+		l, k := binary.Uvarint(b)
+		b, n = b[k:], int(l)
+	}
+	return unsafe.String(&b[0], n)
 }

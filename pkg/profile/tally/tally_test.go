@@ -348,6 +348,21 @@ func TestDenseAgainstSorted(t *testing.T) {
 	}
 }
 
+func TestWalkSkipsGaps(t *testing.T) {
+	a, b := NewDense(1<<50, 1<<50+1), NewDense(-3, -2)
+	a.Add([]int64{1 << 50, 1<<50 + 1})
+	b.Add([]int64{-3, -3, -2})
+	var got [][2]int64
+	Walk(a, b, func(x, y int64) { got = append(got, [2]int64{x, y}) })
+	want := [][2]int64{{0, 2}, {0, 3}, {1, 3}, {2, 3}}
+	if diff := gocmp.Diff(want, got); diff != "" {
+		t.Errorf("walk (-want +got):\n%s", diff)
+	}
+	if diff := gocmp.Diff([]float64{-3, -3, -2}, b.AppendSorted(nil)); diff != "" {
+		t.Errorf("sorted (-want +got):\n%s", diff)
+	}
+}
+
 func TestWalk(t *testing.T) {
 	a, b := NewDense(0, 3), NewDense(2, 5)
 	a.Add([]int64{0, 1, 1, 3})
@@ -358,5 +373,63 @@ func TestWalk(t *testing.T) {
 	want := [][2]int64{{1, 0}, {3, 0}, {3, 1}, {4, 1}, {4, 1}, {4, 3}}
 	if diff := gocmp.Diff(want, got); diff != "" {
 		t.Errorf("walk (-want +got):\n%s", diff)
+	}
+}
+
+// The union of any number of tables, overlapping or not, counts what one
+// table of every value would.
+func TestUnion(t *testing.T) {
+	r := rand.New(rand.NewPCG(15, 16))
+	for _, tables := range []int{0, 1, 2, 3, 5} {
+		for _, distinct := range []int{3, 500, 5000} {
+			vals := randomStrings(r, 6000, distinct)
+			want := map[string]int64{}
+			ts := make([]*Strings, tables)
+			for i := range ts {
+				ts[i] = new(Strings)
+			}
+			for i, v := range vals {
+				if tables == 0 {
+					break
+				}
+				want[v]++
+				ts[(i*7/3)%tables].Add(v)
+			}
+			if tables > 1 {
+				ts = append(ts, nil, new(Strings)) // empty tables are allowed
+			}
+			u := NewUnion(ts...)
+			got := map[string]int64{}
+			seen := map[int]bool{}
+			u.All(func(pos int, v string, h uint64, n int64) {
+				if seen[pos] || pos >= u.Positions() || h != Hash(v) {
+					t.Fatalf("position %d repeated or out of range, or wrong hash", pos)
+				}
+				seen[pos] = true
+				got[v] += n
+				if p, c, ok := u.Find(h, v); !ok || p != pos || c != n {
+					t.Fatalf("Find(%q) = %d, %d, %v; All gave %d, %d", v, p, c, ok, pos, n)
+				}
+			})
+			if diff := gocmp.Diff(want, got, gocmp.Comparer(func(a, b map[string]int64) bool {
+				return len(a) == len(b) && fmt.Sprint(a) == fmt.Sprint(b)
+			})); diff != "" {
+				t.Errorf("%d tables, %d values: counts (-map +union):\n%s", tables, distinct, diff)
+			}
+			if u.Len() != len(want) || u.Total() != int64(len(vals))*int64(min(tables, 1)) {
+				t.Errorf("%d tables: len %d total %d", tables, u.Len(), u.Total())
+			}
+			if diff := gocmp.Diff(refTop(want, 20), u.Top(20), gocmp.Comparer(func(x, y []Count) bool {
+				return len(x) == len(y) && (len(x) == 0 || slices.Equal(x, y))
+			})); diff != "" {
+				t.Errorf("%d tables: top (-sorted +union):\n%s", tables, diff)
+			}
+			if _, _, ok := u.Find(Hash("absent"), "absent"); ok {
+				t.Error("found an absent value")
+			}
+			if tables > 0 && u.Bytes() <= 0 {
+				t.Error("no bytes")
+			}
+		}
 	}
 }

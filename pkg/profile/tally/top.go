@@ -114,6 +114,9 @@ func (t *Strings) Top(k int) []Count {
 	top := NewTop(k, ByCount)
 	for i := range t.ents {
 		e := &t.ents[i]
+		if last, full := top.Last(); full && e.n < last.N {
+			continue // cannot make the cut: skip the value's bytes
+		}
 		top.Offer(Count{t.arena.view(e.ref), e.n})
 	}
 	out := top.Sorted()

@@ -1,0 +1,58 @@
+package tally
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+)
+
+func benchValues(n, distinct int) []string {
+	r := rand.New(rand.NewPCG(1, 2))
+	pool := make([]string, distinct)
+	for i := range pool {
+		if distinct <= 100 {
+			pool[i] = fmt.Sprintf("%c%c", 'A'+i%26, 'A'+i/26)
+		} else {
+			pool[i] = fmt.Sprintf("%08x-%04x-%04x-%04x-%012x", r.Uint32(), r.Uint32()&0xffff, r.Uint32()&0xffff, r.Uint32()&0xffff, r.Uint64()&0xffffffffffff)
+		}
+	}
+	out := make([]string, n)
+	for i := range out {
+		if distinct == n {
+			out[i] = pool[i]
+		} else {
+			out[i] = pool[r.IntN(distinct)]
+		}
+	}
+	return out
+}
+
+// BenchmarkStrings counts 1M values: a 20-value column (country codes) and
+// a column of 1M distinct uuid-like identifiers; map is the Go map it
+// replaces.
+func BenchmarkStrings(b *testing.B) {
+	for _, tc := range []struct {
+		name     string
+		distinct int
+	}{{"20", 20}, {"unique", 1_000_000}} {
+		vals := benchValues(1_000_000, tc.distinct)
+		b.Run(tc.name+"/tally", func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				var t Strings
+				for _, v := range vals {
+					t.Add(v)
+				}
+			}
+		})
+		b.Run(tc.name+"/map", func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				m := map[string]int64{}
+				for _, v := range vals {
+					m[v]++
+				}
+			}
+		})
+	}
+}
