@@ -13,6 +13,7 @@ import (
 
 	"github.com/mldata-io/mldata/pkg/dataset"
 	"github.com/mldata-io/mldata/pkg/drift"
+	"github.com/mldata-io/mldata/pkg/format"
 	"github.com/mldata-io/mldata/pkg/profile"
 	"github.com/mldata-io/mldata/pkg/report"
 	"github.com/mldata-io/mldata/pkg/storage"
@@ -133,7 +134,7 @@ func runDrift(ctx context.Context, baseURI, curURI string, f driftFlags, opt dri
 	if err != nil {
 		return err
 	}
-	dopt := dataset.Options{Format: kind, Split: f.split, Workers: f.workers}
+	dopt := dataset.Options{Format: kind, Split: f.split, Workers: f.workers, Read: format.Options{ChunkRows: analysisChunkRows}}
 
 	var base drift.Input
 	p, err := loadProfile(ctx, baseURI)

@@ -3,7 +3,6 @@ package drift
 import (
 	"fmt"
 	"math"
-	"slices"
 	"sort"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -100,18 +99,16 @@ func (s *numSide) sorted() []float64 {
 		s.dense = nil
 		return xs
 	}
-	xs := s.floats.Collect()
 	if s.ints.Len() > 0 {
-		xs = slices.Grow(xs, s.ints.Len())
+		// Integers too spread out to count per value, as floats.
 		for chunk := range s.ints.Chunks() {
 			for _, v := range chunk {
-				xs = append(xs, float64(v))
+				s.floats.Append(float64(v))
 			}
 		}
 		s.ints = tally.Values[int64]{}
 	}
-	slices.Sort(xs)
-	return xs
+	return tally.SortedFloats(&s.floats)
 }
 
 // binCounts is BinCounts of the values without sorting them: value x goes

@@ -71,6 +71,10 @@ type strAcc struct {
 	// takes their union.
 	merged []*tally.Strings
 	sk     *catSketch[string]
+	// rowsHint is the rows this worker is expected to see; sized says the
+	// table was sized for it (or found not to need it) after a first batch.
+	rowsHint int64
+	sized    bool
 }
 
 func newStrAcc() *strAcc { return &strAcc{t: new(tally.Strings)} }
@@ -120,6 +124,14 @@ func (a *strAcc) add(arr arrow.Array) (int64, error) {
 	a.count += int64(arr.Len()) - (a.nulls - n0)
 	if a.sk != nil {
 		return 0, nil
+	}
+	if !a.sized {
+		a.sized = true
+		// Mostly new values in a first batch: an identifier column, which
+		// will have about a value per row.
+		if a.rowsHint > 0 && 2*int64(a.t.Len()) > int64(arr.Len()) {
+			a.t.Reserve(int(min(a.rowsHint, 1<<31)))
+		}
 	}
 	return a.t.Bytes() - before, nil
 }

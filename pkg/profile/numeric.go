@@ -365,8 +365,7 @@ func (a *numAcc) finish(name string, opt Options) colResult {
 		r.hist = &Histogram{Edges: floats(edges), Counts: HistogramCounts(xs, edges)}
 		return r
 	}
-	xs := a.floats.Collect()
-	slices.Sort(xs)
+	xs := tally.SortedFloats(&a.floats)
 	st.Percentiles = Percentiles{P25: F(Percentile(xs, 0.25)), P50: F(Percentile(xs, 0.5)), P75: F(Percentile(xs, 0.75))}
 	r.unique = distinct(xs)
 	if edges != nil {

@@ -65,6 +65,11 @@ type Options struct {
 	TopK int
 	// Bins is the number of histogram bins; 0 means 10.
 	Bins int
+	// RowsHint is the number of rows expected (a dataset's row count), or
+	// 0 if unknown. It only sizes the tables of columns that look like
+	// identifiers from their first batch, so that they do not grow step by
+	// step, and is ignored under MaxMemory; results do not depend on it.
+	RowsHint int64
 }
 
 // ScanFunc streams record batches to fn from `workers` goroutines; worker is
@@ -172,7 +177,9 @@ type colResult struct {
 	notes  []string
 }
 
-func newAccumulator(f arrow.Field, seed uint64) accumulator {
+// newAccumulator returns the accumulator of a column; rowsHint is the rows
+// this worker is expected to see (0: unknown).
+func newAccumulator(f arrow.Field, seed uint64, rowsHint int64) accumulator {
 	switch KindOf(f.Type) {
 	case Numeric:
 		switch f.Type.ID() {
@@ -189,7 +196,9 @@ func newAccumulator(f arrow.Field, seed uint64) accumulator {
 	case *arrow.Date32Type:
 		return newIntKeyAcc(date32Render, date32Coarse)
 	}
-	return newStrAcc()
+	a := newStrAcc()
+	a.rowsHint = rowsHint
+	return a
 }
 
 // budget tracks the exact state of all workers against MaxMemory and picks
@@ -266,6 +275,13 @@ func Compute(ctx context.Context, schema *arrow.Schema, scan ScanFunc, opt Optio
 	for i, f := range fields {
 		b.eligible[i] = KindOf(f.Type) != Bool
 	}
+	// Batches go to whichever worker is free, so each sees about its share.
+	// Under a memory budget tables are not sized ahead: which columns are
+	// sketched must not depend on the hint.
+	workerRows := opt.RowsHint / int64(opt.Workers) * 9 / 8
+	if opt.MaxMemory > 0 {
+		workerRows = 0
+	}
 	accs := make([][]accumulator, opt.Workers)
 	rows := make([]int64, opt.Workers)
 	err := scan(ctx, opt.Workers, func(w int, rec arrow.RecordBatch) error {
@@ -278,7 +294,7 @@ func Compute(ctx context.Context, schema *arrow.Schema, scan ScanFunc, opt Optio
 		if accs[w] == nil {
 			accs[w] = make([]accumulator, ncol)
 			for c, f := range fields {
-				accs[w][c] = newAccumulator(f, uint64(w)<<32|uint64(c)+1)
+				accs[w][c] = newAccumulator(f, uint64(w)<<32|uint64(c)+1, workerRows)
 			}
 		}
 		rows[w] += rec.NumRows()
@@ -331,7 +347,7 @@ func Compute(ctx context.Context, schema *arrow.Schema, scan ScanFunc, opt Optio
 				accs[w][c] = nil
 			}
 			if acc == nil {
-				acc = newAccumulator(f, 1)
+				acc = newAccumulator(f, 1, 0)
 			}
 			results[c] = acc.finish(f.Name, opt)
 		}()

@@ -3,6 +3,7 @@ package tally
 import (
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -55,4 +56,36 @@ func BenchmarkStrings(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkSortedFloats sorts 1M normal floats held in Values; slices is
+// collecting them and sorting the copy with slices.Sort.
+func BenchmarkSortedFloats(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 4))
+	xs := make([]float64, 1_000_000)
+	for i := range xs {
+		xs[i] = r.NormFloat64()
+	}
+	fill := func() *Values[float64] {
+		var v Values[float64]
+		v.Append(xs...)
+		return &v
+	}
+	b.Run("buckets", func(b *testing.B) {
+		for range b.N {
+			b.StopTimer()
+			v := fill()
+			b.StartTimer()
+			SortedFloats(v)
+		}
+	})
+	b.Run("slices", func(b *testing.B) {
+		for range b.N {
+			b.StopTimer()
+			v := fill()
+			b.StartTimer()
+			s := v.Collect()
+			slices.Sort(s)
+		}
+	})
 }

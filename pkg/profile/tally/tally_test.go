@@ -433,3 +433,34 @@ func TestUnion(t *testing.T) {
 		}
 	}
 }
+
+func TestSortedFloats(t *testing.T) {
+	r := rand.New(rand.NewPCG(17, 18))
+	inf := math.Inf(1)
+	gens := map[string]func(i int) float64{
+		"normal":      func(int) float64 { return r.NormFloat64() },
+		"decimals":    func(int) float64 { return float64(int(r.ExpFloat64()*30000)) / 100 },
+		"long tail":   func(i int) float64 { return math.Exp(r.NormFloat64() * 8) },
+		"one outlier": func(i int) float64 { return map[bool]float64{true: 1e300, false: r.Float64()}[i == 7] },
+		"infinities":  func(i int) float64 { return []float64{inf, -inf, r.Float64(), 0, math.Copysign(0, -1)}[i%5] },
+		"constant":    func(int) float64 { return 3.5 },
+		"full range":  func(i int) float64 { return []float64{-math.MaxFloat64, math.MaxFloat64, 1}[i%3] },
+		"tiny range":  func(i int) float64 { return 1 + float64(i%3)*5e-324 },
+		"subnormals":  func(i int) float64 { return float64(i%1000) * 5e-324 },
+	}
+	for name, gen := range gens {
+		for _, n := range []int{0, 1, 31, 64, 5000, 100_000} {
+			var v Values[float64]
+			want := make([]float64, n)
+			for i := range want {
+				want[i] = gen(i)
+				v.Append(want[i])
+			}
+			got := SortedFloats(&v)
+			slices.Sort(want)
+			if !slices.Equal(want, got) || v.Len() != 0 {
+				t.Errorf("%s, %d values: not sorted as slices.Sort sorts them", name, n)
+			}
+		}
+	}
+}
