@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/mldata-io/mldata/pkg/schema"
+	"github.com/mldata-io/mldata/pkg/split"
 	"github.com/mldata-io/mldata/pkg/validate"
 )
 
@@ -52,8 +53,11 @@ type Manifest struct {
 	SchemaHistory []schema.Version `json:"schema_history,omitempty"`
 	SchemaChanges []schema.Change  `json:"schema_changes,omitempty"`
 
-	Split      SplitSettings `json:"split"`
-	Splits     []Split       `json:"splits"`
+	Split  SplitSettings `json:"split"`
+	Splits []Split       `json:"splits"`
+	// Strata totals the rows per (stratum value, split) of a stratified
+	// split, so a skew in any stratum is visible.
+	Strata     *split.Counts `json:"strata,omitempty"`
 	Validation Validation    `json:"validation"`
 	Timings    Timings       `json:"timings"`
 }
@@ -81,6 +85,10 @@ type SourceFile struct {
 	Parts   []Part          `json:"parts"`
 	// NullCounts per dataset column (Schema.Columns order).
 	NullCounts []int64 `json:"null_counts,omitempty"`
+	// Strata are the file's rows per (stratum value, split) when the split
+	// is stratified, kept per file so that incremental builds can total
+	// them without reading reused files.
+	Strata *split.Counts `json:"strata,omitempty"`
 	// Reused is true when the parts were written by an earlier build.
 	Reused bool `json:"reused,omitempty"`
 }

@@ -479,6 +479,7 @@ type processed struct {
 	parts      [][]manifest.Part // parts of each file, in (part, split) order
 	rows       []int64
 	nullCounts [][]int64
+	strata     []*split.Counts // per file, with a stratified split
 	partials   []*validate.Partial
 	validator  *validate.Validator
 }
@@ -496,7 +497,9 @@ func (b *builder) process(ctx context.Context, src, out *storage.Location, files
 	res := &processed{
 		files: files, validator: validator,
 		parts: make([][]manifest.Part, len(files)), rows: make([]int64, len(files)), nullCounts: make([][]int64, len(files)),
+		strata: make([]*split.Counts, len(files)),
 	}
+	stratified := cfg.Split.StratifyBy != ""
 	if len(files) == 0 {
 		return res, nil
 	}
@@ -527,6 +530,7 @@ func (b *builder) process(ctx context.Context, src, out *storage.Location, files
 		f := files[i]
 		ex := newExporter(ctx, out, sch, cfg, b.m.BuildID, ext, base[i])
 		nulls := make([]int64, sch.NumFields())
+		var strata *split.Counts
 		err := dataset.ScanFile(ctx, sch, f, i, cfg.Read, chunkWorkers,
 			func(w int, bt dataset.Batch) (chunkResult, error) {
 				rec := bt.Record
@@ -541,18 +545,33 @@ func (b *builder) process(ctx context.Context, src, out *storage.Location, files
 					return chunkResult{}, err
 				}
 				part, group := partOf(bt.Chunk.FirstRow, cfg.Read.ChunkRows, cfg.PartRows)
-				return chunkResult{part: part, group: group, rows: rec.NumRows(), nulls: nc, splits: parts}, nil
+				r := chunkResult{part: part, group: group, rows: rec.NumRows(), nulls: nc, splits: parts}
+				if stratified {
+					assigned := make([]uint8, rec.NumRows())
+					assigner.Assign(rec, assigned)
+					r.strata = assigner.NewCounts()
+					assigner.Count(r.strata, rec, assigned)
+				}
+				return r, nil
 			},
 			func(r chunkResult) error {
 				b.stats.Rows.Add(r.rows)
 				for c, v := range r.nulls {
 					nulls[c] += v
 				}
+				if r.strata != nil {
+					if strata == nil {
+						strata = assigner.NewCounts()
+					}
+					if err := strata.Merge(r.strata); err != nil {
+						return err
+					}
+				}
 				return ex.write(r)
 			})
 		parts, cerr := ex.close(err != nil)
 		mu.Lock()
-		res.parts[i], res.rows[i], res.nullCounts[i] = parts, ex.rows, nulls
+		res.parts[i], res.rows[i], res.nullCounts[i], res.strata[i] = parts, ex.rows, nulls, strata
 		mu.Unlock()
 		if err == nil {
 			err = cerr
@@ -609,7 +628,15 @@ func (b *builder) finish(w *work, res *processed, prev *manifest.Manifest) error
 			sf = manifest.SourceFile{
 				Key: f.Object.Key, Size: f.Object.Size, ETag: f.Object.ETag, Version: f.Object.Version(),
 				SHA256: f.SHA256, Rows: res.rows[i], Columns: schema.FromArrow(f.Schema, nil),
-				Parts: res.parts[i], NullCounts: res.nullCounts[i],
+				Parts: res.parts[i], NullCounts: res.nullCounts[i], Strata: res.strata[i],
+			}
+		}
+		if sf.Strata != nil {
+			if m.Strata == nil {
+				m.Strata = &split.Counts{Names: cfg.Split.Names, Rows: make([]int64, len(cfg.Split.Names))}
+			}
+			if err := m.Strata.Merge(sf.Strata); err != nil {
+				return err
 			}
 		}
 		for c, v := range sf.NullCounts {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/mldata-io/mldata/pkg/format"
 	"github.com/mldata-io/mldata/pkg/manifest"
+	"github.com/mldata-io/mldata/pkg/split"
 	"github.com/mldata-io/mldata/pkg/storage"
 )
 
@@ -47,7 +48,8 @@ type chunkResult struct {
 	part   int // part index within the file (see partOf)
 	group  int
 	rows   int64
-	nulls  []int64 // null count per column
+	nulls  []int64       // null count per column
+	strata *split.Counts // rows per (stratum, split), with a stratified split
 	splits []arrow.RecordBatch
 }
 

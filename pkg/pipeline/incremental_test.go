@@ -321,3 +321,47 @@ func TestSourceChangedWhileRead(t *testing.T) {
 	}
 	assertOnlyBuild(t, out, good.Manifest)
 }
+
+// A stratified split reports rows per (stratum, split); totals survive an
+// incremental rebuild that reuses files.
+func TestStratifiedCounts(t *testing.T) {
+	src, out := incSource(t, 3, 300), t.TempDir()
+	cfg := incConfig(t, src, out)
+	cfg.Split.StratifyBy = "label"
+	first := mustBuild(t, cfg).Manifest
+	check := func(m *manifest.Manifest, rows int64) {
+		t.Helper()
+		if m.Strata == nil || len(m.Strata.Strata) != 3 {
+			t.Fatalf("strata = %+v, want 3 label values", m.Strata)
+		}
+		var total int64
+		for s, split := range m.Splits {
+			var n int64
+			for _, per := range m.Strata.Strata {
+				n += per[s]
+			}
+			if n != split.Rows || m.Strata.Rows[s] != split.Rows {
+				t.Errorf("split %s: %d rows, strata say %d (rows %d)", split.Name, split.Rows, n, m.Strata.Rows[s])
+			}
+			total += n
+		}
+		if total != rows {
+			t.Errorf("strata total %d, want %d", total, rows)
+		}
+		// Each label value holds a third of the rows, split about 80/10/10.
+		for v, per := range m.Strata.Strata {
+			if f := float64(per[0]) / float64(per[0]+per[1]+per[2]); f < 0.7 || f > 0.9 {
+				t.Errorf("stratum %s: train share %.2f", v, f)
+			}
+		}
+	}
+	check(first, 900)
+	writeFile(t, src, "f01.csv", incRows(1000, 330, ""))
+	cfg = incConfig(t, src, out)
+	cfg.Split.StratifyBy = "label"
+	second := mustBuild(t, cfg)
+	if len(second.Reuse.Reused) != 2 {
+		t.Fatalf("reuse %+v", second.Reuse)
+	}
+	check(second.Manifest, 930)
+}
