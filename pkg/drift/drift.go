@@ -371,11 +371,12 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 
 	var base *sideData
 	if !pinned {
-		if base, err = collect(ctx, baseline.Scan, plans, true, opt); err != nil {
+		if base, err = collect(ctx, baseline.Scan, plans, true, true, opt); err != nil {
 			return nil, fmt.Errorf("drift: reading baseline: %w", err)
 		}
 	}
-	cur, err := collect(ctx, current.Scan, plans, false, opt)
+	// Against a stored profile, current values are only binned: no sort.
+	cur, err := collect(ctx, current.Scan, plans, false, !pinned, opt)
 	if err != nil {
 		return nil, fmt.Errorf("drift: reading current: %w", err)
 	}
@@ -586,7 +587,8 @@ type workerData struct {
 	ibuf []int64
 }
 
-func collect(ctx context.Context, scan profile.ScanFunc, plans []columnPlan, isBase bool, opt Options) (*sideData, error) {
+// collect reads one side; sortNums asks for numeric values sorted (for KS).
+func collect(ctx context.Context, scan profile.ScanFunc, plans []columnPlan, isBase, sortNums bool, opt Options) (*sideData, error) {
 	workers := opt.Workers
 	per := make([]*workerData, workers)
 	renders := make([]func(arrow.Array, int) string, len(plans))
@@ -662,7 +664,7 @@ func collect(ctx context.Context, scan profile.ScanFunc, plans []columnPlan, isB
 					all.merge(wd.nums[i])
 				}
 			}
-			all.compact()
+			all.finish(sortNums)
 			out.nums[i] = all
 			return
 		}
@@ -776,7 +778,7 @@ func numericRaw(b, c *numSide, opt Options) (*NumericDrift, string) {
 	if b.dense != nil && c.dense != nil {
 		return numericDense(b, c, opt), ""
 	}
-	base, cur := b.sorted(), c.sorted()
+	base, cur := b.ascending(), c.ascending()
 	fb := finite(base)
 	if len(fb) == 0 {
 		return nil, "no finite values in baseline to bin"

@@ -20,9 +20,11 @@ type numSide struct {
 	floats     tally.Values[float64]
 	ints       tally.Values[int64]
 	minI, maxI int64
-	// dense holds the integers instead of ints once the side is read, when
-	// their range is narrow for their number (compact).
-	dense *tally.Dense
+	// Once the side is read (finish), dense holds the integers instead of
+	// ints when their range is narrow for their number; otherwise, if
+	// asked, sorted holds every value ascending instead of floats and ints.
+	dense  *tally.Dense
+	sorted []float64
 }
 
 // isIntType reports the integer types kept as int64; uint64 is not one of
@@ -40,25 +42,38 @@ func newNumSide(t arrow.DataType) *numSide {
 }
 
 func (s *numSide) len() int {
-	n := s.floats.Len() + s.ints.Len()
+	n := s.floats.Len() + s.ints.Len() + len(s.sorted)
 	if s.dense != nil {
 		n += int(s.dense.Len())
 	}
 	return n
 }
 
-// compact replaces the integers by counts per value when that is smaller
-// (identifiers, codes): half the memory or less while the other side is
-// read, and no sort later.
-func (s *numSide) compact() {
-	if !s.isInt || !tally.DenseFits(s.minI, s.maxI, int64(s.ints.Len())) {
+// finish runs once the side is read, while the other side is not yet:
+// integers in a narrow range (identifiers, codes) become counts per value,
+// half their memory or less and no sort later; other values are sorted now
+// if sort is set, so that the unsorted copy is gone before the other side
+// is read.
+func (s *numSide) finish(sort bool) {
+	if s.isInt && tally.DenseFits(s.minI, s.maxI, int64(s.ints.Len())) {
+		s.dense = tally.NewDense(s.minI, s.maxI)
+		for chunk := range s.ints.Chunks() {
+			s.dense.Add(chunk)
+		}
+		s.ints = tally.Values[int64]{}
 		return
 	}
-	s.dense = tally.NewDense(s.minI, s.maxI)
+	if !sort {
+		return
+	}
+	// Integers too spread out to count per value are compared as floats.
 	for chunk := range s.ints.Chunks() {
-		s.dense.Add(chunk)
+		for _, v := range chunk {
+			s.floats.Append(float64(v))
+		}
 	}
 	s.ints = tally.Values[int64]{}
+	s.sorted = tally.SortedFloats(&s.floats)
 }
 
 // add appends arr's non-null values; fbuf and ibuf are the worker's scratch
@@ -91,31 +106,23 @@ func (s *numSide) merge(o *numSide) {
 	s.minI, s.maxI = min(s.minI, o.minI), max(s.maxI, o.maxI)
 }
 
-// sorted returns every value as float64 (as AppendFloats converts them),
-// ascending, and empties s.
-func (s *numSide) sorted() []float64 {
+// ascending returns every value as float64 (as AppendFloats converts
+// them), ascending; finish(true) must have run.
+func (s *numSide) ascending() []float64 {
 	if s.dense != nil {
-		xs := s.dense.AppendSorted(nil)
-		s.dense = nil
-		return xs
+		return s.dense.AppendSorted(nil)
 	}
-	if s.ints.Len() > 0 {
-		// Integers too spread out to count per value, as floats.
-		for chunk := range s.ints.Chunks() {
-			for _, v := range chunk {
-				s.floats.Append(float64(v))
-			}
-		}
-		s.ints = tally.Values[int64]{}
-	}
-	return tally.SortedFloats(&s.floats)
+	return s.sorted
 }
 
-// binCounts is BinCounts of the values without sorting them: value x goes
-// to bin #{e ∈ edges : e ≤ x} (edges ascending).
+// binCounts is BinCounts of the values, sorted or not: value x goes to
+// bin #{e ∈ edges : e ≤ x} (edges ascending).
 func (s *numSide) binCounts(edges []float64) []int64 {
-	if s.dense != nil {
+	switch {
+	case s.dense != nil:
 		return binCountsDense(s.dense, edges)
+	case s.sorted != nil:
+		return BinCounts(s.sorted, edges)
 	}
 	counts := make([]int64, len(edges)+1)
 	bin := func(x float64) int { return sort.Search(len(edges), func(i int) bool { return edges[i] > x }) }
