@@ -41,14 +41,24 @@ func benchSide(rows int, seed uint64, shift float64) drift.Input {
 }
 
 // BenchmarkDrift compares two in-memory datasets of 1M rows × 4 columns, one
-// of them an identifier-like string column (every value distinct).
+// of them an identifier-like string column (every value distinct). By
+// default that column is skipped once a side passes the category limit;
+// all-categories compares it too (MaxCategories −1), as the code before the
+// limit did.
 func BenchmarkDrift(b *testing.B) {
 	base, cur := benchSide(1_000_000, 1, 0), benchSide(1_000_000, 2, 0.1)
-	for _, binning := range []drift.Binning{drift.Uniform, drift.Quantile} {
-		b.Run(string(binning), func(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		opt  drift.Options
+	}{
+		{"uniform", drift.Options{Binning: drift.Uniform}},
+		{"quantile", drift.Options{Binning: drift.Quantile}},
+		{"uniform/all-categories", drift.Options{Binning: drift.Uniform, MaxCategories: -1}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for i := 0; i < b.N; i++ {
-				if _, err := drift.Compare(context.Background(), base, cur, drift.Options{Binning: binning}); err != nil {
+				if _, err := drift.Compare(context.Background(), base, cur, tc.opt); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	gocmp "github.com/google/go-cmp/cmp"
 
 	"github.com/mldata-io/mldata/pkg/drift"
@@ -247,5 +249,74 @@ func TestPinnedBinsIntegers(t *testing.T) {
 	}
 	if n != 300 || x.CurrentCounts[0] != 9*6 || x.CurrentCounts[9] != 12*6 {
 		t.Errorf("current counts %v", x.CurrentCounts)
+	}
+}
+
+func fromJSON(t *testing.T, dt arrow.DataType, js string) arrow.Array {
+	t.Helper()
+	arr, _, err := array.FromJSON(memory.DefaultAllocator, dt, strings.NewReader(js))
+	if err != nil {
+		t.Fatalf("%s %s: %v", dt, js, err)
+	}
+	return arr
+}
+
+func oneColumn(t *testing.T, arrs ...arrow.Array) drift.Input {
+	schema := arrow.NewSchema([]arrow.Field{{Name: "v", Type: arrs[0].DataType(), Nullable: true}}, nil)
+	var recs []arrow.RecordBatch
+	for _, a := range arrs {
+		recs = append(recs, array.NewRecordBatch(schema, []arrow.Array{a}, int64(a.Len())))
+	}
+	return drift.Input{Name: "v", Schema: schema, Scan: profile.Records(recs...)}
+}
+
+// Every integer type compares as its float64 values do, every text-like
+// type as its rendered values do, whichever way each is held.
+func TestColumnTypes(t *testing.T) {
+	const a, b = "[1, 2, null, 4, 4, 9]", "[2, 3, 3, null, 8]"
+	want := compare(t, oneColumn(t, fromJSON(t, arrow.PrimitiveTypes.Float64, a)), oneColumn(t, fromJSON(t, arrow.PrimitiveTypes.Float64, b)), drift.Options{})
+	for _, dt := range []arrow.DataType{
+		arrow.PrimitiveTypes.Int8, arrow.PrimitiveTypes.Int16, arrow.PrimitiveTypes.Int32, arrow.PrimitiveTypes.Int64,
+		arrow.PrimitiveTypes.Uint8, arrow.PrimitiveTypes.Uint16, arrow.PrimitiveTypes.Uint32, arrow.PrimitiveTypes.Uint64,
+	} {
+		got := compare(t, oneColumn(t, fromJSON(t, dt, a)), oneColumn(t, fromJSON(t, dt, b)), drift.Options{})
+		if diff := gocmp.Diff(want.NumericDrift, got.NumericDrift); diff != "" {
+			t.Errorf("%s (-float64 +got):\n%s", dt, diff)
+		}
+	}
+	// Against a stored profile, integers spread too far to count per value
+	// are binned one by one.
+	wide := "[1, 1000000000000, 5, null, 7]"
+	rec := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "v", Type: arrow.PrimitiveTypes.Float64, Nullable: true}}, nil),
+		[]arrow.Array{fromJSON(t, arrow.PrimitiveTypes.Float64, "[0, 10, 20]")}, 3)
+	p, err := profile.Compute(context.Background(), rec.Schema(), profile.Records(rec), profile.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pi := compare(t, drift.Input{Profile: p}, oneColumn(t, fromJSON(t, arrow.PrimitiveTypes.Int64, wide)), drift.Options{})
+	pf := compare(t, drift.Input{Profile: p}, oneColumn(t, fromJSON(t, arrow.PrimitiveTypes.Float64, wide)), drift.Options{})
+	if diff := gocmp.Diff(pf.NumericDrift, pi.NumericDrift); diff != "" || len(pi.NumericDrift) != 1 {
+		t.Errorf("pinned, wide integers (-floats +ints):\n%s", diff)
+	}
+
+	s := `["x", "y", null, "x", "z"]`
+	wantS := compare(t, oneColumn(t, fromJSON(t, arrow.BinaryTypes.String, s)), oneColumn(t, fromJSON(t, arrow.BinaryTypes.String, `["x", "w"]`)), drift.Options{})
+	gotS := compare(t, oneColumn(t, fromJSON(t, arrow.BinaryTypes.LargeString, s)), oneColumn(t, fromJSON(t, arrow.BinaryTypes.LargeString, `["x", "w"]`)), drift.Options{})
+	if diff := gocmp.Diff(wantS.CategoricalDrift, gotS.CategoricalDrift); diff != "" {
+		t.Errorf("large strings (-strings +got):\n%s", diff)
+	}
+	ts := &arrow.TimestampType{Unit: arrow.Second, TimeZone: "UTC"}
+	r := compare(t, oneColumn(t, fromJSON(t, ts, `["2024-01-01T00:00:00Z", null, "2024-01-01T00:00:00Z"]`)),
+		oneColumn(t, fromJSON(t, ts, `["2024-01-02T00:00:00Z"]`)), drift.Options{})
+	c, _ := r.CategoricalDrift.Get("v")
+	if c == nil || !slices.Equal(c.Categories, []string{"2024-01-01T00:00:00Z", "2024-01-02T00:00:00Z"}) || c.JSDistance != 1 {
+		t.Errorf("timestamps = %+v", c)
+	}
+
+	// A batch whose column is not of the schema's type is an error.
+	bad := drift.Input{Schema: arrow.NewSchema([]arrow.Field{{Name: "v", Type: arrow.PrimitiveTypes.Int64}}, nil),
+		Scan: oneColumn(t, fromJSON(t, arrow.PrimitiveTypes.Float64, a)).Scan}
+	if _, err := drift.Compare(context.Background(), bad, bad, drift.Options{}); err == nil || !strings.Contains(err.Error(), "not an integer type") {
+		t.Errorf("mismatched batch: %v", err)
 	}
 }

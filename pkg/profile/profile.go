@@ -32,11 +32,21 @@
 //     text), dates as YYYY-MM-DD, other types as Arrow renders them.
 //
 // Exact results keep every numeric value (8 bytes each) and every distinct
-// non-numeric value. When Options.MaxMemory is set and that state outgrows
-// it, the largest columns switch to mergeable sketches — HyperLogLog for
-// distinct counts, KLL for percentiles and histograms, Misra–Gries for top
-// values — and the profile's "approximate" object records each such
-// column's error bounds. Which columns switch depends on the order batches
+// non-numeric value, in the structures of package tally: distinct values
+// are counted in hash tables whose values sit in append-only arenas (no
+// per-value allocation, nothing for the garbage collector to scan, equality
+// checked on the bytes), top values are picked by a bounded selection
+// rather than a sort of every distinct value, integer columns whose range
+// is at most twice their count (identifiers, codes) get their percentiles,
+// distinct count and histogram from counts per value, and other numeric
+// columns are sorted by bucketing. Each worker keeps its own state; the
+// per-worker tables of a column are combined once, at the end, without
+// copying the larger one.
+//
+// When Options.MaxMemory is set and that state outgrows it, the largest
+// columns switch to mergeable sketches — HyperLogLog for distinct counts,
+// KLL for percentiles and histograms, Misra–Gries for top values — and the
+// profile's "approximate" object records each such column's error bounds. Which columns switch depends on the order batches
 // arrive in; the bounds hold regardless.
 package profile
 
