@@ -16,10 +16,11 @@ build: ## Build bin/mldata.
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/mldata ./cmd/mldata
 
 .PHONY: run
-run: build ## Build a dataset from the sample in testdata/sample (local files, no cluster).
+run: build ## Build, profile and drift-check the sample in testdata/ (local files, no cluster).
 	$(BIN)/mldata build --source testdata/sample --output $(SAMPLE_OUT) --split-key customer_id
 	$(BIN)/mldata profile $(SAMPLE_OUT) --split train --output $(SAMPLE_OUT)/profile.json --html $(SAMPLE_OUT)/profile.html
-	@echo "dataset, manifest and profile are in $(SAMPLE_OUT)/ (open $(SAMPLE_OUT)/profile.html)"
+	$(BIN)/mldata drift $(SAMPLE_OUT) testdata/sample-drifted --exclude customer_id --output $(SAMPLE_OUT)/drift.json --html $(SAMPLE_OUT)/drift.html
+	@echo "dataset, manifest, profile and drift report are in $(SAMPLE_OUT)/ (open $(SAMPLE_OUT)/profile.html and drift.html)"
 
 .PHONY: deps
 deps: ## Install what the tests need and the machine lacks (Chromium for the HTML report tests).
