@@ -128,9 +128,10 @@ func (a *strAcc) add(arr arrow.Array) (int64, error) {
 	if !a.sized {
 		a.sized = true
 		// Mostly new values in a first batch: an identifier column, which
-		// will have about a value per row.
+		// will have about a value per row. A column only looks like one
+		// (cyclic codes) costs at most 64 times its first batch's table.
 		if a.rowsHint > 0 && 2*int64(a.t.Len()) > int64(arr.Len()) {
-			a.t.Reserve(int(min(a.rowsHint, 1<<31)))
+			a.t.Reserve(int(min(a.rowsHint, 64*int64(a.t.Len()))))
 		}
 	}
 	return a.t.Bytes() - before, nil

@@ -2,6 +2,7 @@ package profile
 
 import (
 	"cmp"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -125,4 +126,28 @@ func brute2(t *tally.Ints, k int) []tally.Count {
 		top.Offer(tally.Count{Value: date32Render(v), N: n})
 	}
 	return top.Sorted()
+}
+
+// RowsHint only sizes tables: any hint, right or wrong, gives the profile
+// no hint gives.
+func TestRowsHintDoesNotChangeResults(t *testing.T) {
+	var recs []arrow.RecordBatch
+	for b := range 40 {
+		ids, codes := make([]any, 1000), make([]any, 1000)
+		for i := range ids {
+			ids[i] = fmt.Sprintf("id-%06d", b*1000+i)
+			codes[i] = fmt.Sprint("c", (b*1000+i)%1500) // unique in a first batch only
+		}
+		recs = append(recs, batch(t, strs("id", ids...), strs("code", codes...)))
+	}
+	want := compute(t, Options{Workers: 2}, recs...)
+	for _, hint := range []int64{40_000, 1, 1 << 40} {
+		got := compute(t, Options{Workers: 2, RowsHint: hint}, recs...)
+		if diff := gocmp.Diff(want, got, cmpF); diff != "" {
+			t.Errorf("hint %d (-none +hint):\n%s", hint, diff)
+		}
+	}
+	if u := want.Schema.Columns[0].UniqueCount; u != 40_000 || want.Schema.Columns[1].UniqueCount != 1500 {
+		t.Errorf("unique counts %d, %d", u, want.Schema.Columns[1].UniqueCount)
+	}
 }
