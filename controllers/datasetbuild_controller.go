@@ -101,8 +101,13 @@ func (r *DatasetBuildReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			return ctrl.Result{}, nil
 		}
 	}
-	if len(owned) > 0 && r.unrecorded(&b, &owned[0]) {
-		evs = append(evs, r.record(ctx, &b, &owned[0]))
+	// Record the Job status names: creation times have one-second
+	// resolution, so "newest" alone cannot tell two quick Jobs apart.
+	for i := range owned {
+		if r.unrecorded(&b, &owned[i]) {
+			evs = append(evs, r.record(ctx, &b, &owned[i]))
+			break
+		}
 	}
 
 	if b.Spec.Suspend {
