@@ -134,7 +134,7 @@ func runDrift(ctx context.Context, baseURI, curURI string, f driftFlags, opt dri
 	if err != nil {
 		return err
 	}
-	dopt := dataset.Options{Format: kind, Split: f.split, Workers: f.workers, Read: format.Options{ChunkRows: analysisChunkRows}}
+	dopt := dataset.Options{Format: kind, Split: f.split, Workers: f.workers, SkipHash: true, Read: format.Options{ChunkRows: analysisChunkRows}}
 
 	var base drift.Input
 	p, err := loadProfile(ctx, baseURI)

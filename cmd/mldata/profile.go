@@ -83,7 +83,7 @@ func runProfile(ctx context.Context, uri string, f profileFlags, stdout, stderr 
 	if f.workers < 0 {
 		return usagef("--workers must be >= 0")
 	}
-	ds, err := dataset.Open(ctx, uri, dataset.Options{Format: kind, Split: f.split, Workers: f.workers, Read: format.Options{ChunkRows: analysisChunkRows}})
+	ds, err := dataset.Open(ctx, uri, dataset.Options{Format: kind, Split: f.split, Workers: f.workers, SkipHash: true, Read: format.Options{ChunkRows: analysisChunkRows}})
 	if err != nil {
 		return err
 	}

@@ -107,7 +107,7 @@ func resolveColumns(ctx context.Context, uri string) ([]schema.Column, error) {
 		}
 		return m.Schema.Columns, nil
 	}
-	ds, err := dataset.Open(ctx, uri, dataset.Options{})
+	ds, err := dataset.Open(ctx, uri, dataset.Options{SkipHash: true})
 	if err != nil {
 		return nil, err
 	}

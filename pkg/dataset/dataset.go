@@ -36,6 +36,9 @@ type Options struct {
 	ScratchDir string
 	// Workers bounds the parallelism of Open; 0 means all cores.
 	Workers int
+	// SkipHash leaves File.SHA256 empty: profiles and drift checks read
+	// data but record no provenance, and hashing costs them a few percent.
+	SkipHash bool
 }
 
 // File is one file of a dataset.
@@ -199,7 +202,7 @@ func inspect(ctx context.Context, loc *storage.Location, obj storage.Object, opt
 	// The inference pass reads every byte of text files: hash them on the way.
 	in := f.input
 	var hr *storage.HashingReader
-	if kind != format.Parquet && f.SHA256 == "" {
+	if kind != format.Parquet && f.SHA256 == "" && !opt.SkipHash {
 		open := in.Open
 		in.Open = func(ctx context.Context) (io.ReadCloser, error) {
 			rc, err := open(ctx)
@@ -241,7 +244,7 @@ func inspect(ctx context.Context, loc *storage.Location, obj storage.Object, opt
 	if hr != nil {
 		f.SHA256 = hr.Sum()
 	}
-	if f.SHA256 == "" {
+	if f.SHA256 == "" && !opt.SkipHash {
 		if f.SHA256, err = hashAll(ctx, f.input); err != nil {
 			f.close()
 			return nil, err

@@ -171,3 +171,16 @@ func TestOpenRemoteSpools(t *testing.T) {
 		t.Errorf("scratch not cleaned: %d files left", len(entries))
 	}
 }
+
+func TestSkipHash(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "a.csv", "id\n1\n")
+	d, err := Open(context.Background(), dir, Options{SkipHash: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if d.Files[0].SHA256 != "" || d.Rows != 1 {
+		t.Errorf("sha256 %q rows %d; want no hash and 1 row", d.Files[0].SHA256, d.Rows)
+	}
+}
