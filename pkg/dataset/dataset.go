@@ -356,22 +356,22 @@ func UnifyFiles(files []*File) (*arrow.Schema, error) {
 }
 
 // Scan decodes every file's chunks on `workers` goroutines and calls fn
-// concurrently; fn's worker index is in [0, workers). Batches are released
-// after fn returns.
+// concurrently; fn's worker index is in [0, workers). Files are read in
+// parallel, each with its share of the workers, so many small files keep
+// every core busy as one big file does. Batches are released after fn
+// returns.
 func (d *Dataset) Scan(ctx context.Context, workers int, fn func(worker int, rec arrow.RecordBatch) error) error {
 	workers = workerCount(workers)
-	for i, f := range d.Files {
-		err := ScanFile(ctx, d.Schema, f, i, d.opts.Read, workers,
+	fileWorkers := max(1, min(workers, len(d.Files)))
+	chunkWorkers := workers / fileWorkers // ≥ 1; slot·chunkWorkers + w < workers
+	return parallel.ForEach(ctx, fileWorkers, len(d.Files), func(slot, i int) error {
+		return ScanFile(ctx, d.Schema, d.Files[i], i, d.opts.Read, chunkWorkers,
 			func(w int, b Batch) (struct{}, error) {
 				defer b.Record.Release()
-				return struct{}{}, fn(w, b.Record)
+				return struct{}{}, fn(slot*chunkWorkers+w, b.Record)
 			},
 			func(struct{}) error { return nil })
-		if err != nil {
-			return err
-		}
-	}
-	return nil
+	})
 }
 
 // ScanFile decodes one file's chunks to schema on `workers` goroutines,

@@ -2,9 +2,11 @@ package dataset
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 
@@ -182,5 +184,42 @@ func TestSkipHash(t *testing.T) {
 	defer d.Close()
 	if d.Files[0].SHA256 != "" || d.Rows != 1 {
 		t.Errorf("sha256 %q rows %d; want no hash and 1 row", d.Files[0].SHA256, d.Rows)
+	}
+}
+
+// Many files are scanned in parallel, and worker indexes stay below the
+// worker count, so callers can index per-worker state with them.
+func TestScanManyFilesWorkerIndexes(t *testing.T) {
+	dir := t.TempDir()
+	for i := 0; i < 7; i++ {
+		write(t, dir, fmt.Sprintf("f%d.csv", i), fmt.Sprintf("id\n%d\n%d\n", 2*i, 2*i+1))
+	}
+	d, err := Open(context.Background(), dir, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, workers := range []int{1, 2, 3, 5, 16} {
+		per := make([]int64, workers)
+		var mu sync.Mutex
+		err := d.Scan(context.Background(), workers, func(w int, rec arrow.RecordBatch) error {
+			if w < 0 || w >= workers {
+				return fmt.Errorf("worker index %d out of [0,%d)", w, workers)
+			}
+			mu.Lock()
+			per[w] += rec.NumRows()
+			mu.Unlock()
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n int64
+		for _, v := range per {
+			n += v
+		}
+		if n != 14 {
+			t.Errorf("workers=%d: scanned %d rows, want 14", workers, n)
+		}
 	}
 }
