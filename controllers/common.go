@@ -233,3 +233,13 @@ func (StorageLister) List(ctx context.Context, uri string, include []string) ([]
 
 // errNotListable says that the controller cannot list a source itself.
 var errNotListable = errors.New("source not listable by the controller")
+
+// findJob returns the Job named name among owned, or nil.
+func findJob(owned []batchv1.Job, name string) *batchv1.Job {
+	for i := range owned {
+		if owned[i].Name == name {
+			return &owned[i]
+		}
+	}
+	return nil
+}

@@ -102,6 +102,8 @@ type testManager struct {
 	recorder *events.FakeRecorder
 	lister   *fakeLister
 	build    *DatasetBuildReconciler
+	drift    *DriftCheckReconciler
+	profile  *DatasetProfileReconciler
 }
 
 type fakeLister struct {
@@ -138,6 +140,14 @@ func startManager(t *testing.T, start time.Time) *testManager {
 	tm := &testManager{clock: clocktesting.NewFakeClock(start), recorder: events.NewFakeRecorder(100), lister: &fakeLister{}}
 	tm.build = &DatasetBuildReconciler{Client: mgr.GetClient(), Recorder: tm.recorder, Clock: tm.clock, Jobs: testSettings, Lister: tm.lister}
 	if err := tm.build.SetupWithManager(mgr, 2); err != nil {
+		t.Fatal(err)
+	}
+	tm.drift = &DriftCheckReconciler{Client: mgr.GetClient(), Recorder: tm.recorder, Clock: tm.clock, Jobs: testSettings, Lister: tm.lister}
+	if err := tm.drift.SetupWithManager(mgr, 2); err != nil {
+		t.Fatal(err)
+	}
+	tm.profile = &DatasetProfileReconciler{Client: mgr.GetClient(), Recorder: tm.recorder, Clock: tm.clock, Jobs: testSettings}
+	if err := tm.profile.SetupWithManager(mgr, 2); err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
