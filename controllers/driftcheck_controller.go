@@ -263,7 +263,7 @@ func (r *DriftCheckReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 
 	job, err := jobs.Build(r.Jobs, jobs.Run{
 		Owner: &d, GVK: v1alpha1.GroupVersion.WithKind(worker.KindDriftCheck), ID: runID,
-		Task: &worker.Task{Kind: worker.KindDriftCheck, Name: d.Name, RunID: runID, Drift: &d.Spec, Baseline: base, Current: cur},
+		Task:        &worker.Task{Kind: worker.KindDriftCheck, Name: d.Name, RunID: runID, Drift: &d.Spec, Baseline: base, Current: cur},
 		SecretNames: secrets, Resources: d.Spec.Resources, ServiceAccountName: d.Spec.ServiceAccountName, ScheduledTime: &due,
 	})
 	if err != nil {
@@ -409,4 +409,3 @@ func scheduledTime(j *batchv1.Job) (time.Time, bool) {
 	t, err := time.Parse(time.RFC3339, v)
 	return t, err == nil
 }
-

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/runtime"
+	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/healthz"
+	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
+
+	"github.com/mldata-io/mldata/api/v1alpha1"
+	"github.com/mldata-io/mldata/controllers"
+	"github.com/mldata-io/mldata/internal/jobs"
+)
+
+func init() { subcommands = append(subcommands, newManagerCmd) }
+
+func newManagerCmd() *cobra.Command {
+	var (
+		image, metricsAddr, probeAddr string
+		namespaces                    []string
+		concurrency                   int
+		leaderElect                   bool
+		backoff, ttl                  int32
+	)
+	cmd := &cobra.Command{
+		Use:   "manager",
+		Short: "Run the Kubernetes operator (controllers for DatasetBuild, DatasetProfile, DriftCheck)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if image == "" {
+				return usagef("--worker-image is required: the image whose mldata binary the Jobs run")
+			}
+			// klog writes structured logs; it is already a dependency of client-go.
+			ctrl.SetLogger(klog.NewKlogr())
+			scheme := runtime.NewScheme()
+			if err := clientgoscheme.AddToScheme(scheme); err != nil {
+				return err
+			}
+			if err := v1alpha1.AddToScheme(scheme); err != nil {
+				return err
+			}
+			opts := ctrl.Options{
+				Scheme:                 scheme,
+				Metrics:                metricsserver.Options{BindAddress: metricsAddr},
+				HealthProbeBindAddress: probeAddr,
+				LeaderElection:         leaderElect,
+				LeaderElectionID:       "mldata-manager.mldata.io",
+			}
+			if len(namespaces) > 0 {
+				opts.Cache.DefaultNamespaces = map[string]cache.Config{}
+				for _, ns := range namespaces {
+					opts.Cache.DefaultNamespaces[ns] = cache.Config{}
+				}
+			}
+			mgr, err := ctrl.NewManager(ctrl.GetConfigOrDie(), opts)
+			if err != nil {
+				return fmt.Errorf("creating manager: %w", err)
+			}
+			ctx := cmd.Context()
+			if err := controllers.SetupIndexes(ctx, mgr); err != nil {
+				return err
+			}
+			settings := jobs.Settings{Image: image, BackoffLimit: backoff}
+			if ttl > 0 {
+				settings.TTLSecondsAfterFinished = ptr.To(ttl)
+			}
+			clk := clock.RealClock{}
+			if err := (&controllers.DatasetBuildReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("mldata"), Clock: clk, Jobs: settings}).SetupWithManager(mgr, concurrency); err != nil {
+				return err
+			}
+			if err := (&controllers.DatasetProfileReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("mldata"), Clock: clk, Jobs: settings}).SetupWithManager(mgr, concurrency); err != nil {
+				return err
+			}
+			// DriftCheck Jobs are pruned by history limits, not by TTL.
+			driftSettings := settings
+			driftSettings.TTLSecondsAfterFinished = nil
+			if err := (&controllers.DriftCheckReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("mldata"), Clock: clk, Jobs: driftSettings}).SetupWithManager(mgr, concurrency); err != nil {
+				return err
+			}
+			if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
+				return err
+			}
+			if err := mgr.AddReadyzCheck("readyz", healthz.Ping); err != nil {
+				return err
+			}
+			return mgr.Start(ctx)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVar(&image, "worker-image", "", "image of the Jobs' worker (this binary's image)")
+	fl.StringSliceVar(&namespaces, "namespaces", nil, "namespaces to watch (default: all)")
+	fl.IntVar(&concurrency, "concurrency", 2, "reconciles in parallel per kind")
+	fl.BoolVar(&leaderElect, "leader-elect", true, "elect a leader so that only one replica reconciles")
+	fl.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the metrics endpoint (0 disables it)")
+	fl.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the health and readiness probes")
+	fl.Int32Var(&backoff, "job-backoff-limit", 2, "retries of a failed worker pod")
+	fl.Int32Var(&ttl, "job-ttl-seconds", 86400, "delete finished build and profile Jobs after this long (0 keeps them)")
+	return cmd
+}
