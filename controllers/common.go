@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -25,6 +26,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/utils/clock"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
 
@@ -242,4 +244,12 @@ func findJob(owned []batchv1.Job, name string) *batchv1.Job {
 		}
 	}
 	return nil
+}
+
+// nowFrom reads the reconciler's clock in UTC; nil means the wall clock.
+func nowFrom(c clock.PassiveClock) time.Time {
+	if c == nil {
+		return time.Now().UTC()
+	}
+	return c.Now().UTC()
 }

@@ -59,12 +59,7 @@ func (r *DatasetBuildReconciler) SetupWithManager(mgr ctrl.Manager, concurrency 
 		Complete(r)
 }
 
-func (r *DatasetBuildReconciler) now() time.Time {
-	if r.Clock == nil {
-		return time.Now().UTC()
-	}
-	return r.Clock.Now().UTC()
-}
+func (r *DatasetBuildReconciler) now() time.Time { return nowFrom(r.Clock) }
 
 // Reconcile brings one DatasetBuild forward.
 func (r *DatasetBuildReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {

@@ -64,12 +64,7 @@ func (r *DatasetProfileReconciler) SetupWithManager(mgr ctrl.Manager, concurrenc
 		Complete(r)
 }
 
-func (r *DatasetProfileReconciler) now() time.Time {
-	if r.Clock == nil {
-		return time.Now().UTC()
-	}
-	return r.Clock.Now().UTC()
-}
+func (r *DatasetProfileReconciler) now() time.Time { return nowFrom(r.Clock) }
 
 // Reconcile brings one DatasetProfile forward.
 func (r *DatasetProfileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {

@@ -83,12 +83,7 @@ func (r *DriftCheckReconciler) SetupWithManager(mgr ctrl.Manager, concurrency in
 		Complete(r)
 }
 
-func (r *DriftCheckReconciler) now() time.Time {
-	if r.Clock == nil {
-		return time.Now().UTC()
-	}
-	return r.Clock.Now().UTC()
-}
+func (r *DriftCheckReconciler) now() time.Time { return nowFrom(r.Clock) }
 
 // Reconcile brings one DriftCheck forward.
 func (r *DriftCheckReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
