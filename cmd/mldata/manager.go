@@ -27,6 +27,7 @@ func newManagerCmd() *cobra.Command {
 		namespaces                    []string
 		concurrency                   int
 		leaderElect                   bool
+		leaderNamespace               string
 		backoff, ttl                  int32
 	)
 	cmd := &cobra.Command{
@@ -47,11 +48,12 @@ func newManagerCmd() *cobra.Command {
 				return err
 			}
 			opts := ctrl.Options{
-				Scheme:                 scheme,
-				Metrics:                metricsserver.Options{BindAddress: metricsAddr},
-				HealthProbeBindAddress: probeAddr,
-				LeaderElection:         leaderElect,
-				LeaderElectionID:       "mldata-manager.mldata.io",
+				Scheme:                  scheme,
+				Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
+				HealthProbeBindAddress:  probeAddr,
+				LeaderElection:          leaderElect,
+				LeaderElectionID:        "mldata-manager.mldata.io",
+				LeaderElectionNamespace: leaderNamespace,
 			}
 			if len(namespaces) > 0 {
 				opts.Cache.DefaultNamespaces = map[string]cache.Config{}
@@ -98,6 +100,7 @@ func newManagerCmd() *cobra.Command {
 	fl.StringSliceVar(&namespaces, "namespaces", nil, "namespaces to watch (default: all)")
 	fl.IntVar(&concurrency, "concurrency", 2, "reconciles in parallel per kind")
 	fl.BoolVar(&leaderElect, "leader-elect", true, "elect a leader so that only one replica reconciles")
+	fl.StringVar(&leaderNamespace, "leader-election-namespace", "", "namespace of the leader election Lease (default: the pod's own namespace; required outside a cluster)")
 	fl.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the metrics endpoint (0 disables it)")
 	fl.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the health and readiness probes")
 	fl.Int32Var(&backoff, "job-backoff-limit", 2, "retries of a failed worker pod")
