@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Obtains the control-plane binaries that controller-runtime's envtest runs
-# (kube-apiserver, etcd and, for end-to-end tests, kube-controller-manager)
-# into bin/k8s, once, and prints that directory on stdout so callers can use it
-# as KUBEBUILDER_ASSETS. Everything else goes to stderr.
+# (kube-apiserver, etcd and, for end-to-end tests, kube-controller-manager;
+# for the local cluster of hack/cluster also kube-scheduler) into bin/k8s,
+# once, and prints that directory on stdout so callers can use it as
+# KUBEBUILDER_ASSETS. Everything else goes to stderr.
 #
 # Order of preference:
 #   1. bin/k8s already holds the wanted versions (stamp files): reuse, ~0.1 s.
@@ -12,7 +13,8 @@
 #      sources live in two small modules next to this script (kube/, etcd/),
 #      never in the project's go.mod. Cold: ~11 min and ~2.7 GB on 2 cores.
 #
-# Usage: hack/controlplane/build.sh [--with-controller-manager] [--from-source]
+# Usage: hack/controlplane/build.sh [--with-controller-manager] [--cluster] [--from-source]
+#   --cluster  also kube-controller-manager and kube-scheduler (hack/cluster/up.sh)
 # Environment: CONTROLPLANE_DIR (default <repo>/bin/k8s),
 #              CONTROLPLANE_FROM_SOURCE=1 (same as --from-source),
 #              CONTROLPLANE_DOWNLOAD_TIMEOUT seconds (default 30).
@@ -23,11 +25,16 @@ root=$(cd "$here/../.." && pwd)
 out=${CONTROLPLANE_DIR:-$root/bin/k8s}
 from_source=${CONTROLPLANE_FROM_SOURCE:-0}
 with_kcm=0
+with_scheduler=0
 dl_timeout=${CONTROLPLANE_DOWNLOAD_TIMEOUT:-30}
 
 for arg in "$@"; do
 	case $arg in
 	--with-controller-manager) with_kcm=1 ;;
+	--cluster)
+		with_kcm=1
+		with_scheduler=1
+		;;
 	--from-source) from_source=1 ;;
 	-h | --help)
 		sed -n '2,20p' "$0" | sed 's/^# \{0,1\}//' >&2
@@ -83,6 +90,9 @@ have() { # component
 components=(kube-apiserver etcd)
 if [[ $with_kcm == 1 ]]; then
 	components+=(kube-controller-manager)
+fi
+if [[ $with_scheduler == 1 ]]; then
+	components+=(kube-scheduler)
 fi
 
 missing=()
@@ -160,7 +170,7 @@ build_from_source() {
 	local kube_pkgs=() c
 	for c in "${missing[@]}"; do
 		case $c in
-		kube-apiserver | kube-controller-manager) kube_pkgs+=("k8s.io/kubernetes/cmd/$c") ;;
+		kube-apiserver | kube-controller-manager | kube-scheduler) kube_pkgs+=("k8s.io/kubernetes/cmd/$c") ;;
 		esac
 	done
 	if [[ ${#kube_pkgs[@]} -gt 0 ]]; then
@@ -184,8 +194,8 @@ build_from_source() {
 	done
 }
 
-# setup-envtest never ships kube-controller-manager, so try it only when it
-# can supply something that is missing.
+# setup-envtest never ships kube-controller-manager or kube-scheduler, so try
+# it only when it can supply something that is missing.
 if [[ $from_source != 1 && " ${missing[*]} " =~ " "(kube-apiserver|etcd)" " ]] && try_download; then
 	remaining=()
 	for c in "${missing[@]}"; do
