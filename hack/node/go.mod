@@ -1,0 +1,3 @@
+module github.com/mldata-io/mldata/hack/node
+
+go 1.26.8
