@@ -164,11 +164,11 @@ func setUp(m *testing.M) (int, error) {
 	return code, nil
 }
 
-// install applies the CRDs and the generated RBAC (test/e2e/config), and
+// install applies the CRDs and the generated RBAC (config/local), and
 // creates the suite's namespace under the restricted Pod Security Standard
 // with the S3 Secret in it.
 func install() error {
-	if _, err := kubectl("apply", "--server-side", "-k", "test/e2e/config"); err != nil {
+	if _, err := kubectl("apply", "--server-side", "-k", "config/local"); err != nil {
 		return err
 	}
 	if _, err := kubectl("wait", "--for=condition=Established", "--timeout=60s",
