@@ -26,9 +26,13 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
+	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
 	"github.com/mldata-io/mldata/internal/jobs"
@@ -52,9 +56,68 @@ const (
 	EventJobCreated = "JobCreated"
 )
 
-// SetupIndexes registers the Job owner index with the manager's cache.
+// SecretIndex is the field index of DatasetBuilds, DatasetProfiles and
+// DriftChecks by the names of the Secrets their spec references, so that a
+// Secret's creation reaches the resources that wait for it.
+const SecretIndex = ".spec.secretRefs"
+
+// SetupIndexes registers the Job owner index and the Secret reference
+// indexes with the manager's cache.
 func SetupIndexes(ctx context.Context, mgr manager.Manager) error {
-	return mgr.GetFieldIndexer().IndexField(ctx, &batchv1.Job{}, OwnerIndex, jobOwnerKey)
+	fi := mgr.GetFieldIndexer()
+	if err := fi.IndexField(ctx, &batchv1.Job{}, OwnerIndex, jobOwnerKey); err != nil {
+		return err
+	}
+	if err := fi.IndexField(ctx, &v1alpha1.DatasetBuild{}, SecretIndex, func(o client.Object) []string {
+		b := o.(*v1alpha1.DatasetBuild)
+		return secretNames(b.Spec.Source.SecretRef, b.Spec.Output.SecretRef)
+	}); err != nil {
+		return err
+	}
+	if err := fi.IndexField(ctx, &v1alpha1.DriftCheck{}, SecretIndex, func(o client.Object) []string {
+		d := o.(*v1alpha1.DriftCheck)
+		return secretNames(d.Spec.Baseline.SecretRef, d.Spec.Current.SecretRef, d.Spec.Output.SecretRef)
+	}); err != nil {
+		return err
+	}
+	return fi.IndexField(ctx, &v1alpha1.DatasetProfile{}, SecretIndex, func(o client.Object) []string {
+		p := o.(*v1alpha1.DatasetProfile)
+		return secretNames(p.Spec.Source.SecretRef, p.Spec.Output.SecretRef)
+	})
+}
+
+// secretNames are the distinct names of refs, without nil ones.
+func secretNames(refs ...*v1alpha1.SecretRef) []string {
+	var out []string
+	for _, r := range refs {
+		if n := secretName(r); n != "" && !containsString(out, n) {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// secretReferrers maps a Secret event to the resources of its namespace
+// that reference the Secret, found through SecretIndex in list.
+func secretReferrers(c client.Reader, list func() client.ObjectList) handler.MapFunc {
+	return func(ctx context.Context, o client.Object) []reconcile.Request {
+		l := list()
+		if err := c.List(ctx, l, client.InNamespace(o.GetNamespace()), client.MatchingFields{SecretIndex: o.GetName()}); err != nil {
+			ctrl.LoggerFrom(ctx).Error(err, "listing the referrers of a Secret", "secret", klog.KObj(o))
+			return nil
+		}
+		items, err := apimeta.ExtractList(l)
+		if err != nil {
+			return nil
+		}
+		reqs := make([]reconcile.Request, 0, len(items))
+		for _, it := range items {
+			if obj, ok := it.(client.Object); ok {
+				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(obj)})
+			}
+		}
+		return reqs
+	}
 }
 
 func jobOwnerKey(o client.Object) []string {
@@ -134,13 +197,17 @@ func createJob(ctx context.Context, c client.Client, job *batchv1.Job) (created 
 }
 
 // secretsExist checks the referenced Secrets, returning the first missing.
+// It reads metadata only: through the manager's client that is the
+// metadata cache the Secret watches fill, so the manager never caches
+// Secrets' contents.
 func secretsExist(ctx context.Context, c client.Reader, ns string, names []string) (missing string, err error) {
 	for _, n := range names {
 		if n == "" {
 			continue
 		}
-		var s corev1.Secret
-		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: n}, &s); err != nil {
+		s := &metav1.PartialObjectMetadata{}
+		s.SetGroupVersionKind(corev1.SchemeGroupVersion.WithKind("Secret"))
+		if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: n}, s); err != nil {
 			if apierrors.IsNotFound(err) {
 				return n, nil
 			}
@@ -148,6 +215,32 @@ func secretsExist(ctx context.Context, c client.Reader, ns string, names []strin
 		}
 	}
 	return "", nil
+}
+
+// secretNotFoundError says that a referenced Secret does not exist.
+type secretNotFoundError struct{ name, namespace string }
+
+func (e *secretNotFoundError) Error() string {
+	return fmt.Sprintf("Secret %s does not exist in namespace %s", e.name, e.namespace)
+}
+
+// secretCredentials reads a Secret's data as credentials for listing. c
+// should read from the API server (the manager's API reader), not from a
+// cache, so that Secrets' contents are held only while listing. The values
+// must never reach logs, events or status.
+func secretCredentials(ctx context.Context, c client.Reader, ns, name string) (map[string]string, error) {
+	var s corev1.Secret
+	if err := c.Get(ctx, types.NamespacedName{Namespace: ns, Name: name}, &s); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, &secretNotFoundError{name: name, namespace: ns}
+		}
+		return nil, fmt.Errorf("reading Secret %s: %w", name, err)
+	}
+	creds := make(map[string]string, len(s.Data)+len(s.StringData))
+	for k, v := range s.Data {
+		creds[k] = string(v)
+	}
+	return creds, nil
 }
 
 func secretName(r *v1alpha1.SecretRef) string {
@@ -216,16 +309,26 @@ func progressing(conds *[]metav1.Condition, gen int64, msg string) {
 
 // SourceLister lists a source location, for change detection without a Job.
 type SourceLister interface {
-	List(ctx context.Context, uri string, include []string) ([]storage.Object, error)
+	// List lists uri. creds, when not nil, are the data of the source's
+	// Secret and the only credentials to use; nil means the controller's
+	// own identity (no secretRef).
+	List(ctx context.Context, uri string, include []string, creds map[string]string) ([]storage.Object, error)
 }
 
-// StorageLister lists through pkg/storage with the controller's own
-// credentials (its environment and service account).
+// StorageLister lists through pkg/storage: with a Secret's credentials when
+// given, else with the controller's own (its environment and service
+// account).
 type StorageLister struct{}
 
 // List lists uri.
-func (StorageLister) List(ctx context.Context, uri string, include []string) ([]storage.Object, error) {
-	loc, err := storage.Open(ctx, uri)
+func (StorageLister) List(ctx context.Context, uri string, include []string, creds map[string]string) ([]storage.Object, error) {
+	var loc *storage.Location
+	var err error
+	if creds != nil {
+		loc, err = storage.OpenWithCredentials(ctx, uri, creds)
+	} else {
+		loc, err = storage.Open(ctx, uri)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -233,8 +336,32 @@ func (StorageLister) List(ctx context.Context, uri string, include []string) ([]
 	return loc.List(ctx, include)
 }
 
-// errNotListable says that the controller cannot list a source itself.
+// errNotListable says that the controller cannot list a source itself: its
+// Secret holds no credentials the controller can use for the store (the
+// Job's pod may still have some, e.g. its service account's).
 var errNotListable = errors.New("source not listable by the controller")
+
+// listSource lists a source with the credentials of its Secret, if any.
+// errNotListable means the Secret has no credentials for the store.
+func listSource(ctx context.Context, l SourceLister, secrets client.Reader, ns, uri string, include []string, secret string) ([]storage.Object, error) {
+	var creds map[string]string
+	if secret != "" {
+		var err error
+		if creds, err = secretCredentials(ctx, secrets, ns, secret); err != nil {
+			return nil, err
+		}
+	}
+	objs, err := l.List(ctx, uri, include, creds)
+	switch {
+	case err == nil:
+		return objs, nil
+	case errors.Is(err, storage.ErrNoCredentials):
+		return nil, errNotListable
+	case secret != "":
+		return nil, fmt.Errorf("with the credentials of Secret %s: %w", secret, err)
+	}
+	return nil, err
+}
 
 // findJob returns the Job named name among owned, or nil.
 func findJob(owned []batchv1.Job, name string) *batchv1.Job {
@@ -244,6 +371,27 @@ func findJob(owned []batchv1.Job, name string) *batchv1.Job {
 		}
 	}
 	return nil
+}
+
+// jobDuration is a finished Job's run time, 0 when unknown.
+// A failed Job has no completionTime: its end is when it was marked
+// Failed.
+func jobDuration(j *batchv1.Job) time.Duration {
+	if j.Status.StartTime == nil {
+		return 0
+	}
+	end := j.Status.CompletionTime
+	if end == nil {
+		for _, c := range j.Status.Conditions {
+			if c.Type == batchv1.JobFailed && c.Status == corev1.ConditionTrue {
+				end = &c.LastTransitionTime
+			}
+		}
+	}
+	if end == nil || end.Before(j.Status.StartTime) {
+		return 0
+	}
+	return end.Sub(j.Status.StartTime.Time)
 }
 
 // nowFrom reads the reconciler's clock in UTC; nil means the wall clock.

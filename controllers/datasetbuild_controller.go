@@ -2,12 +2,15 @@ package controllers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
@@ -15,10 +18,12 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/predicate"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
 	"github.com/mldata-io/mldata/internal/jobs"
+	"github.com/mldata-io/mldata/internal/metrics"
 	"github.com/mldata-io/mldata/internal/worker"
 	"github.com/mldata-io/mldata/pkg/manifest"
 	"github.com/mldata-io/mldata/pkg/storage"
@@ -37,9 +42,10 @@ type DatasetBuildReconciler struct {
 	// lists of status; nil uses worker.ReadManifest. Errors leave those
 	// lists as they were.
 	ReadManifest func(ctx context.Context, uri string) (*manifest.Manifest, error)
-	// OnBuild, when set, is called after a build Job's result is
-	// recorded (for metrics).
-	OnBuild func(b *v1alpha1.DatasetBuild, s *worker.Summary, duration time.Duration)
+	// APIReader reads the data of source Secrets from the API server, so
+	// that Secrets' contents are not cached; SetupWithManager sets it to
+	// the manager's API reader when nil, and nil falls back to Client.
+	APIReader client.Reader
 }
 
 // +kubebuilder:rbac:groups=mldata.io,resources=datasetbuilds,verbs=get;list;watch
@@ -51,10 +57,17 @@ type DatasetBuildReconciler struct {
 
 // SetupWithManager registers the reconciler. GenerationChangedPredicate
 // applies to DatasetBuilds only: Job status changes must get through.
+// Secrets are watched as metadata only (the manager never caches their
+// contents), so that a build waiting for its Secret, or failing with its
+// credentials, is reconciled as soon as the Secret is created or changed.
 func (r *DatasetBuildReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
+	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.DatasetBuild{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&batchv1.Job{}).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(secretReferrers(mgr.GetClient(), func() client.ObjectList { return &v1alpha1.DatasetBuildList{} }))).
 		WithOptions(controllerOptions(concurrency)).
 		Complete(r)
 }
@@ -66,9 +79,13 @@ func (r *DatasetBuildReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	log := ctrl.LoggerFrom(ctx)
 	var b v1alpha1.DatasetBuild
 	if err := r.Get(ctx, req.NamespacedName, &b); err != nil {
+		if apierrors.IsNotFound(err) {
+			metrics.ForgetBuild(req.Namespace, req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !b.DeletionTimestamp.IsZero() {
+		metrics.ForgetBuild(b.Namespace, b.Name)
 		return ctrl.Result{}, nil
 	}
 	before := b.DeepCopy()
@@ -78,6 +95,7 @@ func (r *DatasetBuildReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			retErr = err
 			return
 		}
+		metrics.SetBuildRows(b.Namespace, b.Name, b.Status.Rows)
 		emit(r.Recorder, &b, evs)
 	}()
 	gen := b.Generation
@@ -119,12 +137,18 @@ func (r *DatasetBuildReconciler) Reconcile(ctx context.Context, req ctrl.Request
 
 	now := r.now()
 	digest, err := r.listingDigest(ctx, &b)
+	var missing *secretNotFoundError
 	switch {
-	case err == errNotListable:
-		// The controller cannot see the sources (they need the Secret's
-		// credentials): a build Job per interval, which ends in seconds
-		// without reading data when nothing changed.
+	case errors.Is(err, errNotListable):
+		// The Secret has no credentials the controller can use for the
+		// store (the pod may, e.g. through its service account): a build
+		// Job per interval, which ends in seconds without reading data
+		// when nothing changed.
 		digest = "tick=" + strconv.FormatInt(tick(&b, now), 10)
+	case errors.As(err, &missing):
+		// Deleted since the existence check.
+		stalled(&b.Status.Conditions, gen, v1alpha1.ReasonSecretNotFound, missing.Error())
+		return ctrl.Result{RequeueAfter: time.Minute}, nil
 	case err != nil:
 		setCondition(&b.Status.Conditions, gen, v1alpha1.ConditionReady, metav1.ConditionFalse, ReasonSourceUnavailable, err.Error())
 		return ctrl.Result{}, fmt.Errorf("listing sources of %s: %w", b.Name, err)
@@ -181,13 +205,7 @@ func (r *DatasetBuildReconciler) record(ctx context.Context, b *v1alpha1.Dataset
 		}
 	}
 	worker.ApplyBuild(&b.Status, b.Generation, s, m, r.now())
-	if r.OnBuild != nil {
-		var d time.Duration
-		if j.Status.StartTime != nil && j.Status.CompletionTime != nil {
-			d = j.Status.CompletionTime.Sub(j.Status.StartTime.Time)
-		}
-		r.OnBuild(b, s, d)
-	}
+	metrics.RecordBuild(b.Namespace, b.Name, s, jobDuration(j))
 	if !s.OK {
 		return event{warning: true, reason: s.Reason, action: "Build", msg: s.Message}
 	}
@@ -199,17 +217,18 @@ func (r *DatasetBuildReconciler) record(ctx context.Context, b *v1alpha1.Dataset
 }
 
 // listingDigest is a digest of the source listing (key, size and change
-// token per object), or errNotListable when the sources need a Secret's
-// credentials, which pkg/storage cannot take from the controller.
+// token per object), listed with the source Secret's credentials if it has
+// one; errNotListable when that Secret has none for the store.
 func (r *DatasetBuildReconciler) listingDigest(ctx context.Context, b *v1alpha1.DatasetBuild) (string, error) {
-	if b.Spec.Source.SecretRef != nil {
-		return "", errNotListable
-	}
 	l := r.Lister
 	if l == nil {
 		l = StorageLister{}
 	}
-	objs, err := l.List(ctx, string(b.Spec.Source.URI), b.Spec.Source.Include)
+	secrets := r.APIReader
+	if secrets == nil {
+		secrets = r.Client
+	}
+	objs, err := listSource(ctx, l, secrets, b.Namespace, string(b.Spec.Source.URI), b.Spec.Source.Include, secretName(b.Spec.Source.SecretRef))
 	if err != nil {
 		return "", err
 	}

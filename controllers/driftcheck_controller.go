@@ -7,6 +7,8 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
 	"github.com/mldata-io/mldata/internal/jobs"
+	"github.com/mldata-io/mldata/internal/metrics"
 	"github.com/mldata-io/mldata/internal/worker"
 )
 
@@ -41,9 +44,10 @@ type DriftCheckReconciler struct {
 	// Lister lists plain-URI inputs to tell whether they changed; nil
 	// uses StorageLister.
 	Lister SourceLister
-	// OnRun, when set, is called after a run's result is recorded (for
-	// metrics).
-	OnRun func(d *v1alpha1.DriftCheck, s *worker.Summary)
+	// APIReader reads the data of input Secrets from the API server, so
+	// that Secrets' contents are not cached; SetupWithManager sets it to
+	// the manager's API reader when nil, and nil falls back to Client.
+	APIReader client.Reader
 }
 
 // +kubebuilder:rbac:groups=mldata.io,resources=driftchecks,verbs=get;list;watch
@@ -51,8 +55,12 @@ type DriftCheckReconciler struct {
 // +kubebuilder:rbac:groups=mldata.io,resources=datasetbuilds;datasetprofiles,verbs=get;list;watch
 
 // SetupWithManager registers the reconciler; changes of referenced
-// DatasetBuilds and DatasetProfiles reach the DriftChecks that use them.
+// DatasetBuilds, DatasetProfiles and Secrets (metadata only) reach the
+// DriftChecks that use them.
 func (r *DriftCheckReconciler) SetupWithManager(mgr ctrl.Manager, concurrency int) error {
+	if r.APIReader == nil {
+		r.APIReader = mgr.GetAPIReader()
+	}
 	list := func(ctx context.Context, ns string) ([]client.Object, error) {
 		var l v1alpha1.DriftCheckList
 		if err := r.List(ctx, &l, client.InNamespace(ns)); err != nil {
@@ -79,6 +87,7 @@ func (r *DriftCheckReconciler) SetupWithManager(mgr ctrl.Manager, concurrency in
 		Owns(&batchv1.Job{}).
 		Watches(&v1alpha1.DatasetBuild{}, handler.EnqueueRequestsFromMapFunc(mapToReferrers(list, refers, "DatasetBuild"))).
 		Watches(&v1alpha1.DatasetProfile{}, handler.EnqueueRequestsFromMapFunc(mapToReferrers(list, refers, "DatasetProfile"))).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(secretReferrers(mgr.GetClient(), func() client.ObjectList { return &v1alpha1.DriftCheckList{} }))).
 		WithOptions(controllerOptions(concurrency)).
 		Complete(r)
 }
@@ -89,9 +98,13 @@ func (r *DriftCheckReconciler) now() time.Time { return nowFrom(r.Clock) }
 func (r *DriftCheckReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	var d v1alpha1.DriftCheck
 	if err := r.Get(ctx, req.NamespacedName, &d); err != nil {
+		if apierrors.IsNotFound(err) {
+			metrics.ForgetDriftCheck(req.Namespace, req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !d.DeletionTimestamp.IsZero() {
+		metrics.ForgetDriftCheck(d.Namespace, d.Name)
 		return ctrl.Result{}, nil
 	}
 	before := d.DeepCopy()
@@ -101,6 +114,7 @@ func (r *DriftCheckReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 			retErr = err
 			return
 		}
+		metrics.SetDriftPSI(d.Namespace, d.Name, d.Status.LastRun)
 		emit(r.Recorder, &d, evs)
 	}()
 	gen, now := d.Generation, r.now()
@@ -196,7 +210,11 @@ func (r *DriftCheckReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if lister == nil {
 		lister = StorageLister{}
 	}
-	digest, provable := inputsDigest(ctx, lister, res0.revisions, []resolvedInput{
+	secretReader := r.APIReader
+	if secretReader == nil {
+		secretReader = r.Client
+	}
+	digest, provable := inputsDigest(ctx, lister, secretReader, d.Namespace, res0.revisions, []resolvedInput{
 		{in: base, byURI: d.Spec.Baseline.URI != "", secret: secrets[0]},
 		{in: cur, byURI: d.Spec.Current.URI != "", secret: secrets[1]},
 	})
@@ -297,9 +315,7 @@ func (r *DriftCheckReconciler) recordFinished(ctx context.Context, d *v1alpha1.D
 			sched = &metav1.Time{Time: t}
 		}
 		worker.ApplyDrift(&d.Status, d.Generation, s, j.Name, sched, r.now())
-		if r.OnRun != nil {
-			r.OnRun(d, s)
-		}
+		metrics.RecordDriftRun(d.Namespace, d.Name, s)
 		if s.OK {
 			evs = append(evs, event{reason: v1alpha1.ReasonSucceeded, action: "Check", msg: s.Message})
 		} else {
@@ -309,8 +325,10 @@ func (r *DriftCheckReconciler) recordFinished(ctx context.Context, d *v1alpha1.D
 	return evs
 }
 
-// recordedRun reports whether j's result is already in status: it is listed
-// in recentRuns, or it is older than the last recorded run.
+// recordedRun reports whether j's result is already in status: it is the
+// last run or listed in recentRuns, or it was scheduled before the last
+// recorded run. Scheduled times have one-second resolution, so a one-shot
+// run created in the same second as the last one is not taken as recorded.
 func recordedRun(d *v1alpha1.DriftCheck, j *batchv1.Job) bool {
 	for _, r := range d.Status.RecentRuns {
 		if r.JobName == j.Name {
@@ -318,11 +336,17 @@ func recordedRun(d *v1alpha1.DriftCheck, j *batchv1.Job) bool {
 		}
 	}
 	lr := d.Status.LastRun
-	if lr == nil || lr.ScheduledTime == nil {
+	if lr == nil {
+		return false
+	}
+	if lr.JobName == j.Name {
+		return true
+	}
+	if lr.ScheduledTime == nil {
 		return false
 	}
 	t, ok := scheduledTime(j)
-	return ok && !t.After(lr.ScheduledTime.Time)
+	return ok && t.Before(lr.ScheduledTime.Time)
 }
 
 // pruneHistory deletes recorded finished Jobs beyond the history limits.

@@ -67,10 +67,11 @@ type resolvedInput struct {
 
 // inputsDigest identifies what a run would read: the resolved inputs, the
 // build ids and reports references point at, and, for plain URIs, their
-// listing. provable is false when a URI could not be listed (it needs a
-// Secret's credentials, or listing failed): unchanged inputs then cannot be
-// proven and the run is not skipped.
-func inputsDigest(ctx context.Context, l SourceLister, revisions []string, ins []resolvedInput) (digest string, provable bool) {
+// listing, made with the credentials of the input's Secret (read through
+// secrets) when it has one. provable is false when a URI could not be
+// listed (no usable credentials, or listing failed): unchanged inputs then
+// cannot be proven and the run is not skipped.
+func inputsDigest(ctx context.Context, l SourceLister, secrets client.Reader, ns string, revisions []string, ins []resolvedInput) (digest string, provable bool) {
 	parts := append([]string{}, revisions...)
 	sort.Strings(parts)
 	provable = true
@@ -79,11 +80,11 @@ func inputsDigest(ctx context.Context, l SourceLister, revisions []string, ins [
 		if !ri.byURI {
 			continue
 		}
-		if ri.secret != "" || l == nil {
+		if l == nil {
 			provable = false
 			continue
 		}
-		objs, err := l.List(ctx, ri.in.URI, ri.in.Include)
+		objs, err := listSource(ctx, l, secrets, ns, ri.in.URI, ri.in.Include, ri.secret)
 		if err != nil {
 			provable = false
 			continue

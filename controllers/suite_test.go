@@ -106,28 +106,39 @@ type testManager struct {
 	profile  *DatasetProfileReconciler
 }
 
+// fakeLister injects listing failures in front of the real StorageLister,
+// and records the credentials it was given.
 type fakeLister struct {
-	mu  sync.Mutex
-	err error
+	mu        sync.Mutex
+	err       error
+	lastCreds map[string]string
 }
 
-func (f *fakeLister) List(ctx context.Context, uri string, include []string) ([]storage.Object, error) {
+func (f *fakeLister) List(ctx context.Context, uri string, include []string, creds map[string]string) ([]storage.Object, error) {
 	f.mu.Lock()
 	err := f.err
+	f.lastCreds = creds
 	f.mu.Unlock()
 	if err != nil {
 		return nil, err
 	}
-	return StorageLister{}.List(ctx, uri, include)
+	return StorageLister{}.List(ctx, uri, include, creds)
 }
 
 func (f *fakeLister) setErr(err error) { f.mu.Lock(); f.err = err; f.mu.Unlock() }
 
 func startManager(t *testing.T, start time.Time) *testManager {
 	t.Helper()
+	return startManagerWith(t, start, "0")
+}
+
+// startManagerWith starts a manager whose metrics endpoint listens on
+// metricsAddr ("0": none).
+func startManagerWith(t *testing.T, start time.Time, metricsAddr string) *testManager {
+	t.Helper()
 	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
 		Scheme:     scheme,
-		Metrics:    metricsserver.Options{BindAddress: "0"},
+		Metrics:    metricsserver.Options{BindAddress: metricsAddr},
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
 	})
 	if err != nil {

@@ -110,6 +110,12 @@ func OpenOutput(ctx context.Context, uri string) (*Location, error) {
 }
 
 func open(ctx context.Context, uri string, output bool) (*Location, error) {
+	return openWith(ctx, uri, output, nil)
+}
+
+// openWith opens uri; creds, when not nil, authenticate to remote stores
+// instead of the environment (see OpenWithCredentials).
+func openWith(ctx context.Context, uri string, output bool, creds map[string]string) (*Location, error) {
 	role := "source"
 	if output {
 		role = "output"
@@ -131,7 +137,7 @@ func open(ctx context.Context, uri string, output bool) (*Location, error) {
 	case memblob.Scheme:
 		return openMem(ctx, u, uri, output)
 	case "s3", "gs", "azblob":
-		return openRemote(ctx, u, uri, output)
+		return openRemote(ctx, u, uri, output, creds)
 	default:
 		return nil, fmt.Errorf("%s %s: unsupported scheme %q; use a local path or a file://, mem://, s3://, gs:// or azblob:// URI",
 			role, redactURL(u), u.Scheme)
@@ -243,7 +249,7 @@ func openMem(ctx context.Context, u *url.URL, uri string, output bool) (*Locatio
 	return resolvePrefix(ctx, l, u, output)
 }
 
-func openRemote(ctx context.Context, u *url.URL, uri string, output bool) (*Location, error) {
+func openRemote(ctx context.Context, u *url.URL, uri string, output bool, creds map[string]string) (*Location, error) {
 	role := "source"
 	if output {
 		role = "output"
@@ -253,7 +259,14 @@ func openRemote(ctx context.Context, u *url.URL, uri string, output bool) (*Loca
 	}
 	bucketURL := url.URL{Scheme: u.Scheme, Host: u.Host, RawQuery: u.RawQuery}
 	secrets := secretValues(u.RawQuery)
-	b, err := blob.OpenBucket(ctx, bucketURL.String())
+	var b *blob.Bucket
+	var err error
+	if creds != nil {
+		secrets = append(secrets, credentialSecrets(creds)...)
+		b, err = openBucketWithCredentials(ctx, &bucketURL, creds)
+	} else {
+		b, err = blob.OpenBucket(ctx, bucketURL.String())
+	}
 	if err != nil {
 		return nil, redactErr(fmt.Errorf("%s %s: open bucket: %w", role, redactURL(u), err), secrets)
 	}
