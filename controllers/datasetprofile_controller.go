@@ -98,9 +98,9 @@ func (r *DatasetProfileReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	if j := findJob(owned, p.Status.JobName); j != nil && apimeta.IsStatusConditionTrue(p.Status.Conditions, v1alpha1.ConditionReconciling) {
 		s := jobSummary(ctx, r.Client, worker.KindDatasetProfile, j)
-		// Column summaries need the report; status keeps the counts and
-		// the report's URI, which the summary carries.
-		worker.ApplyProfile(&p.Status, gen, s, nil, r.now())
+		// The summary carries the column summaries in compact form
+		// (worker.ColumnList), so status needs nothing from the bucket.
+		worker.ApplyProfile(&p.Status, gen, s, r.now())
 		if s.OK {
 			evs = append(evs, event{reason: v1alpha1.ReasonSucceeded, action: "Profile", msg: s.Message})
 		} else {

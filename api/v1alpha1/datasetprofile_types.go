@@ -125,8 +125,11 @@ type DatasetProfileSpec struct {
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 }
 
-// ColumnSummary is the headline statistics of one column. Non-finite
-// values are left out.
+// ColumnSummary is the headline statistics of one column. Numbers are
+// plain JSON numbers, so that `kubectl get -o yaml` shows them as written;
+// non-finite ones (NaN, ±Inf) are left out. mean and std are rounded to 8
+// significant digits and top to 64 bytes, so that the summaries of many
+// columns fit in a Job's termination message; profile.json has them exact.
 type ColumnSummary struct {
 	// name of the column.
 	// +kubebuilder:validation:MaxLength=256
@@ -144,19 +147,21 @@ type ColumnSummary struct {
 	// when status.approximate is true).
 	// +optional
 	UniqueCount int64 `json:"uniqueCount,omitempty"`
-	// mean of a numeric column.
+	// mean of a numeric column, to 8 significant digits.
 	// +optional
 	Mean *float64 `json:"mean,omitempty"`
-	// std is the sample standard deviation (ddof 1) of a numeric column.
+	// std is the sample standard deviation (ddof 1) of a numeric column, to
+	// 8 significant digits.
 	// +optional
 	Std *float64 `json:"std,omitempty"`
-	// min of a numeric column.
+	// min of a numeric column, exact.
 	// +optional
 	Min *float64 `json:"min,omitempty"`
-	// max of a numeric column.
+	// max of a numeric column, exact.
 	// +optional
 	Max *float64 `json:"max,omitempty"`
-	// top is the most frequent value of a string or bool column.
+	// top is the most frequent value of a string, bool or timestamp column
+	// (ties: the smallest value), cut to 64 bytes.
 	// +kubebuilder:validation:MaxLength=256
 	// +optional
 	Top string `json:"top,omitempty"`
@@ -219,12 +224,19 @@ type DatasetProfileStatus struct {
 	// +optional
 	Approximate bool `json:"approximate,omitempty"`
 
-	// columnSummaries of the first 64 columns; the report has them all.
+	// columnSummaries of the first columns, in the report's order: at most
+	// 64, and only as many as the profile Job's termination message (4 KiB)
+	// holds; the report has them all.
 	// +listType=map
 	// +listMapKey=name
 	// +kubebuilder:validation:MaxItems=64
 	// +optional
 	ColumnSummaries []ColumnSummary `json:"columnSummaries,omitempty"`
+
+	// omittedColumns is the number of profiled columns that
+	// columnSummaries leaves out (columns minus the summaries listed).
+	// +optional
+	OmittedColumns int32 `json:"omittedColumns,omitempty"`
 
 	// jobName is the Job of the current or last run.
 	// +kubebuilder:validation:MaxLength=63

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"sort"
 	"strings"
@@ -11,7 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+	"k8s.io/utils/ptr"
 
+	"github.com/mldata-io/mldata/api/v1alpha1"
+	"github.com/mldata-io/mldata/internal/worker"
 	"github.com/mldata-io/mldata/pkg/format"
 	"github.com/mldata-io/mldata/pkg/manifest"
 	"github.com/mldata-io/mldata/pkg/pipeline"
@@ -34,7 +38,7 @@ type buildFlags struct {
 	workers, chunkRows                                int
 	partRows                                          int64
 	buildID                                           string
-	json, full, dryRun                                bool
+	json, full, dryRun, incremental                   bool
 	historyLimit                                      int
 }
 
@@ -58,9 +62,6 @@ URIs are local paths or bucket URLs: file://, s3://, gs://, azblob://, mem://.`,
 			cfg, err := f.config()
 			if err != nil {
 				return err
-			}
-			if inc, _ := cmd.Flags().GetBool("incremental"); !inc {
-				cfg.Full = true
 			}
 			return runBuild(cmd.Context(), cfg, f.json, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
@@ -87,13 +88,18 @@ URIs are local paths or bucket URLs: file://, s3://, gs://, azblob://, mem://.`,
 	fl.Int64Var(&f.partRows, "part-rows", pipeline.DefaultPartRows, "source rows per output part file")
 	fl.StringVar(&f.buildID, "build-id", "", "build id (default: from the start time)")
 	fl.BoolVar(&f.full, "full", false, "process every source file, reusing nothing from the published build")
-	fl.Bool("incremental", true, "reuse the published build's parts for unchanged source files (the default; --full turns it off)")
+	fl.BoolVar(&f.incremental, "incremental", true, "reuse the published build's parts for unchanged source files (the default; --full turns it off)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan (new, changed, unchanged, removed files) and stop")
 	fl.IntVar(&f.historyLimit, "history-limit", 0, "keep this many published builds and delete older ones (0 keeps all)")
 	fl.BoolVar(&f.json, "json", false, "print the build manifest as JSON on stdout")
 	return cmd
 }
 
+// config turns the flags into a DatasetBuild spec and that into the
+// pipeline's Config with the worker's converter, so that `mldata build` and
+// a DatasetBuild run the same settings. The flags' own syntax (--split
+// lists, --rules files, --delimiter tab) is checked here, with messages that
+// name the flag.
 func (f *buildFlags) config() (pipeline.Config, error) {
 	var cfg pipeline.Config
 	if f.source == "" || f.output == "" {
@@ -111,11 +117,10 @@ func (f *buildFlags) config() (pipeline.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	spec, err := split.Parse(f.split)
+	sp, err := split.Parse(f.split)
 	if err != nil {
 		return cfg, usagef("--split: %v", err)
 	}
-	spec.Seed, spec.Key, spec.StratifyBy = f.seed, f.splitKey, f.stratifyBy
 	var rules []validate.Rule
 	if f.rules != "" {
 		data, err := os.ReadFile(f.rules)
@@ -126,12 +131,12 @@ func (f *buildFlags) config() (pipeline.Config, error) {
 			return cfg, usagef("--rules %s: %v", f.rules, err)
 		}
 	}
-	var onFailure string
+	var onFailure v1alpha1.OnFailure
 	switch strings.ToLower(f.onFailure) {
 	case "fail":
-		onFailure = pipeline.OnFailureFail
+		onFailure = v1alpha1.OnFailureFail
 	case "warn":
-		onFailure = pipeline.OnFailureWarn
+		onFailure = v1alpha1.OnFailureWarn
 	default:
 		return cfg, usagef("--on-failure %q: use fail or warn", f.onFailure)
 	}
@@ -139,29 +144,47 @@ func (f *buildFlags) config() (pipeline.Config, error) {
 	if err != nil {
 		return cfg, usagef("--schema-policy: %v", err)
 	}
-	var delim byte
+	var csv *v1alpha1.CSVOptions
 	switch d := f.delimiter; {
 	case d == "":
 	case d == `\t` || d == "tab":
-		delim = '\t'
+		csv = &v1alpha1.CSVOptions{Delimiter: "\t"}
 	case len(d) == 1:
-		delim = d[0]
+		csv = &v1alpha1.CSVOptions{Delimiter: d}
 	default:
 		return cfg, usagef("--delimiter %q: use a single character (or \\t)", d)
 	}
 	if f.workers < 0 || f.chunkRows <= 0 || f.partRows <= 0 || f.historyLimit < 0 {
 		return cfg, usagef("--workers and --history-limit must be >= 0, --chunk-rows and --part-rows > 0")
 	}
-	cfg = pipeline.Config{
-		Source: f.source, Include: f.include, Format: kind,
-		Read: format.Options{
-			Delimiter: delim, NullValues: f.nullValues, ChunkRows: f.chunkRows, InferTimestamps: f.inferTimestamps,
-		},
-		Output: f.output, OutputFormat: outKind, Compression: comp,
-		Split: spec, Rules: rules, OnFailure: onFailure, SchemaPolicy: policy,
-		Workers: f.workers, PartRows: f.partRows, BuildID: f.buildID,
-		Full: f.full, DryRun: f.dryRun, HistoryLimit: f.historyLimit,
+	if f.workers > math.MaxInt32 || f.chunkRows > math.MaxInt32 || f.historyLimit > math.MaxInt32 {
+		return cfg, usagef("--workers, --chunk-rows and --history-limit must be below 2^31")
 	}
+	spec := &v1alpha1.DatasetBuildSpec{
+		Source: v1alpha1.SourceSpec{URI: v1alpha1.BucketURI(f.source), Format: v1alpha1.SourceFormat(kind), Include: f.include,
+			CSV: csv, NullValues: f.nullValues, InferTimestamps: &f.inferTimestamps},
+		Output:       v1alpha1.OutputSpec{URI: v1alpha1.BucketURI(f.output), Format: v1alpha1.OutputFormat(outKind), Compression: v1alpha1.OutputCompression(comp)},
+		Split:        &v1alpha1.SplitSpec{Key: v1alpha1.ColumnName(f.splitKey), StratifyBy: v1alpha1.ColumnName(f.stratifyBy)},
+		Validation:   &v1alpha1.ValidationSpec{Rules: worker.SpecRules(rules), OnFailure: onFailure},
+		SchemaPolicy: v1alpha1.SchemaPolicy(policy),
+		Incremental:  ptr.To(f.incremental && !f.full),
+		Parallelism:  &v1alpha1.ParallelismSpec{ChunkRows: ptr.To(int32(f.chunkRows)), PartRows: &f.partRows},
+		HistoryLimit: ptr.To(int32(f.historyLimit)),
+	}
+	if f.workers > 0 {
+		spec.Parallelism.Workers = ptr.To(int32(f.workers))
+	}
+	for i, name := range sp.Names {
+		spec.Split.Ratios = append(spec.Split.Ratios, v1alpha1.SplitRatio{Name: v1alpha1.SplitName(name), Ratio: sp.Ratios[i]})
+	}
+	if cfg, err = worker.BuildConfig(spec, worker.Options{}); err != nil {
+		return cfg, usagef("%v", err)
+	}
+	// Beyond the spec: the seed flag is a uint64 (the spec's an int64, as
+	// the API has no unsigned integers), and a build id and dry runs are
+	// for people at a terminal.
+	cfg.Split.Seed = f.seed
+	cfg.BuildID, cfg.DryRun = f.buildID, f.dryRun
 	return cfg, nil
 }
 

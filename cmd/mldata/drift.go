@@ -1,22 +1,19 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/utils/ptr"
 
-	"github.com/mldata-io/mldata/pkg/dataset"
+	"github.com/mldata-io/mldata/api/v1alpha1"
+	"github.com/mldata-io/mldata/internal/worker"
 	"github.com/mldata-io/mldata/pkg/drift"
-	"github.com/mldata-io/mldata/pkg/format"
-	"github.com/mldata-io/mldata/pkg/profile"
 	"github.com/mldata-io/mldata/pkg/report"
-	"github.com/mldata-io/mldata/pkg/storage"
 )
 
 func init() { subcommands = append(subcommands, newDriftCmd) }
@@ -106,16 +103,13 @@ func (f *driftFlags) options(cmd *cobra.Command) (drift.Options, error) {
 	if f.maxCategories < 0 {
 		return opt, usagef("--max-categories must be >= 0 (0: no limit), got %d", f.maxCategories)
 	}
-	opt = drift.Options{Bins: f.bins, Binning: b, Columns: f.columns, Exclude: f.exclude, Workers: f.workers,
-		MaxCategories: f.maxCategories, Thresholds: drift.Thresholds{PSI: f.threshold}}
-	if f.maxCategories == 0 {
-		opt.MaxCategories = -1 // drift.Options' zero value is the default limit
-	}
+	m := &v1alpha1.DriftMetrics{Bins: ptr.To(int32(min(f.bins, math.MaxInt32))), Binning: v1alpha1.Binning(b),
+		Thresholds: &v1alpha1.DriftThresholds{PSI: &f.threshold}}
 	optional := []struct {
 		name string
 		v    float64
 		dst  **float64
-	}{{"ks-pvalue", f.ksPValue, &opt.Thresholds.KSPValue}, {"js", f.js, &opt.Thresholds.JS}, {"chi2-pvalue", f.chi2PValue, &opt.Thresholds.Chi2PValue}}
+	}{{"ks-pvalue", f.ksPValue, &m.Thresholds.KSPValue}, {"js", f.js, &m.Thresholds.JSDistance}, {"chi2-pvalue", f.chi2PValue, &m.Thresholds.Chi2PValue}}
 	for _, o := range optional {
 		if !cmd.Flags().Changed(o.name) || o.v == 0 {
 			continue
@@ -126,6 +120,16 @@ func (f *driftFlags) options(cmd *cobra.Command) (drift.Options, error) {
 		v := o.v
 		*o.dst = &v
 	}
+	opt, err := worker.DriftOptions(&v1alpha1.DriftCheckSpec{Columns: &v1alpha1.ColumnSelector{Include: f.columns, Exclude: f.exclude}, Metrics: m})
+	if err != nil {
+		return opt, usagef("%v", err)
+	}
+	// Not in the DriftCheck spec: the operator sizes a run by its pod's
+	// CPUs and keeps the default category limit.
+	opt.Workers, opt.MaxCategories = f.workers, f.maxCategories
+	if f.maxCategories == 0 {
+		opt.MaxCategories = -1 // drift.Options' zero value is the default limit
+	}
 	return opt, nil
 }
 
@@ -134,55 +138,17 @@ func runDrift(ctx context.Context, baseURI, curURI string, f driftFlags, opt dri
 	if err != nil {
 		return err
 	}
-	dopt := dataset.Options{Format: kind, Split: f.split, Workers: f.workers, SkipHash: true, Read: format.Options{ChunkRows: analysisChunkRows}}
-
-	var base drift.Input
-	p, err := loadProfile(ctx, baseURI)
-	switch {
-	case err != nil:
-		return err
-	case p != nil:
-		if opt.Binning == drift.Quantile {
-			return usagef("--binning quantile needs the baseline's values; %s is a profile, whose histogram pins the bins", baseURI)
-		}
-		base = drift.Input{Name: redacted(baseURI), Profile: p}
-	default:
-		ds, err := dataset.Open(ctx, baseURI, dopt)
-		if err != nil {
-			return fmt.Errorf("baseline: %w", err)
-		}
-		defer ds.Close()
-		base = drift.Input{Name: ds.Location().String(), Schema: ds.Schema, Scan: ds.Scan}
-	}
-	cur, err := dataset.Open(ctx, curURI, dopt)
+	side := func(uri string) *worker.Input { return &worker.Input{URI: uri, Format: string(kind), Split: f.split} }
+	res, err := worker.CompareInputs(ctx, side(baseURI), side(curURI), opt, worker.Options{})
 	if err != nil {
-		return fmt.Errorf("current: %w", err)
-	}
-	defer cur.Close()
-
-	r, err := drift.Compare(ctx, base, drift.Input{Name: cur.Location().String(), Schema: cur.Schema, Scan: cur.Scan}, opt)
-	if err != nil {
-		if strings.Contains(err.Error(), "in neither dataset") {
+		if worker.ReasonOf(err) == v1alpha1.ReasonInvalidSpec {
 			return usagef("%v", err)
 		}
 		return err
 	}
-	data, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encoding drift report: %w", err)
-	}
-	data = append(data, '\n')
-	if err := emit(ctx, f.output, data, stdout); err != nil {
+	r := res.Report
+	if err := writeReports(ctx, f.output, f.html, r, func(w io.Writer) error { return report.Drift(w, r) }, stdout); err != nil {
 		return err
-	}
-	if f.html != "" {
-		var page bytes.Buffer
-		if err := report.Drift(&page, r); err != nil {
-			return err
-		}
-		if err := writeOutput(ctx, f.html, page.Bytes()); err != nil {
-			return err
-		}
 	}
 	drifted := r.Drifted()
 	if f.output != "" {
@@ -193,51 +159,4 @@ func runDrift(ctx context.Context, baseURI, curURI string, f driftFlags, opt dri
 		return &exitError{code: exitDrift, err: fmt.Errorf("drift detected in %d column(s): %s", len(drifted), strings.Join(drifted, ", "))}
 	}
 	return nil
-}
-
-// loadProfile returns the profile uri names, or nil when uri is not a
-// profile JSON file (data, a folder, a build's latest.json pointer).
-func loadProfile(ctx context.Context, uri string) (*profile.Profile, error) {
-	name := strings.ToLower(uri)
-	if i := strings.IndexAny(name, "?#"); i >= 0 && strings.Contains(name, "://") {
-		name = name[:i]
-	}
-	if !strings.HasSuffix(name, ".json") {
-		return nil, nil
-	}
-	loc, err := storage.Open(ctx, uri)
-	if err != nil {
-		return nil, fmt.Errorf("baseline: %w", err)
-	}
-	defer loc.Close()
-	if loc.Object == "" {
-		return nil, nil
-	}
-	data, err := loc.ReadFile(ctx, loc.Object)
-	if err != nil {
-		return nil, fmt.Errorf("baseline: %w", err)
-	}
-	var probe map[string]json.RawMessage
-	if json.Unmarshal(data, &probe) != nil {
-		return nil, nil
-	}
-	if _, ok := probe["schema"]; !ok {
-		return nil, nil // e.g. latest.json: the dataset reader follows it
-	}
-	p, err := profile.Parse(data)
-	if err != nil {
-		if errors.Is(err, profile.ErrNotProfile) {
-			return nil, nil
-		}
-		return nil, fmt.Errorf("baseline %s: %w", loc, err)
-	}
-	return p, nil
-}
-
-// redacted prints a URI the way storage does, without secret query values.
-func redacted(uri string) string {
-	if !strings.Contains(uri, "?") {
-		return uri
-	}
-	return uri[:strings.Index(uri, "?")] + "?…"
 }

@@ -14,22 +14,16 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/utils/ptr"
 
-	"github.com/mldata-io/mldata/pkg/dataset"
-	"github.com/mldata-io/mldata/pkg/format"
-	"github.com/mldata-io/mldata/pkg/profile"
+	"github.com/mldata-io/mldata/api/v1alpha1"
+	"github.com/mldata-io/mldata/internal/worker"
 	"github.com/mldata-io/mldata/pkg/report"
 	"github.com/mldata-io/mldata/pkg/storage"
 )
 
 func init() { subcommands = append(subcommands, newProfileCmd) }
-
-// analysisChunkRows is the chunk size profile and drift read with. They keep
-// nothing of a chunk once it is counted, so smaller chunks than a build's
-// (format.DefaultChunkRows) only shrink what is in flight: a quarter of the
-// default takes about 90 MiB off the peak memory of reading a file on two
-// cores, at no measurable cost in time.
-const analysisChunkRows = format.DefaultChunkRows / 4
 
 type profileFlags struct {
 	format, split, output, html, maxMemory string
@@ -83,33 +77,21 @@ func runProfile(ctx context.Context, uri string, f profileFlags, stdout, stderr 
 	if f.workers < 0 {
 		return usagef("--workers must be >= 0")
 	}
-	ds, err := dataset.Open(ctx, uri, dataset.Options{Format: kind, Split: f.split, Workers: f.workers, SkipHash: true, Read: format.Options{ChunkRows: analysisChunkRows}})
+	o := &v1alpha1.ProfileOptions{}
+	if f.workers > 0 {
+		o.Workers = ptr.To(int32(min(f.workers, math.MaxInt32)))
+	}
+	if maxMem > 0 {
+		o.MaxMemory = resource.NewQuantity(maxMem, resource.BinarySI)
+	}
+	res, err := worker.ProfileInput(ctx, &worker.Input{URI: uri, Format: string(kind), Split: f.split}, worker.ProfileOptions(o), worker.Options{})
 	if err != nil {
 		return err
 	}
-	defer ds.Close()
-	p, err := profile.Compute(ctx, ds.Schema, ds.Scan, profile.Options{Workers: f.workers, MaxMemory: maxMem, RowsHint: ds.Rows})
-	if err != nil {
-		return fmt.Errorf("profiling %s: %w", ds.Location(), err)
-	}
-	p.Path, p.FileSize = ds.Location().String(), ds.Size
+	p := res.Profile
 
-	data, err := json.MarshalIndent(p, "", "  ")
-	if err != nil {
-		return fmt.Errorf("encoding profile: %w", err)
-	}
-	data = append(data, '\n')
-	if err := emit(ctx, f.output, data, stdout); err != nil {
+	if err := writeReports(ctx, f.output, f.html, p, func(w io.Writer) error { return report.Profile(w, p) }, stdout); err != nil {
 		return err
-	}
-	if f.html != "" {
-		var page bytes.Buffer
-		if err := report.Profile(&page, p); err != nil {
-			return err
-		}
-		if err := writeOutput(ctx, f.html, page.Bytes()); err != nil {
-			return err
-		}
 	}
 	if f.output != "" {
 		fmt.Fprintf(stderr, "profiled %s: %d rows, %d columns", p.Path, p.NumRows, p.NumColumns)
@@ -119,6 +101,26 @@ func runProfile(ctx context.Context, uri string, f profileFlags, stdout, stderr 
 		fmt.Fprintln(stderr)
 	}
 	return nil
+}
+
+// writeReports writes a report as JSON to dest (stdout when dest is "" or
+// "-") and, when htmlDest is set, its HTML page there.
+func writeReports(ctx context.Context, dest, htmlDest string, v any, html func(io.Writer) error, stdout io.Writer) error {
+	data, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return fmt.Errorf("encoding the report: %w", err)
+	}
+	if err := emit(ctx, dest, append(data, '\n'), stdout); err != nil {
+		return err
+	}
+	if htmlDest == "" {
+		return nil
+	}
+	var page bytes.Buffer
+	if err := html(&page); err != nil {
+		return err
+	}
+	return writeOutput(ctx, htmlDest, page.Bytes())
 }
 
 // emit writes data to dest, or to stdout when dest is "" or "-".

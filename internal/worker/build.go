@@ -108,6 +108,20 @@ func BuildConfig(spec *v1alpha1.DatasetBuildSpec, opt Options) (pipeline.Config,
 	return cfg, nil
 }
 
+// SpecRules converts rules read from a rules file (validate.ParseRules) into
+// the spec's; BuildConfig converts them back. The two have the same fields,
+// so a rules file and a manifest's validation.rules mean the same.
+func SpecRules(rules []validate.Rule) []v1alpha1.ValidationRule {
+	var out []v1alpha1.ValidationRule
+	for _, r := range rules {
+		out = append(out, v1alpha1.ValidationRule{
+			Type: v1alpha1.RuleType(r.Type), Column: v1alpha1.ColumnName(r.Column), DType: v1alpha1.DType(r.DType),
+			Min: r.Min, Max: r.Max, Values: r.Values, Fraction: r.Fraction, Rows: r.Rows,
+		})
+	}
+	return out
+}
+
 func sourceKind(f v1alpha1.SourceFormat) (format.Kind, error) {
 	switch f {
 	case "", v1alpha1.SourceFormatAuto:

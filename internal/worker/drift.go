@@ -11,9 +11,7 @@ import (
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
 	"github.com/mldata-io/mldata/pkg/drift"
-	"github.com/mldata-io/mldata/pkg/profile"
 	"github.com/mldata-io/mldata/pkg/report"
-	"github.com/mldata-io/mldata/pkg/storage"
 )
 
 // DriftResult is what a DriftCheck run produced.
@@ -69,68 +67,17 @@ func RunDrift(ctx context.Context, t *Task, opt Options) (*DriftResult, error) {
 		return nil, &Failure{Reason: v1alpha1.ReasonInvalidSpec, Err: err}
 	}
 	dopt.Now = opt.Now
-	res := &DriftResult{}
-	var base drift.Input
-	if t.Baseline.Profile {
-		if dopt.Binning == drift.Quantile {
-			return nil, &Failure{Reason: v1alpha1.ReasonInvalidSpec,
-				Err: fmt.Errorf("metrics.binning quantile needs the baseline's values; a datasetProfileRef baseline pins the bins of its histogram")}
-		}
-		p, err := readProfile(ctx, t.Baseline.URI)
-		if err != nil {
-			return nil, fmt.Errorf("baseline: %w", err)
-		}
-		base = drift.Input{Name: t.Baseline.URI, Profile: p}
-	} else {
-		ds, err := openInput(ctx, t.Baseline, 0, opt)
-		if err != nil {
-			return nil, fmt.Errorf("baseline: %w", err)
-		}
-		defer ds.Close()
-		base = drift.Input{Name: ds.Location().String(), Schema: ds.Schema, Scan: ds.Scan}
-		if ds.Build != nil {
-			res.BaselineBuildID = ds.Build.BuildID
-		}
-	}
-	cur, err := openInput(ctx, t.Current, 0, opt)
+	res, err := CompareInputs(ctx, t.Baseline, t.Current, dopt, opt)
 	if err != nil {
-		return nil, fmt.Errorf("current: %w", err)
+		return nil, err
 	}
-	defer cur.Close()
-	if cur.Build != nil {
-		res.CurrentBuildID = cur.Build.BuildID
-	}
-	r, err := drift.Compare(ctx, base, drift.Input{Name: cur.Location().String(), Schema: cur.Schema, Scan: cur.Scan}, dopt)
-	if err != nil {
-		return nil, fmt.Errorf("comparing: %w", err)
-	}
-	res.Report = r
+	r := res.Report
 	res.ReportURI, res.HTMLReportURI, err = writeReport(ctx, t.Drift.Output, runID(t, opt), DriftJSON, DriftHTML, r,
 		func(b *bytes.Buffer) error { return report.Drift(b, r) })
 	if err != nil {
 		return nil, err
 	}
 	return res, nil
-}
-
-func readProfile(ctx context.Context, uri string) (*profile.Profile, error) {
-	loc, err := storage.Open(ctx, uri)
-	if err != nil {
-		return nil, err
-	}
-	defer loc.Close()
-	if loc.Object == "" {
-		return nil, fmt.Errorf("%s is a folder, not a profile JSON", loc)
-	}
-	data, err := loc.ReadFile(ctx, loc.Object)
-	if err != nil {
-		return nil, err
-	}
-	p, err := profile.Parse(data)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", loc, err)
-	}
-	return p, nil
 }
 
 // DriftedColumns lists the columns whose drift_detected is set, highest PSI

@@ -197,9 +197,9 @@ func RunLocal(ctx context.Context, rs []Resource, opt Options) []Ran {
 		b := r.Build
 		br, err := RunBuild(ctx, &b.Spec, opt)
 		if err != nil {
-			ApplyBuild(&b.Status, gen(b.ObjectMeta), FailureSummary(KindDatasetBuild, err), nil, opt.now())
+			ApplyBuild(&b.Status, gen(b.ObjectMeta), terminated(FailureSummary(KindDatasetBuild, err)), nil, opt.now())
 		} else {
-			ApplyBuild(&b.Status, gen(b.ObjectMeta), br.Summary(), br.Result.Manifest, opt.now())
+			ApplyBuild(&b.Status, gen(b.ObjectMeta), terminated(br.Summary()), br.Result.Manifest, opt.now())
 		}
 		res.builds = append(res.builds, b)
 		out = append(out, Ran{Resource: r, Err: err})
@@ -215,9 +215,9 @@ func RunLocal(ctx context.Context, rs []Resource, opt Options) []Ran {
 			pr, err = RunProfile(ctx, &Task{Kind: KindDatasetProfile, Name: p.Name, Profile: &p.Spec, Source: src}, opt)
 		}
 		if err != nil {
-			ApplyProfile(&p.Status, gen(p.ObjectMeta), FailureSummary(KindDatasetProfile, referenceReason(err)), nil, opt.now())
+			ApplyProfile(&p.Status, gen(p.ObjectMeta), terminated(FailureSummary(KindDatasetProfile, referenceReason(err))), opt.now())
 		} else {
-			ApplyProfile(&p.Status, gen(p.ObjectMeta), pr.Summary(), pr.Profile, opt.now())
+			ApplyProfile(&p.Status, gen(p.ObjectMeta), terminated(pr.Summary()), opt.now())
 		}
 		res.profiles = append(res.profiles, p)
 		out = append(out, Ran{Resource: r, Err: err})
@@ -238,14 +238,31 @@ func RunLocal(ctx context.Context, rs []Resource, opt Options) []Ran {
 		}
 		now := metav1.NewTime(opt.now())
 		if err != nil {
-			ApplyDrift(&d.Status, gen(d.ObjectMeta), FailureSummary(KindDriftCheck, referenceReason(err)), "", nil, opt.now())
+			ApplyDrift(&d.Status, gen(d.ObjectMeta), terminated(FailureSummary(KindDriftCheck, referenceReason(err))), "", nil, opt.now())
 		} else {
 			d.Status.LastScheduleTime = &now
-			ApplyDrift(&d.Status, gen(d.ObjectMeta), dr.Summary(), "", nil, opt.now())
+			ApplyDrift(&d.Status, gen(d.ObjectMeta), terminated(dr.Summary()), "", nil, opt.now())
 		}
 		out = append(out, Ran{Resource: r, Err: err})
 	}
 	return out
+}
+
+// terminated returns the summary as the controller reads it back from a
+// Job's termination message: encoded within 4 KiB and decoded, so that
+// `mldata run` shows the status the cluster would (the same bounded lists).
+// A summary that cannot be encoded stays as it is; the worker would fail to
+// write it, and the controller would fall back to the Job's own reason.
+func terminated(s *Summary) *Summary {
+	data, err := s.Encode()
+	if err != nil {
+		return s
+	}
+	back, err := DecodeSummary(data)
+	if err != nil {
+		return s
+	}
+	return back
 }
 
 // referenceReason gives reference errors their condition reason.

@@ -6,14 +6,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"strconv"
 	"time"
 
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
-	"github.com/mldata-io/mldata/pkg/dataset"
-	"github.com/mldata-io/mldata/pkg/format"
 	"github.com/mldata-io/mldata/pkg/profile"
 	"github.com/mldata-io/mldata/pkg/report"
 	"github.com/mldata-io/mldata/pkg/storage"
@@ -35,32 +34,6 @@ type ProfileResult struct {
 	// SourceBuildID is the build profiled when the source is a published
 	// build.
 	SourceBuildID string
-}
-
-// openInput opens a resolved input as a dataset. A pinned build id must be
-// the published one: pkg/dataset reads the build latest.json names.
-func openInput(ctx context.Context, in *Input, workers int, opt Options) (*dataset.Dataset, error) {
-	kind, err := sourceKind(v1alpha1.SourceFormat(in.Format))
-	if err != nil {
-		return nil, err
-	}
-	ds, err := dataset.Open(ctx, in.URI, dataset.Options{
-		Format: kind, Include: in.Include, Split: in.Split, ScratchDir: opt.ScratchDir, Workers: workers,
-		Read: format.Options{InferTimestamps: true},
-	})
-	if err != nil {
-		return nil, err
-	}
-	if in.BuildID != "" && (ds.Build == nil || ds.Build.BuildID != in.BuildID) {
-		published := "none"
-		if ds.Build != nil {
-			published = ds.Build.BuildID
-		}
-		ds.Close()
-		return nil, &Failure{Reason: v1alpha1.ReasonReferenceNotReady,
-			Err: fmt.Errorf("%s: pinned build %s is not the published build (%s); only the published build can be read", in.URI, in.BuildID, published)}
-	}
-	return ds, nil
 }
 
 // writeReport writes the JSON report and, when html is set, the HTML page
@@ -96,37 +69,12 @@ func writeReport(ctx context.Context, out v1alpha1.ReportOutputSpec, runID, json
 
 // RunProfile profiles the task's source and writes the reports.
 func RunProfile(ctx context.Context, t *Task, opt Options) (*ProfileResult, error) {
-	spec := t.Profile
-	popt := profile.Options{}
-	if o := spec.Options; o != nil {
-		if o.Workers != nil {
-			popt.Workers = int(*o.Workers)
-		}
-		if o.TopK != nil {
-			popt.TopK = int(*o.TopK)
-		}
-		if o.HistogramBins != nil {
-			popt.Bins = int(*o.HistogramBins)
-		}
-		if o.MaxMemory != nil {
-			popt.MaxMemory = o.MaxMemory.Value()
-		}
-	}
-	ds, err := openInput(ctx, t.Source, popt.Workers, opt)
+	r, err := ProfileInput(ctx, t.Source, ProfileOptions(t.Profile.Options), opt)
 	if err != nil {
 		return nil, err
 	}
-	defer ds.Close()
-	p, err := profile.Compute(ctx, ds.Schema, ds.Scan, popt)
-	if err != nil {
-		return nil, fmt.Errorf("profiling %s: %w", ds.Location(), err)
-	}
-	p.Path, p.FileSize = ds.Location().String(), ds.Size
-	r := &ProfileResult{Profile: p}
-	if ds.Build != nil {
-		r.SourceBuildID = ds.Build.BuildID
-	}
-	r.ReportURI, r.HTMLReportURI, err = writeReport(ctx, spec.Output, runID(t, opt), ProfileJSON, ProfileHTML, p,
+	p := r.Profile
+	r.ReportURI, r.HTMLReportURI, err = writeReport(ctx, t.Profile.Output, runID(t, opt), ProfileJSON, ProfileHTML, p,
 		func(b *bytes.Buffer) error { return report.Profile(b, p) })
 	if err != nil {
 		return nil, err
@@ -147,12 +95,22 @@ func (r *ProfileResult) Summary() *Summary {
 	return &Summary{
 		Kind: KindDatasetProfile, OK: true, ReportURI: r.ReportURI, HTMLReportURI: r.HTMLReportURI,
 		SourceBuildID: r.SourceBuildID, ProfileRows: p.NumRows, Columns: int32(p.NumColumns),
+		ColumnSummaries: ColumnSummaries(p), Approximate: len(p.Approximate) > 0,
 		Message: fmt.Sprintf("profiled %d rows, %d columns", p.NumRows, p.NumColumns),
 	}
 }
 
-// ColumnSummaries is the bounded per-column summary of a profile for status:
-// the first MaxProfileColumns columns.
+// Bounds of a column summary's values, so that many columns fit in a
+// termination message (see ColumnList).
+const (
+	summaryDigits = 8
+	summaryTopLen = 64
+)
+
+// ColumnSummaries is the bounded per-column summary of a profile: the
+// first MaxProfileColumns columns, with mean and std rounded to 8
+// significant digits (min and max are values of the data and stay exact)
+// and the top value cut to 64 bytes.
 func ColumnSummaries(p *profile.Profile) []v1alpha1.ColumnSummary {
 	var out []v1alpha1.ColumnSummary
 	for i, c := range p.Schema.Columns {
@@ -161,10 +119,11 @@ func ColumnSummaries(p *profile.Profile) []v1alpha1.ColumnSummary {
 		}
 		cs := v1alpha1.ColumnSummary{Name: c.Name, DType: c.DType, NullCount: c.NullCount, UniqueCount: c.UniqueCount}
 		if st, ok := p.Statistics.Get(c.Name); ok && st != nil {
-			cs.Mean, cs.Std, cs.Min, cs.Max = finite(st.Mean), finite(st.Std), finite(st.Min), finite(st.Max)
+			cs.Mean, cs.Std = round(finite(st.Mean)), round(finite(st.Std))
+			cs.Min, cs.Max = finite(st.Min), finite(st.Max)
 		}
 		if d, ok := p.Distributions.Get(c.Name); ok && len(d) > 0 {
-			cs.Top = Truncate(d[0].Key, 256)
+			cs.Top = Truncate(d[0].Key, summaryTopLen)
 		}
 		out = append(out, cs)
 	}
@@ -181,9 +140,20 @@ func finite(f *profile.Float) *float64 {
 	return &v
 }
 
-// ApplyProfile records a finished profile run in status. p may be nil (the
-// controller reads only the summary); columnSummaries then stay as they were.
-func ApplyProfile(st *v1alpha1.DatasetProfileStatus, gen int64, s *Summary, p *profile.Profile, now time.Time) {
+// round rounds to summaryDigits significant digits.
+func round(f *float64) *float64 {
+	if f == nil {
+		return nil
+	}
+	v, _ := strconv.ParseFloat(strconv.FormatFloat(*f, 'g', summaryDigits, 64), 64)
+	return &v
+}
+
+// ApplyProfile records a finished profile run in status, from its summary
+// alone (the controller reads nothing else; `mldata run` passes the summary
+// through the same encoding, so that both show the same). A failed run
+// leaves the last profile's numbers as they were.
+func ApplyProfile(st *v1alpha1.DatasetProfileStatus, gen int64, s *Summary, now time.Time) {
 	setCond := conditionSetter(&st.Conditions, gen)
 	st.ObservedGeneration = gen
 	setCond(v1alpha1.ConditionReconciling, false, v1alpha1.ReasonSucceeded, "no profile is running")
@@ -197,11 +167,12 @@ func ApplyProfile(st *v1alpha1.DatasetProfileStatus, gen int64, s *Summary, p *p
 	t := metav1.NewTime(now)
 	st.LastProfileTime = &t
 	st.ReportURI, st.HTMLReportURI, st.SourceBuildID = s.ReportURI, s.HTMLReportURI, s.SourceBuildID
-	st.Rows, st.Columns = s.ProfileRows, s.Columns
-	if p != nil {
-		st.ColumnSummaries = ColumnSummaries(p)
-		st.Approximate = len(p.Approximate) > 0
+	st.Rows, st.Columns, st.Approximate = s.ProfileRows, s.Columns, s.Approximate
+	st.ColumnSummaries = s.ColumnSummaries
+	if len(st.ColumnSummaries) > v1alpha1.MaxProfileColumns {
+		st.ColumnSummaries = st.ColumnSummaries[:v1alpha1.MaxProfileColumns]
 	}
+	st.OmittedColumns = max(s.Columns-int32(len(st.ColumnSummaries)), 0)
 }
 
 // conditionSetter returns a function that sets one condition with

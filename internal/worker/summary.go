@@ -40,6 +40,11 @@ type Summary struct {
 	ProfileRows   int64  `json:"profileRows,omitempty"`
 	Columns       int32  `json:"columns,omitempty"`
 
+	// DatasetProfile: the summaries of the first columns (see ColumnList)
+	// and whether sketches replaced exact counts.
+	ColumnSummaries ColumnList `json:"columnSummaries,omitempty"`
+	Approximate     bool       `json:"approximate,omitempty"`
+
 	// DriftCheck.
 	DriftDetected      bool                     `json:"driftDetected,omitempty"`
 	MaxPSI             *float64                 `json:"maxPSI,omitempty"`
@@ -59,9 +64,9 @@ func FailureSummary(kind string, err error) *Summary {
 const maxMessage = 1024
 
 // Encode returns the summary as JSON of at most MaxSummaryBytes: long
-// messages are cut and the lists shortened (the counts stay exact), since a
-// termination message beyond 4 KiB is truncated by the kubelet and would no
-// longer parse.
+// messages are cut and the lists shortened (the counts stay exact, so that
+// status can say how much was left out), since a termination message beyond
+// 4 KiB is truncated by the kubelet and would no longer parse.
 func (s *Summary) Encode() ([]byte, error) {
 	c := *s
 	c.Message = Truncate(c.Message, maxMessage)
@@ -78,6 +83,11 @@ func (s *Summary) Encode() ([]byte, error) {
 			c.DriftedColumns = c.DriftedColumns[:len(c.DriftedColumns)/2]
 		case len(c.Rows) > 0:
 			c.Rows = c.Rows[:len(c.Rows)/2]
+		case len(c.ColumnSummaries) > 0:
+			// One at a time: every column that fits is one more that
+			// status shows, and the count in status says how many are
+			// left out.
+			c.ColumnSummaries = c.ColumnSummaries[:len(c.ColumnSummaries)-1]
 		case c.Message != "":
 			c.Message = Truncate(c.Message, len(c.Message)/2)
 		default:
@@ -109,4 +119,68 @@ func Truncate(s string, n int) string {
 		cut--
 	}
 	return s[:cut] + mark
+}
+
+// ColumnList is a profile's per-column summaries in the compact form of the
+// termination message: each column is a JSON array
+//
+//	[name, dtype, nullCount, uniqueCount, top, mean, std, min, max]
+//
+// with trailing nulls left out, so a text column is
+// ["plan","object",0,3,"basic"] and a numeric one
+// ["fee","float64",2,40,"",48.73,21.5,9.99,99.99]. Objects with field names
+// would take twice the bytes, and the message has 4 KiB for everything.
+//
+// Decision: the controller fills status.columnSummaries from this list
+// alone rather than reading profile.json back, because reading it would
+// need the output bucket's credentials in the manager, which otherwise
+// never touches data; the price is that wide tables or long names show
+// fewer than 64 columns in status (status.omittedColumns says how many are
+// left out, and the report has them all).
+type ColumnList []v1alpha1.ColumnSummary
+
+// MarshalJSON writes the compact form.
+func (l ColumnList) MarshalJSON() ([]byte, error) {
+	rows := make([][]any, len(l))
+	for i, c := range l {
+		row := []any{c.Name, c.DType, c.NullCount, c.UniqueCount, c.Top}
+		nums := []*float64{c.Mean, c.Std, c.Min, c.Max}
+		last := -1
+		for j, v := range nums {
+			if v != nil {
+				last = j
+			}
+		}
+		for _, v := range nums[:last+1] {
+			row = append(row, v)
+		}
+		if last < 0 && c.Top == "" {
+			row = row[:4]
+		}
+		rows[i] = row
+	}
+	return json.Marshal(rows)
+}
+
+// UnmarshalJSON reads the compact form.
+func (l *ColumnList) UnmarshalJSON(data []byte) error {
+	var rows [][]json.RawMessage
+	if err := json.Unmarshal(data, &rows); err != nil {
+		return fmt.Errorf("columnSummaries: %w", err)
+	}
+	out := make(ColumnList, len(rows))
+	for i, row := range rows {
+		if len(row) < 4 || len(row) > 9 {
+			return fmt.Errorf("columnSummaries[%d]: %d fields, want 4 to 9", i, len(row))
+		}
+		c := &out[i]
+		dst := []any{&c.Name, &c.DType, &c.NullCount, &c.UniqueCount, &c.Top, &c.Mean, &c.Std, &c.Min, &c.Max}
+		for j, raw := range row {
+			if err := json.Unmarshal(raw, dst[j]); err != nil {
+				return fmt.Errorf("columnSummaries[%d][%d]: %w", i, j, err)
+			}
+		}
+	}
+	*l = out
+	return nil
 }
