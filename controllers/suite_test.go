@@ -35,6 +35,8 @@ var (
 	scheme   = runtime.NewScheme()
 	envSkip  string
 	kubeconf string
+	// assetsDir holds the control plane binaries.
+	assetsDir string
 )
 
 func TestMain(m *testing.M) { os.Exit(runTests(m)) }
@@ -46,6 +48,7 @@ func runTests(m *testing.M) int {
 	if assets == "" {
 		assets, _ = filepath.Abs(filepath.Join("..", "bin", "k8s"))
 	}
+	assetsDir = assets
 	for _, b := range []string{"kube-apiserver", "etcd"} {
 		if _, err := os.Stat(filepath.Join(assets, b)); err != nil {
 			if os.Getenv("CI") == "true" {
@@ -83,6 +86,7 @@ func runTests(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
+	defer stopGarbageCollector()
 	return m.Run()
 }
 
