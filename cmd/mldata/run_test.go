@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
@@ -96,5 +98,41 @@ func TestWorkerCommand(t *testing.T) {
 	raw, _ = os.ReadFile(term)
 	if s, err := worker.DecodeSummary(raw); err != nil || s.OK || s.Reason != v1alpha1.ReasonJobFailed || s.Message == "" {
 		t.Errorf("failure summary %s", raw)
+	}
+}
+
+// mldata run -f prints a DatasetProfile's status as the controller writes
+// it: the column summaries that the worker's termination message carries.
+func TestRunProfileManifest(t *testing.T) {
+	dir := t.TempDir()
+	src := pdWrite(t, dir, "a.csv", pdBaseCSV)
+	file := pdWrite(t, dir, "p.yaml", `apiVersion: mldata.io/v1alpha1
+kind: DatasetProfile
+metadata: {name: prices}
+spec:
+  source: {uri: `+src+`}
+  output: {uri: `+dir+`/reports, html: false}
+`)
+	stdout, stderr, code := pdRun(t, "run", "-f", file)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var doc struct{ Status v1alpha1.DatasetProfileStatus }
+	if err := yaml.Unmarshal([]byte(stdout), &doc); err != nil {
+		t.Fatal(err)
+	}
+	st := doc.Status
+	// price: 10.5, 11, 13.25, 9.75 and a null; std sqrt(6.8125/3) to 8
+	// significant digits.
+	want := []v1alpha1.ColumnSummary{
+		{Name: "id", DType: "int64", UniqueCount: 5, Mean: ptr.To(3.0), Std: ptr.To(1.5811388), Min: ptr.To(1.0), Max: ptr.To(5.0)},
+		{Name: "price", DType: "float64", NullCount: 1, UniqueCount: 4, Mean: ptr.To(11.125), Std: ptr.To(1.5069284), Min: ptr.To(9.75), Max: ptr.To(13.25)},
+		{Name: "country", DType: "object", UniqueCount: 3, Top: "FR"},
+	}
+	if d := cmp.Diff(want, st.ColumnSummaries); d != "" || st.Rows != 5 || st.Columns != 3 || st.OmittedColumns != 0 {
+		t.Errorf("rows %d, columns %d, omitted %d; (-want +got):\n%s", st.Rows, st.Columns, st.OmittedColumns, d)
+	}
+	if !strings.Contains(stdout, "    mean: 11.125\n") || !strings.Contains(stdout, "    top: FR\n") {
+		t.Errorf("printed status:\n%s", stdout)
 	}
 }
