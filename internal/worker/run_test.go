@@ -64,7 +64,7 @@ func TestBuildSchemaVersions(t *testing.T) {
 		t.Fatalf("strict build without label: %v", err)
 	}
 	ApplyBuild(&st, 3, FailureSummary(KindDatasetBuild, err), nil, fixedNow)
-	if condition(st.Conditions, v1alpha1.ConditionSchemaCompatible) != "False/"+v1alpha1.ReasonBreakingSchemaChange || st.Schema.Version != 2 {
+	if c := apimeta.FindStatusCondition(st.Conditions, v1alpha1.ConditionSchemaCompatible); c.Status != metav1.ConditionFalse || c.Reason != v1alpha1.ReasonBreakingSchemaChange || st.Schema.Version != 2 {
 		t.Errorf("refused build: %v, schema %+v", st.Conditions, st.Schema)
 	}
 
@@ -73,14 +73,6 @@ func TestBuildSchemaVersions(t *testing.T) {
 			t.Errorf("ReadManifest(%s) succeeded", bad)
 		}
 	}
-}
-
-func condition(conds []metav1.Condition, typ string) string {
-	c := apimeta.FindStatusCondition(conds, typ)
-	if c == nil {
-		return "none"
-	}
-	return string(c.Status) + "/" + c.Reason
 }
 
 func TestSchemaChangesBounded(t *testing.T) {

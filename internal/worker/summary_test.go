@@ -57,6 +57,24 @@ func TestColumnListCompactForm(t *testing.T) {
 	}
 }
 
+// encodeDecode is the summary as the controller reads it from the
+// termination message, which must fit in MaxSummaryBytes.
+func encodeDecode(t *testing.T, s *Summary) *Summary {
+	t.Helper()
+	data, err := s.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(data) > MaxSummaryBytes {
+		t.Fatalf("%d bytes", len(data))
+	}
+	back, err := DecodeSummary(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return back
+}
+
 // wideProfile is a profile of n numeric columns named with the prefix,
 // column i having mean i+1/3.
 func wideProfile(n int, prefix string) *profile.Profile {
@@ -91,17 +109,7 @@ func TestProfileSummaryBounded(t *testing.T) {
 			if len(s.ColumnSummaries) != min(tc.columns, v1alpha1.MaxProfileColumns) {
 				t.Fatalf("summary lists %d columns before encoding", len(s.ColumnSummaries))
 			}
-			data, err := s.Encode()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(data) > MaxSummaryBytes {
-				t.Fatalf("%d bytes", len(data))
-			}
-			back, err := DecodeSummary(data)
-			if err != nil {
-				t.Fatal(err)
-			}
+			back := encodeDecode(t, s)
 			n := len(back.ColumnSummaries)
 			limit := min(tc.columns, v1alpha1.MaxProfileColumns)
 			if tc.all && n != limit || !tc.all && (n == 0 || n >= limit) {

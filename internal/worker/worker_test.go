@@ -364,17 +364,7 @@ func TestSummaryEncodeBounded(t *testing.T) {
 	for i := 0; i < 1000; i++ {
 		s.DriftedColumns = append(s.DriftedColumns, v1alpha1.DriftedColumn{Name: "column_" + strconv.Itoa(i), PSI: 0.5, Severity: v1alpha1.SeverityHigh})
 	}
-	data, err := s.Encode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(data) > MaxSummaryBytes {
-		t.Fatalf("%d bytes", len(data))
-	}
-	back, err := DecodeSummary(data)
-	if err != nil {
-		t.Fatal(err)
-	}
+	back := encodeDecode(t, s)
 	if back.DriftedColumnCount != 1000 || len(back.DriftedColumns) == 0 || len(back.DriftedColumns) >= 1000 || len(back.Message) > maxMessage {
 		t.Errorf("count %d, listed %d, message %d bytes", back.DriftedColumnCount, len(back.DriftedColumns), len(back.Message))
 	}
