@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# Installs the system packages the tests use, when they are missing:
-# Chromium renders the HTML reports in a real browser.
+# Installs what the tests use, when it is missing: the object-storage
+# servers (hack/storage/install.sh; a failure stops here, since the storage
+# tests fail without them under CI), and system packages: Chromium renders
+# the HTML reports in a real browser.
 set -euo pipefail
+
+"$(dirname "${BASH_SOURCE[0]}")/storage/install.sh"
 
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
