@@ -168,11 +168,7 @@ func TestDatasetBuildLifecycle(t *testing.T) {
 	}
 
 	// A spec change: a new Job, even with the same sources.
-	cur := getBuild(t, b)
-	cur.Spec.SchemaPolicy = v1alpha1.SchemaPolicyAllowAll
-	if err := k8s.Update(ctx, cur); err != nil {
-		t.Fatal(err)
-	}
+	update(t, getBuild(t, b), func(cur *v1alpha1.DatasetBuild) { cur.Spec.SchemaPolicy = v1alpha1.SchemaPolicyAllowAll })
 	jobs3 := waitJobs(t, ns, 3)
 
 	// The third build fails: its message reaches the conditions and an

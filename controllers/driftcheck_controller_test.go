@@ -151,11 +151,7 @@ func TestDriftCheckSchedule(t *testing.T) {
 	}
 
 	// Replace: the running Job gives way to the new run.
-	cur2 := getDrift(t, d)
-	cur2.Spec.ConcurrencyPolicy = v1alpha1.ConcurrencyReplace
-	if err := k8s.Update(ctx, cur2); err != nil {
-		t.Fatal(err)
-	}
+	update(t, getDrift(t, d), func(cur *v1alpha1.DriftCheck) { cur.Spec.ConcurrencyPolicy = v1alpha1.ConcurrencyReplace })
 	b5 := b4.Add(30 * time.Minute)
 	tm.clock.SetTime(b5.Add(time.Second))
 	poke("4")
@@ -176,6 +172,11 @@ func TestDriftCheckSchedule(t *testing.T) {
 		if len(got) != 1 || got[0] != name(b5) {
 			return fmt.Errorf("Jobs %v", got)
 		}
+		// The old Job goes in the reconcile that records the new run,
+		// before its status write.
+		if lr := getDrift(t, d).Status.LastRun; lr == nil || lr.JobName != name(b5) {
+			return fmt.Errorf("lastRun %s", mustJSON(lr))
+		}
 		return nil
 	})
 	st = getDrift(t, d).Status
@@ -184,11 +185,7 @@ func TestDriftCheckSchedule(t *testing.T) {
 	}
 
 	// Suspended: a due run starts nothing.
-	cur3 := getDrift(t, d)
-	cur3.Spec.Suspend = true
-	if err := k8s.Update(ctx, cur3); err != nil {
-		t.Fatal(err)
-	}
+	update(t, getDrift(t, d), func(cur *v1alpha1.DriftCheck) { cur.Spec.Suspend = true })
 	tm.clock.SetTime(b5.Add(30*time.Minute + time.Second))
 	consistently(t, "suspended", func() error {
 		if n := len(listJobs(t, ns)); n != 1 {
@@ -321,12 +318,7 @@ func TestDatasetProfile(t *testing.T) {
 	})
 	// A failed profile Job without a termination message surfaces the
 	// Job's own reason.
-	cur := &v1alpha1.DatasetProfile{}
-	_ = k8s.Get(ctx, client.ObjectKeyFromObject(p), cur)
-	cur.Spec.Options = &v1alpha1.ProfileOptions{TopK: ptr.To[int32](5)}
-	if err := k8s.Update(ctx, cur); err != nil {
-		t.Fatal(err)
-	}
+	update(t, p, func(cur *v1alpha1.DatasetProfile) { cur.Spec.Options = &v1alpha1.ProfileOptions{TopK: ptr.To[int32](5)} })
 	js := waitJobs(t, ns, 2)
 	j2 := js[0]
 	if j2.Name == j.Name {

@@ -13,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mldata-io/mldata/internal/jobs"
@@ -206,6 +207,22 @@ func copySample(t *testing.T, name string) (uri, dir string) {
 		}
 	}
 	return "file://" + dir, dir
+}
+
+// update applies mutate to the latest version of obj and writes it,
+// retrying when a controller's status write came in between.
+func update[T client.Object](t *testing.T, obj T, mutate func(T)) {
+	t.Helper()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := k8s.Get(ctx, client.ObjectKeyFromObject(obj), obj); err != nil {
+			return err
+		}
+		mutate(obj)
+		return k8s.Update(ctx, obj)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }
 
 func touch(t *testing.T, obj client.Object, key, value string) {

@@ -179,11 +179,7 @@ func TestDriftMetrics(t *testing.T) {
 	}
 
 	// Other columns: the next run replaces the column series.
-	cur2 := getDrift(t, d)
-	cur2.Spec.Columns.Include = []string{"support_calls", "nps"}
-	if err := k8s.Update(ctx, cur2); err != nil {
-		t.Fatal(err)
-	}
+	update(t, getDrift(t, d), func(cur *v1alpha1.DriftCheck) { cur.Spec.Columns.Include = []string{"support_calls", "nps"} })
 	j2 := *newestJob(waitJobs(t, ns, 2), j.Name)
 	finishJob(t, &j2, true, runWorker(t, &j2), time.Now(), time.Now())
 	eventually(t, "replaced series", func() error {
