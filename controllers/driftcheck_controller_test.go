@@ -318,7 +318,9 @@ func TestDatasetProfile(t *testing.T) {
 	})
 	// A failed profile Job without a termination message surfaces the
 	// Job's own reason.
-	update(t, p, func(cur *v1alpha1.DatasetProfile) { cur.Spec.Options = &v1alpha1.ProfileOptions{TopK: ptr.To[int32](5)} })
+	update(t, p, func(cur *v1alpha1.DatasetProfile) {
+		cur.Spec.Options = &v1alpha1.ProfileOptions{TopK: ptr.To[int32](5)}
+	})
 	js := waitJobs(t, ns, 2)
 	j2 := js[0]
 	if j2.Name == j.Name {
