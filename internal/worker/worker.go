@@ -3,7 +3,10 @@
 // profile, drift), and turns their results into the status the controller
 // writes. The same code runs in a Job's pod (`mldata worker <kind>`) and on a
 // laptop (`mldata run -f`), so that trying a manifest locally shows exactly
-// what the cluster would do.
+// what the cluster would do. `mldata build`, `mldata profile` and `mldata
+// drift` turn their flags into the same specs and options and call the same
+// converters (BuildConfig, ProfileInput, CompareInputs), so that there is
+// one place where settings become pkg calls.
 //
 // The worker needs no Kubernetes client. A Job hands it a Task as JSON in the
 // MLDATA_TASK environment variable (decision: an env var rather than a
