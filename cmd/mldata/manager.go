@@ -33,7 +33,26 @@ func newManagerCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "manager",
 		Short: "Run the Kubernetes operator (controllers for DatasetBuild, DatasetProfile, DriftCheck)",
-		Args:  cobra.NoArgs,
+		Long: `Run the Kubernetes operator: controllers for DatasetBuild, DatasetProfile and
+DriftCheck that run 'mldata worker' in Jobs and record the results in status.
+
+Only one replica reconciles at a time (--leader-elect). Health and readiness
+probes answer on --health-probe-bind-address (/healthz, /readyz). Logs are
+structured (klog, with key=value pairs).
+
+Prometheus metrics are served over plain HTTP at /metrics on
+--metrics-bind-address (default :8080), beside controller-runtime's and Go's:
+  mldata_datasetbuild_builds_total{namespace,name,result}      finished build Jobs (succeeded, up_to_date, failed)
+  mldata_datasetbuild_duration_seconds{namespace,name,result}  build Job run time (histogram)
+  mldata_datasetbuild_rows{namespace,name,split}               rows per split of the published build
+  mldata_datasetbuild_files_processed_total{namespace,name}    source files read by builds
+  mldata_datasetbuild_files_reused_total{namespace,name}       source files reused unchanged
+  mldata_driftcheck_runs_total{namespace,name,result}          finished drift Jobs (drift, no_drift, failed)
+  mldata_driftcheck_last_max_psi{namespace,name}               highest PSI of the last successful run
+  mldata_driftcheck_last_psi{namespace,name,column}            PSI of each drifted column of that run (at most 32)
+  mldata_datasetprofile_runs_total{namespace,name,result}      finished profile Jobs (succeeded, failed)
+A resource's series are deleted with the resource.`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if image == "" {
 				return usagef("--worker-image is required: the image whose mldata binary the Jobs run")
@@ -101,7 +120,7 @@ func newManagerCmd() *cobra.Command {
 	fl.IntVar(&concurrency, "concurrency", 2, "reconciles in parallel per kind")
 	fl.BoolVar(&leaderElect, "leader-elect", true, "elect a leader so that only one replica reconciles")
 	fl.StringVar(&leaderNamespace, "leader-election-namespace", "", "namespace of the leader election Lease (default: the pod's own namespace; required outside a cluster)")
-	fl.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the metrics endpoint (0 disables it)")
+	fl.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint, served over HTTP at /metrics (0 disables it)")
 	fl.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the health and readiness probes")
 	fl.Int32Var(&backoff, "job-backoff-limit", 2, "retries of a failed worker pod")
 	fl.Int32Var(&ttl, "job-ttl-seconds", 86400, "delete finished build and profile Jobs after this long (0 keeps them)")

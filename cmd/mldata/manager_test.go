@@ -1,0 +1,37 @@
+package main
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/mldata-io/mldata/internal/metrics"
+)
+
+// TestManagerHelp: the help names the metrics address and every series the
+// operator exports, so that it cannot fall behind package metrics.
+func TestManagerHelp(t *testing.T) {
+	stdout, stderr, code := pdRun(t, "manager", "--help")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"--metrics-bind-address string", "(default \":8080\")", "/metrics", "--health-probe-bind-address", "--leader-elect"} {
+		if !strings.Contains(stdout, want) {
+			t.Errorf("help lacks %q", want)
+		}
+	}
+	fqName := regexp.MustCompile(`fqName: "([^"]+)"`)
+	for _, c := range metrics.Collectors {
+		ch := make(chan *prometheus.Desc, 1)
+		c.Describe(ch)
+		m := fqName.FindStringSubmatch((<-ch).String())
+		if m == nil {
+			t.Fatal("no name in a metric's description")
+		}
+		if !strings.Contains(stdout, m[1]+"{") {
+			t.Errorf("help lacks the series %s", m[1])
+		}
+	}
+}
