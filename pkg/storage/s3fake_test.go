@@ -20,7 +20,7 @@ import (
 // object, GET object, ListObjectsV2) for one path-style bucket "bkt". It
 // checks how ETags travel from S3 responses into Objects; the full S3
 // behaviour is covered by running the store table against a real server
-// (MLDATA_TEST_S3_URI).
+// (versitygw, see testStores).
 type fakeS3 struct {
 	objects map[string]fakeObject
 }
