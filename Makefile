@@ -98,3 +98,16 @@ envtest-bins: ## Fetch or build kube-apiserver and etcd for envtest into bin/k8s
 # prerequisites without touching the targets' recipes above.
 test: envtest-bins
 verify: verify-generated
+
+# ---------------------------------------------------------------------------
+# Local single-node cluster (hack/cluster): etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler and the mldata-node agent, all from
+# bin/, on 127.0.0.1. State, certificates and logs live in bin/cluster.
+
+.PHONY: dev-cluster
+dev-cluster: ## Start the local cluster (idempotent; hack/cluster/README.md); prints the KUBECONFIG export.
+	@hack/cluster/up.sh
+
+.PHONY: dev-cluster-down
+dev-cluster-down: ## Stop the local cluster; PURGE=1 also deletes its state (bin/cluster).
+	@hack/cluster/down.sh $(if $(filter 1,$(PURGE)),--purge)

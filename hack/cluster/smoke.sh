@@ -1,0 +1,222 @@
+#!/usr/bin/env bash
+# Checks that the local cluster does what the operator relies on, with real
+# objects in a fresh namespace that enforces the restricted Pod Security
+# Standard:
+#   - admission: PodSecurity rejects a non-compliant pod, ServiceAccount
+#     admission mounts a token; the serviceaccount and root-CA controllers
+#     fill a new namespace;
+#   - Job controller creates the Job's Pod; the scheduler binds it to the
+#     node, the node runs it and the Job completes (without a node, the
+#     scheduler marks it Unschedulable instead);
+#   - TTL-after-finished deletes a finished Job, and garbage collection its Pods;
+#   - garbage collection deletes a Job whose owner (a ConfigMap) is deleted.
+# Exits non-zero on the first failed check, after printing what it saw.
+#
+# A cluster that is not running is started with up.sh and stopped again at
+# the end (SMOKE_KEEP=1 keeps it); one that runs is used as it is.
+#
+# Usage: hack/cluster/smoke.sh
+# Environment: what up.sh reads (CLUSTER_DIR, ports, CLUSTER_NO_NODE=1 for
+#              the control plane alone), SMOKE_TIMEOUT seconds per wait
+#              (default 90), SMOKE_KEEP=1.
+set -euo pipefail
+
+# shellcheck source=hack/cluster/lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+
+case ${1:-} in
+-h | --help)
+	sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//' >&2
+	exit 0
+	;;
+"") ;;
+*) die "unknown argument $1 (see --help)" ;;
+esac
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+timeout=${SMOKE_TIMEOUT:-90}
+[[ $timeout =~ ^[0-9]+$ ]] || die "SMOKE_TIMEOUT=$timeout is not a number of seconds"
+with_node=1
+[[ ${CLUSTER_NO_NODE:-0} == 1 ]] && with_node=0
+t0=$(now)
+
+ns=
+we_started=0
+cleanup() {
+	local rc=$?
+	if [[ -n $ns ]]; then
+		if [[ $rc != 0 ]]; then
+			log "state of namespace $ns:"
+			kubectl get all,configmaps,events -n "$ns" -o wide 2>&1 | sed 's/^/    /' >&2 || true
+		fi
+		kubectl delete namespace "$ns" --wait=false >/dev/null 2>&1 || true
+	fi
+	if [[ $we_started == 1 && ${SMOKE_KEEP:-0} != 1 ]]; then
+		"$here/down.sh" || true
+	fi
+	if [[ $rc == 0 ]]; then
+		log "all smoke checks passed in $(since "$t0") s"
+	else
+		log "smoke checks FAILED"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if ! pid_of kube-apiserver >/dev/null; then
+	we_started=1
+fi
+out=$("$here/up.sh")
+export KUBECONFIG=${out#export KUBECONFIG=}
+[[ -f $KUBECONFIG ]] || die "up.sh printed '$out', not the export of a kubeconfig"
+
+pass() { log "ok: $*"; }
+fail() { die "FAIL: $*"; }
+
+# wait_until polls a check until it passes or the timeout ends.
+wait_until() { # what check...
+	local what=$1 t
+	shift
+	t=$(now)
+	local deadline=$((SECONDS + timeout))
+	until "$@" >/dev/null 2>&1; do
+		((SECONDS < deadline)) || fail "timed out after $timeout s waiting until $what"
+		sleep 0.5
+	done
+	pass "$what ($(since "$t") s)"
+}
+
+k() { kubectl -n "$ns" "$@"; }
+exists() { k get "$@" -o name >/dev/null 2>&1; }
+gone() { ! exists "$@"; }
+jsonpath() { # resource jsonpath
+	k get "$1" -o "jsonpath=$2"
+}
+is() { # expected resource jsonpath
+	[[ $(jsonpath "$2" "$3") == "$1" ]]
+}
+job_pods() { k get pods -l "batch.kubernetes.io/job-name=$1" -o name; }
+has_pod() { [[ -n $(job_pods "$1") ]]; }
+no_pods() { [[ -z $(job_pods "$1") ]]; }
+pod_of() { job_pods "$1" | sed -n 1p; }
+bound() { [[ $(jsonpath "$(pod_of "$1")" '{.spec.nodeName}') == "$node_name" ]]; }
+unschedulable() {
+	is Unschedulable "$(pod_of "$1")" '{.status.conditions[?(@.type=="PodScheduled")].reason}'
+}
+job_condition() { # job type
+	is True "job/$1" "{.status.conditions[?(@.type==\"$2\")].status}"
+}
+
+# A pod spec that the restricted Pod Security Standard admits, like the
+# operator's worker pods.
+job() { # name image ttl [extra spec lines, already indented] -- args...
+	local name=$1 image=$2 ttl=$3 extra=
+	shift 3
+	while [[ $# -gt 0 && $1 != -- ]]; do
+		extra+="$1"$'\n'
+		shift
+	done
+	shift
+	local args=
+	for a in "$@"; do args+="\"$a\", "; done
+	cat <<YAML
+apiVersion: batch/v1
+kind: Job
+metadata:
+  name: $name
+${extra}spec:
+  backoffLimit: 0
+  ttlSecondsAfterFinished: $ttl
+  template:
+    spec:
+      restartPolicy: Never
+      automountServiceAccountToken: false
+      securityContext:
+        runAsNonRoot: true
+        runAsUser: 65532
+        seccompProfile: {type: RuntimeDefault}
+      containers:
+      - name: main
+        image: $image
+        args: [${args%, }]
+        securityContext:
+          allowPrivilegeEscalation: false
+          readOnlyRootFilesystem: true
+          capabilities: {drop: [ALL]}
+YAML
+}
+
+ns=mldata-smoke-$(date +%s)-$RANDOM
+kubectl create namespace "$ns" >/dev/null
+kubectl label namespace "$ns" pod-security.kubernetes.io/enforce=restricted >/dev/null
+log "checks run in namespace $ns ($([[ $with_node == 1 ]] && echo "with node $node_name" || echo "without a node"))"
+
+# --- admission and namespace controllers -------------------------------------
+
+wait_until "the serviceaccount controller made ServiceAccount default" exists serviceaccount/default
+wait_until "the root-CA publisher made ConfigMap kube-root-ca.crt" exists configmap/kube-root-ca.crt
+
+bad=$(
+	k apply --dry-run=server -f - 2>&1 <<'YAML' || true
+apiVersion: v1
+kind: Pod
+metadata: {name: unconfined}
+spec:
+  containers:
+  - {name: main, image: busybox}
+YAML
+)
+[[ $bad == *"violates PodSecurity"* ]] || fail "PodSecurity admitted a pod without a security context in a restricted namespace: $bad"
+pass "PodSecurity rejects a pod without a security context"
+
+vols=$(
+	k create --dry-run=server -o 'jsonpath={.spec.volumes[*].name}' -f - <<'YAML'
+apiVersion: v1
+kind: Pod
+metadata: {name: token}
+spec:
+  securityContext: {runAsNonRoot: true, runAsUser: 65532, seccompProfile: {type: RuntimeDefault}}
+  containers:
+  - name: main
+    image: busybox
+    securityContext: {allowPrivilegeEscalation: false, capabilities: {drop: [ALL]}}
+YAML
+)
+[[ $vols == *kube-api-access-* ]] || fail "ServiceAccount admission mounted no token volume (volumes: '$vols')"
+pass "ServiceAccount admission mounts the token volume ($vols)"
+
+# --- Job controller, scheduler, node, TTL-after-finished -------------------
+
+if [[ $with_node == 1 ]]; then
+	# The node maps image mldata to bin/mldata; `version` ends at once.
+	job run mldata:smoke 3 -- version | k apply -f - >/dev/null
+	wait_until "the Job controller created the Pod of job/run" has_pod run
+	wait_until "the scheduler bound it to $node_name" bound run
+	wait_until "the node ran it and job/run is Complete" job_condition run Complete
+	is Succeeded "$(pod_of run)" '{.status.phase}' || fail "job/run is Complete but its pod is $(jsonpath "$(pod_of run)" '{.status.phase}')"
+	wait_until "TTL-after-finished deleted job/run" gone job/run
+	wait_until "garbage collection deleted its Pod" no_pods run
+else
+	job run busybox 3 -- true | k apply -f - >/dev/null
+	wait_until "the Job controller created the Pod of job/run" has_pod run
+	wait_until "the scheduler marked it Unschedulable (no node)" unschedulable run
+	# A deadline finishes a Job without a node: Failed is finished too.
+	job deadline busybox 1 -- true | k apply -f - >/dev/null
+	k patch job/deadline --type=merge -p '{"spec":{"activeDeadlineSeconds":1}}' >/dev/null
+	wait_until "the Job controller failed job/deadline (DeadlineExceeded)" job_condition deadline Failed
+	wait_until "TTL-after-finished deleted job/deadline" gone job/deadline
+	wait_until "garbage collection deleted its Pod" no_pods deadline
+fi
+
+# --- garbage collection through an ownerReference ---------------------------
+
+k create configmap owner >/dev/null
+uid=$(jsonpath configmap/owner '{.metadata.uid}')
+image=busybox
+[[ $with_node == 1 ]] && image=mldata:smoke
+owner="  ownerReferences: [{apiVersion: v1, kind: ConfigMap, name: owner, uid: $uid}]"
+job owned "$image" 3600 "$owner" -- version | k apply -f - >/dev/null
+wait_until "the Job controller created the Pod of job/owned" has_pod owned
+k delete configmap owner --wait=true >/dev/null
+wait_until "garbage collection deleted job/owned after its owner" gone job/owned
+wait_until "garbage collection deleted the Pod of job/owned" no_pods owned
