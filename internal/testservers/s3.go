@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -28,7 +29,9 @@ type S3Server struct {
 	Region    string
 	// Dir holds the buckets (Dir/<bucket>/<key>).
 	Dir string
-	bin string
+	// AccessLog is the server's S3 access log; Requests parses it.
+	AccessLog string
+	bin       string
 	*proc
 }
 
@@ -52,6 +55,7 @@ func StartS3(dir string) (*S3Server, error) {
 		return nil, err
 	}
 	data := filepath.Join(dir, "data")
+	accessLog := filepath.Join(dir, "access.log")
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return nil, err
 	}
@@ -62,7 +66,7 @@ func StartS3(dir string) (*S3Server, error) {
 		// in a deployment, not through the command line.
 		env: []string{"ROOT_ACCESS_KEY_ID=" + S3AccessKey, "ROOT_SECRET_ACCESS_KEY=" + S3SecretKey, "VGW_REGION=" + S3Region},
 		args: func(addr string) []string {
-			return []string{"--port", addr, "--quiet", "posix", data}
+			return []string{"--port", addr, "--quiet", "--access-log", accessLog, "posix", data}
 		},
 		// --quiet also drops the banner that says where it listens.
 		ready: nil,
@@ -72,7 +76,7 @@ func StartS3(dir string) (*S3Server, error) {
 	}
 	return &S3Server{
 		Endpoint: "http://" + p.addr, AccessKey: S3AccessKey, SecretKey: S3SecretKey, Region: S3Region,
-		Dir: data, bin: bin, proc: p,
+		Dir: data, AccessLog: accessLog, bin: bin, proc: p,
 	}, nil
 }
 
@@ -111,4 +115,42 @@ func (s *S3Server) CreateBucket(ctx context.Context, name string) error {
 		return fmt.Errorf("create bucket %q: %w", name, err)
 	}
 	return nil
+}
+
+// S3Request is one line of the access log.
+type S3Request struct {
+	// Operation is versitygw's name for the call, e.g. "s3_GetObject".
+	Operation string
+	Bucket    string
+	// Key is the object key, "" for bucket calls.
+	Key    string
+	Status int
+}
+
+// Requests returns the requests the server has answered so far, in the
+// order it logged them. versitygw writes a line before it sends the
+// response, so a request that has returned is in the log.
+func (s *S3Server) Requests() ([]S3Request, error) {
+	data, err := os.ReadFile(s.AccessLog)
+	if err != nil {
+		return nil, err
+	}
+	var out []S3Request
+	for _, line := range strings.Split(string(data), "\n") {
+		// owner bucket [time zone] ip requester id operation key uri status …
+		// (the byte and size columns are 0 for streamed GetObject bodies).
+		f := strings.Fields(line)
+		if len(f) < 11 || !strings.HasPrefix(f[2], "[") {
+			continue // the "log starts" line, or a partial last line
+		}
+		r := S3Request{Operation: f[7], Bucket: f[1], Key: f[8]}
+		if r.Key == "-" {
+			r.Key = ""
+		}
+		if r.Status, err = strconv.Atoi(f[10]); err != nil {
+			return nil, fmt.Errorf("access log line %q: status: %w", line, err)
+		}
+		out = append(out, r)
+	}
+	return out, nil
 }

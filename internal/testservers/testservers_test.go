@@ -76,6 +76,23 @@ func TestServersRoundTrip(t *testing.T) {
 				t.Errorf("listing a missing bucket: %v, want an error", err)
 			}
 
+			if s3, ok := s.(*S3Server); ok {
+				reqs, err := s3.Requests()
+				if err != nil {
+					t.Fatal(err)
+				}
+				var gets []S3Request
+				for _, r := range reqs {
+					if r.Operation == "s3_GetObject" {
+						gets = append(gets, r)
+					}
+				}
+				want := []S3Request{{Operation: "s3_GetObject", Bucket: "round-trip", Key: "dir/hello.txt", Status: 200}}
+				if len(gets) != 1 || gets[0] != want[0] {
+					t.Errorf("GetObject requests in the access log: %+v, want %+v", gets, want)
+				}
+			}
+
 			p := serverProc(s)
 			pid, addr := p.PID(), p.addr
 			if err := s.Stop(); err != nil {
