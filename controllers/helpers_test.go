@@ -35,7 +35,8 @@ func newNamespace(t *testing.T) string {
 // eventually polls f until it returns nil or the timeout passes.
 func eventually(t *testing.T, what string, f func() error) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	// Generous: the machine may be busy; passing tests do not wait.
+	deadline := time.Now().Add(60 * time.Second)
 	var err error
 	for time.Now().Before(deadline) {
 		if err = f(); err == nil {
