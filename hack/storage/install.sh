@@ -55,7 +55,7 @@ go_tool() {
 	tmp=$(mktemp -d "$out/.build-$name-XXXXXX")
 	# GOFLAGS or a go.work of the caller (-mod=vendor, say) must not leak
 	# into a build that has nothing to do with this module.
-	if ! GOBIN=$tmp GOFLAGS= GOWORK=off "$GO" install -trimpath "$pkg@$version" >"$tmp/build.log" 2>&1; then
+	if ! GOBIN=$tmp GOFLAGS='' GOWORK=off "$GO" install -trimpath "$pkg@$version" >"$tmp/build.log" 2>&1; then
 		cat "$tmp/build.log" >&2
 		rm -rf "$tmp"
 		die "go install $pkg@$version failed (see above)"
