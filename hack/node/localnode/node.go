@@ -369,7 +369,16 @@ func (a slogAdapter) WithError(err error) vklog.Logger       { return slogAdapte
 func (a slogAdapter) WithFields(f vklog.Fields) vklog.Logger {
 	args := make([]any, 0, 2*len(f))
 	for k, v := range f {
-		args = append(args, k, v)
+		args = append(args, k, plain(v))
 	}
 	return slogAdapter{a.l.With(args...)}
+}
+
+// plain logs errors by their message: slog formats values with %+v, which
+// prints the library's wrapped errors with whole stack traces.
+func plain(v any) any {
+	if err, ok := v.(error); ok && err != nil {
+		return err.Error()
+	}
+	return v
 }
