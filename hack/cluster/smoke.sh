@@ -6,8 +6,8 @@
 #     admission mounts a token; the serviceaccount and root-CA controllers
 #     fill a new namespace;
 #   - Job controller creates the Job's Pod; the scheduler binds it to the
-#     node, the node runs it and the Job completes (without a node, the
-#     scheduler marks it Unschedulable instead);
+#     node, the node runs it, the Job completes and `kubectl logs` shows its
+#     output (without a node, the scheduler marks it Unschedulable instead);
 #   - TTL-after-finished deletes a finished Job, and garbage collection its Pods;
 #   - garbage collection deletes a Job whose owner (a ConfigMap) is deleted.
 # Exits non-zero on the first failed check, after printing what it saw.
@@ -36,8 +36,6 @@ esac
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 timeout=${SMOKE_TIMEOUT:-90}
 [[ $timeout =~ ^[0-9]+$ ]] || die "SMOKE_TIMEOUT=$timeout is not a number of seconds"
-with_node=1
-[[ ${CLUSTER_NO_NODE:-0} == 1 ]] && with_node=0
 t0=$(now)
 
 ns=
@@ -69,6 +67,18 @@ fi
 out=$("$here/up.sh")
 export KUBECONFIG=${out#export KUBECONFIG=}
 [[ -f $KUBECONFIG ]] || die "up.sh printed '$out', not the export of a kubeconfig"
+
+# What runs decides the checks: CLUSTER_NO_NODE=1 keeps up.sh from starting a
+# node, but one that runs already is used.
+with_node=0
+if pid_of mldata-node >/dev/null; then
+	with_node=1
+elif kubectl get node "$node_name" >/dev/null 2>&1; then
+	# Left by an earlier run with a node: until the node lifecycle controller
+	# marks it unreachable, the scheduler would bind pods to it.
+	log "deleting Node $node_name, left by an earlier run: no node runs now"
+	kubectl delete node "$node_name" >/dev/null
+fi
 
 pass() { log "ok: $*"; }
 fail() { die "FAIL: $*"; }
@@ -194,6 +204,9 @@ if [[ $with_node == 1 ]]; then
 	wait_until "the scheduler bound it to $node_name" bound run
 	wait_until "the node ran it and job/run is Complete" job_condition run Complete
 	is Succeeded "$(pod_of run)" '{.status.phase}' || fail "job/run is Complete but its pod is $(jsonpath "$(pod_of run)" '{.status.phase}')"
+	out=$(k logs "$(pod_of run)" 2>&1) || true
+	[[ $out == "mldata "* ]] || fail "kubectl logs of job/run's pod (through the node's log endpoint) printed '$out', not mldata's version"
+	pass "kubectl logs reads the pod's output through the node ($out)"
 	wait_until "TTL-after-finished deleted job/run" gone job/run
 	wait_until "garbage collection deleted its Pod" no_pods run
 else

@@ -16,6 +16,7 @@
 #   APISERVER_PORT    kube-apiserver secure port (default 16443)
 #   ETCD_PORT         etcd client port (default 12379)
 #   ETCD_PEER_PORT    etcd peer port (default 12380)
+#   NODE_PORT         the node's log endpoint (default APISERVER_PORT + 1)
 #   SERVICE_CIDR      service cluster IP range (default 10.96.0.0/16)
 #   CLUSTER_NO_NODE=1 start the control plane only (pods stay Pending)
 #   CLUSTER_IMAGES    more image mappings for the node, "name=/abs/path ..."
@@ -40,7 +41,14 @@ with_node=1
 [[ ${CLUSTER_NO_NODE:-0} == 1 ]] && with_node=0
 t0=$(now)
 
-for v in apiserver_port etcd_port etcd_peer_port; do
+# The node serves `kubectl logs` to the API server. Next to the API server's
+# port rather than on the kubelet's 10250, so that a second cluster (the
+# end-to-end tests set APISERVER_PORT) or a real kubelet does not collide.
+node_port=${NODE_PORT:-}
+if [[ -z $node_port && $apiserver_port =~ ^[0-9]+$ ]]; then
+	node_port=$((apiserver_port + 1))
+fi
+for v in apiserver_port etcd_port etcd_peer_port node_port; do
 	if ! [[ ${!v} =~ ^[0-9]+$ ]] || ((${!v} < 1 || ${!v} > 65535)); then
 		die "${v^^}=${!v} is not a TCP port number"
 	fi
@@ -68,7 +76,7 @@ fi
 
 # Components that run keep the settings they were started with; mixing them
 # with other ports or ranges would make a cluster that cannot work.
-settings="APISERVER_PORT=$apiserver_port ETCD_PORT=$etcd_port ETCD_PEER_PORT=$etcd_peer_port SERVICE_CIDR=$service_cidr"
+settings="APISERVER_PORT=$apiserver_port ETCD_PORT=$etcd_port ETCD_PEER_PORT=$etcd_peer_port NODE_PORT=$node_port SERVICE_CIDR=$service_cidr"
 for c in "${components[@]}"; do
 	if pid_of "$c" >/dev/null; then
 		old=$(cat "$state/settings" 2>/dev/null || true)
@@ -95,6 +103,9 @@ check_port() { # port variable component
 check_port "$etcd_port" ETCD_PORT etcd
 check_port "$etcd_peer_port" ETCD_PEER_PORT etcd
 check_port "$apiserver_port" APISERVER_PORT kube-apiserver
+if [[ $with_node == 1 ]]; then
+	check_port "$node_port" NODE_PORT mldata-node
+fi
 
 # --- binaries ---------------------------------------------------------------
 
@@ -345,12 +356,17 @@ if [[ $with_node == 1 ]]; then
 		[[ $m == *=/* ]] || die "CLUSTER_IMAGES entry '$m' is not name=/absolute/path"
 		images+=(--image "$m")
 	done
-	running mldata-node || start mldata-node "$node_bin" \
-		--kubeconfig "$pki/node.kubeconfig" \
-		--node-name "$node_name" \
-		--root "$state/node" \
-		"${images[@]}" \
-		--log-dir "$logs/pods"
+	node_since=
+	if ! running mldata-node; then
+		node_since=$(date -u +%FT%TZ)
+		start mldata-node "$node_bin" \
+			--kubeconfig "$pki/node.kubeconfig" \
+			--node-name "$node_name" \
+			--root "$state/node" \
+			--listen-address "127.0.0.1:$node_port" \
+			"${images[@]}" \
+			--log-dir "$logs/pods"
+	fi
 fi
 
 export KUBECONFIG=$kubeconfig
@@ -360,8 +376,14 @@ export KUBECONFIG=$kubeconfig
 wait_for "the default ServiceAccount exists" kube-controller-manager \
 	kubectl get serviceaccount default --namespace default
 if [[ $with_node == 1 ]]; then
+	# The Node object outlives a restart with its last Ready=True, so a node
+	# this run started counts only once it has reported since its start
+	# (RFC 3339 UTC times of one format compare as strings).
 	node_ready() {
-		[[ $(kubectl get node "$node_name" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}') == True ]]
+		local r
+		r=$(kubectl get node "$node_name" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].lastHeartbeatTime}')
+		[[ ${r%% *} == True ]] || return 1
+		[[ -z $node_since || ! ${r#* } < $node_since ]]
 	}
 	wait_for "node $node_name is Ready" mldata-node node_ready
 else
@@ -371,6 +393,6 @@ fi
 if [[ ${#started[@]} -eq 0 ]]; then
 	log "the cluster in $state is already running and healthy"
 else
-	log "cluster up in $(since "$t0") s; logs in $logs, stop with hack/cluster/down.sh"
+	log "cluster up in $(since "$t0") s; logs in $logs, stop with ${CLUSTER_DIR:+CLUSTER_DIR=$CLUSTER_DIR }hack/cluster/down.sh"
 fi
 echo "export KUBECONFIG=$kubeconfig"
