@@ -87,7 +87,6 @@ for c in "${components[@]}"; do
 done
 echo "$settings" >"$state/settings"
 
-
 check_port() { # port variable component
 	local port=$1 var=$2 c=$3 owner ours
 	owner=$(port_owner "$port")
