@@ -140,7 +140,14 @@ func startManager(t *testing.T, start time.Time) *testManager {
 // metricsAddr ("0": none).
 func startManagerWith(t *testing.T, start time.Time, metricsAddr string) *testManager {
 	t.Helper()
-	mgr, err := ctrl.NewManager(cfg, ctrl.Options{
+	return startManagerAs(t, start, metricsAddr, cfg)
+}
+
+// startManagerAs starts a manager that talks to the API server with
+// restCfg (e.g. impersonating the manager's service account).
+func startManagerAs(t *testing.T, start time.Time, metricsAddr string, restCfg *rest.Config) *testManager {
+	t.Helper()
+	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:     scheme,
 		Metrics:    metricsserver.Options{BindAddress: metricsAddr},
 		Controller: config.Controller{SkipNameValidation: ptr.To(true)},
