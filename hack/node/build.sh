@@ -55,7 +55,7 @@ start=$(date +%s)
 # reader never sees a half-written binary.
 tmp="$out.tmp.$$"
 trap 'rm -f "$tmp"' EXIT
-(cd "$here" && CGO_ENABLED=0 go build -trimpath -o "$tmp" .)
+(cd "$here" && CGO_ENABLED=0 go build -trimpath -ldflags="-s -w" -o "$tmp" .)
 mv -f "$tmp" "$out"
 echo "mldata-node: built in $(($(date +%s) - start)) s" >&2
 echo "$out"

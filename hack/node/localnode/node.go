@@ -31,14 +31,18 @@ import (
 
 	vklog "github.com/virtual-kubelet/virtual-kubelet/log"
 	"github.com/virtual-kubelet/virtual-kubelet/node"
+	"github.com/virtual-kubelet/virtual-kubelet/node/api"
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	corev1listers "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/record"
 
 	"github.com/mldata-io/mldata/hack/node/execstep"
@@ -110,57 +114,105 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	p.cleanStale()
 
-	opts := []nodeutil.NodeOpt{func(c *nodeutil.NodeConfig) error {
-		c.Client = cfg.Client
-		c.NodeSpec = *nodeSpec
-		c.EventRecorder = recorder
-		// The node resolves env itself: a missing Secret must make the
-		// container wait (CreateContainerConfigError), not fail the pod.
-		c.SkipDownwardAPIResolution = true
-		c.NumWorkers = 4
-		if cfg.ListenAddress != "" {
-			tlsConfig, err := selfSignedTLS(cfg.NodeName, cfg.NodeIP)
-			if err != nil {
-				return err
-			}
-			mux := http.NewServeMux()
-			c.HTTPListenAddr = cfg.ListenAddress
-			c.TLSConfig = tlsConfig
-			c.Handler = mux
-			// Serves GetContainerLogs; the other routes answer that they
-			// are not supported.
-			return nodeutil.AttachProviderRoutes(mux)(c)
-		}
-		return nil
-	}}
-	n, err := nodeutil.NewNode(cfg.NodeName, func(pc nodeutil.ProviderConfig) (nodeutil.Provider, node.NodeProvider, error) {
-		p.lister = pc.Pods
-		return p, node.NewNaiveNodeProvider(), nil
-	}, opts...)
+	client := cfg.Client
+	podInformers := informers.NewSharedInformerFactoryWithOptions(client, time.Minute, nodeutil.PodInformerFilter(cfg.NodeName))
+	podInformer := podInformers.Core().V1().Pods()
+	p.lister = podInformer.Lister()
+	// The pod controller wants Secret, ConfigMap and Service informers for
+	// the env resolution that this node does itself. They are never started:
+	// a node's identity may not list those cluster-wide, and the provider
+	// reads what a pod refers to with single GETs.
+	unused := informers.NewSharedInformerFactory(client, 0)
+	pc, err := node.NewPodController(node.PodControllerConfig{
+		PodClient:         client.CoreV1(),
+		PodInformer:       podInformer,
+		EventRecorder:     recorder,
+		Provider:          p,
+		SecretInformer:    unused.Core().V1().Secrets(),
+		ConfigMapInformer: unused.Core().V1().ConfigMaps(),
+		ServiceInformer:   unused.Core().V1().Services(),
+		// A missing Secret must make the container wait
+		// (CreateContainerConfigError), not fail the pod.
+		SkipDownwardAPIResolution: true,
+	})
+	if err != nil {
+		return fmt.Errorf("setting up the pod controller: %w", err)
+	}
+	nc, err := node.NewNodeController(node.NewNaiveNodeProvider(), nodeSpec, client.CoreV1().Nodes(),
+		node.WithNodeEnableLeaseV1(nodeutil.NodeLeaseV1Client(client), node.DefaultLeaseDuration))
 	if err != nil {
 		return fmt.Errorf("setting up node %s: %w", cfg.NodeName, err)
 	}
 
 	runCtx, cancel := context.WithCancel(vklog.WithLogger(ctx, slogAdapter{cfg.Log}))
 	defer cancel()
-	go func() { _ = n.Run(runCtx) }()
-	select {
-	case <-n.Ready():
-		cfg.Log.Info("node is ready", "node", cfg.NodeName, "root", cfg.Root, "logDir", cfg.LogDir, "images", cfg.Images)
-	case <-n.Done():
-	case <-ctx.Done():
+	if cfg.ListenAddress != "" {
+		stopHTTP, err := serveLogs(runCtx, cfg, p, podInformer.Lister())
+		if err != nil {
+			return err
+		}
+		defer stopHTTP()
 	}
-	select {
-	case <-n.Done():
-	case <-ctx.Done():
-	}
+	podInformers.Start(runCtx.Done())
+	go func() { _ = pc.Run(runCtx, 4) }()
+	err = func() error {
+		select {
+		case <-pc.Ready():
+		case <-pc.Done():
+			return fmt.Errorf("pod controller: %w", pc.Err())
+		case <-ctx.Done():
+			return nil
+		}
+		go func() { _ = nc.Run(runCtx) }()
+		select {
+		case <-nc.Ready():
+			cfg.Log.Info("node is ready", "node", cfg.NodeName, "root", cfg.Root, "logDir", cfg.LogDir, "images", cfg.Images)
+		case <-nc.Done():
+			return fmt.Errorf("registering node %s: %w", cfg.NodeName, nc.Err())
+		case <-ctx.Done():
+			return nil
+		}
+		select {
+		case <-nc.Done():
+			return fmt.Errorf("node %s: %w", cfg.NodeName, nc.Err())
+		case <-pc.Done():
+			return fmt.Errorf("pod controller: %w", pc.Err())
+		case <-ctx.Done():
+			return nil
+		}
+	}()
 	cancel()
 	p.shutdown(cfg.ShutdownGrace)
-	<-n.Done()
-	if err := n.Err(); err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("node %s: %w", cfg.NodeName, err)
+	<-pc.Done()
+	return err
+}
+
+// serveLogs serves container logs to the API server (`kubectl logs`) over
+// TLS with a self-signed certificate; other kubelet endpoints answer that
+// they are not supported.
+func serveLogs(ctx context.Context, cfg Config, p *provider, pods corev1listers.PodLister) (func(), error) {
+	tlsConfig, err := selfSignedTLS(cfg.NodeName, cfg.NodeIP)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	l, err := tls.Listen("tcp", cfg.ListenAddress, tlsConfig)
+	if err != nil {
+		return nil, fmt.Errorf("--listen-address %s: %w (pass --listen-address= to serve no logs)", cfg.ListenAddress, err)
+	}
+	handler := api.PodHandler(api.PodHandlerConfig{
+		RunInContainer:        p.RunInContainer,
+		AttachToContainer:     p.AttachToContainer,
+		PortForward:           p.PortForward,
+		GetContainerLogs:      p.GetContainerLogs,
+		GetPods:               p.GetPods,
+		GetPodsFromKubernetes: func(context.Context) ([]*corev1.Pod, error) { return pods.List(labels.Everything()) },
+		GetStatsSummary:       p.GetStatsSummary,
+		GetMetricsResource:    p.GetMetricsResource,
+	}, false)
+	srv := &http.Server{Handler: handler, ReadHeaderTimeout: 30 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return ctx }}
+	go func() { _ = srv.Serve(l) }()
+	return func() { _ = srv.Close() }, nil
 }
 
 func (cfg *Config) complete() error {
