@@ -4,7 +4,7 @@
 # Standard:
 #   - admission: PodSecurity rejects a non-compliant pod, ServiceAccount
 #     admission mounts a token; the serviceaccount and root-CA controllers
-#     fill a new namespace;
+#     fill a new namespace; the token controller's tokens authenticate;
 #   - Job controller creates the Job's Pod; the scheduler binds it to the
 #     node, the node runs it, the Job completes and `kubectl logs` shows its
 #     output (without a node, the scheduler marks it Unschedulable instead);
@@ -194,6 +194,27 @@ YAML
 )
 [[ $vols == *kube-api-access-* ]] || fail "ServiceAccount admission mounted no token volume (volumes: '$vols')"
 pass "ServiceAccount admission mounts the token volume ($vols)"
+
+# The token controller signs with the controller manager's
+# --service-account-private-key-file; the API server must accept the result.
+k apply -f - >/dev/null <<'YAML'
+apiVersion: v1
+kind: Secret
+metadata:
+  name: sa-token
+  annotations: {kubernetes.io/service-account.name: default}
+type: kubernetes.io/service-account-token
+YAML
+has_token() { [[ -n $(jsonpath secret/sa-token '{.data.token}') ]]; }
+wait_until "the token controller filled Secret sa-token" has_token
+token=$(jsonpath secret/sa-token '{.data.token}' | base64 -d)
+who=$(curl -fsS --max-time 10 --cacert "$pki/ca.crt" -H "Authorization: Bearer $token" \
+	-H 'Content-Type: application/json' -X POST \
+	-d '{"apiVersion":"authentication.k8s.io/v1","kind":"SelfSubjectReview"}' \
+	"https://127.0.0.1:$apiserver_port/apis/authentication.k8s.io/v1/selfsubjectreviews" 2>&1) || true
+[[ $who == *"\"system:serviceaccount:$ns:default\""* ]] ||
+	fail "the API server did not accept the token controller's token as system:serviceaccount:$ns:default: $who"
+pass "the API server authenticates that token as system:serviceaccount:$ns:default"
 
 # --- Job controller, scheduler, node, TTL-after-finished -------------------
 
