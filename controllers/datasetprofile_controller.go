@@ -7,6 +7,8 @@ import (
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
@@ -19,6 +21,7 @@ import (
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
 	"github.com/mldata-io/mldata/internal/jobs"
+	"github.com/mldata-io/mldata/internal/metrics"
 	"github.com/mldata-io/mldata/internal/worker"
 )
 
@@ -60,6 +63,7 @@ func (r *DatasetProfileReconciler) SetupWithManager(mgr ctrl.Manager, concurrenc
 		For(&v1alpha1.DatasetProfile{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&batchv1.Job{}).
 		Watches(&v1alpha1.DatasetBuild{}, handler.EnqueueRequestsFromMapFunc(mapToReferrers(list, refers, "DatasetBuild"))).
+		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(secretReferrers(mgr.GetClient(), func() client.ObjectList { return &v1alpha1.DatasetProfileList{} }))).
 		WithOptions(controllerOptions(concurrency)).
 		Complete(r)
 }
@@ -70,9 +74,13 @@ func (r *DatasetProfileReconciler) now() time.Time { return nowFrom(r.Clock) }
 func (r *DatasetProfileReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	var p v1alpha1.DatasetProfile
 	if err := r.Get(ctx, req.NamespacedName, &p); err != nil {
+		if apierrors.IsNotFound(err) {
+			metrics.ForgetProfile(req.Namespace, req.Name)
+		}
 		return ctrl.Result{}, client.IgnoreNotFound(err)
 	}
 	if !p.DeletionTimestamp.IsZero() {
+		metrics.ForgetProfile(p.Namespace, p.Name)
 		return ctrl.Result{}, nil
 	}
 	before := p.DeepCopy()
@@ -101,6 +109,7 @@ func (r *DatasetProfileReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		// The summary carries the column summaries in compact form
 		// (worker.ColumnList), so status needs nothing from the bucket.
 		worker.ApplyProfile(&p.Status, gen, s, r.now())
+		metrics.RecordProfileRun(p.Namespace, p.Name, s)
 		if s.OK {
 			evs = append(evs, event{reason: v1alpha1.ReasonSucceeded, action: "Profile", msg: s.Message})
 		} else {

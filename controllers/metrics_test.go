@@ -316,3 +316,38 @@ func scrape(t *testing.T, addr string) string {
 	})
 	return body
 }
+
+func TestProfileMetrics(t *testing.T) {
+	needEnv(t)
+	startManager(t, time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
+	ns := newNamespace(t)
+	src, _ := copySample(t, "sample")
+	p := &v1alpha1.DatasetProfile{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "prof"},
+		Spec: v1alpha1.DatasetProfileSpec{
+			Source: v1alpha1.ProfileSource{URI: v1alpha1.BucketURI(src)},
+			Output: v1alpha1.ReportOutputSpec{URI: v1alpha1.BucketURI("file://" + t.TempDir())},
+		},
+	}
+	if err := k8s.Create(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	j := waitJobs(t, ns, 1)[0]
+	finishJob(t, &j, true, runWorker(t, &j), time.Now(), time.Now())
+	eventually(t, "succeeded run", func() error {
+		return sameSeries([]string{"mldata_datasetprofile_runs_total{name=prof,result=succeeded} 1"}, seriesOf(t, ns))
+	})
+	touch(t, p, v1alpha1.AnnotationRequestedAt, "1")
+	j2 := newestJob(waitJobs(t, ns, 2), j.Name)
+	finishJob(t, j2, false, "", time.Now(), time.Now())
+	eventually(t, "failed run", func() error {
+		return sameSeries([]string{
+			"mldata_datasetprofile_runs_total{name=prof,result=failed} 1",
+			"mldata_datasetprofile_runs_total{name=prof,result=succeeded} 1",
+		}, seriesOf(t, ns))
+	})
+	if err := k8s.Delete(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "series deleted", func() error { return sameSeries(nil, seriesOf(t, ns)) })
+}
