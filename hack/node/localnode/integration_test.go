@@ -400,7 +400,7 @@ func TestPodFails(t *testing.T) {
 	ns := newNamespace(t)
 	pod := shellPod(ns, "fails", `echo starting; echo "boom: bucket not found" >&2; exit 3`)
 	pod.Spec.Containers[0].TerminationMessagePolicy = corev1.TerminationMessageFallbackToLogsOnError
-	createPod(t, pod)
+	created := createPod(t, pod)
 	p := waitPod(t, ns, "fails", 60*time.Second, "finished", terminal)
 	term := mainState(t, p).State.Terminated
 	if p.Status.Phase != corev1.PodFailed || term == nil || term.ExitCode != 3 || term.Reason != "Error" {
@@ -414,6 +414,14 @@ func TestPodFails(t *testing.T) {
 			t.Errorf("Ready = %+v", cond)
 		}
 	}
+	// A finished pod keeps its log and pid file until it is deleted.
+	if _, err := os.Stat(filepath.Join(podDir(created), "main.log")); err != nil {
+		t.Errorf("log of the finished pod: %v", err)
+	}
+	if err := client.CoreV1().Pods(ns).Delete(context.Background(), "fails", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitGone(t, podDir(created), 30*time.Second)
 }
 
 // kill -9 of the pod's process from outside is a failed container with exit

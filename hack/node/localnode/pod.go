@@ -245,10 +245,6 @@ func (r *podRun) run() {
 			// The final status; not when the node itself is shutting down.
 			r.p.sendFor(r, r.snapshot(true))
 		}
-		if deleted {
-			r.removeDirs()
-			r.p.forget(r)
-		}
 		close(r.done)
 	}()
 	r.changed()
@@ -723,13 +719,25 @@ func (r *podRun) stop(grace time.Duration) {
 }
 
 // delete stops the pod for its deletion through the API; its directories go
-// once its processes are gone.
+// once its processes are gone, and then the node forgets it.
 func (r *podRun) delete(grace time.Duration) {
 	r.mu.Lock()
+	first := !r.deleted
 	r.deleted = true
 	r.mu.Unlock()
-	r.event(corev1.EventTypeNormal, "Killing", "Stopping pod %s", r.key)
-	r.stop(grace)
+	select {
+	case <-r.done:
+	default:
+		r.event(corev1.EventTypeNormal, "Killing", "Stopping pod %s", r.key)
+		r.stop(grace)
+	}
+	if first {
+		go func() {
+			<-r.done
+			r.removeDirs()
+			r.p.forget(r)
+		}()
+	}
 }
 
 // terminate stops a pod without waiting.
