@@ -627,3 +627,23 @@ touch DIR/once; exit 1`, "DIR", dir))
 		t.Errorf("init container status = %+v", p.Status.InitContainerStatuses)
 	}
 }
+
+// activeDeadlineSeconds ends a running pod: Failed, reason DeadlineExceeded.
+func TestActiveDeadline(t *testing.T) {
+	needEnv(t)
+	t.Parallel()
+	ns := newNamespace(t)
+	pod := shellPod(ns, "slow", `while :; do sleep 0.1; done`)
+	deadline, grace := int64(2), int64(1)
+	pod.Spec.ActiveDeadlineSeconds = &deadline
+	pod.Spec.TerminationGracePeriodSeconds = &grace
+	createPod(t, pod)
+	p := waitPod(t, ns, "slow", 60*time.Second, "finished", terminal)
+	term := mainState(t, p).State.Terminated
+	if p.Status.Phase != corev1.PodFailed || p.Status.Reason != "DeadlineExceeded" || term == nil || term.ExitCode != 143 {
+		t.Fatalf("phase %s, reason %q, terminated %+v", p.Status.Phase, p.Status.Reason, term)
+	}
+	if d := term.FinishedAt.Sub(p.Status.StartTime.Time); d < 2*time.Second {
+		t.Errorf("ended %s after its start, before the deadline", d)
+	}
+}

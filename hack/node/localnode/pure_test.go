@@ -3,6 +3,7 @@ package localnode
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -602,3 +603,47 @@ func trunc(s string) string {
 	}
 	return s
 }
+
+// A pod whose containers an earlier run of the node started is reported as
+// the kubelet reports containers it cannot find.
+func TestLostPodsAfterRestart(t *testing.T) {
+	started := metav1.NewTime(time.Now().Add(-time.Minute))
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "p", Namespace: "ns", UID: "u1"},
+		Spec: corev1.PodSpec{RestartPolicy: corev1.RestartPolicyNever,
+			Containers: []corev1.Container{{Name: "done"}, {Name: "busy"}}},
+		Status: corev1.PodStatus{Phase: corev1.PodRunning, StartTime: &started, ContainerStatuses: []corev1.ContainerStatus{
+			exited("done", 0),
+			{Name: "busy", RestartCount: 0, State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}}},
+		}},
+	}
+	p := &provider{root: t.TempDir(), logDir: t.TempDir(), log: slogDiscard(), hostIP: "127.0.0.1", podIP: "127.0.0.1"}
+	r := newPodRun(p, pod)
+	if !r.lostEarlier(pod) {
+		t.Fatal("lostEarlier = false for a pod with a running container")
+	}
+	st := r.snapshot(false).Status
+	if st.Phase != corev1.PodFailed || !st.StartTime.Equal(&started) {
+		t.Errorf("phase %s, startTime %v", st.Phase, st.StartTime)
+	}
+	busy := st.ContainerStatuses[1].State.Terminated
+	if busy == nil || busy.ExitCode != 137 || busy.Reason != reasonStatusUnknown || busy.Message != messageContainerNotFound {
+		t.Errorf("busy = %+v", st.ContainerStatuses[1].State)
+	}
+	if done := st.ContainerStatuses[0].State.Terminated; done == nil || done.ExitCode != 0 {
+		t.Errorf("done = %+v", st.ContainerStatuses[0].State)
+	}
+
+	fresh := pod.DeepCopy()
+	fresh.Status = corev1.PodStatus{}
+	if newPodRun(p, fresh).lostEarlier(fresh) {
+		t.Error("lostEarlier = true for a new pod")
+	}
+	onFailure := pod.DeepCopy()
+	onFailure.Spec.RestartPolicy = corev1.RestartPolicyOnFailure
+	if newPodRun(p, onFailure).lostEarlier(onFailure) {
+		t.Error("lostEarlier = true for a pod that may restart its containers")
+	}
+}
+
+func slogDiscard() *slog.Logger { return slog.New(slog.DiscardHandler) }
