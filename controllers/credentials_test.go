@@ -122,10 +122,7 @@ func TestDatasetBuildListsWithSecret(t *testing.T) {
 	if strings.Contains(mustJSON(j), s.SecretKey) {
 		t.Error("the Secret's value is in the Job")
 	}
-	tm.lister.mu.Lock()
-	got := tm.lister.lastCreds[storage.AWSSecretAccessKey]
-	tm.lister.mu.Unlock()
-	if got != s.SecretKey {
+	if got := tm.lister.credsFor(src)[storage.AWSSecretAccessKey]; got != s.SecretKey {
 		t.Errorf("listed without the Secret's credentials")
 	}
 	start := time.Date(2026, 11, 27, 12, 0, 5, 0, time.UTC)

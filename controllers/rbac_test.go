@@ -84,10 +84,7 @@ func TestManagerRunsWithItsRole(t *testing.T) {
 	j := waitJobs(t, ns, 1)[0]
 	// The Secret was read (through the API, as the role allows) for
 	// listing: a local source ignores its keys and is listed.
-	tm.lister.mu.Lock()
-	got := tm.lister.lastCreds
-	tm.lister.mu.Unlock()
-	if got[storage.AWSRegion] != "eu-west-1" {
+	if got := tm.lister.credsFor(src); got[storage.AWSRegion] != "eu-west-1" {
 		t.Errorf("listed with %v", got)
 	}
 	finishJob(t, &j, true, runWorker(t, &j), time.Now(), time.Now())

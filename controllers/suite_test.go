@@ -111,17 +111,21 @@ type testManager struct {
 }
 
 // fakeLister injects listing failures in front of the real StorageLister,
-// and records the credentials it was given.
+// and records the credentials it was given per URI (a manager reconciles
+// the resources of earlier tests too).
 type fakeLister struct {
-	mu        sync.Mutex
-	err       error
-	lastCreds map[string]string
+	mu    sync.Mutex
+	err   error
+	creds map[string]map[string]string
 }
 
 func (f *fakeLister) List(ctx context.Context, uri string, include []string, creds map[string]string) ([]storage.Object, error) {
 	f.mu.Lock()
 	err := f.err
-	f.lastCreds = creds
+	if f.creds == nil {
+		f.creds = map[string]map[string]string{}
+	}
+	f.creds[uri] = creds
 	f.mu.Unlock()
 	if err != nil {
 		return nil, err
@@ -130,6 +134,13 @@ func (f *fakeLister) List(ctx context.Context, uri string, include []string, cre
 }
 
 func (f *fakeLister) setErr(err error) { f.mu.Lock(); f.err = err; f.mu.Unlock() }
+
+// credsFor returns the credentials uri was last listed with.
+func (f *fakeLister) credsFor(uri string) map[string]string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.creds[uri]
+}
 
 func startManager(t *testing.T, start time.Time) *testManager {
 	t.Helper()
