@@ -9,6 +9,13 @@
 // termination message into status with the same functions `mldata run -f`
 // uses (package worker). Status is written once per reconcile, and only
 // when it changed; events are emitted after the write.
+//
+// Sources are listed by the controller itself to tell whether anything
+// changed, with the credentials of the source's Secret when it names one.
+// Secrets are watched as metadata only and their data is read from the API
+// server when listing, so the manager never holds Secrets' contents in its
+// cache; a resource waiting for a Secret is reconciled when it appears.
+// Metrics (package metrics) are recorded as Job results are.
 package controllers
 
 import (
