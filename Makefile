@@ -111,3 +111,19 @@ dev-cluster: ## Start the local cluster (idempotent; hack/cluster/README.md); pr
 .PHONY: dev-cluster-down
 dev-cluster-down: ## Stop the local cluster; PURGE=1 also deletes its state (bin/cluster).
 	@hack/cluster/down.sh $(if $(filter 1,$(PURGE)),--purge)
+
+# ---------------------------------------------------------------------------
+# End to end: the local cluster, a local S3 server (hack/storage/s3.sh) and
+# the manager as a process under its generated RBAC (test/e2e, hack/demo.sh).
+
+.PHONY: test-e2e
+test-e2e: ## Run the end-to-end suite (test/e2e) on its own cluster and S3 server (ports 16543, 19000).
+	$(GO) test -tags e2e -count=1 -timeout 40m -v ./test/e2e/
+
+.PHONY: demo
+demo: ## The operator quick start: cluster, S3, sample data, manager, config/samples; prints kubectl get mldata.
+	hack/demo.sh up
+
+.PHONY: demo-down
+demo-down: ## Stop what make demo started.
+	hack/demo.sh down
