@@ -91,8 +91,8 @@ verify-generated: manifests generate ## Fail when the committed CRDs, RBAC or de
 	@test -z "$$(git status --porcelain --untracked-files=all -- api config)" || { git status --porcelain --untracked-files=all -- api config; echo "generated files are not committed"; exit 1; }
 
 .PHONY: envtest-bins
-envtest-bins: ## Fetch or build kube-apiserver and etcd for envtest into bin/k8s (cached; cold build ~11 min).
-	hack/controlplane/build.sh
+envtest-bins: ## Fetch or build kube-apiserver, etcd and kube-controller-manager (garbage collector tests) into bin/k8s (cached).
+	hack/controlplane/build.sh --with-controller-manager
 
 # The admission and controller tests need the control plane; these add
 # prerequisites without touching the targets' recipes above.
