@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	batchv1 "k8s.io/api/batch/v1"
@@ -28,6 +29,10 @@ import (
 // AnnotationInputs is the digest of the inputs a drift or profile Job read;
 // a scheduled run whose inputs equal the last successful run's is skipped.
 const AnnotationInputs = "mldata.io/inputs"
+
+// requestedRunPrefix starts the run id of a run that mldata.io/requested-at
+// asked for, outside the schedule.
+const requestedRunPrefix = "run-"
 
 // Event reasons of DriftChecks.
 const (
@@ -137,6 +142,9 @@ func (r *DriftCheckReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if d.Status.LastScheduleTime == nil {
 		// Rebuilt from the Jobs after a status loss.
 		for _, j := range owned {
+			if strings.HasPrefix(j.Labels[v1alpha1.LabelRunID], requestedRunPrefix) {
+				continue // requested, not scheduled
+			}
 			if t, ok := scheduledTime(&j); ok && (d.Status.LastScheduleTime == nil || t.After(d.Status.LastScheduleTime.Time)) {
 				d.Status.LastScheduleTime = &metav1.Time{Time: t}
 			}
@@ -156,6 +164,11 @@ func (r *DriftCheckReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	var due time.Time
 	var next time.Duration
 	scheduled := d.Spec.Schedule != ""
+	request := d.Annotations[v1alpha1.AnnotationRequestedAt]
+	// A new mldata.io/requested-at runs a scheduled check now, besides its
+	// schedule (as `kubectl create job --from=cronjob/…` does for a
+	// CronJob); the schedule and lastScheduleTime are not affected.
+	manual := scheduled && request != "" && request != d.Status.LastHandledRequest
 	if scheduled {
 		sched, err := parseSchedule(d.Spec.Schedule, d.Spec.TimeZone)
 		if err != nil {
@@ -173,7 +186,7 @@ func (r *DriftCheckReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		}
 		last, ok, nextRun := mostRecent(sched, earliest, now)
 		next = nextRun.Sub(now)
-		if !ok {
+		if !ok && !manual {
 			if len(active) == 0 && apimeta.FindStatusCondition(d.Status.Conditions, v1alpha1.ConditionReady) == nil {
 				setCondition(&d.Status.Conditions, gen, v1alpha1.ConditionReady, metav1.ConditionUnknown, v1alpha1.ReasonScheduled,
 					"first run at "+nextRun.Format(time.RFC3339))
@@ -219,10 +232,19 @@ func (r *DriftCheckReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		{in: cur, byURI: d.Spec.Current.URI != "", secret: secrets[1]},
 	})
 	digest = jobs.ShortID(strconv.FormatInt(gen, 10), digest)
-	request := d.Annotations[v1alpha1.AnnotationRequestedAt]
 
 	var runID string
-	if scheduled {
+	switch {
+	case manual:
+		runID = requestedRunPrefix + jobs.ShortID(request)
+		if hasJob(owned, jobs.Name(d.Name, runID)) {
+			return ctrl.Result{RequeueAfter: next}, nil
+		}
+		if len(active) > 0 {
+			return ctrl.Result{RequeueAfter: next}, nil // runs when the active run ends
+		}
+		due = now
+	case scheduled:
 		runID = strconv.FormatInt(due.Unix(), 10)
 		t := metav1.NewTime(due)
 		if hasJob(owned, jobs.Name(d.Name, runID)) {
@@ -262,7 +284,7 @@ func (r *DriftCheckReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 				return ctrl.Result{RequeueAfter: next}, nil
 			}
 		}
-	} else {
+	default:
 		runID = jobs.ShortID(digest, request)
 		name := jobs.Name(d.Name, runID)
 		if hasJob(owned, name) || d.Status.LastRun != nil && d.Status.LastRun.JobName == name {
@@ -287,8 +309,10 @@ func (r *DriftCheckReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	t := metav1.NewTime(due)
-	d.Status.LastScheduleTime = &t
+	if scheduled && !manual {
+		t := metav1.NewTime(due)
+		d.Status.LastScheduleTime = &t
+	}
 	d.Status.LastHandledRequest = request
 	if len(d.Status.ActiveJobs) < v1alpha1.MaxRecentRuns && !containsString(d.Status.ActiveJobs, job.Name) {
 		d.Status.ActiveJobs = append(d.Status.ActiveJobs, job.Name)

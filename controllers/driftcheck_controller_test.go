@@ -16,6 +16,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
+	"github.com/mldata-io/mldata/internal/jobs"
 )
 
 func getDrift(t *testing.T, d *v1alpha1.DriftCheck) *v1alpha1.DriftCheck {
@@ -341,6 +342,69 @@ func TestDatasetProfile(t *testing.T) {
 		}
 		if c != "False/JobFailed" || !strings.Contains(msg, "BackoffLimitExceeded") {
 			return fmt.Errorf("Ready %s %q", c, msg)
+		}
+		return nil
+	})
+}
+
+// A new mldata.io/requested-at runs a scheduled check at once, once, and
+// leaves the schedule alone.
+func TestDriftCheckRunNow(t *testing.T) {
+	needEnv(t)
+	// The first scheduled run is half an hour away.
+	start := time.Now().UTC().Truncate(30 * time.Minute).Add(time.Minute)
+	startManager(t, start)
+	ns := newNamespace(t)
+	base, _ := copySample(t, "sample")
+	cur, _ := copySample(t, "sample-drifted")
+	d := &v1alpha1.DriftCheck{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "dc"},
+		Spec: v1alpha1.DriftCheckSpec{
+			Baseline: v1alpha1.DriftInput{URI: v1alpha1.BucketURI(base)},
+			Current:  v1alpha1.DriftInput{URI: v1alpha1.BucketURI(cur)},
+			Columns:  &v1alpha1.ColumnSelector{Include: []string{"plan"}},
+			Output:   v1alpha1.ReportOutputSpec{URI: v1alpha1.BucketURI("file://" + t.TempDir())},
+			Schedule: "*/30 * * * *", TimeZone: "UTC",
+		},
+	}
+	if err := k8s.Create(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "waiting for the first run", func() error {
+		if c := condition(getDrift(t, d).Status.Conditions, v1alpha1.ConditionReady); c != "Unknown/Scheduled" {
+			return fmt.Errorf("Ready %s", c)
+		}
+		return nil
+	})
+	if n := len(listJobs(t, ns)); n != 0 {
+		t.Fatalf("%d Jobs before the first scheduled time", n)
+	}
+
+	touch(t, d, v1alpha1.AnnotationRequestedAt, "2026-11-27T05:00:00Z")
+	js := waitJobs(t, ns, 1)
+	want := jobs.Name("dc", "run-"+jobs.ShortID("2026-11-27T05:00:00Z"))
+	if js[0].Name != want {
+		t.Fatalf("Job %s, want %s", js[0].Name, want)
+	}
+	finishJob(t, &js[0], true, runWorker(t, &js[0]), start, start.Add(time.Second))
+	eventually(t, "run recorded", func() error {
+		st := getDrift(t, d).Status
+		if st.LastRun == nil || st.LastRun.JobName != want || st.LastHandledRequest != "2026-11-27T05:00:00Z" {
+			return fmt.Errorf("status %s", mustJSON(st))
+		}
+		if c := condition(st.Conditions, v1alpha1.ConditionDriftDetected); c != "True/DriftFound" {
+			return fmt.Errorf("DriftDetected %s", c)
+		}
+		return nil
+	})
+	if st := getDrift(t, d).Status; st.LastScheduleTime != nil {
+		t.Errorf("a requested run moved lastScheduleTime to %v", st.LastScheduleTime)
+	}
+	// The same request again does nothing.
+	touch(t, d, "example.com/poke", "1")
+	consistently(t, "no second Job for one request", func() error {
+		if n := len(listJobs(t, ns)); n != 1 {
+			return fmt.Errorf("%d Jobs", n)
 		}
 		return nil
 	})
