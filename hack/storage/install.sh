@@ -79,7 +79,7 @@ azurite() {
 	rm -rf "$out/azurite"
 	mkdir -p "$out/azurite"
 	cp "$here/azurite/package.json" "$here/azurite/package-lock.json" "$out/azurite/"
-	if ! npm ci --prefix "$out/azurite" --no-audit --no-fund --loglevel=error >"$out/azurite/npm.log" 2>&1; then
+	if ! npm ci --prefix "$out/azurite" --prefer-offline --no-audit --no-fund --loglevel=error >"$out/azurite/npm.log" 2>&1; then
 		cat "$out/azurite/npm.log" >&2
 		die "npm ci for Azurite failed (see above)"
 	fi
