@@ -168,11 +168,13 @@ type TimeZone string
 type ObjectName string
 
 // SecretRef names a Secret in the resource's namespace. Its keys are passed
-// to the Job's container as environment variables (envFrom), e.g.
-// AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY for s3://,
-// GOOGLE_APPLICATION_CREDENTIALS for gs:// (with the key file mounted), or
-// AZURE_STORAGE_ACCOUNT and AZURE_STORAGE_KEY for azblob://. Without one, the
-// Job's service account provides the credentials (IRSA, workload identity).
+// to the Job's container as environment variables (envFrom), and the
+// controller lists sources with the same keys: AWS_ACCESS_KEY_ID and
+// AWS_SECRET_ACCESS_KEY (optionally AWS_SESSION_TOKEN, AWS_REGION) for s3://,
+// GOOGLE_APPLICATION_CREDENTIALS_JSON (a service-account JSON key) for gs://,
+// or AZURE_STORAGE_ACCOUNT with AZURE_STORAGE_KEY or AZURE_STORAGE_SAS_TOKEN
+// for azblob://. Without one, the Job's service account provides the
+// credentials (IRSA, workload identity).
 type SecretRef struct {
 	// name of the Secret.
 	// +required

@@ -312,3 +312,17 @@ func TestServiceAccountKey(t *testing.T) {
 	}
 	b.Close()
 }
+
+// A worker receives the Secret's GOOGLE_APPLICATION_CREDENTIALS_JSON as an
+// environment variable; Open uses it as OpenWithCredentials would.
+func TestOpenUsesInlineGoogleKeyFromEnvironment(t *testing.T) {
+	t.Setenv(GoogleCredentialsJSON, `{"type":"external_account","credential_source":{"file":"/etc/passwd"}}`)
+	_, err := Open(context.Background(), "gs://b/p?private_key_path=/etc/key.pem")
+	if err == nil || !strings.Contains(err.Error(), "private_key_path reads a file") {
+		t.Errorf("Open with an inline key in the environment: %v; want the Secret-credential path's refusal of private_key_path", err)
+	}
+	_, err = Open(context.Background(), "gs://b/p")
+	if err == nil || !errors.Is(err, ErrNoCredentials) {
+		t.Errorf("Open with a non-service-account key in the environment: %v; want ErrNoCredentials", err)
+	}
+}

@@ -261,6 +261,12 @@ func openRemote(ctx context.Context, u *url.URL, uri string, output bool, creds 
 	secrets := secretValues(u.RawQuery)
 	var b *blob.Bucket
 	var err error
+	if creds == nil && u.Scheme == "gs" && os.Getenv(GoogleCredentialsJSON) != "" {
+		// A worker gets a Secret's keys as environment variables (envFrom);
+		// Google's default credential lookup reads a key file only, so the
+		// key a Secret holds inline is used as the controller uses it.
+		creds = map[string]string{GoogleCredentialsJSON: os.Getenv(GoogleCredentialsJSON)}
+	}
 	if creds != nil {
 		secrets = append(secrets, credentialSecrets(creds)...)
 		b, err = openBucketWithCredentials(ctx, &bucketURL, creds)
