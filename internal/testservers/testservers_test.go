@@ -200,3 +200,26 @@ func TestStartFailureShowsLog(t *testing.T) {
 		t.Fatalf("error %v; want an early-exit error that shows the log", err)
 	}
 }
+
+// Shared hands out one server per kind until StopShared stops it; the next
+// call starts a new one.
+func TestShared(t *testing.T) {
+	a := Shared(t, KindGCS)
+	if b := Shared(t, KindGCS); b != a {
+		t.Fatal("a second Shared call started another server")
+	}
+	pid := serverProc(a).PID()
+	if err := StopShared(); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("pid %d still exists after StopShared (kill 0: %v)", pid, err)
+	}
+	c := Shared(t, KindGCS)
+	if c == a {
+		t.Error("Shared returned the stopped server")
+	}
+	if err := StopShared(); err != nil {
+		t.Fatal(err)
+	}
+}
