@@ -69,6 +69,15 @@ func put(t testing.TB, prefix, key string, data []byte) {
 	}
 }
 
+func get(t testing.TB, prefix, key string) []byte {
+	t.Helper()
+	data, err := openBucket(t, prefix).ReadFile(context.Background(), key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return data
+}
+
 func del(t testing.TB, prefix, key string) {
 	t.Helper()
 	if err := openBucket(t, prefix).Delete(context.Background(), key); err != nil {

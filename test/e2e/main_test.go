@@ -16,6 +16,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,6 +89,7 @@ func setUp(m *testing.M) (int, error) {
 		fmt.Fprintf(os.Stderr, "e2e: %-40s %6.1fs\n", what, time.Since(start).Seconds())
 	}
 
+	stopLeftovers()
 	if _, err := sh("make", "-s", "build"); err != nil {
 		return 1, err
 	}
@@ -248,19 +250,58 @@ current-context: manager
 
 // restartManager starts the manager (again); the previous one must be gone.
 func restartManager() error {
+	probe := freeAddr()
 	p, err := startProcess("manager", []string{"KUBECONFIG=" + env.mgrConfig},
 		filepath.Join(env.root, "bin", "mldata"), "manager",
 		"--worker-image", image,
 		"--leader-elect", "--leader-election-namespace", systemNS,
 		"--metrics-bind-address", env.metrics,
-		"--health-probe-bind-address", freeAddr(),
-		"--job-backoff-limit", "2",
-		"-v", "1")
+		"--health-probe-bind-address", probe,
+		"--job-backoff-limit", "2")
 	if err != nil {
 		return err
 	}
 	env.manager = p
-	return nil
+	if err := os.WriteFile(filepath.Join(env.state, "manager.pid"), []byte(fmt.Sprint(p.cmd.Process.Pid)), 0o644); err != nil {
+		return err
+	}
+	// Ready means the caches synced with the API server under the
+	// ServiceAccount's permissions.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		select {
+		case <-p.done:
+			b, _ := os.ReadFile(p.log)
+			return fmt.Errorf("the manager exited:\n%s", tail(string(b), 3000))
+		default:
+		}
+		if resp, err := http.Get("http://" + probe + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("the manager is not ready after 60 s (log: %s)", p.log)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// stopLeftovers stops a manager that an interrupted run left behind (the
+// scripts stop their own servers by their pid files).
+func stopLeftovers() {
+	b, err := os.ReadFile(filepath.Join(env.state, "manager.pid"))
+	if err != nil {
+		return
+	}
+	var pid int
+	if _, err := fmt.Sscan(string(b), &pid); err != nil || pid <= 0 {
+		return
+	}
+	if cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid)); err == nil && bytes.Contains(cmdline, []byte("manager")) {
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+	}
 }
 
 // process is a child the suite started and stops.
