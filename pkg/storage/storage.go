@@ -257,7 +257,7 @@ func openRemote(ctx context.Context, u *url.URL, uri string, output bool, creds 
 	if u.Host == "" {
 		return nil, fmt.Errorf("%s %s: no bucket name; use %s://bucket/prefix", role, redactURL(u), u.Scheme)
 	}
-	bucketURL := url.URL{Scheme: u.Scheme, Host: u.Host, RawQuery: u.RawQuery}
+	bucketURL := url.URL{Scheme: u.Scheme, Host: u.Host, RawQuery: s3ChecksumDefault(u)}
 	secrets := secretValues(u.RawQuery)
 	var b *blob.Bucket
 	var err error
@@ -282,6 +282,24 @@ func openRemote(ctx context.Context, u *url.URL, uri string, output bool, creds 
 		_ = b.Close()
 	}
 	return loc, err
+}
+
+// s3ChecksumDefault is the bucket query of u, with response checksums
+// validated only when a request asks for them unless the URI says
+// otherwise: objects uploaded in parts carry composite checksums that the
+// AWS SDK cannot validate and warns about on every read, while mldata
+// hashes what it reads itself (SHA-256 of sources) and publishes nothing
+// without it.
+func s3ChecksumDefault(u *url.URL) string {
+	if u.Scheme != "s3" {
+		return u.RawQuery
+	}
+	q := u.Query()
+	if q.Has("response_checksum_validation") {
+		return u.RawQuery
+	}
+	q.Set("response_checksum_validation", "when_required")
+	return q.Encode()
 }
 
 // resolvePrefix decides between one object and a prefix for bucket stores,

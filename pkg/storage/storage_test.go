@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -949,5 +950,21 @@ func TestCloseNil(t *testing.T) {
 	var l *Location
 	if err := l.Close(); err != nil || l.String() != "<nil>" {
 		t.Errorf("nil Location: Close %v String %q", err, l.String())
+	}
+}
+
+func TestS3ChecksumDefault(t *testing.T) {
+	for _, tc := range []struct{ uri, want string }{
+		{"s3://b/p?region=us-east-1", "region=us-east-1&response_checksum_validation=when_required"},
+		{"s3://b/p?response_checksum_validation=when_supported", "response_checksum_validation=when_supported"},
+		{"gs://b/p?x=1", "x=1"},
+	} {
+		u, err := url.Parse(tc.uri)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := s3ChecksumDefault(u); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.uri, got, tc.want)
+		}
 	}
 }
