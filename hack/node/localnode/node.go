@@ -35,6 +35,7 @@ import (
 	"github.com/virtual-kubelet/virtual-kubelet/node/nodeutil"
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -144,7 +145,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return fmt.Errorf("setting up node %s: %w", cfg.NodeName, err)
 	}
 
-	runCtx, cancel := context.WithCancel(vklog.WithLogger(ctx, slogAdapter{cfg.Log}))
+	runCtx, cancel := context.WithCancel(vklog.WithLogger(ctx, slogAdapter{l: cfg.Log}))
 	defer cancel()
 	if cfg.ListenAddress != "" {
 		stopHTTP, err := serveLogs(runCtx, cfg, p, podInformer.Lister())
@@ -401,29 +402,48 @@ func selfSignedTLS(name, ip string) (*tls.Config, error) {
 	}, nil
 }
 
-// slogAdapter lets the Virtual Kubelet library log through slog.
-type slogAdapter struct{ l *slog.Logger }
+// slogAdapter lets the Virtual Kubelet library log through slog. Status
+// updates that lose an optimistic-concurrency race are retried at once by
+// the library; they are logged at debug level rather than as errors.
+type slogAdapter struct {
+	l        *slog.Logger
+	conflict bool
+}
 
 var _ vklog.Logger = slogAdapter{}
 
-func (a slogAdapter) Debug(args ...any)                      { a.l.Debug(fmt.Sprint(args...)) }
-func (a slogAdapter) Debugf(f string, args ...any)           { a.l.Debug(fmt.Sprintf(f, args...)) }
-func (a slogAdapter) Info(args ...any)                       { a.l.Info(fmt.Sprint(args...)) }
-func (a slogAdapter) Infof(f string, args ...any)            { a.l.Info(fmt.Sprintf(f, args...)) }
-func (a slogAdapter) Warn(args ...any)                       { a.l.Warn(fmt.Sprint(args...)) }
-func (a slogAdapter) Warnf(f string, args ...any)            { a.l.Warn(fmt.Sprintf(f, args...)) }
-func (a slogAdapter) Error(args ...any)                      { a.l.Error(fmt.Sprint(args...)) }
-func (a slogAdapter) Errorf(f string, args ...any)           { a.l.Error(fmt.Sprintf(f, args...)) }
-func (a slogAdapter) Fatal(args ...any)                      { a.l.Error(fmt.Sprint(args...)); os.Exit(1) }
-func (a slogAdapter) Fatalf(f string, args ...any)           { a.l.Error(fmt.Sprintf(f, args...)); os.Exit(1) }
-func (a slogAdapter) WithField(k string, v any) vklog.Logger { return slogAdapter{a.l.With(k, v)} }
-func (a slogAdapter) WithError(err error) vklog.Logger       { return slogAdapter{a.l.With("err", err)} }
+func (a slogAdapter) log(level slog.Level, msg string) {
+	if a.conflict && level > slog.LevelDebug {
+		level = slog.LevelDebug
+	}
+	a.l.Log(context.Background(), level, msg)
+}
+
+func (a slogAdapter) Debug(args ...any)            { a.log(slog.LevelDebug, fmt.Sprint(args...)) }
+func (a slogAdapter) Debugf(f string, args ...any) { a.log(slog.LevelDebug, fmt.Sprintf(f, args...)) }
+func (a slogAdapter) Info(args ...any)             { a.log(slog.LevelInfo, fmt.Sprint(args...)) }
+func (a slogAdapter) Infof(f string, args ...any)  { a.log(slog.LevelInfo, fmt.Sprintf(f, args...)) }
+func (a slogAdapter) Warn(args ...any)             { a.log(slog.LevelWarn, fmt.Sprint(args...)) }
+func (a slogAdapter) Warnf(f string, args ...any)  { a.log(slog.LevelWarn, fmt.Sprintf(f, args...)) }
+func (a slogAdapter) Error(args ...any)            { a.log(slog.LevelError, fmt.Sprint(args...)) }
+func (a slogAdapter) Errorf(f string, args ...any) { a.log(slog.LevelError, fmt.Sprintf(f, args...)) }
+func (a slogAdapter) Fatal(args ...any)            { a.Error(args...); os.Exit(1) }
+func (a slogAdapter) Fatalf(f string, args ...any) { a.Errorf(f, args...); os.Exit(1) }
+
+func (a slogAdapter) WithField(k string, v any) vklog.Logger {
+	return slogAdapter{a.l.With(k, plain(v)), a.conflict}
+}
+
+func (a slogAdapter) WithError(err error) vklog.Logger {
+	return slogAdapter{a.l.With("err", plain(err)), a.conflict || apierrors.IsConflict(err)}
+}
+
 func (a slogAdapter) WithFields(f vklog.Fields) vklog.Logger {
 	args := make([]any, 0, 2*len(f))
 	for k, v := range f {
 		args = append(args, k, plain(v))
 	}
-	return slogAdapter{a.l.With(args...)}
+	return slogAdapter{a.l.With(args...), a.conflict}
 }
 
 // plain logs errors by their message: slog formats values with %+v, which
