@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -23,6 +24,9 @@ import (
 	"github.com/mldata-io/mldata/hack/node/execstep"
 	"github.com/mldata-io/mldata/hack/node/localnode"
 )
+
+// errUsage is a command-line error already reported with the usage.
+var errUsage = errors.New("usage")
 
 type imageFlag localnode.Images
 
@@ -48,6 +52,9 @@ func main() {
 		execstep.Main()
 	}
 	if err := run(); err != nil {
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
 		fmt.Fprintln(os.Stderr, "mldata-node:", err)
 		os.Exit(1)
 	}
@@ -70,7 +77,8 @@ func run() error {
 		if err == flag.ErrHelp {
 			return nil
 		}
-		return err
+		// The flag package has printed the error and the usage.
+		return errUsage
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q", fs.Args())
