@@ -568,9 +568,14 @@ func isUnder(p, dir string) bool {
 	return err == nil && rel != ".." && !filepath.IsAbs(rel) && (len(rel) < 3 || rel[:3] != "../")
 }
 
+// ImageUser is the user a runAsNonRoot container without runAsUser runs as:
+// the USER of the mldata image (gcr.io/distroless/static:nonroot).
+const ImageUser = 65532
+
 // applySecurityContext keeps what this node can do: the user and groups,
-// a read-only root and no_new_privs. Capabilities, seccomp and runAsNonRoot
-// are not enforced (processes run as root unless runAsUser says otherwise).
+// a read-only root and no_new_privs. Capabilities and seccomp are not
+// enforced; processes run as root unless runAsUser or runAsNonRoot says
+// otherwise.
 func applySecurityContext(spec *execstep.Spec, pod *corev1.Pod, c *corev1.Container) {
 	psc := pod.Spec.SecurityContext
 	csc := c.SecurityContext
@@ -593,11 +598,28 @@ func applySecurityContext(spec *execstep.Spec, pod *corev1.Pod, c *corev1.Contai
 		spec.ReadOnlyRoot = csc.ReadOnlyRootFilesystem != nil && *csc.ReadOnlyRootFilesystem
 		spec.NoNewPrivs = csc.AllowPrivilegeEscalation != nil && !*csc.AllowPrivilegeEscalation
 	}
+	if spec.UID == nil && runAsNonRoot(psc, csc) {
+		// The kubelet takes the image's USER; the executables this node
+		// maps images to have no image, so they run as the mldata image's
+		// user (distroless nonroot).
+		uid, gid := int64(ImageUser), int64(ImageUser)
+		spec.UID = &uid
+		if spec.GID == nil {
+			spec.GID = &gid
+		}
+	}
 	if spec.UID != nil && spec.GID == nil {
 		// A runtime without the image's /etc/passwd entry uses group 0.
 		zero := int64(0)
 		spec.GID = &zero
 	}
+}
+
+func runAsNonRoot(psc *corev1.PodSecurityContext, csc *corev1.SecurityContext) bool {
+	if csc != nil && csc.RunAsNonRoot != nil {
+		return *csc.RunAsNonRoot
+	}
+	return psc != nil && psc.RunAsNonRoot != nil && *psc.RunAsNonRoot
 }
 
 // start runs the exec step for c and waits for the process to end.
