@@ -23,12 +23,14 @@ run: build ## Build, profile and drift-check the sample in testdata/ (local file
 	@echo "dataset, manifest, profile and drift report are in $(SAMPLE_OUT)/ (open $(SAMPLE_OUT)/profile.html and drift.html)"
 
 .PHONY: deps
-deps: ## Install what the tests need and the machine lacks (Chromium for the HTML report tests).
+deps: ## Install what the tests need and the machine lacks (Chromium; versitygw, Azurite, fake-gcs-server into bin/storage).
 	hack/deps.sh
 
 .PHONY: test
-test: deps ## Run every test.
+test: deps ## Run every test: unit, integration (envtest, S3/Azure/GCS servers), the local node's, end to end.
 	$(GO) test -count=1 -race $(PKGS)
+	cd hack/node && $(GO) test -count=1 ./...
+	$(MAKE) --no-print-directory test-e2e
 
 .PHONY: cover
 cover: ## Print statement coverage of pkg/ (target: 85%).

@@ -9,6 +9,8 @@ import (
 	"encoding/csv"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -41,6 +43,7 @@ func TestE2E(t *testing.T) {
 		{"killed worker and manager", testKills},
 		{"admission and missing secret", testAdmission},
 		{"rbac and pod security", testRBAC},
+		{"metrics", testMetrics},
 	} {
 		t.Run(s.name, s.f)
 	}
@@ -502,8 +505,12 @@ func testRBAC(t *testing.T) {
 	if out, _ := kubectl("auth", "can-i", "create", "events", "-n", systemNS, as); strings.TrimSpace(out) != "yes" {
 		t.Errorf("the manager cannot create Events in %s: %q", systemNS, out)
 	}
-	if b, err := os.ReadFile(env.manager.log); err == nil && bytes.Contains(b, []byte("forbidden")) {
-		t.Errorf("the manager's log has a forbidden request:\n%s", tail(string(b), 3000))
+	if b, err := os.ReadFile(env.manager.log); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.Contains(line, "forbidden") {
+				t.Errorf("the manager was refused a request: %s", tail(line, 1000))
+			}
+		}
 	}
 	role := string(readFile(t, "config/rbac/role.yaml"))
 	if strings.Contains(role, "'*'") || strings.Contains(role, `"*"`) || strings.Contains(role, "- '*'") || strings.Contains(role, "- \"*\"") {
@@ -534,6 +541,40 @@ func testRBAC(t *testing.T) {
 	getJSON(t, &n, "namespace", ns)
 	if n.Labels["pod-security.kubernetes.io/enforce"] != "restricted" {
 		t.Errorf("namespace %s labels %v", ns, n.Labels)
+	}
+}
+
+// 8. The manager's metrics endpoint has the series of what happened above.
+func testMetrics(t *testing.T) {
+	resp, err := http.Get("http://" + env.metrics + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The manager was restarted in step 5: counters start again, gauges
+	// are set from status.
+	for _, want := range []string{
+		`mldata_datasetbuild_rows{name="churn",namespace="mldata-e2e",split="train"}`,
+		`mldata_datasetbuild_builds_total{name="big",namespace="mldata-e2e",result="succeeded"} 1`,
+		`mldata_driftcheck_last_max_psi{name="drifted",namespace="mldata-e2e"}`,
+		`mldata_driftcheck_last_max_psi{name="clean",namespace="mldata-e2e"} 0`,
+	} {
+		if !bytes.Contains(body, []byte(want)) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if t.Failed() {
+		var ours []string
+		for _, line := range strings.Split(string(body), "\n") {
+			if strings.HasPrefix(line, "mldata_") {
+				ours = append(ours, line)
+			}
+		}
+		t.Logf("mldata series:\n%s", strings.Join(ours, "\n"))
 	}
 }
 

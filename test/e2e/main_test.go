@@ -90,6 +90,7 @@ func setUp(m *testing.M) (int, error) {
 	}
 
 	stopLeftovers()
+	_ = os.Remove(filepath.Join(env.state, "manager.log")) // one run's log
 	if _, err := sh("make", "-s", "build"); err != nil {
 		return 1, err
 	}
