@@ -6,6 +6,9 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 PKGS      := ./...
 SAMPLE_OUT ?= out/sample
+# kubectl and the control plane built by hack/controlplane/build.sh, for
+# machines that have none of their own.
+export PATH := $(abspath $(BIN))/k8s:$(PATH)
 
 .PHONY: help
 help: ## List the targets.

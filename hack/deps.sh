@@ -7,6 +7,13 @@ set -euo pipefail
 
 "$(dirname "${BASH_SOURCE[0]}")/storage/install.sh"
 
+# kubectl drives the end-to-end tests and the demo; a machine without one
+# gets it built from the pinned Kubernetes release into bin/k8s, which the
+# Makefile puts on PATH.
+if ! command -v kubectl >/dev/null 2>&1; then
+  "$(dirname "${BASH_SOURCE[0]}")/controlplane/build.sh" --with-kubectl >/dev/null
+fi
+
 need=()
 command -v chromium >/dev/null 2>&1 || need+=(chromium)
 [ ${#need[@]} -eq 0 ] && exit 0

@@ -13,7 +13,8 @@
 #      sources live in two small modules next to this script (kube/, etcd/),
 #      never in the project's go.mod. Cold: ~11 min and ~2.7 GB on 2 cores.
 #
-# Usage: hack/controlplane/build.sh [--with-controller-manager] [--cluster] [--from-source]
+# Usage: hack/controlplane/build.sh [--with-controller-manager] [--cluster] [--with-kubectl] [--from-source]
+#   --with-kubectl also builds kubectl (for machines that lack one; hack/deps.sh)
 #   --cluster  also kube-controller-manager and kube-scheduler (hack/cluster/up.sh)
 # Environment: CONTROLPLANE_DIR (default <repo>/bin/k8s),
 #              CONTROLPLANE_FROM_SOURCE=1 (same as --from-source),
@@ -25,12 +26,14 @@ root=$(cd "$here/../.." && pwd)
 out=${CONTROLPLANE_DIR:-$root/bin/k8s}
 from_source=${CONTROLPLANE_FROM_SOURCE:-0}
 with_kcm=0
+with_kubectl=0
 with_scheduler=0
 dl_timeout=${CONTROLPLANE_DOWNLOAD_TIMEOUT:-30}
 
 for arg in "$@"; do
 	case $arg in
 	--with-controller-manager) with_kcm=1 ;;
+	--with-kubectl) with_kubectl=1 ;;
 	--cluster)
 		with_kcm=1
 		with_scheduler=1
@@ -93,6 +96,9 @@ if [[ $with_kcm == 1 ]]; then
 fi
 if [[ $with_scheduler == 1 ]]; then
 	components+=(kube-scheduler)
+fi
+if [[ $with_kubectl == 1 ]]; then
+	components+=(kubectl)
 fi
 
 missing=()
@@ -170,7 +176,7 @@ build_from_source() {
 	local kube_pkgs=() c
 	for c in "${missing[@]}"; do
 		case $c in
-		kube-apiserver | kube-controller-manager | kube-scheduler) kube_pkgs+=("k8s.io/kubernetes/cmd/$c") ;;
+		kube-apiserver | kube-controller-manager | kube-scheduler | kubectl) kube_pkgs+=("k8s.io/kubernetes/cmd/$c") ;;
 		esac
 	done
 	if [[ ${#kube_pkgs[@]} -gt 0 ]]; then
