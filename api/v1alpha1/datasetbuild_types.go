@@ -224,12 +224,13 @@ type ParallelismSpec struct {
 	// +optional
 	PartRows *int64 `json:"partRows,omitempty"`
 
-	// shards splits the build across this many pods (an Indexed Job);
-	// each processes a deterministic subset of the source files and a
-	// final step merges their results exactly.
+	// shards is reserved for splitting a build across pods (an Indexed Job
+	// whose pods each process a deterministic subset of the source files,
+	// merged exactly by a final step). This release builds in one pod:
+	// only 1 is accepted; scale a build with workers and resources.
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:Maximum=1024
+	// +kubebuilder:validation:XValidation:rule="self == 1",message="sharded builds are not available in this release: remove parallelism.shards or set it to 1, and raise parallelism.workers and resources instead"
 	// +optional
 	Shards *int32 `json:"shards,omitempty"`
 }
