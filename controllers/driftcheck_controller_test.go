@@ -49,16 +49,12 @@ func drainEvents(tm *testManager) []string {
 	}
 }
 
-func TestDriftCheckSchedule(t *testing.T) {
-	needEnv(t)
-	// The first scheduled time after the resource's creation is the next
-	// half hour; the fake clock starts just after it.
-	b1 := time.Now().UTC().Truncate(30 * time.Minute).Add(30 * time.Minute)
-	tm := startManager(t, b1.Add(time.Second))
-	ns := newNamespace(t)
+// halfHourlyCheck is DriftCheck "dc" of the sample's plan column against
+// the drifted copy (in curDir), every half hour in UTC.
+func halfHourlyCheck(t *testing.T, ns string) (d *v1alpha1.DriftCheck, curDir string) {
 	base, _ := copySample(t, "sample")
 	cur, curDir := copySample(t, "sample-drifted")
-	d := &v1alpha1.DriftCheck{
+	return &v1alpha1.DriftCheck{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "dc"},
 		Spec: v1alpha1.DriftCheckSpec{
 			Baseline: v1alpha1.DriftInput{URI: v1alpha1.BucketURI(base)},
@@ -66,10 +62,20 @@ func TestDriftCheckSchedule(t *testing.T) {
 			Columns:  &v1alpha1.ColumnSelector{Include: []string{"plan"}},
 			Output:   v1alpha1.ReportOutputSpec{URI: v1alpha1.BucketURI("file://" + t.TempDir())},
 			Schedule: "*/30 * * * *", TimeZone: "UTC",
-			ConcurrencyPolicy: v1alpha1.ConcurrencyForbid,
-			HistoryLimits:     v1alpha1.HistoryLimits{SuccessfulRunsHistoryLimit: ptr.To[int32](1), FailedRunsHistoryLimit: ptr.To[int32](1)},
 		},
-	}
+	}, curDir
+}
+
+func TestDriftCheckSchedule(t *testing.T) {
+	needEnv(t)
+	// The first scheduled time after the resource's creation is the next
+	// half hour; the fake clock starts just after it.
+	b1 := time.Now().UTC().Truncate(30 * time.Minute).Add(30 * time.Minute)
+	tm := startManager(t, b1.Add(time.Second))
+	ns := newNamespace(t)
+	d, curDir := halfHourlyCheck(t, ns)
+	d.Spec.ConcurrencyPolicy = v1alpha1.ConcurrencyForbid
+	d.Spec.HistoryLimits = v1alpha1.HistoryLimits{SuccessfulRunsHistoryLimit: ptr.To[int32](1), FailedRunsHistoryLimit: ptr.To[int32](1)}
 	if err := k8s.Create(ctx, d); err != nil {
 		t.Fatal(err)
 	}
@@ -355,18 +361,7 @@ func TestDriftCheckRunNow(t *testing.T) {
 	start := time.Now().UTC().Truncate(30 * time.Minute).Add(time.Minute)
 	startManager(t, start)
 	ns := newNamespace(t)
-	base, _ := copySample(t, "sample")
-	cur, _ := copySample(t, "sample-drifted")
-	d := &v1alpha1.DriftCheck{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "dc"},
-		Spec: v1alpha1.DriftCheckSpec{
-			Baseline: v1alpha1.DriftInput{URI: v1alpha1.BucketURI(base)},
-			Current:  v1alpha1.DriftInput{URI: v1alpha1.BucketURI(cur)},
-			Columns:  &v1alpha1.ColumnSelector{Include: []string{"plan"}},
-			Output:   v1alpha1.ReportOutputSpec{URI: v1alpha1.BucketURI("file://" + t.TempDir())},
-			Schedule: "*/30 * * * *", TimeZone: "UTC",
-		},
-	}
+	d, _ := halfHourlyCheck(t, ns)
 	if err := k8s.Create(ctx, d); err != nil {
 		t.Fatal(err)
 	}
