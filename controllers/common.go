@@ -262,14 +262,20 @@ type event struct {
 	warning        bool
 	reason, action string
 	msg            string
+	// count, when set, updates the metrics of what the event reports; like
+	// the event, it runs only after the status that records it is written.
+	count func()
 }
 
 // emit sends events about obj.
 func emit(rec events.EventRecorder, obj client.Object, evs []event) {
-	if rec == nil {
-		return
-	}
 	for _, e := range evs {
+		if e.count != nil {
+			e.count()
+		}
+		if rec == nil {
+			continue
+		}
 		typ := corev1.EventTypeNormal
 		if e.warning {
 			typ = corev1.EventTypeWarning
@@ -283,13 +289,33 @@ func patchStatus(ctx context.Context, c client.Client, before, obj client.Object
 	if equality.Semantic.DeepEqual(oldStatus, newStatus) {
 		return nil
 	}
-	if err := c.Status().Patch(ctx, obj, client.MergeFrom(before)); err != nil {
+	// The resourceVersion in the patch makes a reconcile that read a stale
+	// copy fail instead of recording a finished Job a second time (its
+	// events and metrics would repeat).
+	if err := c.Status().Patch(ctx, obj, client.MergeFromWithOptions(before, client.MergeFromWithOptimisticLock{})); err != nil {
 		if apierrors.IsNotFound(err) {
 			return nil
+		}
+		if apierrors.IsConflict(err) {
+			return errStale
 		}
 		return fmt.Errorf("writing status: %w", err)
 	}
 	return nil
+}
+
+// errStale is patchStatus's answer to a reconcile that worked from an
+// outdated copy: nothing was written, and the reconcile runs again.
+var errStale = errors.New("status changed since it was read")
+
+// afterPatch turns patchStatus's error into the reconcile's result: a stale
+// read is retried shortly, quietly; other errors are returned.
+func afterPatch(err error, res *ctrl.Result, retErr *error) {
+	if errors.Is(err, errStale) {
+		*res, *retErr = ctrl.Result{RequeueAfter: 200 * time.Millisecond}, nil
+		return
+	}
+	*retErr = err
 }
 
 // setCondition sets one condition with observedGeneration gen.

@@ -92,7 +92,7 @@ func (r *DatasetBuildReconciler) Reconcile(ctx context.Context, req ctrl.Request
 	var evs []event
 	defer func() {
 		if err := patchStatus(ctx, r.Client, before, &b, before.Status, b.Status); err != nil {
-			retErr = err
+			afterPatch(err, &res, &retErr)
 			return
 		}
 		metrics.SetBuildRows(b.Namespace, b.Name, b.Status.Rows)
@@ -205,15 +205,16 @@ func (r *DatasetBuildReconciler) record(ctx context.Context, b *v1alpha1.Dataset
 		}
 	}
 	worker.ApplyBuild(&b.Status, b.Generation, s, m, r.now())
-	metrics.RecordBuild(b.Namespace, b.Name, s, jobDuration(j))
+	ns, name, d := b.Namespace, b.Name, jobDuration(j)
+	count := func() { metrics.RecordBuild(ns, name, s, d) }
 	if !s.OK {
-		return event{warning: true, reason: s.Reason, action: "Build", msg: s.Message}
+		return event{warning: true, reason: s.Reason, action: "Build", msg: s.Message, count: count}
 	}
 	reason := v1alpha1.ReasonSucceeded
 	if s.UpToDate {
 		reason = v1alpha1.ReasonUpToDate
 	}
-	return event{reason: reason, action: "Build", msg: s.Message}
+	return event{reason: reason, action: "Build", msg: s.Message, count: count}
 }
 
 // listingDigest is a digest of the source listing (key, size and change

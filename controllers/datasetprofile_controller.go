@@ -87,7 +87,7 @@ func (r *DatasetProfileReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	var evs []event
 	defer func() {
 		if err := patchStatus(ctx, r.Client, before, &p, before.Status, p.Status); err != nil {
-			retErr = err
+			afterPatch(err, &res, &retErr)
 			return
 		}
 		emit(r.Recorder, &p, evs)
@@ -109,11 +109,12 @@ func (r *DatasetProfileReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 		// The summary carries the column summaries in compact form
 		// (worker.ColumnList), so status needs nothing from the bucket.
 		worker.ApplyProfile(&p.Status, gen, s, r.now())
-		metrics.RecordProfileRun(p.Namespace, p.Name, s)
+		ns, name := p.Namespace, p.Name
+		count := func() { metrics.RecordProfileRun(ns, name, s) }
 		if s.OK {
-			evs = append(evs, event{reason: v1alpha1.ReasonSucceeded, action: "Profile", msg: s.Message})
+			evs = append(evs, event{reason: v1alpha1.ReasonSucceeded, action: "Profile", msg: s.Message, count: count})
 		} else {
-			evs = append(evs, event{warning: true, reason: s.Reason, action: "Profile", msg: s.Message})
+			evs = append(evs, event{warning: true, reason: s.Reason, action: "Profile", msg: s.Message, count: count})
 		}
 	}
 	if p.Spec.Suspend {

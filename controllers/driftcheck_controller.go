@@ -116,7 +116,7 @@ func (r *DriftCheckReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	var evs []event
 	defer func() {
 		if err := patchStatus(ctx, r.Client, before, &d, before.Status, d.Status); err != nil {
-			retErr = err
+			afterPatch(err, &res, &retErr)
 			return
 		}
 		metrics.SetDriftPSI(d.Namespace, d.Name, d.Status.LastRun)
@@ -339,11 +339,12 @@ func (r *DriftCheckReconciler) recordFinished(ctx context.Context, d *v1alpha1.D
 			sched = &metav1.Time{Time: t}
 		}
 		worker.ApplyDrift(&d.Status, d.Generation, s, j.Name, sched, r.now())
-		metrics.RecordDriftRun(d.Namespace, d.Name, s)
+		ns, name := d.Namespace, d.Name
+		count := func() { metrics.RecordDriftRun(ns, name, s) }
 		if s.OK {
-			evs = append(evs, event{reason: v1alpha1.ReasonSucceeded, action: "Check", msg: s.Message})
+			evs = append(evs, event{reason: v1alpha1.ReasonSucceeded, action: "Check", msg: s.Message, count: count})
 		} else {
-			evs = append(evs, event{warning: true, reason: s.Reason, action: "Check", msg: s.Message})
+			evs = append(evs, event{warning: true, reason: s.Reason, action: "Check", msg: s.Message, count: count})
 		}
 	}
 	return evs

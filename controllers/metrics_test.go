@@ -163,16 +163,17 @@ func TestDriftMetrics(t *testing.T) {
 
 	// The sample's known drift (`mldata drift testdata/sample
 	// testdata/sample-drifted`): plan drifts with PSI 0.2828…, nps does
-	// not (0.0341) and so has no series.
-	const planPSI, supportCallsPSI = 0.28282251592406416, 0.6511380251182057
+	// not (0.0341) and has a series too.
+	const planPSI, supportCallsPSI, npsPSI = 0.28282251592406416, 0.6511380251182057, 0.03409975002905436
 	eventually(t, "drift series", func() error {
 		got := seriesOf(t, ns)
-		if len(got) != 3 {
+		if len(got) != 4 {
 			return fmt.Errorf("series %v", got)
 		}
 		return nil
 	})
 	checkGauge(t, metrics.DriftPSI.WithLabelValues(ns, "dc", "plan"), planPSI)
+	checkGauge(t, metrics.DriftPSI.WithLabelValues(ns, "dc", "nps"), npsPSI)
 	checkGauge(t, metrics.DriftMaxPSI.WithLabelValues(ns, "dc"), planPSI)
 	if got := testutil.ToFloat64(metrics.DriftRunsTotal.WithLabelValues(ns, "dc", metrics.ResultDrift)); got != 1 {
 		t.Errorf("runs_total{result=drift} = %g", got)
@@ -187,6 +188,7 @@ func TestDriftMetrics(t *testing.T) {
 		want := []string{
 			"mldata_driftcheck_last_max_psi{name=dc} " + fmt.Sprint(supportCallsPSI),
 			"mldata_driftcheck_last_psi{column=support_calls,name=dc} " + fmt.Sprint(supportCallsPSI),
+			"mldata_driftcheck_last_psi{column=nps,name=dc} " + fmt.Sprint(npsPSI),
 			"mldata_driftcheck_runs_total{name=dc,result=drift} 2",
 		}
 		return sameSeriesApprox(want, got)

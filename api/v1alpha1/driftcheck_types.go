@@ -270,6 +270,17 @@ type DriftedColumn struct {
 	Severity Severity `json:"severity"`
 }
 
+// ColumnPSI is one column's population stability index in a run.
+type ColumnPSI struct {
+	// name of the column.
+	// +kubebuilder:validation:MaxLength=256
+	// +required
+	Name string `json:"name"`
+	// psi of the column.
+	// +required
+	PSI float64 `json:"psi"`
+}
+
 // DriftRun is the result of one drift check run.
 type DriftRun struct {
 	// jobName is the run's Job.
@@ -305,6 +316,13 @@ type DriftRun struct {
 	// +kubebuilder:validation:MaxItems=32
 	// +optional
 	DriftedColumns []DriftedColumn `json:"driftedColumns,omitempty"`
+	// columnPSI is the PSI of every column compared, drifted or not, the
+	// largest first, at most 32 (the report has all of them); the manager's
+	// per-column PSI gauges follow it.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=32
+	// +optional
+	ColumnPSI []ColumnPSI `json:"columnPSI,omitempty"`
 	// reportURI is the run's drift.json.
 	// +kubebuilder:validation:MaxLength=2048
 	// +optional

@@ -49,7 +49,7 @@ Prometheus metrics are served over plain HTTP at /metrics on
   mldata_datasetbuild_files_reused_total{namespace,name}       source files reused unchanged
   mldata_driftcheck_runs_total{namespace,name,result}          finished drift Jobs (drift, no_drift, failed)
   mldata_driftcheck_last_max_psi{namespace,name}               highest PSI of the last successful run
-  mldata_driftcheck_last_psi{namespace,name,column}            PSI of each drifted column of that run (at most 32)
+  mldata_driftcheck_last_psi{namespace,name,column}            PSI of each column of that run (the 32 largest)
   mldata_datasetprofile_runs_total{namespace,name,result}      finished profile Jobs (succeeded, failed)
 A resource's series are deleted with the resource.`,
 		Args: cobra.NoArgs,

@@ -100,11 +100,10 @@ var (
 		Help: "Highest population stability index over all columns in the DriftCheck's last successful run.",
 	}, []string{LabelNamespace, LabelName})
 
-	// DriftPSI is the PSI of each drifted column of the last successful
-	// run.
+	// DriftPSI is the PSI of each column of the last successful run.
 	DriftPSI = prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "mldata_driftcheck_last_psi",
-		Help: "Population stability index of each column the DriftCheck's last successful run found drifted (at most 32, highest first); columns without drift have no series.",
+		Help: "Population stability index of each column the DriftCheck's last successful run compared, drifted or not (the 32 largest).",
 	}, []string{LabelNamespace, LabelName, LabelColumn})
 
 	// ProfileRunsTotal counts finished DatasetProfile Jobs by result.
@@ -218,7 +217,14 @@ func SetDriftPSI(namespace, name string, last *v1alpha1.DriftRun) {
 		return
 	}
 	k := key{namespace, name}
-	cols := last.DriftedColumns
+	// Runs recorded before status had columnPSI list the drifted columns
+	// only.
+	cols := last.ColumnPSI
+	if len(cols) == 0 {
+		for _, c := range last.DriftedColumns {
+			cols = append(cols, v1alpha1.ColumnPSI{Name: c.Name, PSI: c.PSI})
+		}
+	}
 	if len(cols) > MaxPSIColumns {
 		cols = cols[:MaxPSIColumns]
 	}

@@ -108,6 +108,32 @@ func DriftedColumns(r *drift.Report) ([]v1alpha1.DriftedColumn, int) {
 	return cols, n
 }
 
+// ColumnPSI lists every compared column's PSI, largest first (ties by
+// name), at most MaxDriftedColumns of them.
+func ColumnPSI(r *drift.Report) []v1alpha1.ColumnPSI {
+	var cols []v1alpha1.ColumnPSI
+	for _, f := range r.NumericDrift {
+		if f.Value != nil {
+			cols = append(cols, v1alpha1.ColumnPSI{Name: f.Key, PSI: f.Value.PSI})
+		}
+	}
+	for _, f := range r.CategoricalDrift {
+		if f.Value != nil {
+			cols = append(cols, v1alpha1.ColumnPSI{Name: f.Key, PSI: f.Value.PSI})
+		}
+	}
+	sort.SliceStable(cols, func(i, j int) bool {
+		if cols[i].PSI != cols[j].PSI {
+			return cols[i].PSI > cols[j].PSI
+		}
+		return cols[i].Name < cols[j].Name
+	})
+	if len(cols) > v1alpha1.MaxDriftedColumns {
+		cols = cols[:v1alpha1.MaxDriftedColumns]
+	}
+	return cols
+}
+
 // Summary is the termination message of the drift check.
 func (d *DriftResult) Summary() *Summary {
 	r := d.Report
@@ -116,7 +142,7 @@ func (d *DriftResult) Summary() *Summary {
 	s := &Summary{
 		Kind: KindDriftCheck, OK: true, ReportURI: d.ReportURI, HTMLReportURI: d.HTMLReportURI,
 		DriftDetected: r.HasDrift, MaxPSI: &maxPSI, ColumnsChecked: int32(len(r.NumericDrift) + len(r.CategoricalDrift)),
-		DriftedColumnCount: int32(n), DriftedColumns: cols,
+		DriftedColumnCount: int32(n), DriftedColumns: cols, ColumnPSI: ColumnPSI(r),
 		BaselineBuildID: d.BaselineBuildID, CurrentBuildID: d.CurrentBuildID,
 	}
 	if r.HasDrift {
@@ -133,7 +159,7 @@ func DriftRun(s *Summary, jobName string, scheduled *metav1.Time, now time.Time)
 	return &v1alpha1.DriftRun{
 		JobName: jobName, ScheduledTime: scheduled, CompletionTime: &t, Succeeded: s.OK,
 		DriftDetected: s.DriftDetected, MaxPSI: s.MaxPSI, ColumnsChecked: s.ColumnsChecked,
-		DriftedColumnCount: s.DriftedColumnCount, DriftedColumns: s.DriftedColumns, ReportURI: s.ReportURI,
+		DriftedColumnCount: s.DriftedColumnCount, DriftedColumns: s.DriftedColumns, ColumnPSI: s.ColumnPSI, ReportURI: s.ReportURI,
 		BaselineBuildID: s.BaselineBuildID, CurrentBuildID: s.CurrentBuildID,
 	}
 }

@@ -51,6 +51,7 @@ type Summary struct {
 	ColumnsChecked     int32                    `json:"columnsChecked,omitempty"`
 	DriftedColumnCount int32                    `json:"driftedColumnCount,omitempty"`
 	DriftedColumns     []v1alpha1.DriftedColumn `json:"driftedColumns,omitempty"`
+	ColumnPSI          []v1alpha1.ColumnPSI     `json:"columnPSI,omitempty"`
 	BaselineBuildID    string                   `json:"baselineBuildID,omitempty"`
 	CurrentBuildID     string                   `json:"currentBuildID,omitempty"`
 }
@@ -79,6 +80,8 @@ func (s *Summary) Encode() ([]byte, error) {
 			return data, nil
 		}
 		switch {
+		case len(c.ColumnPSI) > 0:
+			c.ColumnPSI = c.ColumnPSI[:len(c.ColumnPSI)/2]
 		case len(c.DriftedColumns) > 0:
 			c.DriftedColumns = c.DriftedColumns[:len(c.DriftedColumns)/2]
 		case len(c.Rows) > 0:
