@@ -380,13 +380,19 @@ func (l *Location) URIOf(key string) string {
 	u := *l.base
 	u.User = nil
 	u.Path += full
+	// The query stays as the user wrote it (endpoint=http://… reads better
+	// in status than its escaped form) unless a secret must be cut out.
 	q := u.Query()
+	secret := false
 	for k := range q {
 		if isSecretParam(k) {
 			q.Del(k)
+			secret = true
 		}
 	}
-	u.RawQuery = q.Encode()
+	if secret {
+		u.RawQuery = q.Encode()
+	}
 	return u.String()
 }
 

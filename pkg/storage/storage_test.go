@@ -914,7 +914,7 @@ func TestURIOf(t *testing.T) {
 		{mustOpen(t, "file://"+dir+"/in"), "a.csv", "file://" + dir + "/in/a.csv"},
 		{mustOpen(t, "mem://urif/p"), "a.csv", "mem://urif/p/a.csv"},
 		{mustOpen(t, "mem://urif/p/a.csv"), "a.csv", "mem://urif/p/a.csv"},
-		{s3, "builds/1/manifest.json", "s3://bkt/out/builds/1/manifest.json?endpoint=http%3A%2F%2F127.0.0.1%3A1&region=us-east-1"},
+		{s3, "builds/1/manifest.json", "s3://bkt/out/builds/1/manifest.json?endpoint=http://127.0.0.1:1&region=us-east-1"},
 	}
 	for _, tc := range tests {
 		if got := tc.l.URIOf(tc.key); got != tc.want {
