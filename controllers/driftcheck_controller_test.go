@@ -291,10 +291,10 @@ func TestDriftCheckOneShotAndReferences(t *testing.T) {
 	})
 }
 
-func TestDatasetProfile(t *testing.T) {
-	needEnv(t)
-	startManager(t, time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
-	ns := newNamespace(t)
+// createSampleProfile creates DatasetProfile "prof" of testdata/sample with
+// reports in a temporary folder.
+func createSampleProfile(t *testing.T, ns string) *v1alpha1.DatasetProfile {
+	t.Helper()
 	src, _ := copySample(t, "sample")
 	p := &v1alpha1.DatasetProfile{
 		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "prof"},
@@ -306,6 +306,14 @@ func TestDatasetProfile(t *testing.T) {
 	if err := k8s.Create(ctx, p); err != nil {
 		t.Fatal(err)
 	}
+	return p
+}
+
+func TestDatasetProfile(t *testing.T) {
+	needEnv(t)
+	startManager(t, time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
+	ns := newNamespace(t)
+	p := createSampleProfile(t, ns)
 	j := waitJobs(t, ns, 1)[0]
 	if j.Spec.Template.Spec.Containers[0].Args[1] != "datasetprofile" {
 		t.Errorf("args %v", j.Spec.Template.Spec.Containers[0].Args)

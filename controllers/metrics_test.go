@@ -323,17 +323,7 @@ func TestProfileMetrics(t *testing.T) {
 	needEnv(t)
 	startManager(t, time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
 	ns := newNamespace(t)
-	src, _ := copySample(t, "sample")
-	p := &v1alpha1.DatasetProfile{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "prof"},
-		Spec: v1alpha1.DatasetProfileSpec{
-			Source: v1alpha1.ProfileSource{URI: v1alpha1.BucketURI(src)},
-			Output: v1alpha1.ReportOutputSpec{URI: v1alpha1.BucketURI("file://" + t.TempDir())},
-		},
-	}
-	if err := k8s.Create(ctx, p); err != nil {
-		t.Fatal(err)
-	}
+	p := createSampleProfile(t, ns)
 	j := waitJobs(t, ns, 1)[0]
 	finishJob(t, &j, true, runWorker(t, &j), time.Now(), time.Now())
 	eventually(t, "succeeded run", func() error {
