@@ -270,7 +270,7 @@ func statusBound(s apiextensionsv1.JSONSchemaProps, path string, unbounded *[]st
 	return 0
 }
 
-// TestStatusIsBounded proves DESIGN §5's requirement that status stays below
+// TestStatusIsBounded proves the promise that status stays below
 // etcd's object size limit (1.5 MiB) whatever the dataset: every list and
 // string in status is bounded, and even the worst case — every list full,
 // every string at its longest, eight 32 KiB condition messages — leaves

@@ -30,7 +30,7 @@ const AnalysisChunkRows = format.DefaultChunkRows / 4
 
 // OpenInput opens a resolved input as a dataset for profile or drift. It
 // skips the SHA-256 pass, since these runs record no provenance, and reads
-// text with the format's own inference (DESIGN §6: no timestamp inference,
+// text with the format's own inference (no timestamp inference,
 // as pandas' read_csv). A pinned build id must be the published one:
 // pkg/dataset reads the build latest.json names.
 func OpenInput(ctx context.Context, in *Input, workers int, opt Options) (*dataset.Dataset, error) {

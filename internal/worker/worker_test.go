@@ -70,7 +70,7 @@ func column(header []string, rows [][]string, name string) []string {
 	return out
 }
 
-// psi is DESIGN §7's PSI over category shares with epsilon 0.001.
+// psi is the PSI of docs/statistics.md over category shares with epsilon 0.001.
 func psi(base, cur []string) float64 {
 	cb, cc := map[string]float64{}, map[string]float64{}
 	for _, v := range base {

@@ -65,7 +65,7 @@ func compareJSON(t *testing.T, name string, want json.RawMessage, r *drift.Repor
 }
 
 // TestCrossCheck compares every metric with numpy/scipy on the same data
-// (hack/crosscheck/crosscheck.py computed them from DESIGN §7).
+// (hack/crosscheck/crosscheck.py computed them from the definitions in docs/statistics.md).
 func TestCrossCheck(t *testing.T) {
 	exp := loadExpected(t)
 	now := func() time.Time { return time.Date(2025, 1, 2, 3, 4, 5, 0, time.UTC) }

@@ -1,10 +1,10 @@
 // Package drift compares a current dataset with a baseline, column by
-// column, with the exact definitions of DESIGN §7: PSI, KL divergence and
+// column, with the exact definitions of docs/statistics.md: PSI, KL divergence and
 // Jensen–Shannon distance over binned numeric values, the two-sample
 // Kolmogorov–Smirnov test on the raw values, and PSI, JS and Pearson's
 // chi-square over categories.
 //
-// Decisions beyond DESIGN §7, also stated in each report's conventions:
+// Decisions, also stated in each report's conventions:
 //
 //   - Nulls (and NaN, which profiles count as null) are dropped first. ±Inf
 //     are values: they fall in the open outer bins and count in KS, but

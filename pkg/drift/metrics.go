@@ -5,7 +5,7 @@ import (
 )
 
 // The metric functions take counts per bin (or category), baseline first,
-// aligned index by index. They follow DESIGN §7 and the numpy/scipy routines
+// aligned index by index. They follow docs/statistics.md and the numpy/scipy routines
 // it names, operation by operation, so that results agree with them to the
 // last bits; sums use numpy's pairwise summation for the same reason.
 

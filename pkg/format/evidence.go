@@ -75,7 +75,7 @@ func (e *Evidence) Schema() *arrow.Schema {
 	return arrow.NewSchema(fields, nil)
 }
 
-// dataType resolves the lattice of DESIGN §6: int with float widens to
+// dataType resolves the inference lattice (README: Decisions worth knowing): int with float widens to
 // float64; bool or timestamp with anything else becomes string.
 func (k kindFlags) dataType() arrow.DataType {
 	switch {

@@ -68,7 +68,7 @@ const (
 	Snappy Compression = "snappy" // Parquet output only
 )
 
-// DefaultNullValues are the tokens read as null in text inputs (DESIGN §6).
+// DefaultNullValues are the tokens read as null in text inputs (pandas' defaults).
 var DefaultNullValues = []string{
 	"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
 	"<NA>", "N/A", "NA", "NULL", "NaN", "n/a", "nan", "null",

@@ -65,7 +65,7 @@ func (s *nullSet) isNull(b []byte) bool {
 	return ok
 }
 
-// classify returns the kind of one non-null text value (DESIGN §6). Only
+// classify returns the kind of one non-null text value (the inference rules in the package doc). Only
 // the exact spellings below count: surrounding spaces, hex floats and digit
 // separators make a value a string, so that inference never guesses.
 func classify(b []byte, timestamps bool) kindFlags {
@@ -330,7 +330,7 @@ func parseBool(b []byte) (bool, bool) {
 	return false, false
 }
 
-// parseTimestamp parses the ISO-8601 forms of DESIGN §6 into microseconds
+// parseTimestamp parses the ISO-8601 forms inference accepts into microseconds
 // since the Unix epoch, UTC:
 //
 //	2024-01-02

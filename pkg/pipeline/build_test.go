@@ -121,7 +121,7 @@ func canonParquet(v parquet.Value, f parquet.Field) string {
 }
 
 // readCSV reads the sample with encoding/csv and canonicalises each cell as
-// the schema DESIGN §6 gives it (int64, float64, bool, timestamp, string).
+// the schema inference gives it (int64, float64, bool, timestamp, string).
 func readCSV(t *testing.T, path string, types map[string]string) (cols []string, rows [][]string) {
 	t.Helper()
 	f, err := os.Open(path)

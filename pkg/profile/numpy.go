@@ -6,7 +6,7 @@ import (
 )
 
 // This file reproduces the few numpy routines whose exact results the
-// profile promises (DESIGN §6): np.percentile with the default "linear"
+// profile promises (docs/statistics.md): np.percentile with the default "linear"
 // method, np.linspace and np.histogram with equal-width bins. Arithmetic is
 // written operation by operation, with explicit float64 conversions, because
 // Go may otherwise fuse x*y+z into one FMA on some CPUs and round

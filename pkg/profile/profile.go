@@ -1,7 +1,7 @@
 // Package profile computes the profile of a tabular dataset — schema, null
 // and distinct counts, numeric statistics, top values and histograms — in one
 // streaming pass over Arrow record batches, with the exact definitions of
-// DESIGN §6, and reads stored profiles back (Load) so that drift checks can
+// docs/statistics.md, and reads stored profiles back (Load) so that drift checks can
 // use them as pinned baselines.
 //
 // Each Scan worker feeds its own accumulators without locks; they are merged

@@ -145,7 +145,7 @@ var floatMantissa = map[int]int{16: 11, 32: 24, 64: 53}
 
 // widening reports whether changing a column from type from to type to keeps
 // every earlier value valid, and why. int64 → float64 counts as safe although
-// integers beyond 2^53 round: DESIGN §5 names int → float64 a safe widening,
+// integers beyond 2^53 round: the schema policy names int → float64 a safe widening,
 // and ML consumers read numbers as floats anyway.
 func widening(from, to string) (bool, string) {
 	if from == "null" {

@@ -1,7 +1,7 @@
 // Package schema gives a dataset's columns stable names, a fingerprint and a
 // version number, explains how a schema changed between builds, and decides
 // with a compatibility policy whether a build may publish the new schema
-// (DESIGN §5).
+// (README: Incremental rebuilds and schema versions).
 //
 // Decisions:
 //
@@ -10,7 +10,7 @@
 //     column has its value type's name; every timestamp unit and time zone is
 //     "timestamp". Readers pick storage details (Parquet int96, dictionary
 //     pages) that users cannot see, and a fingerprint must not change with them.
-//   - The fingerprint covers column order (DESIGN §5), so a pure reorder makes
+//   - The fingerprint covers column order (by design), so a pure reorder makes
 //     a new version. Diff, however, matches columns by name and reports no
 //     change for a reorder: every consumer addresses columns by name.
 //   - nullable → non-null is not breaking (every value a consumer could see
@@ -112,7 +112,7 @@ func TypeName(t arrow.DataType) string {
 }
 
 // FromArrow lists the columns of s. Nullable is nullCounts[i] > 0, i.e. what
-// the data showed (DESIGN §6: nullable = null_count > 0); when nullCounts is
+// the data showed (nullable = null_count > 0, docs/statistics.md); when nullCounts is
 // nil, or too short to cover a column, the field's declared nullability is
 // used instead.
 func FromArrow(s *arrow.Schema, nullCounts []int64) []Column {

@@ -1,7 +1,7 @@
 // Package split assigns every row of a dataset to one of its splits (train,
 // validation, test, …) by hashing, so that a row's split depends only on its
 // key — or, without a key, its content — and the seed: never on its position,
-// chunk, file or the number of workers (DESIGN §5). Adding a source file, or
+// chunk, file or the number of workers (README: Decisions worth knowing). Adding a source file, or
 // a column, therefore never moves existing rows between splits.
 //
 // # Assignment
