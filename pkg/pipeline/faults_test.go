@@ -28,8 +28,8 @@ import (
 // when it is not installed). The in-process runs are there for numbers: the
 // AWS SDK waits up to two seconds before each retry, so 1,000 runs through
 // the proxy would take many minutes. With tiny datasets the in-process
-// runs take about 25 s and the proxy runs about 40 s on a busy two-core
-// machine; -short runs about a tenth.
+// runs take about 30 s and the proxy runs about 30 s on a busy two-core
+// machine (about a minute in all); -short runs about a tenth.
 //
 // Every request kind gets 5xx answers, resets before the request, lost
 // responses after the store applied a write, and delays, at a low rate;
