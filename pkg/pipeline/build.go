@@ -141,8 +141,13 @@ type Result struct {
 	Warnings []string
 }
 
-// Build runs a build and publishes it. On any error nothing is published:
-// the previous build (if any) stays the one latest.json names.
+// Build runs a build and publishes it. On an error nothing is published and
+// the previous build (if any) stays the published one, with one exception:
+// an error wrapping manifest.ErrUnknownOutcome says that the store could not
+// tell whether the build's claim was made; the build is then complete and
+// may be the published one, and its files are kept (see manifest.Publish).
+// A build that is published returns a Result and no error; problems after
+// publishing (latest.json not updated, pruning failed) are Result.Warnings.
 func Build(ctx context.Context, cfg Config) (*Result, error) {
 	b, err := newBuilder(cfg)
 	if err != nil {
