@@ -325,6 +325,16 @@ type DatasetBuildSpec struct {
 	// +kubebuilder:validation:Maximum=1000
 	// +optional
 	HistoryLimit *int32 `json:"historyLimit,omitempty"`
+
+	// historyGraceSeconds keeps a replaced build readable for this long
+	// after a newer build replaced it, beyond historyLimit, so that jobs
+	// that resolved the previous build a moment ago can finish reading it
+	// (--history-grace). 0 keeps replaced builds by historyLimit alone.
+	// +kubebuilder:default=3600
+	// +kubebuilder:validation:Minimum=0
+	// +kubebuilder:validation:Maximum=2592000
+	// +optional
+	HistoryGraceSeconds *int64 `json:"historyGraceSeconds,omitempty"`
 }
 
 // SplitRows is the row count of one split.

@@ -40,6 +40,7 @@ type buildFlags struct {
 	buildID                                           string
 	json, full, dryRun, incremental                   bool
 	historyLimit                                      int
+	historyGrace                                      time.Duration
 }
 
 func newBuildCmd() *cobra.Command {
@@ -91,6 +92,7 @@ URIs are local paths or bucket URLs: file://, s3://, gs://, azblob://, mem://.`,
 	fl.BoolVar(&f.incremental, "incremental", true, "reuse the published build's parts for unchanged source files (the default; --full turns it off)")
 	fl.BoolVar(&f.dryRun, "dry-run", false, "print the plan (new, changed, unchanged, removed files) and stop")
 	fl.IntVar(&f.historyLimit, "history-limit", 0, "keep this many published builds and delete older ones (0 keeps all)")
+	fl.DurationVar(&f.historyGrace, "history-grace", time.Hour, "keep a replaced build this long after it was replaced, beyond --history-limit, for readers still on it (0: none)")
 	fl.BoolVar(&f.json, "json", false, "print the build manifest as JSON on stdout")
 	return cmd
 }
@@ -157,19 +159,23 @@ func (f *buildFlags) config() (pipeline.Config, error) {
 	if f.workers < 0 || f.chunkRows <= 0 || f.partRows <= 0 || f.historyLimit < 0 {
 		return cfg, usagef("--workers and --history-limit must be >= 0, --chunk-rows and --part-rows > 0")
 	}
+	if f.historyGrace < 0 {
+		return cfg, usagef("--history-grace %s: must be >= 0", f.historyGrace)
+	}
 	if f.workers > math.MaxInt32 || f.chunkRows > math.MaxInt32 || f.historyLimit > math.MaxInt32 {
 		return cfg, usagef("--workers, --chunk-rows and --history-limit must be below 2^31")
 	}
 	spec := &v1alpha1.DatasetBuildSpec{
 		Source: v1alpha1.SourceSpec{URI: v1alpha1.BucketURI(f.source), Format: v1alpha1.SourceFormat(kind), Include: f.include,
 			CSV: csv, NullValues: f.nullValues, InferTimestamps: &f.inferTimestamps},
-		Output:       v1alpha1.OutputSpec{URI: v1alpha1.BucketURI(f.output), Format: v1alpha1.OutputFormat(outKind), Compression: v1alpha1.OutputCompression(comp)},
-		Split:        &v1alpha1.SplitSpec{Key: v1alpha1.ColumnName(f.splitKey), StratifyBy: v1alpha1.ColumnName(f.stratifyBy)},
-		Validation:   &v1alpha1.ValidationSpec{Rules: worker.SpecRules(rules), OnFailure: onFailure},
-		SchemaPolicy: v1alpha1.SchemaPolicy(policy),
-		Incremental:  ptr.To(f.incremental && !f.full),
-		Parallelism:  &v1alpha1.ParallelismSpec{ChunkRows: ptr.To(int32(f.chunkRows)), PartRows: &f.partRows},
-		HistoryLimit: ptr.To(int32(f.historyLimit)),
+		Output:              v1alpha1.OutputSpec{URI: v1alpha1.BucketURI(f.output), Format: v1alpha1.OutputFormat(outKind), Compression: v1alpha1.OutputCompression(comp)},
+		Split:               &v1alpha1.SplitSpec{Key: v1alpha1.ColumnName(f.splitKey), StratifyBy: v1alpha1.ColumnName(f.stratifyBy)},
+		Validation:          &v1alpha1.ValidationSpec{Rules: worker.SpecRules(rules), OnFailure: onFailure},
+		SchemaPolicy:        v1alpha1.SchemaPolicy(policy),
+		Incremental:         ptr.To(f.incremental && !f.full),
+		Parallelism:         &v1alpha1.ParallelismSpec{ChunkRows: ptr.To(int32(f.chunkRows)), PartRows: &f.partRows},
+		HistoryLimit:        ptr.To(int32(f.historyLimit)),
+		HistoryGraceSeconds: ptr.To(int64(f.historyGrace / time.Second)),
 	}
 	if f.workers > 0 {
 		spec.Parallelism.Workers = ptr.To(int32(f.workers))
@@ -234,6 +240,9 @@ func runBuild(ctx context.Context, cfg pipeline.Config, asJSON bool, stdout, std
 	stop()
 	if err != nil {
 		return err
+	}
+	for _, w := range res.Warnings {
+		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}
 	if cfg.DryRun {
 		if asJSON {

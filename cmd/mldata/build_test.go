@@ -51,20 +51,32 @@ func TestBuildCommand(t *testing.T) {
 		t.Errorf("plan %+v, want up to date with 2 unchanged", p)
 	}
 
-	// --full rebuilds, and --history-limit 1 prunes the first build.
+	manifests := func() int {
+		entries, _ := os.ReadDir(filepath.Join(out, "builds"))
+		n := 0
+		for _, e := range entries {
+			if _, err := os.Stat(filepath.Join(out, "builds", e.Name(), "manifest.json")); err == nil {
+				n++
+			}
+		}
+		return n
+	}
+	// --full rebuilds; --history-limit 1 keeps the build just replaced for
+	// the grace period (an hour by default)…
 	stdout, stderr, code = pdRun(t, "build", "--source", sample, "--output", out, "--split-key", "customer_id", "--compression", "zstd", "--full", "--history-limit", "1")
-	if code != exitOK || !strings.Contains(stdout, "pruned:   1 old build(s)") {
+	if code != exitOK || strings.Contains(stdout, "pruned:") {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	entries, _ := os.ReadDir(filepath.Join(out, "builds"))
-	n := 0
-	for _, e := range entries {
-		if _, err := os.Stat(filepath.Join(out, "builds", e.Name(), "manifest.json")); err == nil {
-			n++
-		}
+	if n := manifests(); n != 2 {
+		t.Errorf("%d builds with a manifest after --history-limit 1 within the grace period, want 2", n)
 	}
-	if n != 1 {
-		t.Errorf("%d builds with a manifest after --history-limit 1, want 1", n)
+	// …and with --history-grace 0 prunes both earlier builds.
+	stdout, stderr, code = pdRun(t, "build", "--source", sample, "--output", out, "--split-key", "customer_id", "--compression", "zstd", "--full", "--history-limit", "1", "--history-grace", "0")
+	if code != exitOK || !strings.Contains(stdout, "pruned:   2 old build(s)") {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	if n := manifests(); n != 1 {
+		t.Errorf("%d builds with a manifest after --history-limit 1 --history-grace 0, want 1", n)
 	}
 }
 

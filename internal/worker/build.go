@@ -23,6 +23,8 @@ import (
 // manifests that never went through the API server's defaulting.
 const (
 	defaultHistoryLimit = 10
+	// defaultHistoryGrace is historyGraceSeconds' default.
+	defaultHistoryGrace = time.Hour
 	defaultSeed         = 42
 )
 
@@ -87,12 +89,22 @@ func BuildConfig(spec *v1alpha1.DatasetBuildSpec, opt Options) (pipeline.Config,
 	if spec.HistoryLimit != nil {
 		history = int(*spec.HistoryLimit)
 	}
+	grace := defaultHistoryGrace
+	if g := spec.HistoryGraceSeconds; g != nil {
+		if *g < 0 {
+			return cfg, fmt.Errorf("historyGraceSeconds %d: must be >= 0", *g)
+		}
+		grace = time.Duration(*g) * time.Second
+		if grace == 0 {
+			grace = pipeline.NoHistoryGrace
+		}
+	}
 	cfg = pipeline.Config{
 		Source: string(src.URI), Include: src.Include, Format: kind, Read: read,
 		Output: string(spec.Output.URI), OutputFormat: outKind, Compression: format.Compression(spec.Output.Compression),
 		Split: sp, Rules: rules, OnFailure: onFailure, SchemaPolicy: policy,
 		Full:         spec.Incremental != nil && !*spec.Incremental,
-		HistoryLimit: history, ScratchDir: opt.ScratchDir, Now: opt.Now,
+		HistoryLimit: history, HistoryGrace: grace, ScratchDir: opt.ScratchDir, Now: opt.Now,
 	}
 	if p := spec.Parallelism; p != nil {
 		if p.Workers != nil {

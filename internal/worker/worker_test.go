@@ -21,6 +21,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
+	"github.com/mldata-io/mldata/pkg/pipeline"
 )
 
 var fixedNow = time.Date(2026, 11, 27, 1, 2, 3, 0, time.UTC)
@@ -429,6 +430,16 @@ func TestBuildConfig(t *testing.T) {
 	}
 	if d := cmp.Diff([]string{"train", "validation", "test"}, def.Split.Names); d != "" || def.Split.Seed != 42 || def.OutputFormat != "parquet" || !def.Read.InferTimestamps || def.Full {
 		t.Errorf("defaults: %+v", def)
+	}
+	// historyGraceSeconds: an hour by default, 0 for none, seconds otherwise.
+	if def.HistoryGrace != time.Hour {
+		t.Errorf("default history grace %s, want 1h", def.HistoryGrace)
+	}
+	for secs, want := range map[int64]time.Duration{0: pipeline.NoHistoryGrace, 90: 90 * time.Second} {
+		g, err := BuildConfig(&v1alpha1.DatasetBuildSpec{Source: v1alpha1.SourceSpec{URI: "x"}, Output: v1alpha1.OutputSpec{URI: "y"}, HistoryGraceSeconds: &secs}, Options{})
+		if err != nil || g.HistoryGrace != want {
+			t.Errorf("historyGraceSeconds %d: %s, %v; want %s", secs, g.HistoryGrace, err, want)
+		}
 	}
 
 	bad := []func(s *v1alpha1.DatasetBuildSpec){

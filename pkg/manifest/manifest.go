@@ -3,15 +3,57 @@
 //
 //	builds/<buildID>/<split>/part-NNNNN.<ext>   the dataset's part files
 //	builds/<buildID>/manifest.json              what was built, from what, how
+//	generations/<n>.json                        the claim of publish generation n
 //	latest.json                                 the publish pointer, written last
 //
-// Readers follow latest.json, so a build that fails or is killed before its
-// pointer is written is never visible, and the previous build stays intact.
+// Readers follow latest.json and the claims, so a build that fails or is
+// killed before its claim is never visible, and the previous build stays
+// intact.
 //
 // Part files are recorded per source file. An incremental rebuild may list
 // parts that an earlier build wrote (under that build's folder) for source
 // files that did not change; pruning never deletes a part that a kept
 // manifest lists.
+//
+// # The publish protocol
+//
+// Object stores answer most requests at least once but not always visibly:
+// a response can be lost after the store applied the write (a connection
+// reset, a timeout), and the SDK then resends the request. The protocol is
+// built so that every such case ends in a state readers can trust, and the
+// build reports what really happened:
+//
+//  1. Manifest. The build writes builds/<id>/manifest.json after its parts.
+//     Nothing names it yet, so a failure here publishes nothing.
+//  2. Claim. The build then claims generation n+1, where n is the
+//     generation of the build it started from, with a create-if-absent
+//     write of generations/<n+1>.json whose content names the build. Of
+//     builds racing from the same generation exactly one claim succeeds.
+//     The claim is the moment of publishing.
+//  3. Read-back. A claim whose answer is anything but success (a 412
+//     "precondition failed", which is also what the SDK's resend of our own
+//     successful write gets; a timeout; a reset; a 5xx) is settled by
+//     reading the claim: our content means published, another build's
+//     means the race was lost (ErrConflict, and only then are the build's
+//     files deleted), absent means the write did not land and it is sent
+//     again. When the claim cannot be read the outcome is unknown
+//     (ErrUnknownOutcome) and nothing is deleted: if the claim landed, the
+//     build is published and complete; if not, pruning removes its files.
+//  4. Pointer. latest.json is rewritten last, for readers that only read
+//     one object; a failed write is read back (a pointer at this generation
+//     or a later one is fine). It may lag behind the claims — a build that
+//     died after its claim, a pointer write that failed for good, an older
+//     pointer written late — so ReadLatest takes the highest claim when it
+//     is above latest.json and repairs latest.json.
+//  5. Grace and ordering. Builds are ordered by their claim's generation,
+//     never by build id or by a pod's clock. Pruning (in the pipeline)
+//     keeps the newest builds by generation, every build replaced less than
+//     a grace period ago (one hour by default), the build latest.json names
+//     and every part a kept manifest lists; it deletes a pruned build's
+//     claim before its manifest and its manifest before its parts, so no
+//     claim or pointer ever names a missing file. A reader that resolved
+//     the previous build just before a publish can read it for the whole
+//     grace period.
 package manifest
 
 import (

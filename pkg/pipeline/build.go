@@ -71,6 +71,13 @@ type Config struct {
 	DryRun bool
 	// HistoryLimit keeps this many published builds (0 keeps all).
 	HistoryLimit int
+	// HistoryGrace keeps replaced builds this long beyond the history
+	// limit, so that readers of the build just replaced can finish (see
+	// Prune). 0 means DefaultHistoryGrace; NoHistoryGrace keeps none.
+	HistoryGrace time.Duration
+	// storeRetry governs publish writes whose outcome is unknown; zero
+	// means storage.DefaultRetry (tests shorten it).
+	storeRetry storage.Retry
 	// OnPlan, when set, is called with the plan before any data is read.
 	OnPlan func(*Plan)
 	// BuildID names the build; "" generates one from the start time.
@@ -129,10 +136,18 @@ type Result struct {
 	UpToDate bool
 	// Pruned lists the builds deleted by the history limit.
 	Pruned []string
+	// Warnings are problems that did not stop the build from being
+	// published (latest.json left behind the claim, pruning failed).
+	Warnings []string
 }
 
-// Build runs a build and publishes it. On any error nothing is published:
-// the previous build (if any) stays the one latest.json names.
+// Build runs a build and publishes it. On an error nothing is published and
+// the previous build (if any) stays the published one, with one exception:
+// an error wrapping manifest.ErrUnknownOutcome says that the store could not
+// tell whether the build's claim was made; the build is then complete and
+// may be the published one, and its files are kept (see manifest.Publish).
+// A build that is published returns a Result and no error; problems after
+// publishing (latest.json not updated, pruning failed) are Result.Warnings.
 func Build(ctx context.Context, cfg Config) (*Result, error) {
 	b, err := newBuilder(cfg)
 	if err != nil {
@@ -286,19 +301,31 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 	b.stats.setStage("publish")
 	tPub := b.now()
 	m.Timings.TotalMS = ms(tPub.Sub(b.start))
-	p, err := manifest.Publish(ctx, out, m, ptr, b.now())
-	if err != nil {
-		if p == nil {
-			b.discard(out, proc)
-		}
+	p, err := manifest.PublishWith(ctx, out, m, ptr, manifest.PublishOptions{Now: b.now(), Retry: cfg.storeRetry})
+	switch {
+	case p != nil && err != nil:
+		res.Warnings = append(res.Warnings, err.Error())
+	case errors.Is(err, manifest.ErrConflict):
+		b.discard(out, proc) // another build's claim: nothing can name these parts
+		return nil, err
+	case err != nil:
+		// The claim may have been made: the parts stay, and pruning
+		// removes them if no claim names the build.
 		return nil, err
 	}
 	m.Timings.PublishMS = ms(b.now().Sub(tPub))
 	res.Manifest = m
 	if cfg.HistoryLimit > 0 {
 		b.stats.setStage("prune")
-		if res.Pruned, err = Prune(ctx, out, cfg.HistoryLimit); err != nil {
-			return res, fmt.Errorf("build %s is published, but pruning old builds failed: %w", m.BuildID, err)
+		grace := cfg.HistoryGrace
+		switch {
+		case grace == 0:
+			grace = DefaultHistoryGrace
+		case grace < 0:
+			grace = 0
+		}
+		if res.Pruned, err = Prune(ctx, out, PruneOptions{Keep: cfg.HistoryLimit, Grace: grace, Now: b.now()}); err != nil {
+			res.Warnings = append(res.Warnings, fmt.Sprintf("build %s is published, but pruning old builds failed: %v", m.BuildID, err))
 		}
 	}
 	b.stats.setStage("done")

@@ -276,18 +276,26 @@ func TestIncrementalRecovers(t *testing.T) {
 	})
 }
 
+// Builds published two hours apart: the history limit alone decides, by
+// generation. Parts of pruned builds that kept builds reuse stay.
 func TestHistoryLimit(t *testing.T) {
 	src, out := incSource(t, 3, 10), t.TempDir()
+	t0 := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
 	var builds []*Result
 	for i := 0; i < 4; i++ {
 		writeFile(t, src, "f00.csv", incRows(0, 10+i, ""))
 		cfg := incConfig(t, src, out)
 		cfg.HistoryLimit = 2
+		now := t0.Add(time.Duration(i) * 2 * time.Hour)
+		cfg.Now = func() time.Time { return now }
+		// Ids that sort against the publish order: pruning must go by
+		// generation, not by id.
+		cfg.BuildID = fmt.Sprintf("b%d", 9-i)
 		builds = append(builds, mustBuild(t, cfg))
 	}
 	ids := listBuilds(t, out)
 	// The first build's parts of f01/f02 are still reused by the kept builds.
-	want := []string{builds[0].Manifest.BuildID, builds[2].Manifest.BuildID, builds[3].Manifest.BuildID}
+	want := []string{builds[3].Manifest.BuildID, builds[2].Manifest.BuildID, builds[0].Manifest.BuildID} // b6 b7 b9
 	if d := cmp.Diff(want, ids); d != "" {
 		t.Fatalf("build folders (-want +got):\n%s", d)
 	}
@@ -302,6 +310,52 @@ func TestHistoryLimit(t *testing.T) {
 				}
 			}
 		}
+	}
+	// Only the kept builds' claims remain.
+	loc := mustOpenLoc(t, out)
+	claims, err := manifest.ListClaims(context.Background(), loc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var gens []int64
+	for _, c := range claims {
+		gens = append(gens, c.Generation)
+	}
+	if d := cmp.Diff([]int64{3, 4}, gens); d != "" {
+		t.Errorf("claims (-want +got):\n%s", d)
+	}
+}
+
+// Builds published 20 minutes apart with the default grace of an hour:
+// every build replaced less than an hour ago stays, beyond the limit of 1.
+func TestHistoryGrace(t *testing.T) {
+	src, out := incSource(t, 1, 10), t.TempDir()
+	t0 := time.Date(2026, 11, 1, 8, 0, 0, 0, time.UTC)
+	var ids []string
+	for i := 0; i < 6; i++ {
+		writeFile(t, src, "f00.csv", incRows(0, 10+i, ""))
+		cfg := incConfig(t, src, out)
+		cfg.HistoryLimit = 1
+		now := t0.Add(time.Duration(i) * 20 * time.Minute)
+		cfg.Now = func() time.Time { return now }
+		cfg.BuildID = fmt.Sprintf("b%d", i)
+		ids = append(ids, mustBuild(t, cfg).Manifest.BuildID)
+	}
+	// b5 is current (published 09:40); b4, b3 and b2 were replaced at
+	// 09:40, 09:20 and 09:00, less than an hour before; b1 was replaced at
+	// 08:40, an hour before to the minute, and goes, as does b0.
+	if d := cmp.Diff([]string{"b2", "b3", "b4", "b5"}, listBuilds(t, out)); d != "" {
+		t.Fatalf("build folders (-want +got):\n%s", d)
+	}
+	// With NoHistoryGrace the limit alone decides.
+	writeFile(t, src, "f00.csv", incRows(0, 30, ""))
+	cfg := incConfig(t, src, out)
+	cfg.HistoryLimit, cfg.HistoryGrace, cfg.BuildID = 1, NoHistoryGrace, "b6"
+	now := t0.Add(121 * time.Minute)
+	cfg.Now = func() time.Time { return now }
+	mustBuild(t, cfg)
+	if d := cmp.Diff([]string{"b6"}, listBuilds(t, out)); d != "" {
+		t.Fatalf("build folders without grace (-want +got):\n%s", d)
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"sync"
 
 	"github.com/mldata-io/mldata/pkg/dataset"
@@ -77,97 +76,4 @@ func (b *builder) validateReused(ctx context.Context, out *storage.Location, w *
 		}
 	}
 	return nil
-}
-
-// Prune keeps the newest `keep` published builds (always including the one
-// latest.json names) and deletes the rest: their manifests, and their part
-// files unless a kept build still lists them (incremental builds reuse
-// earlier parts). Folders of failed builds older than the published one are
-// deleted too; newer ones may belong to a build in progress and are left.
-// It returns the ids of the builds it deleted.
-func Prune(ctx context.Context, out *storage.Location, keep int) ([]string, error) {
-	if keep < 1 {
-		return nil, fmt.Errorf("history limit %d: keep at least 1 build", keep)
-	}
-	ptr, _, err := manifest.ReadLatest(ctx, out)
-	if err != nil {
-		return nil, err
-	}
-	objs, err := out.List(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	byBuild := map[string][]string{}
-	hasManifest := map[string]bool{}
-	var claims []string
-	for _, o := range objs {
-		switch {
-		case strings.HasPrefix(o.Key, "builds/"):
-			rest := strings.TrimPrefix(o.Key, "builds/")
-			id, _, ok := strings.Cut(rest, "/")
-			if !ok {
-				continue
-			}
-			byBuild[id] = append(byBuild[id], o.Key)
-			if o.Key == manifest.Key(id) {
-				hasManifest[id] = true
-			}
-		case strings.HasPrefix(o.Key, "generations/") && o.Key < manifest.GenerationKey(ptr.Generation):
-			claims = append(claims, o.Key)
-		}
-	}
-	var published []string
-	for id := range hasManifest {
-		if id <= ptr.BuildID {
-			published = append(published, id)
-		}
-	}
-	sort.Sort(sort.Reverse(sort.StringSlice(published)))
-	kept := map[string]bool{ptr.BuildID: true}
-	for _, id := range published {
-		if len(kept) >= keep {
-			break
-		}
-		kept[id] = true
-	}
-	referenced := map[string]bool{}
-	for id := range kept {
-		m, err := manifest.Read(ctx, out, manifest.Key(id))
-		if err != nil {
-			return nil, fmt.Errorf("read kept build %s: %w", id, err)
-		}
-		for _, s := range m.Splits {
-			for _, p := range s.Parts {
-				referenced[p.Path] = true
-			}
-		}
-	}
-	var pruned, doomed []string
-	for id, keys := range byBuild {
-		if kept[id] || id > ptr.BuildID {
-			continue
-		}
-		pruned = append(pruned, id)
-		for _, k := range keys {
-			if !referenced[k] {
-				doomed = append(doomed, k)
-			}
-		}
-	}
-	// Manifests go first, so a crash halfway never leaves a manifest whose
-	// parts are gone.
-	sort.Slice(doomed, func(i, j int) bool {
-		mi, mj := strings.HasSuffix(doomed[i], "/manifest.json"), strings.HasSuffix(doomed[j], "/manifest.json")
-		if mi != mj {
-			return mi
-		}
-		return doomed[i] < doomed[j]
-	})
-	for _, k := range append(doomed, claims...) {
-		if err := out.Delete(ctx, k); err != nil && !storage.IsNotExist(err) {
-			return nil, fmt.Errorf("delete %s: %w", k, err)
-		}
-	}
-	sort.Strings(pruned)
-	return pruned, nil
 }
