@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -9,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/mldata-io/mldata/internal/testservers"
 	"github.com/mldata-io/mldata/pkg/manifest"
 )
 
@@ -171,5 +173,40 @@ func TestPartsCommandErrors(t *testing.T) {
 	stdout, _, _ := pdRun(t, "parts", out, "--split", "test")
 	if !strings.HasSuffix(strings.TrimSpace(stdout), ".csv") {
 		t.Errorf("csv build parts: %q", stdout)
+	}
+}
+
+// On S3 (versitygw): part URIs are bucket URIs that keep the output's query
+// (endpoint, region), and --verify reads every part back from the bucket.
+func TestPartsCommandS3(t *testing.T) {
+	srv := testservers.S3(t)
+	testservers.SetEnv(t, srv)
+	if err := srv.CreateBucket(context.Background(), "datasets"); err != nil {
+		t.Fatal(err)
+	}
+	out := srv.URI("datasets", "churn/")
+	if _, stderr, code := pdRun(t, "build", "--source", sample, "--output", out, "--split-key", "customer_id"); code != exitOK {
+		t.Fatalf("build: exit %d: %s", code, stderr)
+	}
+	stdout, stderr, code := pdRun(t, "parts", out, "--format", "json", "--verify")
+	if code != exitOK {
+		t.Fatalf("parts: exit %d: %s", code, stderr)
+	}
+	var got partsOutput
+	if err := json.Unmarshal([]byte(stdout), &got); err != nil {
+		t.Fatalf("%v\n%s", err, stdout)
+	}
+	query := out[strings.Index(out, "?"):]
+	if got.Rows != 1000 || len(got.Parts) != 6 || !got.Published {
+		t.Fatalf("parts on S3: %+v", got)
+	}
+	for _, p := range got.Parts {
+		prefix := "s3://datasets/churn/builds/" + got.BuildID + "/" + p.Split + "/part-"
+		if !strings.HasPrefix(p.URI, prefix) || !strings.HasSuffix(p.URI, ".parquet"+query) || len(p.SHA256) != 64 {
+			t.Errorf("part %+v: want %s….parquet%s with a sha256", p, prefix, query)
+		}
+	}
+	if want := "s3://datasets/churn/builds/" + got.BuildID + "/manifest.json" + query; got.ManifestURI != want {
+		t.Errorf("manifest_uri %s, want %s", got.ManifestURI, want)
 	}
 }
