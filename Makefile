@@ -132,3 +132,27 @@ demo: ## The operator quick start: cluster, S3, sample data, manager, config/sam
 .PHONY: demo-down
 demo-down: ## Stop what make demo started.
 	hack/demo.sh down
+
+# ---------------------------------------------------------------------------
+# API reference (docs/api.md), generated from api/ by crd-ref-docs (built
+# through the Go module proxy into bin/). `make verify` fails when it is stale.
+
+CRD_REF_DOCS_VERSION ?= v0.3.0
+CRD_REF_DOCS := $(abspath $(BIN))/crd-ref-docs-$(CRD_REF_DOCS_VERSION)
+
+$(CRD_REF_DOCS):
+	@mkdir -p $(BIN)/.crd-ref-docs
+	GOBIN=$(abspath $(BIN))/.crd-ref-docs $(GO) install github.com/elastic/crd-ref-docs@$(CRD_REF_DOCS_VERSION)
+	mv $(BIN)/.crd-ref-docs/crd-ref-docs $@ && rmdir $(BIN)/.crd-ref-docs
+
+.PHONY: api-docs
+api-docs: $(CRD_REF_DOCS) ## Generate the API reference docs/api.md from api/ (hack/api-docs).
+	$(CRD_REF_DOCS) --log-level=WARN --source-path=./api --config=hack/api-docs/config.yaml --renderer=markdown --output-path=docs/api.md.tmp
+	{ echo '<!-- Generated from api/ by make api-docs (hack/api-docs); do not edit. -->'; echo; cat docs/api.md.tmp; } > docs/api.md && rm docs/api.md.tmp
+
+.PHONY: verify-api-docs
+verify-api-docs: api-docs ## Fail when docs/api.md is stale.
+	@git diff --exit-code -- docs/api.md || { echo "docs/api.md is stale: run make api-docs and commit"; exit 1; }
+	@test -z "$$(git status --porcelain -- docs/api.md)" || { echo "docs/api.md is not committed: run make api-docs and commit"; exit 1; }
+
+verify: verify-api-docs

@@ -6,6 +6,8 @@
 set -euo pipefail
 
 "$(dirname "${BASH_SOURCE[0]}")/storage/install.sh"
+# DuckDB, Polars and pandas for the reading recipes (docs/reading.md); never fatal.
+"$(dirname "${BASH_SOURCE[0]}")/reading/install.sh"
 
 # kubectl drives the end-to-end tests and the demo; a machine without one
 # gets it built from the pinned Kubernetes release into bin/k8s, which the

@@ -36,11 +36,13 @@ func newDriftCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "drift BASELINE CURRENT",
 		Short: "Compare a dataset with a baseline, column by column",
-		Long: `Drift compares CURRENT with BASELINE per column (DESIGN §7): numeric columns
+		Long: `Drift compares CURRENT with BASELINE per column: numeric columns
 by PSI, KL divergence and Jensen–Shannon distance over bins of the baseline,
 and the Kolmogorov–Smirnov test on the raw values; other columns by PSI, JS
 distance and Pearson's chi-square over their categories. A column drifts when
-its PSI reaches --threshold (or an optional threshold is crossed).
+its PSI reaches --threshold (or an optional threshold is crossed). The exact
+definitions (bins, epsilon, p-values) are in docs/statistics.md and in each
+report's "conventions".
 
 A non-numeric column with more than --max-categories distinct values on a
 side (an identifier: session ids, timestamps kept as text) is skipped with

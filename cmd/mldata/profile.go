@@ -39,7 +39,7 @@ func newProfileCmd() *cobra.Command {
 prefix, or a build that mldata published — and computes per column the null
 and distinct counts, and for numeric columns count, mean, std, min, max,
 quartiles and a 10-bin histogram; for other columns the 20 most frequent
-values. Numbers follow pandas and numpy (DESIGN §6).
+values. Numbers follow pandas and numpy; docs/statistics.md defines each.
 
 Results are exact by default, which keeps every numeric value in memory
 (8 bytes each) and every distinct value of the other columns. --max-memory

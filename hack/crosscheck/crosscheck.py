@@ -3,7 +3,7 @@
 
 The Go tests in pkg/profile and pkg/drift compare their results with the
 files this script writes, to 1e-9 relative. The expected numbers come from
-pandas, numpy and scipy, following DESIGN §6 and §7 literally, so they are an
+pandas, numpy and scipy, following docs/statistics.md literally, so they are an
 independent implementation of the same definitions. The tests do not need
 Python: run this once after changing a definition, and commit its output.
 
@@ -87,7 +87,7 @@ def series(col):
     return pd.Series(vals, dtype="object")
 
 
-# ---------------------------------------------------------------- profile (DESIGN §6)
+# ---------------------------------------------------------------- profile (docs/statistics.md, Profiles)
 
 def top_values(s, k=20):
     vc = s.dropna().map(lambda v: "True" if v is True else ("False" if v is False else v)).value_counts()
@@ -131,7 +131,7 @@ def profile(ds, path):
             "distributions": distributions, "histograms": histograms}
 
 
-# ---------------------------------------------------------------- drift (DESIGN §7)
+# ---------------------------------------------------------------- drift (docs/statistics.md, Drift)
 
 def severity(psi):
     return "low" if psi < 0.05 else ("medium" if psi < 0.1 else "high")

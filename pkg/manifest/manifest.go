@@ -141,6 +141,9 @@ type Part struct {
 	Split string `json:"split"`
 	Rows  int64  `json:"rows"`
 	Bytes int64  `json:"bytes"`
+	// SHA256 is the hex SHA-256 of the part file's bytes, as written.
+	// Manifests written before parts were hashed leave it empty.
+	SHA256 string `json:"sha256,omitempty"`
 }
 
 // Output describes where and how the dataset was written.

@@ -2,8 +2,11 @@ package pipeline
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"sync"
 
@@ -152,7 +155,7 @@ func (e *exporter) newPart(part, s int) (*partWriter, error) {
 		cancel()
 		return nil, fmt.Errorf("create %s: %w", key, err)
 	}
-	cw := &countingWriter{w: bw}
+	cw := &countingWriter{w: bw, h: sha256.New()}
 	fw, err := format.NewWriter(cw, e.schema, e.cfg.OutputFormat, e.cfg.Compression)
 	if err != nil {
 		cancel()
@@ -213,6 +216,7 @@ func (w *partWriter) loop(fw format.Writer, bw io.WriteCloser, cw *countingWrite
 		w.cancel()
 	}
 	w.part.Bytes = cw.n
+	w.part.SHA256 = hex.EncodeToString(cw.h.Sum(nil))
 	if err != nil {
 		w.setErr(fmt.Errorf("write %s: %w", w.part.Path, err))
 	}
@@ -254,13 +258,17 @@ func (w *partWriter) wait() (manifest.Part, error) {
 	return w.part, w.err
 }
 
+// countingWriter counts and hashes (SHA-256) what a part writer writes, for
+// the part's bytes and sha256 in the manifest.
 type countingWriter struct {
 	w io.Writer
+	h hash.Hash
 	n int64
 }
 
 func (c *countingWriter) Write(p []byte) (int, error) {
 	n, err := c.w.Write(p)
+	c.h.Write(p[:n])
 	c.n += int64(n)
 	return n, err
 }
