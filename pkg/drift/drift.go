@@ -134,9 +134,14 @@ type Options struct {
 // the baseline only, a stored profile.
 type Input struct {
 	// Name identifies the input in the report (its URI).
-	Name    string
-	Schema  *arrow.Schema
-	Scan    profile.ScanFunc
+	Name   string
+	Schema *arrow.Schema
+	Scan   profile.ScanFunc
+	// Columns, when set, scans some of Schema's columns only: the batches
+	// of Columns(cols) hold the fields at the indices cols, in that order.
+	// Compare then reads only the columns it compares (Parquet files never
+	// decode the others).
+	Columns func(cols []int) profile.ScanFunc
 	Profile *profile.Profile
 }
 
@@ -379,12 +384,12 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 
 	var base *sideData
 	if !pinned {
-		if base, err = collect(ctx, baseline.Scan, plans, true, true, opt); err != nil {
+		if base, err = collect(ctx, baseline, plans, true, true, opt); err != nil {
 			return nil, fmt.Errorf("drift: reading baseline: %w", err)
 		}
 	}
 	// Against a stored profile, current values are only binned: no sort.
-	cur, err := collect(ctx, current.Scan, plans, false, !pinned, opt)
+	cur, err := collect(ctx, current, plans, false, !pinned, opt)
 	if err != nil {
 		return nil, fmt.Errorf("drift: reading current: %w", err)
 	}
@@ -595,8 +600,32 @@ type workerData struct {
 	ibuf []int64
 }
 
+// sideScan returns the scan of one side's planned columns and the position
+// of each planned column in its batches: only those columns when the side
+// can project, the whole schema otherwise.
+func sideScan(in Input, plans []columnPlan, isBase bool) (profile.ScanFunc, []int) {
+	pos := make([]int, len(plans))
+	for i, pl := range plans {
+		pos[i] = pl.curIdx
+		if isBase {
+			pos[i] = pl.baseIdx
+		}
+	}
+	if in.Columns == nil {
+		return in.Scan, pos
+	}
+	cols := slices.Clone(pos)
+	slices.Sort(cols)
+	cols = slices.Compact(cols)
+	for i, idx := range pos {
+		pos[i], _ = slices.BinarySearch(cols, idx)
+	}
+	return in.Columns(cols), pos
+}
+
 // collect reads one side; sortNums asks for numeric values sorted (for KS).
-func collect(ctx context.Context, scan profile.ScanFunc, plans []columnPlan, isBase, sortNums bool, opt Options) (*sideData, error) {
+func collect(ctx context.Context, in Input, plans []columnPlan, isBase, sortNums bool, opt Options) (*sideData, error) {
+	scan, pos := sideScan(in, plans, isBase)
 	workers := opt.Workers
 	per := make([]*workerData, workers)
 	renders := make([]func(arrow.Array, int) string, len(plans))
@@ -629,10 +658,7 @@ func collect(ctx context.Context, scan profile.ScanFunc, plans []columnPlan, isB
 			per[w] = wd
 		}
 		for i, pl := range plans {
-			idx := pl.curIdx
-			if isBase {
-				idx = pl.baseIdx
-			}
+			idx := pos[i]
 			if idx >= int(rec.NumCols()) || rec.ColumnName(idx) != pl.name {
 				return fmt.Errorf("batch does not have column %q at position %d", pl.name, idx)
 			}
