@@ -48,11 +48,12 @@
 //   - The timestamp is the comparison time in RFC 3339 UTC, from
 //     Options.Now so that tests can fix it.
 //
-// Cost: a side's numeric values are kept (8 bytes each) for KS, and sorted
-// as soon as that side is read; integer columns whose range is at most
-// twice their count (identifiers, codes) are kept as counts per value
-// instead, which give the same edges, bins and KS statistic without a
-// sort. Categories are counted in package tally's tables (no per-value
+// Cost: each side is scanned once, and a side that can project
+// (Input.Columns) decodes the compared columns only. A side's numeric
+// values are kept (8 bytes each) for KS, and sorted as soon as that side
+// is read; integer columns whose range is at most twice their count
+// (identifiers, codes) are kept as counts per value instead, which give
+// the same edges, bins and KS statistic without a sort. Categories are counted in package tally's tables (no per-value
 // allocation, nothing for the garbage collector to scan), at most
 // MaxCategories of them per side. Columns are compared in parallel.
 package drift
