@@ -385,12 +385,12 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 
 	var base *sideData
 	if !pinned {
-		if base, err = collect(ctx, baseline, plans, true, true, opt); err != nil {
+		if base, err = collect(ctx, baseline, plans, nil, true, true, opt); err != nil {
 			return nil, fmt.Errorf("drift: reading baseline: %w", err)
 		}
 	}
 	// Against a stored profile, current values are only binned: no sort.
-	cur, err := collect(ctx, current, plans, false, !pinned, opt)
+	cur, err := collect(ctx, current, plans, base.decided(plans), false, !pinned, opt)
 	if err != nil {
 		return nil, fmt.Errorf("drift: reading current: %w", err)
 	}
@@ -601,32 +601,61 @@ type workerData struct {
 	ibuf []int64
 }
 
-// sideScan returns the scan of one side's planned columns and the position
-// of each planned column in its batches: only those columns when the side
-// can project, the whole schema otherwise.
-func sideScan(in Input, plans []columnPlan, isBase bool) (profile.ScanFunc, []int) {
+// decided reports the planned columns whose result the baseline alone
+// decides, so that the current side need not read them: a numeric column
+// without values in the baseline, and a non-numeric one with more
+// categories than the limit there (the reasons they are skipped name the
+// baseline, whatever the current side holds). nil for no baseline data.
+func (d *sideData) decided(plans []columnPlan) []bool {
+	if d == nil {
+		return nil
+	}
+	out := make([]bool, len(plans))
+	for i, pl := range plans {
+		if pl.numeric {
+			out[i] = d.nums[i].len() == 0
+		} else {
+			out[i] = d.cats[i].overflow
+		}
+	}
+	return out
+}
+
+// sideScan returns the scan of one side's planned columns, except those
+// marked in skip, and the position of each planned column in its batches
+// (−1 for a skipped one): only those columns when the side can project,
+// the whole schema otherwise.
+func sideScan(in Input, plans []columnPlan, skip []bool, isBase bool) (profile.ScanFunc, []int) {
 	pos := make([]int, len(plans))
+	cols := []int{}
 	for i, pl := range plans {
 		pos[i] = pl.curIdx
 		if isBase {
 			pos[i] = pl.baseIdx
 		}
+		if skip != nil && skip[i] {
+			pos[i] = -1
+			continue
+		}
+		cols = append(cols, pos[i])
 	}
 	if in.Columns == nil {
 		return in.Scan, pos
 	}
-	cols := slices.Clone(pos)
 	slices.Sort(cols)
 	cols = slices.Compact(cols)
 	for i, idx := range pos {
-		pos[i], _ = slices.BinarySearch(cols, idx)
+		if idx >= 0 {
+			pos[i], _ = slices.BinarySearch(cols, idx)
+		}
 	}
 	return in.Columns(cols), pos
 }
 
-// collect reads one side; sortNums asks for numeric values sorted (for KS).
-func collect(ctx context.Context, in Input, plans []columnPlan, isBase, sortNums bool, opt Options) (*sideData, error) {
-	scan, pos := sideScan(in, plans, isBase)
+// collect reads one side, except the planned columns marked in skip;
+// sortNums asks for numeric values sorted (for KS).
+func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isBase, sortNums bool, opt Options) (*sideData, error) {
+	scan, pos := sideScan(in, plans, skip, isBase)
 	workers := opt.Workers
 	per := make([]*workerData, workers)
 	renders := make([]func(arrow.Array, int) string, len(plans))
@@ -660,6 +689,9 @@ func collect(ctx context.Context, in Input, plans []columnPlan, isBase, sortNums
 		}
 		for i, pl := range plans {
 			idx := pos[i]
+			if idx < 0 {
+				continue
+			}
 			if idx >= int(rec.NumCols()) || rec.ColumnName(idx) != pl.name {
 				return fmt.Errorf("batch does not have column %q at position %d", pl.name, idx)
 			}
