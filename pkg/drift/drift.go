@@ -49,7 +49,9 @@
 //     Options.Now so that tests can fix it.
 //
 // Cost: each side is scanned once, and a side that can project
-// (Input.Columns) decodes the compared columns only. A side's numeric
+// (Input.Columns) decodes the compared columns only; the current side also
+// leaves out the columns the baseline alone decides (no values there, or
+// more categories than the limit). A side's numeric
 // values are kept (8 bytes each) for KS, and sorted as soon as that side
 // is read; integer columns whose range is at most twice their count
 // (identifiers, codes) are kept as counts per value instead, which give
