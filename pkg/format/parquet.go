@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"sync"
 	"time"
 	"unicode/utf8"
@@ -222,9 +223,6 @@ func (g *parquetRowGroup) read(c *parquetColumn, i, k int) (arrow.Array, error) 
 	if c.err != nil {
 		return nil, c.err
 	}
-	if k < c.next {
-		return nil, fmt.Errorf("slice %d of row group %d was read twice", k, g.idx)
-	}
 	fail := func(err error) (arrow.Array, error) {
 		c.err = &Error{File: g.file.name, Msg: fmt.Sprintf("cannot read row group %d: %v", g.idx, err), Hint: parquetHint}
 		if c.rd != nil {
@@ -232,6 +230,15 @@ func (g *parquetRowGroup) read(c *parquetColumn, i, k int) (arrow.Array, error) 
 			c.rd = nil
 		}
 		return nil, c.err
+	}
+	if k < c.next {
+		// Decoded before (callers normally decode a chunk once): read the
+		// slice again on its own.
+		a, err := g.reread(i, k)
+		if err != nil {
+			return nil, &Error{File: g.file.name, Msg: fmt.Sprintf("cannot read row group %d: %v", g.idx, err), Hint: parquetHint}
+		}
+		return a, nil
 	}
 	if c.rd == nil {
 		rd, err := g.file.fr.GetFieldReader(context.Background(), i, g.file.leaves[i], []int{g.idx})
@@ -272,6 +279,44 @@ func (g *parquetRowGroup) read(c *parquetColumn, i, k int) (arrow.Array, error) 
 		}
 		c.ahead[s] = a
 	}
+}
+
+// reread reads slice k of field i with a reader of its own.
+func (g *parquetRowGroup) reread(i, k int) (arrow.Array, error) {
+	leaves := make([]int, 0, len(g.file.leaves[i]))
+	for l := range g.file.leaves[i] {
+		leaves = append(leaves, l)
+	}
+	slices.Sort(leaves)
+	rr, err := g.file.fr.GetRecordReader(context.Background(), leaves, []int{g.idx})
+	if err != nil {
+		return nil, err
+	}
+	defer rr.Release()
+	if err := rr.SeekToRow(int64(k) * int64(g.slice)); err != nil {
+		return nil, err
+	}
+	n := g.sliceRows(k)
+	var parts []arrow.Array
+	defer func() { releaseAll(parts) }()
+	got := 0
+	for got < n && rr.Next() {
+		rec := rr.RecordBatch()
+		take := min(int(rec.NumRows()), n-got)
+		parts = append(parts, array.NewSlice(rec.Column(0), 0, int64(take)))
+		got += take
+	}
+	if err := rr.Err(); err != nil {
+		return nil, err
+	}
+	if got != n {
+		return nil, fmt.Errorf("read %d rows of column %q, expected %d", got, g.file.schema.Field(i).Name, n)
+	}
+	if len(parts) == 1 {
+		parts[0].Retain()
+		return parts[0], nil
+	}
+	return array.Concatenate(parts, memory.DefaultAllocator)
 }
 
 // singleArray joins the chunks of a column read into one array.

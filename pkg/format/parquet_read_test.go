@@ -322,3 +322,27 @@ func TestProject(t *testing.T) {
 		}
 	}
 }
+
+// A chunk decoded a second time reads its slice again, with the same values.
+func TestParquetDecodeTwice(t *testing.T) {
+	data := wideParquet(t, 700, 300, 512)
+	d, _ := NewDecoder(memInput("w.parquet", data), Options{ChunkRows: 64})
+	chunks, schema := parquetChunks(t, d)
+	var first [][][]any
+	for _, c := range chunks {
+		rec, err := d.Decode(c, schema)
+		if err != nil {
+			t.Fatal(err)
+		}
+		first = append(first, recordRows(t, rec))
+		rec.Release()
+	}
+	for _, k := range []int{0, 3, 4, 5, len(chunks) - 1} {
+		rec, err := d.Decode(chunks[k], schema)
+		if err != nil {
+			t.Fatal(err)
+		}
+		diff(t, fmt.Sprintf("chunk %d decoded again", k), first[k], recordRows(t, rec))
+		rec.Release()
+	}
+}
