@@ -127,7 +127,7 @@ func CompareInputs(ctx context.Context, baseline, current *Input, dopt drift.Opt
 			return nil, fmt.Errorf("baseline: %w", err)
 		}
 		defer ds.Close()
-		base = drift.Input{Name: ds.Location().String(), Schema: ds.Schema, Scan: ds.Scan}
+		base = drift.Input{Name: ds.Location().String(), Schema: ds.Schema, Scan: ds.Scan, Columns: columns(ds)}
 		if ds.Build != nil {
 			res.BaselineBuildID = ds.Build.BuildID
 		}
@@ -140,7 +140,7 @@ func CompareInputs(ctx context.Context, baseline, current *Input, dopt drift.Opt
 	if cur.Build != nil {
 		res.CurrentBuildID = cur.Build.BuildID
 	}
-	r, err := drift.Compare(ctx, base, drift.Input{Name: cur.Location().String(), Schema: cur.Schema, Scan: cur.Scan}, dopt)
+	r, err := drift.Compare(ctx, base, drift.Input{Name: cur.Location().String(), Schema: cur.Schema, Scan: cur.Scan, Columns: columns(cur)}, dopt)
 	if err != nil {
 		// pkg/drift has no error type for this; its message is the contract.
 		if strings.Contains(err.Error(), "in neither dataset") {
@@ -150,6 +150,11 @@ func CompareInputs(ctx context.Context, baseline, current *Input, dopt drift.Opt
 	}
 	res.Report = r
 	return res, nil
+}
+
+// columns lets a drift check read only the columns it compares.
+func columns(ds *dataset.Dataset) func([]int) profile.ScanFunc {
+	return func(cols []int) profile.ScanFunc { return ds.Columns(cols) }
 }
 
 // baselineProfile returns the stored profile a baseline names, or nil when

@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/mldata-io/mldata/pkg/format"
 	"github.com/mldata-io/mldata/pkg/manifest"
@@ -361,11 +362,22 @@ func UnifyFiles(files []*File) (*arrow.Schema, error) {
 // every core busy as one big file does. Batches are released after fn
 // returns.
 func (d *Dataset) Scan(ctx context.Context, workers int, fn func(worker int, rec arrow.RecordBatch) error) error {
+	return d.ScanColumns(ctx, workers, nil, fn)
+}
+
+// ScanColumns is Scan over the columns of d.Schema at the indices cols only
+// (nil means all), in that order: batches have the schema
+// format.Project(d.Schema, cols). Parquet files never read the other
+// columns; text files are parsed whole and the other columns dropped.
+func (d *Dataset) ScanColumns(ctx context.Context, workers int, cols []int, fn func(worker int, rec arrow.RecordBatch) error) error {
+	if _, err := format.Project(d.Schema, cols); err != nil {
+		return err
+	}
 	workers = workerCount(workers)
 	fileWorkers := max(1, min(workers, len(d.Files)))
 	chunkWorkers := workers / fileWorkers // ≥ 1; slot·chunkWorkers + w < workers
 	return parallel.ForEach(ctx, fileWorkers, len(d.Files), func(slot, i int) error {
-		return ScanFile(ctx, d.Schema, d.Files[i], i, d.opts.Read, chunkWorkers,
+		return ScanFileColumns(ctx, d.Schema, cols, d.Files[i], i, d.opts.Read, chunkWorkers,
 			func(w int, b Batch) (struct{}, error) {
 				defer b.Record.Release()
 				return struct{}{}, fn(slot*chunkWorkers+w, b.Record)
@@ -374,20 +386,56 @@ func (d *Dataset) Scan(ctx context.Context, workers int, fn func(worker int, rec
 	})
 }
 
+// Columns returns ScanColumns over cols as a scan function, for readers
+// that take one (profiles, drift checks).
+func (d *Dataset) Columns(cols []int) func(ctx context.Context, workers int, fn func(worker int, rec arrow.RecordBatch) error) error {
+	return func(ctx context.Context, workers int, fn func(worker int, rec arrow.RecordBatch) error) error {
+		return d.ScanColumns(ctx, workers, cols, fn)
+	}
+}
+
 // ScanFile decodes one file's chunks to schema on `workers` goroutines,
 // runs work on each batch, and hands work's results to consume in file order.
 // work owns the batch's record and must release it.
 func ScanFile[U any](ctx context.Context, schema *arrow.Schema, f *File, fileIndex int, ropt format.Options, workers int,
+	work func(worker int, b Batch) (U, error), consume func(U) error) error {
+	return ScanFileColumns(ctx, schema, nil, f, fileIndex, ropt, workers, work, consume)
+}
+
+// ScanFileColumns is ScanFile over the fields of schema at the indices cols
+// only (nil means all), as ScanColumns reads them.
+func ScanFileColumns[U any](ctx context.Context, schema *arrow.Schema, cols []int, f *File, fileIndex int, ropt format.Options, workers int,
 	work func(worker int, b Batch) (U, error), consume func(U) error) error {
 	ropt.Kind = f.Kind
 	dec, err := format.NewDecoder(f.input, ropt)
 	if err != nil {
 		return err
 	}
+	out, err := format.Project(schema, cols)
+	if err != nil {
+		return err
+	}
+	decode := func(c *format.Chunk) (arrow.RecordBatch, error) { return dec.Decode(c, schema) }
+	if cd, ok := dec.(format.ColumnDecoder); ok && cols != nil {
+		decode = func(c *format.Chunk) (arrow.RecordBatch, error) { return cd.DecodeColumns(c, schema, cols) }
+	} else if cols != nil {
+		decode = func(c *format.Chunk) (arrow.RecordBatch, error) {
+			rec, err := dec.Decode(c, schema)
+			if err != nil {
+				return nil, err
+			}
+			defer rec.Release()
+			arrs := make([]arrow.Array, len(cols))
+			for j, i := range cols {
+				arrs[j] = rec.Column(i)
+			}
+			return array.NewRecordBatch(out, arrs, rec.NumRows()), nil
+		}
+	}
 	return parallel.Ordered(ctx, workers,
 		func(ctx context.Context, emit func(*format.Chunk) error) error { return dec.Chunks(ctx, emit) },
 		func(w int, c *format.Chunk) (U, error) {
-			rec, err := dec.Decode(c, schema)
+			rec, err := decode(c)
 			if err != nil {
 				var zero U
 				return zero, err

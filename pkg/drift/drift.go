@@ -48,11 +48,14 @@
 //   - The timestamp is the comparison time in RFC 3339 UTC, from
 //     Options.Now so that tests can fix it.
 //
-// Cost: a side's numeric values are kept (8 bytes each) for KS, and sorted
-// as soon as that side is read; integer columns whose range is at most
-// twice their count (identifiers, codes) are kept as counts per value
-// instead, which give the same edges, bins and KS statistic without a
-// sort. Categories are counted in package tally's tables (no per-value
+// Cost: each side is scanned once, and a side that can project
+// (Input.Columns) decodes the compared columns only; the current side also
+// leaves out the columns the baseline alone decides (no values there, or
+// more categories than the limit). A side's numeric
+// values are kept (8 bytes each) for KS, and sorted as soon as that side
+// is read; integer columns whose range is at most twice their count
+// (identifiers, codes) are kept as counts per value instead, which give
+// the same edges, bins and KS statistic without a sort. Categories are counted in package tally's tables (no per-value
 // allocation, nothing for the garbage collector to scan), at most
 // MaxCategories of them per side. Columns are compared in parallel.
 package drift
@@ -134,9 +137,14 @@ type Options struct {
 // the baseline only, a stored profile.
 type Input struct {
 	// Name identifies the input in the report (its URI).
-	Name    string
-	Schema  *arrow.Schema
-	Scan    profile.ScanFunc
+	Name   string
+	Schema *arrow.Schema
+	Scan   profile.ScanFunc
+	// Columns, when set, scans some of Schema's columns only: the batches
+	// of Columns(cols) hold the fields at the indices cols, in that order.
+	// Compare then reads only the columns it compares (Parquet files never
+	// decode the others).
+	Columns func(cols []int) profile.ScanFunc
 	Profile *profile.Profile
 }
 
@@ -379,12 +387,12 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 
 	var base *sideData
 	if !pinned {
-		if base, err = collect(ctx, baseline.Scan, plans, true, true, opt); err != nil {
+		if base, err = collect(ctx, baseline, plans, nil, true, true, opt); err != nil {
 			return nil, fmt.Errorf("drift: reading baseline: %w", err)
 		}
 	}
 	// Against a stored profile, current values are only binned: no sort.
-	cur, err := collect(ctx, current.Scan, plans, false, !pinned, opt)
+	cur, err := collect(ctx, current, plans, base.decided(plans), false, !pinned, opt)
 	if err != nil {
 		return nil, fmt.Errorf("drift: reading current: %w", err)
 	}
@@ -595,8 +603,61 @@ type workerData struct {
 	ibuf []int64
 }
 
-// collect reads one side; sortNums asks for numeric values sorted (for KS).
-func collect(ctx context.Context, scan profile.ScanFunc, plans []columnPlan, isBase, sortNums bool, opt Options) (*sideData, error) {
+// decided reports the planned columns whose result the baseline alone
+// decides, so that the current side need not read them: a numeric column
+// without values in the baseline, and a non-numeric one with more
+// categories than the limit there (the reasons they are skipped name the
+// baseline, whatever the current side holds). nil for no baseline data.
+func (d *sideData) decided(plans []columnPlan) []bool {
+	if d == nil {
+		return nil
+	}
+	out := make([]bool, len(plans))
+	for i, pl := range plans {
+		if pl.numeric {
+			out[i] = d.nums[i].len() == 0
+		} else {
+			out[i] = d.cats[i].overflow
+		}
+	}
+	return out
+}
+
+// sideScan returns the scan of one side's planned columns, except those
+// marked in skip, and the position of each planned column in its batches
+// (−1 for a skipped one): only those columns when the side can project,
+// the whole schema otherwise.
+func sideScan(in Input, plans []columnPlan, skip []bool, isBase bool) (profile.ScanFunc, []int) {
+	pos := make([]int, len(plans))
+	cols := []int{}
+	for i, pl := range plans {
+		pos[i] = pl.curIdx
+		if isBase {
+			pos[i] = pl.baseIdx
+		}
+		if skip != nil && skip[i] {
+			pos[i] = -1
+			continue
+		}
+		cols = append(cols, pos[i])
+	}
+	if in.Columns == nil {
+		return in.Scan, pos
+	}
+	slices.Sort(cols)
+	cols = slices.Compact(cols)
+	for i, idx := range pos {
+		if idx >= 0 {
+			pos[i], _ = slices.BinarySearch(cols, idx)
+		}
+	}
+	return in.Columns(cols), pos
+}
+
+// collect reads one side, except the planned columns marked in skip;
+// sortNums asks for numeric values sorted (for KS).
+func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isBase, sortNums bool, opt Options) (*sideData, error) {
+	scan, pos := sideScan(in, plans, skip, isBase)
 	workers := opt.Workers
 	per := make([]*workerData, workers)
 	renders := make([]func(arrow.Array, int) string, len(plans))
@@ -629,9 +690,9 @@ func collect(ctx context.Context, scan profile.ScanFunc, plans []columnPlan, isB
 			per[w] = wd
 		}
 		for i, pl := range plans {
-			idx := pl.curIdx
-			if isBase {
-				idx = pl.baseIdx
+			idx := pos[i]
+			if idx < 0 {
+				continue
 			}
 			if idx >= int(rec.NumCols()) || rec.ColumnName(idx) != pl.name {
 				return fmt.Errorf("batch does not have column %q at position %d", pl.name, idx)

@@ -31,8 +31,11 @@
 //   - Chunks are cut at ChunkRows records and at 1 GiB, whichever comes
 //     first, so chunk boundaries depend only on the file and ChunkRows.
 //   - Byte offsets in errors count decompressed bytes.
-//   - Parquet chunks are slices of row groups that Decode reads on its own,
-//     so Parquet data is read once, in parallel. Infer maps the file's Arrow
+//   - Parquet chunks are slices of row groups; the chunks of a row group
+//     share one sequential reader per column, so every page is read and
+//     decompressed once, row groups (and the columns of one) decode in
+//     parallel, and DecodeColumns (ColumnDecoder) reads the asked columns
+//     only. Infer maps the file's Arrow
 //     types onto this package's: integers to int64, floats and decimals to
 //     float64, string and binary (UTF-8) to string, timestamps and dates to
 //     timestamp[us, UTC], bool and null as they are, anything else to string

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -18,11 +20,18 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
-// Parquet reading. Chunks reads only the footer: every row group is cut into
-// slices of up to ChunkRows rows, and Decode reads its slice on its own
-// (seeking inside the row group), so decoding runs in parallel and no data is
-// read twice. Infer reports the types of the file's Arrow schema mapped onto
-// the types this package produces:
+// Parquet reading. Chunks parses the footer once and cuts every row group
+// into slices of up to ChunkRows rows; the chunks of one file share that
+// footer and, per row group, one sequential reader per column. Decode of a
+// chunk takes its slice of each column it needs from those readers: a
+// reader that is ahead of the chunk has kept the slice for it, one that is
+// behind reads up to it, keeping the slices it passes for the chunks that
+// will ask for them. So every page is read and decompressed once, columns
+// that are not asked for (DecodeColumns) are never read, and chunks of
+// different row groups — or different columns of one row group — decode in
+// parallel, while chunk boundaries depend only on the file and ChunkRows.
+// Infer reports the types of the file's Arrow schema mapped onto the types
+// this package produces:
 //
 //	bool                                        → bool
 //	int8…int64, uint8…uint64                    → int64 (uint64 above MaxInt64 is a Decode error)
@@ -42,48 +51,96 @@ type parquetDecoder struct {
 	rows int
 }
 
-type parquetChunk struct {
+// parquetSource is what the chunks of one file share: its footer, parsed
+// once, and the Arrow reader over it.
+type parquetSource struct {
+	name   string
+	fr     *pqarrow.FileReader
 	meta   *metadata.FileMetaData
 	schema *arrow.Schema
-	rg     int   // row group, -1 for the empty chunk of a file without rows
-	offset int64 // first row within the row group
-	nulls  []int64
-	known  []bool
+	// leaves are the Parquet leaf columns of each top-level field.
+	leaves []map[int]bool
+}
+
+// parquetRowGroup is one row group being read: a sequential reader per
+// column, made when a chunk first needs the column.
+type parquetRowGroup struct {
+	file   *parquetSource
+	idx    int
+	rows   int64
+	slice  int // rows per chunk
+	slices int // chunks in the row group
+
+	mu   sync.Mutex
+	cols []*parquetColumn
+}
+
+// parquetColumn reads one column of a row group slice by slice, in order.
+type parquetColumn struct {
+	mu    sync.Mutex
+	rd    *pqarrow.ColumnReader
+	next  int                 // the next slice to read
+	ahead map[int]arrow.Array // slices read for chunks that have not asked yet
+	err   error
+}
+
+type parquetChunk struct {
+	file  *parquetSource
+	rg    *parquetRowGroup // nil for the empty chunk of a file without rows
+	slice int              // index of the chunk within its row group
+	nulls []int64
+	known []bool
 }
 
 const parquetHint = "check that the file is a complete Parquet file, or set --format if it is not Parquet"
 
-func (d *parquetDecoder) reader(meta *metadata.FileMetaData) (*file.Reader, error) {
+// parquetReadProps are the Arrow read settings: binary columns preallocate
+// their data buffers from the column chunk's uncompressed size instead of
+// growing (and clearing) them step by step.
+var parquetReadProps = pqarrow.ArrowReadProperties{PreAllocBinaryData: true}
+
+func (d *parquetDecoder) open() (*parquetSource, error) {
 	if d.in.ReaderAt == nil {
 		return nil, &Error{File: d.in.Name, Msg: "Parquet input needs random access (ReaderAt and Size)",
 			Hint: "read Parquet from a local or spooled file"}
 	}
-	var opts []file.ReadOption
-	if meta != nil {
-		opts = append(opts, file.WithMetadata(meta))
-	}
-	r, err := file.NewParquetReader(io.NewSectionReader(d.in.ReaderAt, 0, d.in.Size), opts...)
+	r, err := file.NewParquetReader(io.NewSectionReader(d.in.ReaderAt, 0, d.in.Size))
 	if err != nil {
 		return nil, &Error{File: d.in.Name, Msg: fmt.Sprintf("not a Parquet file (bad magic/footer): %v", err), Hint: parquetHint}
 	}
-	return r, nil
-}
-
-func (d *parquetDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) error {
-	r, err := d.reader(nil)
+	fr, err := pqarrow.NewFileReader(r, parquetReadProps, memory.DefaultAllocator)
 	if err != nil {
-		return err
-	}
-	defer r.Close()
-	meta := r.MetaData()
-	fr, err := pqarrow.NewFileReader(r, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
-	if err != nil {
-		return &Error{File: d.in.Name, Msg: fmt.Sprintf("cannot read the Parquet schema: %v", err), Hint: parquetHint}
+		return nil, &Error{File: d.in.Name, Msg: fmt.Sprintf("cannot read the Parquet schema: %v", err), Hint: parquetHint}
 	}
 	sc, err := fr.Schema()
 	if err != nil {
-		return &Error{File: d.in.Name, Msg: fmt.Sprintf("cannot read the Parquet schema: %v", err), Hint: parquetHint}
+		return nil, &Error{File: d.in.Name, Msg: fmt.Sprintf("cannot read the Parquet schema: %v", err), Hint: parquetHint}
 	}
+	pf := &parquetSource{name: d.in.Name, fr: fr, meta: r.MetaData(), schema: sc, leaves: make([]map[int]bool, sc.NumFields())}
+	var walk func(f *pqarrow.SchemaField, into map[int]bool)
+	walk = func(f *pqarrow.SchemaField, into map[int]bool) {
+		if f.IsLeaf() {
+			into[f.ColIndex] = true
+		}
+		for i := range f.Children {
+			walk(&f.Children[i], into)
+		}
+	}
+	for i := range fr.Manifest.Fields {
+		if i < len(pf.leaves) {
+			pf.leaves[i] = map[int]bool{}
+			walk(&fr.Manifest.Fields[i], pf.leaves[i])
+		}
+	}
+	return pf, nil
+}
+
+func (d *parquetDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) error {
+	pf, err := d.open()
+	if err != nil {
+		return err
+	}
+	meta, sc := pf.meta, pf.schema
 	// Leaf column of each top-level field, for null counts from statistics;
 	// nested fields have none that maps onto the field.
 	leaf := make([]int, sc.NumFields())
@@ -115,15 +172,17 @@ func (d *parquetDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) er
 			}
 		}
 		n := rgm.NumRows()
-		for off := int64(0); off < n; off += int64(d.rows) {
+		g := &parquetRowGroup{file: pf, idx: rg, rows: n, slice: d.rows,
+			slices: int((n + int64(d.rows) - 1) / int64(d.rows)), cols: make([]*parquetColumn, sc.NumFields())}
+		for k := 0; k < g.slices; k++ {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			pc := &parquetChunk{meta: meta, schema: sc, rg: rg, offset: off, nulls: make([]int64, len(leaf)), known: known}
-			if off == 0 {
+			pc := &parquetChunk{file: pf, rg: g, slice: k, nulls: make([]int64, len(leaf)), known: known}
+			if k == 0 {
 				copy(pc.nulls, nulls)
 			}
-			c := &Chunk{Seq: seq, FirstRow: row, Rows: int(min(int64(d.rows), n-off)), payload: pc}
+			c := &Chunk{Seq: seq, FirstRow: row, Rows: g.sliceRows(k), payload: pc}
 			if err := emit(c); err != nil {
 				return err
 			}
@@ -136,9 +195,141 @@ func (d *parquetDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) er
 		for i := range known {
 			known[i] = true
 		}
-		return emit(&Chunk{payload: &parquetChunk{meta: meta, schema: sc, rg: -1, nulls: make([]int64, len(leaf)), known: known}})
+		return emit(&Chunk{payload: &parquetChunk{file: pf, nulls: make([]int64, len(leaf)), known: known}})
 	}
 	return nil
+}
+
+func (g *parquetRowGroup) sliceRows(k int) int {
+	return int(min(int64(g.slice), g.rows-int64(k)*int64(g.slice)))
+}
+
+func (g *parquetRowGroup) column(i int) *parquetColumn {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.cols[i] == nil {
+		g.cols[i] = &parquetColumn{}
+	}
+	return g.cols[i]
+}
+
+// read returns slice k of field i; c.mu must be held. Slices before k that
+// no chunk has taken yet are kept for their chunks.
+func (g *parquetRowGroup) read(c *parquetColumn, i, k int) (arrow.Array, error) {
+	if a, ok := c.ahead[k]; ok {
+		delete(c.ahead, k)
+		return a, nil
+	}
+	if c.err != nil {
+		return nil, c.err
+	}
+	fail := func(err error) (arrow.Array, error) {
+		c.err = &Error{File: g.file.name, Msg: fmt.Sprintf("cannot read row group %d: %v", g.idx, err), Hint: parquetHint}
+		if c.rd != nil {
+			c.rd.Release()
+			c.rd = nil
+		}
+		return nil, c.err
+	}
+	if k < c.next {
+		// Decoded before (callers normally decode a chunk once): read the
+		// slice again on its own.
+		a, err := g.reread(i, k)
+		if err != nil {
+			return nil, &Error{File: g.file.name, Msg: fmt.Sprintf("cannot read row group %d: %v", g.idx, err), Hint: parquetHint}
+		}
+		return a, nil
+	}
+	if c.rd == nil {
+		rd, err := g.file.fr.GetFieldReader(context.Background(), i, g.file.leaves[i], []int{g.idx})
+		if err != nil {
+			return fail(err)
+		}
+		if rd == nil {
+			return fail(fmt.Errorf("field %d has no column to read", i))
+		}
+		c.rd = rd
+	}
+	for {
+		n := g.sliceRows(c.next)
+		ch, err := c.rd.NextBatch(int64(n))
+		if err != nil {
+			return fail(err)
+		}
+		a, err := singleArray(ch)
+		ch.Release()
+		if err != nil {
+			return fail(err)
+		}
+		if a.Len() != n {
+			a.Release()
+			return fail(fmt.Errorf("read %d rows of column %q, expected %d", a.Len(), g.file.schema.Field(i).Name, n))
+		}
+		s := c.next
+		c.next++
+		if c.next == g.slices {
+			c.rd.Release()
+			c.rd = nil
+		}
+		if s == k {
+			return a, nil
+		}
+		if c.ahead == nil {
+			c.ahead = map[int]arrow.Array{}
+		}
+		c.ahead[s] = a
+	}
+}
+
+// reread reads slice k of field i with a reader of its own.
+func (g *parquetRowGroup) reread(i, k int) (arrow.Array, error) {
+	leaves := make([]int, 0, len(g.file.leaves[i]))
+	for l := range g.file.leaves[i] {
+		leaves = append(leaves, l)
+	}
+	slices.Sort(leaves)
+	rr, err := g.file.fr.GetRecordReader(context.Background(), leaves, []int{g.idx})
+	if err != nil {
+		return nil, err
+	}
+	defer rr.Release()
+	if err := rr.SeekToRow(int64(k) * int64(g.slice)); err != nil {
+		return nil, err
+	}
+	n := g.sliceRows(k)
+	var parts []arrow.Array
+	defer func() { releaseAll(parts) }()
+	got := 0
+	for got < n && rr.Next() {
+		rec := rr.RecordBatch()
+		take := min(int(rec.NumRows()), n-got)
+		parts = append(parts, array.NewSlice(rec.Column(0), 0, int64(take)))
+		got += take
+	}
+	if err := rr.Err(); err != nil {
+		return nil, err
+	}
+	if got != n {
+		return nil, fmt.Errorf("read %d rows of column %q, expected %d", got, g.file.schema.Field(i).Name, n)
+	}
+	if len(parts) == 1 {
+		parts[0].Retain()
+		return parts[0], nil
+	}
+	return array.Concatenate(parts, memory.DefaultAllocator)
+}
+
+// singleArray joins the chunks of a column read into one array.
+func singleArray(ch *arrow.Chunked) (arrow.Array, error) {
+	switch len(ch.Chunks()) {
+	case 0:
+		return array.MakeArrayOfNull(memory.DefaultAllocator, ch.DataType(), 0), nil
+	case 1:
+		a := ch.Chunk(0)
+		a.Retain()
+		return a, nil
+	}
+	return array.Concatenate(ch.Chunks(), memory.DefaultAllocator)
 }
 
 func (d *parquetDecoder) payload(c *Chunk) (*parquetChunk, error) {
@@ -154,17 +345,18 @@ func (d *parquetDecoder) Infer(c *Chunk) (*Evidence, error) {
 	if err != nil {
 		return nil, err
 	}
-	ev := &Evidence{init: true, file: d.in.Name, rows: int64(c.Rows), cols: make([]columnEvidence, pc.schema.NumFields())}
-	for i, f := range pc.schema.Fields() {
+	sc := pc.file.schema
+	ev := &Evidence{init: true, file: d.in.Name, rows: int64(c.Rows), cols: make([]columnEvidence, sc.NumFields())}
+	for i, f := range sc.Fields() {
 		nulls := pc.nulls[i]
 		if c.Rows == 0 {
 			nulls = 0
 		}
 		ev.cols[i] = columnEvidence{name: f.Name, kinds: parquetKinds(f.Type), nulls: nulls, nullsKnown: pc.known[i], idx: int64(i)}
-		if pc.known[i] && pc.offset == 0 && pc.rg >= 0 {
+		if pc.known[i] && pc.slice == 0 && pc.rg != nil {
 			// The first chunk of a row group carries the row group's counts,
 			// so that merged evidence of the whole file is exact.
-			ev.cols[i].values = pc.meta.RowGroup(pc.rg).NumRows() - nulls
+			ev.cols[i].values = pc.rg.rows - nulls
 		}
 	}
 	return ev, nil
@@ -191,35 +383,69 @@ func parquetKinds(t arrow.DataType) kindFlags {
 }
 
 func (d *parquetDecoder) Decode(c *Chunk, schema *arrow.Schema) (arrow.RecordBatch, error) {
+	return d.DecodeColumns(c, schema, nil)
+}
+
+// DecodeColumns reads only the columns cols of the chunk (all when nil):
+// the column chunks of the others are never read.
+func (d *parquetDecoder) DecodeColumns(c *Chunk, schema *arrow.Schema, cols []int) (arrow.RecordBatch, error) {
 	pc, err := d.payload(c)
 	if err != nil {
 		return nil, err
 	}
-	names := make([]string, pc.schema.NumFields())
-	for i, f := range pc.schema.Fields() {
+	names := make([]string, pc.file.schema.NumFields())
+	for i, f := range pc.file.schema.Fields() {
 		names[i] = f.Name
 	}
 	if err := checkColumns(d.in.Name, names, schema); err != nil {
 		return nil, err
 	}
-	if c.Rows == 0 {
-		cols := make([]arrow.Array, schema.NumFields())
-		for i, f := range schema.Fields() {
-			cols[i] = array.MakeArrayOfNull(memory.DefaultAllocator, f.Type, 0)
-		}
-		defer releaseAll(cols)
-		return array.NewRecordBatch(schema, cols, 0), nil
-	}
-	rec, err := d.readSlice(pc, c.Rows)
+	out, cols, err := projection(schema, cols)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s: %w", d.in.Name, err)
 	}
-	defer rec.Release()
-	cols := make([]arrow.Array, schema.NumFields())
-	for i, f := range schema.Fields() {
-		a, err := castColumn(rec.Column(i), f.Type)
+	arrs := make([]arrow.Array, len(cols))
+	if c.Rows == 0 || pc.rg == nil {
+		for j, i := range cols {
+			arrs[j] = array.MakeArrayOfNull(memory.DefaultAllocator, schema.Field(i).Type, 0)
+		}
+		defer releaseAll(arrs)
+		return array.NewRecordBatch(out, arrs, 0), nil
+	}
+	// Take each column's slice, first from the readers no other chunk is
+	// using, then wait for the others.
+	g := pc.rg
+	var busy []int
+	for j, i := range cols {
+		col := g.column(i)
+		if !col.mu.TryLock() {
+			busy = append(busy, j)
+			continue
+		}
+		arrs[j], err = g.read(col, i, pc.slice)
+		col.mu.Unlock()
 		if err != nil {
-			releaseAll(cols)
+			releaseAll(arrs)
+			return nil, err
+		}
+	}
+	for _, j := range busy {
+		col := g.column(cols[j])
+		col.mu.Lock()
+		arrs[j], err = g.read(col, cols[j], pc.slice)
+		col.mu.Unlock()
+		if err != nil {
+			releaseAll(arrs)
+			return nil, err
+		}
+	}
+	defer releaseAll(arrs)
+	res := make([]arrow.Array, len(cols))
+	for j, i := range cols {
+		f := schema.Field(i)
+		a, err := castColumn(arrs[j], f.Type)
+		if err != nil {
+			releaseAll(res)
 			var ce *castError
 			if errors.As(err, &ce) {
 				return nil, &Error{File: d.in.Name, Row: c.FirstRow + int64(ce.row) + 1, Column: f.Name, Msg: ce.msg,
@@ -227,74 +453,10 @@ func (d *parquetDecoder) Decode(c *Chunk, schema *arrow.Schema) (arrow.RecordBat
 			}
 			return nil, &Error{File: d.in.Name, Column: f.Name, Msg: err.Error()}
 		}
-		cols[i] = a
+		res[j] = a
 	}
-	defer releaseAll(cols)
-	return array.NewRecordBatch(schema, cols, int64(c.Rows)), nil
-}
-
-// readSlice reads rows [offset, offset+n) of one row group.
-func (d *parquetDecoder) readSlice(pc *parquetChunk, n int) (arrow.RecordBatch, error) {
-	r, err := d.reader(pc.meta)
-	if err != nil {
-		return nil, err
-	}
-	defer r.Close()
-	fail := func(err error) error {
-		return &Error{File: d.in.Name, Msg: fmt.Sprintf("cannot read row group %d: %v", pc.rg, err), Hint: parquetHint}
-	}
-	fr, err := pqarrow.NewFileReader(r, pqarrow.ArrowReadProperties{BatchSize: int64(n)}, memory.DefaultAllocator)
-	if err != nil {
-		return nil, fail(err)
-	}
-	rr, err := fr.GetRecordReader(context.Background(), nil, []int{pc.rg})
-	if err != nil {
-		return nil, fail(err)
-	}
-	defer rr.Release()
-	if pc.offset > 0 {
-		if err := rr.SeekToRow(pc.offset); err != nil {
-			return nil, fail(err)
-		}
-	}
-	var parts []arrow.RecordBatch
-	defer func() {
-		for _, p := range parts {
-			p.Release()
-		}
-	}()
-	got := 0
-	for got < n && rr.Next() {
-		rec := rr.RecordBatch()
-		take := min(int(rec.NumRows()), n-got)
-		parts = append(parts, rec.NewSlice(0, int64(take)))
-		got += take
-	}
-	if err := rr.Err(); err != nil {
-		return nil, fail(err)
-	}
-	if got != n {
-		return nil, fail(fmt.Errorf("read %d rows, expected %d", got, n))
-	}
-	if len(parts) == 1 {
-		parts[0].Retain()
-		return parts[0], nil
-	}
-	cols := make([]arrow.Array, len(parts[0].Columns()))
-	for i := range cols {
-		pieces := make([]arrow.Array, len(parts))
-		for k, p := range parts {
-			pieces[k] = p.Column(i)
-		}
-		cat, err := array.Concatenate(pieces, memory.DefaultAllocator)
-		if err != nil {
-			releaseAll(cols)
-			return nil, fail(err)
-		}
-		cols[i] = cat
-	}
-	defer releaseAll(cols)
-	return array.NewRecordBatch(parts[0].Schema(), cols, int64(n)), nil
+	defer releaseAll(res)
+	return array.NewRecordBatch(out, res, int64(c.Rows)), nil
 }
 
 // castError is a value that cannot be represented in the target type.
