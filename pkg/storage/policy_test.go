@@ -3,11 +3,14 @@ package storage
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"strings"
 	"testing"
 	"time"
+
+	"google.golang.org/api/googleapi"
 )
 
 // The addresses below are written into URIs and checked as strings only:
@@ -251,5 +254,23 @@ func TestListLimit(t *testing.T) {
 	}
 	if _, err := src.ReadFileLimit(ctx, "a.csv", 3, "--max-manifest-bytes"); err == nil || !strings.Contains(err.Error(), "larger than 3 bytes") || !strings.Contains(err.Error(), "--max-manifest-bytes") {
 		t.Errorf("ReadFileLimit over: %v", err)
+	}
+}
+
+func TestSafeMessage(t *testing.T) {
+	body := "<html>" + strings.Repeat("instance-id: i-123 secret-ish\n", 100) + "</html>"
+	g := &googleapi.Error{Code: 403, Body: body}
+	got := SafeMessage(fmt.Errorf("source gs://b/: list: %w", g), 1024)
+	if got != "source gs://b/: list: HTTP 403" {
+		t.Errorf("googleapi without message: %q", got)
+	}
+	g = &googleapi.Error{Code: 404, Message: "bucket not found", Body: body}
+	if got := SafeMessage(fmt.Errorf("x: %w", g), 1024); got != "x: HTTP 404: bucket not found" {
+		t.Errorf("googleapi with message: %q", got)
+	}
+	long := errors.New("line one\nline two\t" + strings.Repeat("é", 600))
+	got = SafeMessage(long, 100)
+	if len(got) > 100 || strings.ContainsAny(got, "\n\t") || !strings.HasPrefix(got, "line one line two ") || !strings.HasSuffix(got, "…") {
+		t.Errorf("long message: %q (%d bytes)", got, len(got))
 	}
 }
