@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mldata-io/mldata/internal/worker"
+	"github.com/mldata-io/mldata/pkg/storage"
 )
 
 func init() { subcommands = append(subcommands, newWorkerCmd) }
@@ -48,7 +49,16 @@ service account).`,
 			if task.Kind != kind {
 				return usagef("worker %s was handed a %s task", args[0], task.Kind)
 			}
-			res, err := worker.Run(cmd.Context(), task, worker.Options{ScratchDir: scratch})
+			// The operator hands its URI policy to the Job: the worker
+			// refuses what the manager refuses.
+			var res *worker.Result
+			policy, enforced, err := storage.PolicyFromEnv(os.Getenv)
+			if err == nil && enforced {
+				err = worker.CheckURIs(policy, worker.TaskURIs(task))
+			}
+			if err == nil {
+				res, err = worker.Run(cmd.Context(), task, worker.Options{ScratchDir: scratch})
+			}
 			sum := (*worker.Summary)(nil)
 			if err != nil {
 				sum = worker.FailureSummary(kind, err)
