@@ -60,6 +60,9 @@ type Settings struct {
 	// TTLSecondsAfterFinished deletes finished Jobs after this long; nil
 	// keeps them (scheduled resources prune by history limits instead).
 	TTLSecondsAfterFinished *int32
+	// Pod are the defaults of every worker pod (resources, scratch limit,
+	// environment); see PodDefaults.
+	Pod PodDefaults
 }
 
 // Run is what one Job runs, for whom.
@@ -204,6 +207,7 @@ func Build(s Settings, r Run) (*batchv1.Job, error) {
 			},
 		},
 	}
+	applyPodDefaults(s.Pod, &job.Spec.Template.Spec)
 	return job, nil
 }
 
