@@ -242,7 +242,11 @@ func (p *Policy) CheckCredentials(secret string, creds map[string]string) error 
 			return nil
 		}
 		if err := p.checkEndpoint(ep); err != nil {
-			return &RefusedError{Field: fmt.Sprintf("Secret %s key %s", secret, key), Reason: err.Error(), Flag: FlagAllowedEndpoints}
+			field := fmt.Sprintf("Secret %s key %s", secret, key)
+			if secret == "" {
+				field = "the Secret's key " + key
+			}
+			return &RefusedError{Field: field, Reason: err.Error(), Flag: FlagAllowedEndpoints}
 		}
 		return nil
 	}
