@@ -274,3 +274,39 @@ func TestSafeMessage(t *testing.T) {
 		t.Errorf("long message: %q (%d bytes)", got, len(got))
 	}
 }
+
+// TestOpenGuardedS3 lists a real S3 server on loopback through the guarded
+// opener: allowed explicitly, it lists with the given credentials; with
+// the default policy the same URI, or the same endpoint given in the
+// credentials, is refused before any connection.
+func TestOpenGuardedS3(t *testing.T) {
+	s := s3Fixture(t)
+	noAmbientAWS(t)
+	ctx := context.Background()
+	creds := map[string]string{AWSAccessKeyID: s.AccessKey, AWSSecretAccessKey: s.SecretKey}
+	allow, err := NewPolicy(nil, []string{"127.0.0.1/32"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, err := OpenGuarded(ctx, allow, "spec.source.uri", s.URI("creds", "raw/"), creds, "creds")
+	if err != nil {
+		t.Fatal(err)
+	}
+	objs, err := loc.List(ctx, []string{"*.csv"})
+	loc.Close()
+	if err != nil || strings.Join(keysOf(objs), ",") != "a.csv,b.csv" {
+		t.Fatalf("guarded listing: %v %v", keysOf(objs), err)
+	}
+
+	if _, err := OpenGuarded(ctx, DefaultPolicy(), "spec.source.uri", s.URI("creds", "raw/"), creds, "creds"); !IsRefused(err) {
+		t.Errorf("default policy, endpoint in the URI: %v", err)
+	}
+	withEndpoint := map[string]string{AWSEndpointURL: s.Endpoint, AWSRegion: s.Region}
+	for k, v := range creds {
+		withEndpoint[k] = v
+	}
+	_, err = OpenGuarded(ctx, DefaultPolicy(), "spec.source.uri", "s3://creds/raw/?use_path_style=true", withEndpoint, "creds")
+	if !IsRefused(err) || !strings.Contains(err.Error(), "Secret creds key AWS_ENDPOINT_URL") {
+		t.Errorf("default policy, endpoint in the Secret: %v", err)
+	}
+}
