@@ -274,5 +274,5 @@ func storeError(err error) error {
 	if err == nil || errors.Is(err, errNotListable) {
 		return err
 	}
-	return &safeError{msg: storage.SafeMessage(err, 1024), err: err}
+	return &safeError{msg: storage.SafeMessage(err, 2048), err: err}
 }

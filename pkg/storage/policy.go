@@ -282,13 +282,10 @@ func endpointsOf(scheme string, q url.Values) []string {
 	var out []string
 	switch scheme {
 	case "s3":
-		if v := q.Get("endpoint"); v != "" {
-			out = append(out, v)
-		}
+		// Every value: a repeated parameter must not hide one.
+		out = append(out, q["endpoint"]...)
 	case "azblob":
-		if v := q.Get("domain"); v != "" {
-			out = append(out, v)
-		}
+		out = append(out, q["domain"]...)
 		if v, _ := parseBool(q.Get("localemu")); v {
 			// The emulator's domain must be a loopback address.
 			out = append(out, "127.0.0.1")
