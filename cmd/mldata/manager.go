@@ -12,12 +12,11 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
-	"sigs.k8s.io/controller-runtime/pkg/metrics/filters"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
 	"github.com/mldata-io/mldata/controllers"
 	"github.com/mldata-io/mldata/internal/jobs"
+	"github.com/mldata-io/mldata/internal/metrics"
 )
 
 func init() { subcommands = append(subcommands, newManagerCmd) }
@@ -75,17 +74,9 @@ A resource's series are deleted with the resource.`,
 			if err != nil {
 				return err
 			}
-			metricsOpts := metricsserver.Options{BindAddress: metricsAddr}
-			if metricsSecure {
-				// Authenticated (TokenReview) and authorized
-				// (SubjectAccessReview) as kubebuilder scaffolds it; the
-				// certificate is self-signed unless one is mounted.
-				metricsOpts.SecureServing = true
-				metricsOpts.FilterProvider = filters.WithAuthenticationAndAuthorization
-			}
 			opts := ctrl.Options{
 				Scheme:                  scheme,
-				Metrics:                 metricsOpts,
+				Metrics:                 metrics.ServerOptions(metricsAddr, metricsSecure),
 				HealthProbeBindAddress:  probeAddr,
 				LeaderElection:          leaderElect,
 				LeaderElectionID:        "mldata-manager.mldata.io",
