@@ -84,6 +84,8 @@ contexts:
 current-context: manager
 EOF
 umask 022
+# A local run allows what a shared cluster refuses: the S3 server on
+# loopback, plain-HTTP metrics, and worker pods sized for a laptop.
 KUBECONFIG=$state/manager.kubeconfig setsid bin/mldata manager \
 	--worker-image mldata:demo \
 	--leader-election-namespace mldata-system \
