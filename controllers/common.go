@@ -11,7 +11,9 @@
 // when it changed; events are emitted after the write.
 //
 // Sources are listed by the controller itself to tell whether anything
-// changed, with the credentials of the source's Secret when it names one.
+// changed, only with the credentials of the source's Secret and within the
+// bounds of Reach (URI policy, deadline, limits); without a Secret the Job
+// detects changes under its own service account.
 // Secrets are watched as metadata only and their data is read from the API
 // server when listing, so the manager never holds Secrets' contents in its
 // cache; a resource waiting for a Secret is reconciled when it appears.
@@ -343,30 +345,10 @@ func progressing(conds *[]metav1.Condition, gen int64, msg string) {
 // SourceLister lists a source location, for change detection without a Job.
 type SourceLister interface {
 	// List lists uri. creds, when not nil, are the data of the source's
-	// Secret and the only credentials to use; nil means the controller's
-	// own identity (no secretRef).
+	// Secret and the only credentials to use; nil means no secretRef, and
+	// a remote store is then not listed (errNotListable): the manager
+	// never uses its own identity (see Reach).
 	List(ctx context.Context, uri string, include []string, creds map[string]string) ([]storage.Object, error)
-}
-
-// StorageLister lists through pkg/storage: with a Secret's credentials when
-// given, else with the controller's own (its environment and service
-// account).
-type StorageLister struct{}
-
-// List lists uri.
-func (StorageLister) List(ctx context.Context, uri string, include []string, creds map[string]string) ([]storage.Object, error) {
-	var loc *storage.Location
-	var err error
-	if creds != nil {
-		loc, err = storage.OpenWithCredentials(ctx, uri, creds)
-	} else {
-		loc, err = storage.Open(ctx, uri)
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer loc.Close()
-	return loc.List(ctx, include)
 }
 
 // errNotListable says that the controller cannot list a source itself: its

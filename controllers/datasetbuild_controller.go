@@ -39,13 +39,17 @@ type DatasetBuildReconciler struct {
 	// Lister lists sources for change detection; nil uses StorageLister.
 	Lister SourceLister
 	// ReadManifest reads a finished build's manifest for the bounded
-	// lists of status; nil uses worker.ReadManifest. Errors leave those
-	// lists as they were.
+	// lists of status; nil reads it within Reach, with the output's
+	// Secret. Errors leave those lists as they were.
 	ReadManifest func(ctx context.Context, uri string) (*manifest.Manifest, error)
 	// APIReader reads the data of source Secrets from the API server, so
 	// that Secrets' contents are not cached; SetupWithManager sets it to
 	// the manager's API reader when nil, and nil falls back to Client.
 	APIReader client.Reader
+	// Reach bounds the storage the manager reaches for this resource and
+	// the service accounts its Jobs may use; the zero value is the secure
+	// default.
+	Reach Reach
 }
 
 // +kubebuilder:rbac:groups=mldata.io,resources=datasetbuilds,verbs=get;list;watch
@@ -127,6 +131,9 @@ func (r *DatasetBuildReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		setCondition(&b.Status.Conditions, gen, v1alpha1.ConditionReconciling, metav1.ConditionFalse, v1alpha1.ReasonSuspended, "spec.suspend is true")
 		return ctrl.Result{}, nil
 	}
+	if stallIfRefused(r.Reach.admit(worker.BuildURIs(&b.Spec), b.Spec.ServiceAccountName), &b.Status.Conditions, gen) {
+		return ctrl.Result{}, nil
+	}
 	secrets := []string{secretName(b.Spec.Source.SecretRef), secretName(b.Spec.Output.SecretRef)}
 	if missing, err := secretsExist(ctx, r.Client, b.Namespace, secrets); err != nil {
 		return ctrl.Result{}, err
@@ -149,6 +156,8 @@ func (r *DatasetBuildReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		// Deleted since the existence check.
 		stalled(&b.Status.Conditions, gen, v1alpha1.ReasonSecretNotFound, missing.Error())
 		return ctrl.Result{RequeueAfter: time.Minute}, nil
+	case stallIfRefused(err, &b.Status.Conditions, gen):
+		return ctrl.Result{RequeueAfter: requeueAfter(&b, now)}, nil
 	case err != nil:
 		setCondition(&b.Status.Conditions, gen, v1alpha1.ConditionReady, metav1.ConditionFalse, ReasonSourceUnavailable, err.Error())
 		return ctrl.Result{}, fmt.Errorf("listing sources of %s: %w", b.Name, err)
@@ -197,7 +206,11 @@ func (r *DatasetBuildReconciler) record(ctx context.Context, b *v1alpha1.Dataset
 	if s.OK && s.ManifestURI != "" && !s.UpToDate {
 		read := r.ReadManifest
 		if read == nil {
-			read = worker.ReadManifest
+			secrets := r.APIReader
+			if secrets == nil {
+				secrets = r.Client
+			}
+			read = r.Reach.manifestReader(secrets, b.Namespace, secretName(b.Spec.Output.SecretRef))
 		}
 		var err error
 		if m, err = read(ctx, s.ManifestURI); err != nil {
@@ -223,7 +236,7 @@ func (r *DatasetBuildReconciler) record(ctx context.Context, b *v1alpha1.Dataset
 func (r *DatasetBuildReconciler) listingDigest(ctx context.Context, b *v1alpha1.DatasetBuild) (string, error) {
 	l := r.Lister
 	if l == nil {
-		l = StorageLister{}
+		l = StorageLister{Reach: r.Reach}
 	}
 	secrets := r.APIReader
 	if secrets == nil {

@@ -94,7 +94,7 @@ func TestDatasetBuildLifecycle(t *testing.T) {
 
 	// A controller restart finds the running Job rather than making a
 	// second one: a new reconciler has no memory, only the cache.
-	fresh := &DatasetBuildReconciler{Client: tm.build.Client, Clock: tm.clock, Jobs: testSettings, Lister: StorageLister{}}
+	fresh := &DatasetBuildReconciler{Client: tm.build.Client, Clock: tm.clock, Jobs: testSettings, Lister: StorageLister{Reach: testReach}, Reach: testReach}
 	if _, err := fresh.Reconcile(ctx, ctrl.Request{NamespacedName: client.ObjectKeyFromObject(b)}); err != nil {
 		t.Fatal(err)
 	}

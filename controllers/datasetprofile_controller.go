@@ -36,6 +36,10 @@ type DatasetProfileReconciler struct {
 	Recorder events.EventRecorder
 	Clock    clock.PassiveClock
 	Jobs     jobs.Settings
+	// Reach bounds the storage the manager reaches for this resource and
+	// the service accounts its Jobs may use; the zero value is the secure
+	// default.
+	Reach Reach
 }
 
 // +kubebuilder:rbac:groups=mldata.io,resources=datasetprofiles,verbs=get;list;watch
@@ -119,6 +123,9 @@ func (r *DatasetProfileReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 	}
 	if p.Spec.Suspend {
 		setCondition(&p.Status.Conditions, gen, v1alpha1.ConditionReconciling, metav1.ConditionFalse, v1alpha1.ReasonSuspended, "spec.suspend is true")
+		return ctrl.Result{}, nil
+	}
+	if stallIfRefused(r.Reach.admit(worker.ProfileURIs(&p.Spec), p.Spec.ServiceAccountName), &p.Status.Conditions, gen) {
 		return ctrl.Result{}, nil
 	}
 	resolver := &apiResolver{c: r.Client, ns: p.Namespace}

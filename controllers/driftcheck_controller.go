@@ -49,6 +49,10 @@ type DriftCheckReconciler struct {
 	// Lister lists plain-URI inputs to tell whether they changed; nil
 	// uses StorageLister.
 	Lister SourceLister
+	// Reach bounds the storage the manager reaches for this resource and
+	// the service accounts its Jobs may use; the zero value is the secure
+	// default.
+	Reach Reach
 	// APIReader reads the data of input Secrets from the API server, so
 	// that Secrets' contents are not cached; SetupWithManager sets it to
 	// the manager's API reader when nil, and nil falls back to Client.
@@ -159,6 +163,9 @@ func (r *DriftCheckReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		setCondition(&d.Status.Conditions, gen, v1alpha1.ConditionReconciling, metav1.ConditionFalse, v1alpha1.ReasonSuspended, "spec.suspend is true")
 		return ctrl.Result{}, nil
 	}
+	if stallIfRefused(r.Reach.admit(worker.DriftURIs(&d.Spec), d.Spec.ServiceAccountName), &d.Status.Conditions, gen) {
+		return ctrl.Result{}, nil
+	}
 
 	// Which run is due?
 	var due time.Time
@@ -221,7 +228,7 @@ func (r *DriftCheckReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	}
 	lister := r.Lister
 	if lister == nil {
-		lister = StorageLister{}
+		lister = StorageLister{Reach: r.Reach}
 	}
 	secretReader := r.APIReader
 	if secretReader == nil {

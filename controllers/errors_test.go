@@ -126,7 +126,7 @@ func TestBuildReconcileFaults(t *testing.T) {
 				settings = tc.settings
 			}
 			rec := events.NewFakeRecorder(10)
-			r := &DatasetBuildReconciler{Client: c, APIReader: c, Recorder: rec, Clock: clocktesting.NewFakeClock(time.Now()), Jobs: settings, Lister: StorageLister{}}
+			r := &DatasetBuildReconciler{Client: c, APIReader: c, Recorder: rec, Clock: clocktesting.NewFakeClock(time.Now()), Jobs: settings, Lister: StorageLister{Reach: testReach}, Reach: testReach}
 			_, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKey{Namespace: "ns", Name: "b"}})
 			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
 				t.Fatalf("error %v, want %q", err, tc.wantErr)
@@ -173,7 +173,7 @@ func TestDriftReconcileFaults(t *testing.T) {
 		WithInterceptorFuncs(interceptor.Funcs{Delete: func(ctx context.Context, c client.WithWatch, obj client.Object, opts ...client.DeleteOption) error {
 			return forbidden("jobs")
 		}}).Build()
-	r := &DriftCheckReconciler{Client: c, APIReader: c, Clock: clocktesting.NewFakeClock(now), Jobs: testSettings, Lister: &fakeLister{err: errors.New("not listed")}}
+	r := &DriftCheckReconciler{Client: c, APIReader: c, Clock: clocktesting.NewFakeClock(now), Jobs: testSettings, Lister: &fakeLister{err: errors.New("not listed")}, Reach: testReach}
 	_, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(d)})
 	if err == nil || !strings.Contains(err.Error(), "replacing Job d-1795780740") {
 		t.Fatalf("error %v", err)

@@ -50,7 +50,7 @@ func TestDatasetBuildIdleReconciles(t *testing.T) {
 		}
 		return nil
 	})
-	r := &DatasetBuildReconciler{Client: tm.build.Client, Clock: tm.clock, Jobs: testSettings, Lister: StorageLister{}}
+	r := &DatasetBuildReconciler{Client: tm.build.Client, Clock: tm.clock, Jobs: testSettings, Lister: StorageLister{Reach: testReach}, Reach: testReach}
 	req := ctrl.Request{NamespacedName: client.ObjectKeyFromObject(b)}
 	for i := range 3 {
 		res, err := r.Reconcile(ctx, req)

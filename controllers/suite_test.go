@@ -99,6 +99,17 @@ func needEnv(t *testing.T) {
 
 var testSettings = jobs.Settings{Image: "mldata:test", BackoffLimit: 1}
 
+// testReach is what the tests' manager may reach: their stores are mem://
+// buckets, local folders and S3 servers on loopback, all of which a
+// cluster's default policy refuses, so the tests allow them explicitly.
+var testReach = func() Reach {
+	p, err := storage.NewPolicy([]string{"s3", "gs", "azblob", "file", "mem"}, []string{"127.0.0.1/32", "::1/128"})
+	if err != nil {
+		panic(err)
+	}
+	return Reach{Policy: p}
+}()
+
 // testManager is a running manager with the three reconcilers and the
 // fakes a test steers.
 type testManager struct {
@@ -130,7 +141,7 @@ func (f *fakeLister) List(ctx context.Context, uri string, include []string, cre
 	if err != nil {
 		return nil, err
 	}
-	return StorageLister{}.List(ctx, uri, include, creds)
+	return StorageLister{Reach: testReach}.List(ctx, uri, include, creds)
 }
 
 func (f *fakeLister) setErr(err error) { f.mu.Lock(); f.err = err; f.mu.Unlock() }
@@ -171,15 +182,15 @@ func startManagerAs(t *testing.T, start time.Time, metricsAddr string, restCfg *
 		t.Fatal(err)
 	}
 	tm := &testManager{clock: clocktesting.NewFakeClock(start), recorder: events.NewFakeRecorder(100), lister: &fakeLister{}}
-	tm.build = &DatasetBuildReconciler{Client: mgr.GetClient(), Recorder: tm.recorder, Clock: tm.clock, Jobs: testSettings, Lister: tm.lister}
+	tm.build = &DatasetBuildReconciler{Client: mgr.GetClient(), Recorder: tm.recorder, Clock: tm.clock, Jobs: testSettings, Lister: tm.lister, Reach: testReach}
 	if err := tm.build.SetupWithManager(mgr, 2); err != nil {
 		t.Fatal(err)
 	}
-	tm.drift = &DriftCheckReconciler{Client: mgr.GetClient(), Recorder: tm.recorder, Clock: tm.clock, Jobs: testSettings, Lister: tm.lister}
+	tm.drift = &DriftCheckReconciler{Client: mgr.GetClient(), Recorder: tm.recorder, Clock: tm.clock, Jobs: testSettings, Lister: tm.lister, Reach: testReach}
 	if err := tm.drift.SetupWithManager(mgr, 2); err != nil {
 		t.Fatal(err)
 	}
-	tm.profile = &DatasetProfileReconciler{Client: mgr.GetClient(), Recorder: tm.recorder, Clock: tm.clock, Jobs: testSettings}
+	tm.profile = &DatasetProfileReconciler{Client: mgr.GetClient(), Recorder: tm.recorder, Clock: tm.clock, Jobs: testSettings, Reach: testReach}
 	if err := tm.profile.SetupWithManager(mgr, 2); err != nil {
 		t.Fatal(err)
 	}

@@ -84,10 +84,14 @@ contexts:
 current-context: manager
 EOF
 umask 022
+# A local run allows what a shared cluster refuses: the S3 server on
+# loopback, plain-HTTP metrics, and worker pods sized for a laptop.
 KUBECONFIG=$state/manager.kubeconfig setsid bin/mldata manager \
 	--worker-image mldata:demo \
 	--leader-election-namespace mldata-system \
 	--metrics-bind-address 127.0.0.1:18080 --health-probe-bind-address 127.0.0.1:18081 \
+	--metrics-secure=false --allowed-endpoints 127.0.0.1/32 \
+	--worker-cpu-request 100m --worker-memory-request 128Mi \
 	>"$state/manager.log" 2>&1 &
 echo $! >"$state/manager.pid"
 for _ in $(seq 100); do

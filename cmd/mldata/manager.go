@@ -12,11 +12,11 @@ import (
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
-	metricsserver "sigs.k8s.io/controller-runtime/pkg/metrics/server"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
 	"github.com/mldata-io/mldata/controllers"
 	"github.com/mldata-io/mldata/internal/jobs"
+	"github.com/mldata-io/mldata/internal/metrics"
 )
 
 func init() { subcommands = append(subcommands, newManagerCmd) }
@@ -29,6 +29,8 @@ func newManagerCmd() *cobra.Command {
 		leaderElect                   bool
 		leaderNamespace               string
 		backoff, ttl                  int32
+		reach                         reachFlags
+		metricsSecure                 bool
 	)
 	cmd := &cobra.Command{
 		Use:   "manager",
@@ -40,8 +42,10 @@ Only one replica reconciles at a time (--leader-elect). Health and readiness
 probes answer on --health-probe-bind-address (/healthz, /readyz). Logs are
 structured (klog, with key=value pairs).
 
-Prometheus metrics are served over plain HTTP at /metrics on
---metrics-bind-address (default :8080), beside controller-runtime's and Go's:
+Prometheus metrics are served at /metrics on --metrics-bind-address (default
+:8443), over HTTPS to clients whose token may "get" the /metrics non-resource
+URL (--metrics-secure, the default; the mldata-metrics-reader ClusterRole
+grants it), beside controller-runtime's and Go's:
   mldata_datasetbuild_builds_total{namespace,name,result}      finished build Jobs (succeeded, up_to_date, failed)
   mldata_datasetbuild_duration_seconds{namespace,name,result}  build Job run time (histogram)
   mldata_datasetbuild_rows{namespace,name,split}               rows per split of the published build
@@ -66,9 +70,13 @@ A resource's series are deleted with the resource.`,
 			if err := v1alpha1.AddToScheme(scheme); err != nil {
 				return err
 			}
+			reachOpts, podDefaults, err := reach.build()
+			if err != nil {
+				return err
+			}
 			opts := ctrl.Options{
 				Scheme:                  scheme,
-				Metrics:                 metricsserver.Options{BindAddress: metricsAddr},
+				Metrics:                 metrics.ServerOptions(metricsAddr, metricsSecure),
 				HealthProbeBindAddress:  probeAddr,
 				LeaderElection:          leaderElect,
 				LeaderElectionID:        "mldata-manager.mldata.io",
@@ -88,21 +96,21 @@ A resource's series are deleted with the resource.`,
 			if err := controllers.SetupIndexes(ctx, mgr); err != nil {
 				return err
 			}
-			settings := jobs.Settings{Image: image, BackoffLimit: backoff}
+			settings := jobs.Settings{Image: image, BackoffLimit: backoff, Pod: podDefaults}
 			if ttl > 0 {
 				settings.TTLSecondsAfterFinished = ptr.To(ttl)
 			}
 			clk := clock.RealClock{}
-			if err := (&controllers.DatasetBuildReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("mldata"), Clock: clk, Jobs: settings}).SetupWithManager(mgr, concurrency); err != nil {
+			if err := (&controllers.DatasetBuildReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("mldata"), Clock: clk, Jobs: settings, Reach: reachOpts}).SetupWithManager(mgr, concurrency); err != nil {
 				return err
 			}
-			if err := (&controllers.DatasetProfileReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("mldata"), Clock: clk, Jobs: settings}).SetupWithManager(mgr, concurrency); err != nil {
+			if err := (&controllers.DatasetProfileReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("mldata"), Clock: clk, Jobs: settings, Reach: reachOpts}).SetupWithManager(mgr, concurrency); err != nil {
 				return err
 			}
 			// DriftCheck Jobs are pruned by history limits, not by TTL.
 			driftSettings := settings
 			driftSettings.TTLSecondsAfterFinished = nil
-			if err := (&controllers.DriftCheckReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("mldata"), Clock: clk, Jobs: driftSettings}).SetupWithManager(mgr, concurrency); err != nil {
+			if err := (&controllers.DriftCheckReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("mldata"), Clock: clk, Jobs: driftSettings, Reach: reachOpts}).SetupWithManager(mgr, concurrency); err != nil {
 				return err
 			}
 			if err := mgr.AddHealthzCheck("healthz", healthz.Ping); err != nil {
@@ -120,9 +128,11 @@ A resource's series are deleted with the resource.`,
 	fl.IntVar(&concurrency, "concurrency", 2, "reconciles in parallel per kind")
 	fl.BoolVar(&leaderElect, "leader-elect", true, "elect a leader so that only one replica reconciles")
 	fl.StringVar(&leaderNamespace, "leader-election-namespace", "", "namespace of the leader election Lease (default: the pod's own namespace; required outside a cluster)")
-	fl.StringVar(&metricsAddr, "metrics-bind-address", ":8080", "address of the Prometheus metrics endpoint, served over HTTP at /metrics (0 disables it)")
+	fl.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "address of the Prometheus metrics endpoint, /metrics (0 disables it)")
 	fl.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the health and readiness probes")
 	fl.Int32Var(&backoff, "job-backoff-limit", 2, "retries of a failed worker pod")
 	fl.Int32Var(&ttl, "job-ttl-seconds", 86400, "delete finished build and profile Jobs after this long (0 keeps them)")
+	fl.BoolVar(&metricsSecure, "metrics-secure", true, "serve metrics over HTTPS to authenticated and authorized clients only (false: plain HTTP, for local runs)")
+	reach.register(fl)
 	return cmd
 }

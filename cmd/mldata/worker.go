@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/mldata-io/mldata/internal/worker"
+	"github.com/mldata-io/mldata/pkg/storage"
 )
 
 func init() { subcommands = append(subcommands, newWorkerCmd) }
@@ -48,7 +49,23 @@ service account).`,
 			if task.Kind != kind {
 				return usagef("worker %s was handed a %s task", args[0], task.Kind)
 			}
-			res, err := worker.Run(cmd.Context(), task, worker.Options{ScratchDir: scratch})
+			// The operator hands its URI policy to the Job: the worker
+			// refuses what the manager refuses.
+			var res *worker.Result
+			policy, enforced, err := storage.PolicyFromEnv(os.Getenv)
+			if err == nil && enforced {
+				err = worker.CheckURIs(policy, worker.TaskURIs(task))
+				if err == nil {
+					// Endpoints may also come from the Secrets' keys
+					// (envFrom), e.g. AWS_ENDPOINT_URL.
+					if cerr := policy.CheckCredentials("", environ()); cerr != nil {
+						err = &worker.Failure{Reason: worker.ReasonURIRefused, Err: cerr}
+					}
+				}
+			}
+			if err == nil {
+				res, err = worker.Run(cmd.Context(), task, worker.Options{ScratchDir: scratch})
+			}
 			sum := (*worker.Summary)(nil)
 			if err != nil {
 				sum = worker.FailureSummary(kind, err)
@@ -68,4 +85,15 @@ service account).`,
 	cmd.Flags().StringVar(&termPath, "termination-log", worker.DefaultTerminationPath, "file to write the JSON summary to")
 	cmd.Flags().StringVar(&scratch, "scratch", "", "folder for spooled remote files (default: the system temp folder)")
 	return cmd
+}
+
+// environ is the process environment as a map.
+func environ() map[string]string {
+	env := map[string]string{}
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			env[k] = v
+		}
+	}
+	return env
 }

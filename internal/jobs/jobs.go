@@ -11,6 +11,10 @@
 //     root filesystem, no privilege escalation, all capabilities dropped,
 //     RuntimeDefault seccomp. Scratch space is an emptyDir at /scratch, also
 //     TMPDIR and HOME, since cloud SDKs write caches there.
+//   - Every worker pod gets the operator's PodDefaults (defaults.go):
+//     requests and limits for what spec.resources leaves unset, a sizeLimit
+//     on the scratch emptyDir, and the URI policy in its environment, which
+//     the worker enforces as the manager does.
 //   - The service account token is not mounted: the worker never calls the
 //     API server. Cloud identity (IRSA, workload identity) uses its own
 //     projected token or the metadata server.
@@ -60,6 +64,9 @@ type Settings struct {
 	// TTLSecondsAfterFinished deletes finished Jobs after this long; nil
 	// keeps them (scheduled resources prune by history limits instead).
 	TTLSecondsAfterFinished *int32
+	// Pod are the defaults of every worker pod (resources, scratch limit,
+	// environment); see PodDefaults.
+	Pod PodDefaults
 }
 
 // Run is what one Job runs, for whom.
@@ -204,6 +211,7 @@ func Build(s Settings, r Run) (*batchv1.Job, error) {
 			},
 		},
 	}
+	applyPodDefaults(s.Pod, &job.Spec.Template.Spec)
 	return job, nil
 }
 

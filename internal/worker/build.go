@@ -343,21 +343,32 @@ func schemaChanges(changes []schema.Change, version int32) *v1alpha1.SchemaChang
 	return sc
 }
 
-// ReadManifest reads the manifest a summary names, for ApplyBuild.
+// ReadManifest reads the manifest a summary names, for ApplyBuild, with
+// the credentials of the environment (a local run).
 func ReadManifest(ctx context.Context, uri string) (*manifest.Manifest, error) {
-	i := strings.LastIndex(strings.SplitN(uri, "?", 2)[0], "/builds/")
-	if i < 0 {
-		return nil, fmt.Errorf("manifest URI %s: no builds/ folder", uri)
+	base, key, err := SplitManifestURI(uri)
+	if err != nil {
+		return nil, err
 	}
-	base, rest := uri[:i], uri[i+1:]
-	q := ""
-	if j := strings.IndexByte(rest, '?'); j >= 0 {
-		rest, q = rest[:j], rest[j:]
-	}
-	loc, err := storage.Open(ctx, base+"/"+q)
+	loc, err := storage.Open(ctx, base)
 	if err != nil {
 		return nil, err
 	}
 	defer loc.Close()
-	return manifest.Read(ctx, loc, rest)
+	return manifest.Read(ctx, loc, key)
+}
+
+// SplitManifestURI splits a manifest's URI into the URI of its dataset's
+// output (the query kept) and the manifest's key under it.
+func SplitManifestURI(uri string) (base, key string, err error) {
+	i := strings.LastIndex(strings.SplitN(uri, "?", 2)[0], "/builds/")
+	if i < 0 {
+		return "", "", fmt.Errorf("manifest URI %s: no builds/ folder", uri)
+	}
+	base, key = uri[:i], uri[i+1:]
+	q := ""
+	if j := strings.IndexByte(key, '?'); j >= 0 {
+		key, q = key[:j], key[j:]
+	}
+	return base + "/" + q, key, nil
 }

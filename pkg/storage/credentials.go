@@ -5,12 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -252,7 +254,7 @@ func openS3(ctx context.Context, u *url.URL, creds map[string]string) (*blob.Buc
 		return retry.NewStandard(func(so *retry.StandardOptions) { so.RateLimiter = limiter })
 	}
 	if o.role != "" {
-		stsClient := sts.New(sts.Options{Region: o.region, Credentials: provider, Retryer: newRetryer()})
+		stsClient := sts.New(sts.Options{Region: o.region, Credentials: provider, Retryer: newRetryer(), HTTPClient: httpClientOf(ctx)})
 		provider = aws.NewCredentialsCache(stscreds.NewAssumeRoleProvider(stsClient, o.role, func(ao *stscreds.AssumeRoleOptions) {
 			if o.roleSession != "" {
 				ao.RoleSessionName = o.roleSession
@@ -275,6 +277,9 @@ func openS3(ctx context.Context, u *url.URL, creds map[string]string) (*blob.Buc
 		ResponseChecksumValidation: o.respChecksum,
 	}
 	opts.EndpointOptions.DisableHTTPS = o.disableHTTPS
+	if hc := guardedClient(ctx); hc != nil {
+		opts.HTTPClient = hc
+	}
 	if o.dualStack {
 		opts.EndpointOptions.UseDualStackEndpoint = aws.DualStackEndpointStateEnabled
 	}
@@ -326,7 +331,7 @@ func openAzure(ctx context.Context, u *url.URL, creds map[string]string) (*blob.
 			if err != nil {
 				return nil, err
 			}
-			return container.NewClientWithSharedKeyCredential(containerURL, cred, nil)
+			return container.NewClientWithSharedKeyCredential(containerURL, cred, azureOptions(ctx))
 		}
 	case sas != "":
 		makeClient = func(svc azureblob.ServiceURL, name azureblob.ContainerName) (*container.Client, error) {
@@ -334,11 +339,11 @@ func openAzure(ctx context.Context, u *url.URL, creds map[string]string) (*blob.
 			if err != nil {
 				return nil, err
 			}
-			return container.NewClientWithNoCredential(containerURL, nil)
+			return container.NewClientWithNoCredential(containerURL, azureOptions(ctx))
 		}
 	case connStr != "":
 		makeClient = func(_ azureblob.ServiceURL, name azureblob.ContainerName) (*container.Client, error) {
-			return container.NewClientFromConnectionString(connStr, string(name), nil)
+			return container.NewClientFromConnectionString(connStr, string(name), azureOptions(ctx))
 		}
 	default:
 		return nil, fmt.Errorf("%w: azblob:// needs %s with %s or %s, or %s", ErrNoCredentials,
@@ -374,7 +379,11 @@ func openGCS(ctx context.Context, u *url.URL, creds map[string]string) (*blob.Bu
 		// The parser's messages describe the JSON's shape, never its values.
 		return nil, fmt.Errorf("service-account key: %w", err)
 	}
-	client, err := gcp.NewHTTPClient(gcp.DefaultTransport(), gc.TokenSource)
+	transport := gcp.DefaultTransport()
+	if hc := guardedClient(ctx); hc != nil {
+		transport = hc.Transport.(*http.Transport)
+	}
+	client, err := gcp.NewHTTPClient(transport, gc.TokenSource)
 	if err != nil {
 		return nil, err
 	}
@@ -415,6 +424,25 @@ func serviceAccountKey(creds map[string]string) []byte {
 		}
 	}
 	return nil
+}
+
+// httpClientOf is the guarded HTTP client of ctx (see OpenGuarded) as the
+// AWS SDK takes it, or nil for the SDK's own.
+func httpClientOf(ctx context.Context) sts.HTTPClient {
+	if hc := guardedClient(ctx); hc != nil {
+		return hc
+	}
+	return nil
+}
+
+// azureOptions route an Azure client through the guarded HTTP client of
+// ctx, if any.
+func azureOptions(ctx context.Context) *container.ClientOptions {
+	hc := guardedClient(ctx)
+	if hc == nil {
+		return nil
+	}
+	return &container.ClientOptions{ClientOptions: azcore.ClientOptions{Transport: hc}}
 }
 
 func firstOf(m map[string]string, keys ...string) string {

@@ -74,6 +74,7 @@ func (l *Location) List(ctx context.Context, include []string) ([]Object, error)
 		return []Object{o}, nil
 	}
 	var out []Object
+	seen := 0
 	it := l.Bucket.List(&blob.ListOptions{Prefix: l.Prefix})
 	for {
 		lo, err := it.Next(ctx)
@@ -82,6 +83,9 @@ func (l *Location) List(ctx context.Context, include []string) ([]Object, error)
 		}
 		if err != nil {
 			return nil, l.redact(fmt.Errorf("%s: list: %w", l, err))
+		}
+		if seen++; l.MaxListEntries > 0 && seen > l.MaxListEntries {
+			return nil, &ListLimitError{URI: l.String(), Limit: l.MaxListEntries}
 		}
 		if lo.IsDir || strings.HasSuffix(lo.Key, "/") || !strings.HasPrefix(lo.Key, l.Prefix) {
 			continue

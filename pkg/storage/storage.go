@@ -71,6 +71,10 @@ type Location struct {
 	// Object is set when the URI names one existing object; it is a key
 	// relative to Prefix, e.g. "data.csv".
 	Object string
+	// MaxListEntries, when positive, makes List fail with a
+	// *ListLimitError once the store has returned more entries than this
+	// (matching or not): a bound on the time and memory a listing takes.
+	MaxListEntries int
 
 	kind    kind
 	dir     string   // local directory behind Bucket, for kindFile

@@ -258,7 +258,11 @@ func restartManager() error {
 		"--leader-elect", "--leader-election-namespace", systemNS,
 		"--metrics-bind-address", env.metrics,
 		"--health-probe-bind-address", probe,
-		"--job-backoff-limit", "2")
+		"--job-backoff-limit", "2",
+		// A local run: plain-HTTP metrics, the S3 server on loopback
+		// (refused by default), and pods sized for a laptop's node.
+		"--metrics-secure=false", "--allowed-endpoints", "127.0.0.1/32",
+		"--worker-cpu-request", "100m", "--worker-memory-request", "128Mi")
 	if err != nil {
 		return err
 	}
