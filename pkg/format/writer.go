@@ -65,7 +65,8 @@ func NewWriter(w io.Writer, schema *arrow.Schema, kind Kind, c Compression) (Wri
 
 // How the Parquet writer encodes a file:
 //
-//   - Columns of a row group are encoded in parallel, each into its own
+//   - Columns of a row group are encoded in parallel (when cores are free:
+//     a build already writes several parts at once), each into its own
 //     buffer, and the buffers are written out in column order when the row
 //     group is full. Which goroutine encodes which column never shows in the
 //     bytes: the same batches give the same file for any number of cores.
@@ -76,11 +77,12 @@ func NewWriter(w io.Writer, schema *arrow.Schema, kind Kind, c Compression) (Wri
 //     values, and building one costs a hash-table insert per value until the
 //     Parquet library gives up at the dictionary page limit. Other string
 //     columns (categories, labels) are dictionary encoded, with the
-//     dictionary built here over the whole row group (values in order of
-//     first appearance) and handed to the library as Arrow dictionary
-//     arrays, which it writes without hashing every value again. A row
-//     group whose dictionary outgrows dictMaxBytes or half its values is
-//     written through the library's own encoder, which falls back to plain
+//     dictionary built here as batches arrive (values in order of first
+//     appearance; only the indices are kept until the row group ends) and
+//     handed to the library as Arrow dictionary arrays, which it writes
+//     without hashing every value again. When a row group's dictionary
+//     outgrows dictMaxBytes or half its values, the rest of the row group
+//     goes through the library's own encoder, which falls back to plain
 //     pages. Numbers and times are left to the page compressor.
 //   - zstd runs at level 1: on the benchmark table it writes files of the
 //     same size as the default level 3 in 40% less CPU time.
@@ -115,10 +117,24 @@ type parquetWriter struct {
 type columnState struct {
 	ctx      context.Context // pqarrow's scratch buffers; one column at a time
 	nullable bool
-	dict     bool          // dictionary encoded: values wait for the row group's end
-	pending  []arrow.Array // dict: this row group's slices, retained
-	levels   []int16
+	dict     bool       // dictionary encoded: values wait for the row group's end
+	ds       *dictState // dict: the row group's dictionary so far
 }
+
+// dictState is a string column's dictionary for the open row group, and the
+// indices of the rows written so far (the strings themselves are not kept).
+type dictState struct {
+	at      map[string]int32
+	vals    *array.StringBuilder
+	size    int // bytes of the dictionary's values, as Parquet stores them
+	values  int // non-null values indexed
+	indices []arrow.Array
+	dense   bool // too many distinct values: the rest of the row group goes plain
+}
+
+// levelPool holds definition-level buffers, shared by all writers so that
+// there are about as many as columns being encoded at once.
+var levelPool = sync.Pool{New: func() any { return new([]int16) }}
 
 func newParquetWriter(w io.Writer, schema *arrow.Schema, c Compression) (Writer, error) {
 	codec, level := compress.Codecs.Snappy, compress.DefaultCompressionLevel
@@ -168,7 +184,9 @@ func (p *parquetWriter) start(first arrow.RecordBatch) error {
 		}
 		if first == nil || repetitive(first.Column(j)) {
 			opts = append(opts, parquet.WithDictionaryFor(f.Name, true))
-			p.cols[j].dict = f.Type.ID() == arrow.STRING
+			if f.Type.ID() == arrow.STRING {
+				p.cols[j].dict, p.cols[j].ds = true, newDictState()
+			}
 		}
 	}
 	props := parquet.NewWriterProperties(opts...)
@@ -263,8 +281,14 @@ func (p *parquetWriter) Write(rec arrow.RecordBatch) error {
 	return nil
 }
 
-// eachColumn runs fn for every column, on up to GOMAXPROCS goroutines, and
-// returns the error of the first column that failed.
+// encodeHelpers bounds the goroutines that help writers encode columns,
+// across all writers: a build writes many parts at once, and helpers beyond
+// the cores would only hold more buffers at the same time.
+var encodeHelpers = make(chan struct{}, runtime.GOMAXPROCS(0))
+
+// eachColumn runs fn for every column, on this goroutine and on as many
+// helpers as are free, and returns the error of the first column that
+// failed.
 func (p *parquetWriter) eachColumn(fn func(j int) error) error {
 	nc := len(p.cols)
 	errs := make([]error, nc)
@@ -279,9 +303,18 @@ func (p *parquetWriter) eachColumn(fn func(j int) error) error {
 		}
 	}
 	var wg sync.WaitGroup
+helpers:
 	for range min(nc, runtime.GOMAXPROCS(0)) - 1 {
-		wg.Add(1)
-		go func() { defer wg.Done(); work() }()
+		select {
+		case encodeHelpers <- struct{}{}:
+			wg.Add(1)
+			go func() {
+				defer func() { <-encodeHelpers; wg.Done() }()
+				work()
+			}()
+		default:
+			break helpers
+		}
 	}
 	work()
 	wg.Wait()
@@ -297,9 +330,8 @@ func (p *parquetWriter) eachColumn(fn func(j int) error) error {
 // a dictionary column keeps them for closeRowGroup.
 func (p *parquetWriter) writeColumn(j int, arr arrow.Array, off, n int64) error {
 	st := &p.cols[j]
-	if st.dict {
-		st.pending = append(st.pending, array.NewSlice(arr, off, off+n))
-		return nil
+	if st.dict && !st.ds.dense {
+		return p.index(j, array.NewSlice(arr, off, off+n))
 	}
 	if off != 0 || n != int64(arr.Len()) {
 		arr = array.NewSlice(arr, off, off+n)
@@ -319,10 +351,12 @@ func (p *parquetWriter) encode(j int, arr arrow.Array) error {
 	if st.nullable {
 		// Flat columns: definition level 1 for a value, 0 for a null.
 		n := arr.Len()
-		if cap(st.levels) < n {
-			st.levels = make([]int16, n)
+		lv := levelPool.Get().(*[]int16)
+		defer levelPool.Put(lv)
+		if cap(*lv) < n {
+			*lv = make([]int16, n)
 		}
-		def = st.levels[:n]
+		def = (*lv)[:n]
 		if arr.NullN() == 0 {
 			for i := range def {
 				def[i] = 1
@@ -343,17 +377,15 @@ func (p *parquetWriter) encode(j int, arr arrow.Array) error {
 // closeRowGroup encodes the dictionary columns and writes the row group out.
 func (p *parquetWriter) closeRowGroup() error {
 	err := p.eachColumn(func(j int) error {
-		st := &p.cols[j]
-		if !st.dict {
+		if !p.cols[j].dict {
 			return nil
 		}
-		defer func() {
-			for _, a := range st.pending {
-				a.Release()
-			}
-			st.pending = st.pending[:0]
-		}()
-		return p.encodeDict(j, st.pending)
+		ds := p.cols[j].ds
+		defer ds.reset()
+		if ds.dense {
+			return nil
+		}
+		return p.flushDict(j)
 	})
 	if err == nil {
 		err = p.rg.Close()
@@ -365,68 +397,72 @@ func (p *parquetWriter) closeRowGroup() error {
 	return nil
 }
 
-// encodeDict writes a string column chunk as dictionary indices into one
-// dictionary, or as plain strings if the dictionary would be too large.
-func (p *parquetWriter) encodeDict(j int, parts []arrow.Array) error {
-	at := make(map[string]int32, 256)
-	db := array.NewStringBuilder(memory.DefaultAllocator)
-	defer db.Release()
-	indices := make([]arrow.Array, 0, len(parts))
-	defer func() {
-		for _, a := range indices {
-			a.Release()
-		}
-	}()
-	values, size := 0, 0
-	for _, part := range parts {
-		a := part.(*array.String)
-		n := a.Len()
-		buf := memory.NewResizableBuffer(memory.DefaultAllocator)
-		buf.Resize(n * 4)
-		idx := arrow.Int32Traits.CastFromBytes(buf.Bytes())
-		for i := 0; i < n; i++ {
-			if a.IsNull(i) {
-				idx[i] = 0
-				continue
-			}
-			v := a.Value(i)
-			k, ok := at[v]
-			if !ok {
-				k = int32(len(at))
-				at[strings.Clone(v)] = k
-				db.Append(v)
-				size += len(v) + 4
-			}
-			idx[i] = k
-		}
-		values += n - a.NullN()
-		var valid *memory.Buffer
-		if a.NullN() > 0 {
-			valid = memory.NewResizableBuffer(memory.DefaultAllocator)
-			valid.Resize(int(bitutil.BytesForBits(int64(n))))
-			bitutil.CopyBitmap(a.NullBitmapBytes(), a.Data().Offset(), n, valid.Bytes(), 0)
-		}
-		data := array.NewData(arrow.PrimitiveTypes.Int32, n, []*memory.Buffer{valid, buf}, nil, a.NullN(), 0)
-		indices = append(indices, array.MakeFromData(data))
-		data.Release()
-		buf.Release()
-		if valid != nil {
-			valid.Release()
-		}
-		if size > dictMaxBytes || (values >= dictSample && 2*len(at) > values) {
-			// Too many distinct values for a dictionary to pay.
-			for _, part := range parts {
-				if err := p.encode(j, part); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
+func newDictState() *dictState {
+	return &dictState{at: make(map[string]int32, 256), vals: array.NewStringBuilder(memory.DefaultAllocator)}
+}
+
+func (ds *dictState) reset() {
+	for _, a := range ds.indices {
+		a.Release()
 	}
-	dict := db.NewArray()
+	ds.vals.Release()
+	*ds = *newDictState()
+}
+
+// index adds a slice of a dictionary column to the row group's dictionary
+// and keeps its indices. When the dictionary grows past dictMaxBytes, or
+// past half the values once dictSample values have been seen, the indices
+// so far are written and the rest of the row group goes to the Parquet
+// library as plain strings (it falls back to plain pages).
+func (p *parquetWriter) index(j int, part arrow.Array) error {
+	defer part.Release()
+	ds := p.cols[j].ds
+	a := part.(*array.String)
+	n := a.Len()
+	buf := memory.NewResizableBuffer(memory.DefaultAllocator)
+	defer buf.Release()
+	buf.Resize(n * 4)
+	idx := arrow.Int32Traits.CastFromBytes(buf.Bytes())
+	for i := 0; i < n; i++ {
+		if a.IsNull(i) {
+			idx[i] = 0
+			continue
+		}
+		v := a.Value(i)
+		k, ok := ds.at[v]
+		if !ok {
+			k = int32(len(ds.at))
+			ds.at[strings.Clone(v)] = k
+			ds.vals.Append(v)
+			ds.size += len(v) + 4
+		}
+		idx[i] = k
+	}
+	ds.values += n - a.NullN()
+	var valid *memory.Buffer
+	if a.NullN() > 0 {
+		valid = memory.NewResizableBuffer(memory.DefaultAllocator)
+		defer valid.Release()
+		valid.Resize(int(bitutil.BytesForBits(int64(n))))
+		bitutil.CopyBitmap(a.NullBitmapBytes(), a.Data().Offset(), n, valid.Bytes(), 0)
+	}
+	data := array.NewData(arrow.PrimitiveTypes.Int32, n, []*memory.Buffer{valid, buf}, nil, a.NullN(), 0)
+	ds.indices = append(ds.indices, array.MakeFromData(data))
+	data.Release()
+	if ds.size > dictMaxBytes || (ds.values >= dictSample && 2*len(ds.at) > ds.values) {
+		ds.dense = true
+		return p.flushDict(j)
+	}
+	return nil
+}
+
+// flushDict writes the indices kept for column j with their dictionary.
+func (p *parquetWriter) flushDict(j int) error {
+	ds := p.cols[j].ds
+	dict := ds.vals.NewArray()
 	defer dict.Release()
 	dt := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
-	for _, ix := range indices {
+	for _, ix := range ds.indices {
 		da := array.NewDictionaryArray(dt, ix, dict)
 		err := p.encode(j, da)
 		da.Release()
