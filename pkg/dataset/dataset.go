@@ -52,6 +52,7 @@ type File struct {
 	Schema *arrow.Schema
 
 	input   format.Input
+	index   *format.Index // chunks found by inspection (CSV), replayed by scans
 	cleanup func() error
 }
 
@@ -242,6 +243,9 @@ func inspect(ctx context.Context, loc *storage.Location, obj storage.Object, opt
 	}
 	f.Schema = ev.Schema()
 	f.Rows = ev.Rows()
+	if r, ok := dec.(format.Replayer); ok {
+		f.index = r.Index()
+	}
 	if hr != nil {
 		f.SHA256 = hr.Sum()
 	}
@@ -252,6 +256,16 @@ func inspect(ctx context.Context, loc *storage.Location, obj storage.Object, opt
 		}
 	}
 	return f, nil
+}
+
+// chunks cuts the file into chunks for decoding: the chunks inspection
+// found when the decoder can replay them (no second scan for record
+// boundaries), else a fresh pass.
+func (f *File) chunks(ctx context.Context, dec format.Decoder, emit func(*format.Chunk) error) error {
+	if r, ok := dec.(format.Replayer); ok && f.index != nil {
+		return r.Replay(ctx, f.index, emit)
+	}
+	return dec.Chunks(ctx, emit)
 }
 
 // prepare sets up random access to the file: local files are read in place,
@@ -433,7 +447,7 @@ func ScanFileColumns[U any](ctx context.Context, schema *arrow.Schema, cols []in
 		}
 	}
 	return parallel.Ordered(ctx, workers,
-		func(ctx context.Context, emit func(*format.Chunk) error) error { return dec.Chunks(ctx, emit) },
+		func(ctx context.Context, emit func(*format.Chunk) error) error { return f.chunks(ctx, dec, emit) },
 		func(w int, c *format.Chunk) (U, error) {
 			rec, err := decode(c)
 			if err != nil {

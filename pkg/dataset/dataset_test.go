@@ -223,3 +223,23 @@ func TestScanManyFilesWorkerIndexes(t *testing.T) {
 		}
 	}
 }
+
+func TestScanReplaysTheChunksInspectionFound(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, "a.csv", "id,x\n1,a\n2,b\n3,c\n4,d\n5,e\n")
+	d, err := Open(context.Background(), filepath.Join(dir, "a.csv"), Options{Read: format.Options{ChunkRows: 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if got := scanRows(t, d); got != 5 {
+		t.Fatalf("scanned %d rows, want 5", got)
+	}
+	// The scan cuts the chunks that inspection recorded; a file that grew
+	// in between is reported instead of read with rows the schema never saw.
+	write(t, dir, "a.csv", "id,x\n1,a\n2,b\n3,c\n4,d\n5,e\n6,f\n")
+	err = d.Scan(context.Background(), 2, func(int, arrow.RecordBatch) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "a.csv: file changed since it was first read (it is now longer)") {
+		t.Errorf("scan of a grown file: %v", err)
+	}
+}

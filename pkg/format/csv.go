@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"io"
 	"math"
 	"math/bits"
+	"sync/atomic"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -28,6 +31,7 @@ type csvDecoder struct {
 	rows  int
 	nulls *nullSet
 	ts    bool
+	index atomic.Pointer[Index] // chunks of the last complete Chunks pass
 }
 
 type csvHeader struct {
@@ -75,12 +79,118 @@ func (d *csvDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) error 
 	}
 	s.names = hdr.names
 	seq, row := 0, int64(0)
-	return s.chunks(ctx, d.rows, func(data []byte, line, offset int64, n int) error {
+	idx := &Index{file: d.in.Name, comp: d.comp, rows: d.rows, header: hdr}
+	err = s.chunks(ctx, d.rows, func(data []byte, line, offset int64, n int) error {
 		c := &Chunk{Seq: seq, FirstRow: row, FirstLine: line, Rows: n, payload: &textChunk{data: data, offset: offset, header: hdr}}
+		idx.spans = append(idx.spans, chunkSpan{offset: offset, size: len(data), line: line, rows: n})
 		seq++
 		row += int64(n)
 		return emit(c)
 	})
+	if err != nil {
+		return err
+	}
+	idx.end = s.base + int64(s.n)
+	d.index.Store(idx)
+	return nil
+}
+
+// Index is the list of chunks that one pass over a CSV input cut, with
+// their byte ranges, lines and record counts. It lets a later pass over the
+// same bytes (Replay) read each chunk's bytes directly, without looking for
+// record boundaries or tracking quotes again: a build infers types over
+// every row in a first pass and decodes in a second, and the second pass
+// no longer scans. An index is a few dozen bytes per chunk; chunk bytes are
+// not kept between passes, so memory stays bounded by the chunks in flight
+// whatever the file size.
+type Index struct {
+	file   string
+	comp   Compression
+	rows   int // ChunkRows the chunks were cut with
+	header *csvHeader
+	spans  []chunkSpan
+	end    int64 // length of the (decompressed) stream
+}
+
+type chunkSpan struct {
+	offset int64 // of the chunk's first byte in the (decompressed) stream
+	size   int
+	line   int64
+	rows   int
+}
+
+// Replayer is a Decoder that can repeat the chunks of an earlier pass.
+type Replayer interface {
+	// Index returns the chunks of the last Chunks call that went to the end
+	// of the input, or nil.
+	Index() *Index
+	// Replay emits the chunks recorded in idx, as Chunks would, reading
+	// their bytes straight from the input. It fails if the input is no
+	// longer the one indexed (shorter or longer), and it falls back to
+	// Chunks when idx was made with other options.
+	Replay(ctx context.Context, idx *Index, emit func(*Chunk) error) error
+}
+
+func (d *csvDecoder) Index() *Index { return d.index.Load() }
+
+func (d *csvDecoder) Replay(ctx context.Context, idx *Index, emit func(*Chunk) error) error {
+	if idx == nil || idx.file != d.in.Name || idx.comp != d.comp || idx.rows != d.rows {
+		return d.Chunks(ctx, emit)
+	}
+	rc, err := openText(ctx, d.in, d.comp)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	changed := func(how string) error {
+		return &Error{File: d.in.Name, Msg: "file changed since it was first read (it is now " + how + ")",
+			Hint: "run again once the file is no longer being written"}
+	}
+	pos, row := int64(0), int64(0)
+	for seq, sp := range idx.spans {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		// Skip the header, or blank lines between chunks.
+		if n, err := io.CopyN(io.Discard, rc, sp.offset-pos); err != nil {
+			if err == io.EOF || n < sp.offset-pos {
+				return changed("shorter")
+			}
+			return fmt.Errorf("read %s: %w", d.in.Name, err)
+		}
+		data := make([]byte, sp.size)
+		if _, err := io.ReadFull(rc, data); err != nil {
+			if err == io.EOF || err == io.ErrUnexpectedEOF {
+				return changed("shorter")
+			}
+			var fe *Error
+			if errors.As(err, &fe) {
+				return err
+			}
+			return fmt.Errorf("read %s: %w", d.in.Name, err)
+		}
+		pos = sp.offset + int64(sp.size)
+		c := &Chunk{Seq: seq, FirstRow: row, FirstLine: sp.line, Rows: sp.rows, payload: &textChunk{data: data, offset: sp.offset, header: idx.header}}
+		row += int64(sp.rows)
+		if err := emit(c); err != nil {
+			return err
+		}
+	}
+	rest, err := io.Copy(io.Discard, rc)
+	if err != nil {
+		var fe *Error
+		if errors.As(err, &fe) {
+			return err
+		}
+		return fmt.Errorf("read %s: %w", d.in.Name, err)
+	}
+	switch {
+	case pos+rest < idx.end:
+		return changed("shorter")
+	case pos+rest > idx.end:
+		return changed("longer")
+	}
+	return nil
 }
 
 func (d *csvDecoder) parseHeader(rec []byte, line, offset int64) (*csvHeader, error) {

@@ -411,3 +411,105 @@ func TestCSVConversionErrors(t *testing.T) {
 		})
 	}
 }
+
+// chunkView is what a pass hands out for one chunk.
+type chunkView struct {
+	Seq       int
+	FirstRow  int64
+	FirstLine int64
+	Rows      int
+	Offset    int64
+	Data      string
+}
+
+func collectChunks(t *testing.T, pass func(func(*Chunk) error) error) ([]chunkView, error) {
+	t.Helper()
+	var out []chunkView
+	err := pass(func(c *Chunk) error {
+		tc := c.payload.(*textChunk)
+		out = append(out, chunkView{c.Seq, c.FirstRow, c.FirstLine, c.Rows, tc.offset, string(tc.data)})
+		return nil
+	})
+	return out, err
+}
+
+func TestCSVReplayRepeatsTheChunksOfTheFirstPass(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("\xEF\xBB\xBFid,note\r\n\r\n")
+	for i := 0; i < 40; i++ {
+		fmt.Fprintf(&b, "%d,\"line %d\nstill \"\"quoted\"\"\"\r\n", i, i)
+		if i%9 == 0 {
+			b.WriteString("\n\n") // blank lines, some between chunks
+		}
+	}
+	b.WriteString("40,last") // no final newline
+	plain := []byte(b.String())
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(plain)
+	zw.Close()
+	for _, in := range []Input{memInput("t.csv", plain), memInput("t.csv.gz", gz.Bytes())} {
+		t.Run(in.Name, func(t *testing.T) {
+			d, err := NewDecoder(in, Options{ChunkRows: 6})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if d.(Replayer).Index() != nil {
+				t.Fatal("index before any pass")
+			}
+			first, err := collectChunks(t, func(emit func(*Chunk) error) error { return d.Chunks(context.Background(), emit) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			idx := d.(Replayer).Index()
+			// A second decoder, as a later pass would make.
+			d2, _ := NewDecoder(in, Options{ChunkRows: 6})
+			again, err := collectChunks(t, func(emit func(*Chunk) error) error { return d2.(Replayer).Replay(context.Background(), idx, emit) })
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(first) != 7 {
+				t.Fatalf("%d chunks, want 7", len(first))
+			}
+			diff(t, "replayed chunks", first, again)
+			res := mustRead(t, in, Options{ChunkRows: 6})
+			var rows int
+			for _, c := range again {
+				rows += c.Rows
+			}
+			if rows != len(res.rows) || rows != 41 {
+				t.Errorf("replay has %d rows, the file %d; want 41", rows, len(res.rows))
+			}
+			// Other chunk sizes: the index does not apply, a fresh pass runs.
+			d3, _ := NewDecoder(in, Options{ChunkRows: 10})
+			fresh, err := collectChunks(t, func(emit func(*Chunk) error) error { return d3.(Replayer).Replay(context.Background(), idx, emit) })
+			if err != nil || len(fresh) != 5 {
+				t.Errorf("replay with other options: %d chunks, %v; want 5 from a fresh pass", len(fresh), err)
+			}
+		})
+	}
+}
+
+func TestCSVReplayNoticesAChangedFile(t *testing.T) {
+	data := []byte("a,b\n1,2\n3,4\n5,6\n")
+	d, _ := NewDecoder(memInput("c.csv", data), Options{ChunkRows: 2})
+	if _, err := collectChunks(t, func(emit func(*Chunk) error) error { return d.Chunks(context.Background(), emit) }); err != nil {
+		t.Fatal(err)
+	}
+	idx := d.(Replayer).Index()
+	for _, tc := range []struct {
+		data []byte
+		msg  string
+	}{
+		{data[:len(data)-5], "changed since it was first read (it is now shorter)"},
+		{data[:9], "changed since it was first read (it is now shorter)"},
+		{append(append([]byte(nil), data...), "7,8\n"...), "changed since it was first read (it is now longer)"},
+	} {
+		d2, _ := NewDecoder(memInput("c.csv", tc.data), Options{ChunkRows: 2})
+		_, err := collectChunks(t, func(emit func(*Chunk) error) error { return d2.(Replayer).Replay(context.Background(), idx, emit) })
+		e := asError(t, err)
+		if e.File != "c.csv" || !strings.Contains(e.Msg, tc.msg) {
+			t.Errorf("%q: got %v, want %q", tc.data, err, tc.msg)
+		}
+	}
+}

@@ -2,17 +2,29 @@ package format
 
 import (
 	"bufio"
+	"bytes"
+	"context"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"math"
+	"runtime"
 	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/bitutil"
+	"github.com/apache/arrow-go/v18/arrow/ipc"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -30,10 +42,10 @@ const ParquetRowGroupRows = 128 * 1024
 // "" is the default: snappy for Parquet, none for text (see CheckCompression).
 //
 // Output is deterministic: the same sequence of record batches gives the same
-// bytes (no timestamps, host names or random ids are written). Parquet files
-// have statistics on, dictionary encoding on for text columns (numbers and
-// times are left to the page compressor), and row groups of up to
-// ParquetRowGroupRows rows. CSV files have a header row, RFC 4180 quoting
+// bytes (no timestamps, host names or random ids are written), whatever the
+// number of cores. Parquet files have statistics on, dictionary encoding on
+// for repetitive text columns (see "How the Parquet writer encodes a file"),
+// and row groups of up to ParquetRowGroupRows rows. CSV files have a header row, RFC 4180 quoting
 // only where a field needs it, nulls as empty fields, floats in the
 // shortest form that reads back to the same float64 (with ".0" added to
 // whole numbers so that they read back as floats), and timestamps in RFC
@@ -51,59 +63,497 @@ func NewWriter(w io.Writer, schema *arrow.Schema, kind Kind, c Compression) (Wri
 	return newTextWriter(w, schema, kind, c)
 }
 
+// How the Parquet writer encodes a file:
+//
+//   - Columns of a row group are encoded in parallel (when cores are free:
+//     a build already writes several parts at once), each into its own
+//     buffer, and the buffers are written out in column order when the row
+//     group is full. Which goroutine encodes which column never shows in the
+//     bytes: the same batches give the same file for any number of cores.
+//   - Dictionary encoding is chosen per text column from the data: the first
+//     batch written decides. A column whose sample of up to dictSample
+//     non-null values is more than half distinct (ids, free text, hashes)
+//     is written plain: its dictionary would be nearly as large as the
+//     values, and building one costs a hash-table insert per value until the
+//     Parquet library gives up at the dictionary page limit. Other string
+//     columns (categories, labels) are dictionary encoded, with the
+//     dictionary built here as batches arrive (values in order of first
+//     appearance; only the indices are kept until the row group ends) and
+//     handed to the library as Arrow dictionary arrays, which it writes
+//     without hashing every value again. When a row group's dictionary
+//     outgrows dictMaxBytes or half its values, the rest of the row group
+//     goes through the library's own encoder, which falls back to plain
+//     pages. Numbers and times are left to the page compressor.
+//   - zstd runs at level 1 (zstdLevel).
+//   - Row groups hold up to ParquetRowGroupRows rows.
+
+// dictSample is how many values of a text column the writer looks at to
+// decide on dictionary encoding.
+const dictSample = 4096
+
+// dictMaxBytes bounds a dictionary built for one column chunk: the Parquet
+// library's default dictionary page limit.
+const dictMaxBytes = 1 << 20
+
+// zstdLevel is the zstd level of Parquet pages: on the benchmark table
+// level 1 writes files of the same size as the default level 3 in 40% less
+// CPU time.
+const zstdLevel = 1
+
+// The Parquet library keeps its zstd page encoders in a sync.Pool, which
+// every garbage collection empties; each new encoder then allocates its
+// history buffers again, a few megabytes per page written after a
+// collection. Encoders of the level this package writes stay in a pool of
+// their own. The output is the same: an encoder starts every page from a
+// clean state. The codec registry is global, so this applies to every
+// Parquet file the process writes; reading is unchanged.
+func init() {
+	orig, err := compress.GetCodec(compress.Codecs.Zstd)
+	if err != nil {
+		return
+	}
+	compress.RegisterCodec(compress.Codecs.Zstd, zstdPages{Codec: orig, free: make(chan *zstd.Encoder, 4*runtime.GOMAXPROCS(0))})
+}
+
+type zstdPages struct {
+	compress.Codec
+	free chan *zstd.Encoder
+}
+
+func (z zstdPages) EncodeLevel(dst, src []byte, level int) []byte {
+	if level != zstdLevel {
+		return z.Codec.EncodeLevel(dst, src, level)
+	}
+	var enc *zstd.Encoder
+	select {
+	case enc = <-z.free:
+	default:
+		var err error
+		enc, err = zstd.NewWriter(nil, zstd.WithZeroFrames(true), zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
+			zstd.WithEncoderConcurrency(1), zstd.WithAllLitEntropyCompression(true))
+		if err != nil {
+			return z.Codec.EncodeLevel(dst, src, level)
+		}
+	}
+	out := enc.EncodeAll(src, dst[:0])
+	select {
+	case z.free <- enc:
+	default:
+	}
+	return out
+}
+
+func (z zstdPages) DecodeWithError(dst, src []byte) ([]byte, error) {
+	if ec, ok := z.Codec.(compress.ErrorCodec); ok {
+		return ec.DecodeWithError(dst, src)
+	}
+	return z.Codec.Decode(dst, src), nil
+}
+
+func (z zstdPages) NewReader(r io.Reader) io.ReadCloser {
+	return z.Codec.(compress.StreamingCodec).NewReader(r)
+}
+
+func (z zstdPages) NewWriter(w io.Writer) io.WriteCloser {
+	return z.Codec.(compress.StreamingCodec).NewWriter(w)
+}
+
+func (z zstdPages) NewWriterLevel(w io.Writer, level int) (io.WriteCloser, error) {
+	return z.Codec.(compress.StreamingCodec).NewWriterLevel(w, level)
+}
+
 // noClose hides the Close method of the destination: the Parquet library
 // closes its sink, but Writer.Close must leave it open.
 type noClose struct{ io.Writer }
 
-type parquetWriter struct{ fw *pqarrow.FileWriter }
+type parquetWriter struct {
+	w      io.Writer
+	schema *arrow.Schema
+	codec  compress.Compression
+	level  int
+
+	fw     *file.Writer // created by the first Write, which chooses the encodings
+	rg     file.BufferedRowGroupWriter
+	rgRows int64
+	cols   []columnState
+	closed bool
+}
+
+// columnState is what one column keeps between batches.
+type columnState struct {
+	ctx      context.Context // pqarrow's scratch buffers; one column at a time
+	nullable bool
+	dict     bool       // dictionary encoded: values wait for the row group's end
+	ds       *dictState // dict: the row group's dictionary so far
+}
+
+// dictState is a string column's dictionary for the open row group, and the
+// indices of the rows written so far (the strings themselves are not kept).
+type dictState struct {
+	at      map[string]int32
+	vals    *array.StringBuilder
+	size    int // bytes of the dictionary's values, as Parquet stores them
+	values  int // non-null values indexed
+	indices []arrow.Array
+	dense   bool // too many distinct values: the rest of the row group goes plain
+}
+
+// levelPool holds definition-level buffers, shared by all writers so that
+// there are about as many as columns being encoded at once.
+var levelPool = sync.Pool{New: func() any { return new([]int16) }}
 
 func newParquetWriter(w io.Writer, schema *arrow.Schema, c Compression) (Writer, error) {
-	codec := compress.Codecs.Snappy
+	codec, level := compress.Codecs.Snappy, compress.DefaultCompressionLevel
 	switch c {
 	case None:
 		codec = compress.Codecs.Uncompressed
 	case Gzip:
 		codec = compress.Codecs.Gzip
 	case Zstd:
-		codec = compress.Codecs.Zstd
+		codec, level = compress.Codecs.Zstd, zstdLevel
 	}
+	for _, f := range schema.Fields() {
+		if isNested(f.Type) {
+			return nil, fmt.Errorf("column %q has type %s, which Parquet output does not support; cast it to string first", f.Name, f.Type)
+		}
+	}
+	p := &parquetWriter{w: w, schema: schema, codec: codec, level: level, cols: make([]columnState, schema.NumFields())}
+	for j, f := range schema.Fields() {
+		p.cols[j] = columnState{ctx: pqarrow.NewArrowWriteContext(context.Background(), nil), nullable: f.Nullable}
+	}
+	return p, nil
+}
+
+func isNested(t arrow.DataType) bool {
+	switch t.ID() {
+	case arrow.LIST, arrow.LARGE_LIST, arrow.FIXED_SIZE_LIST, arrow.LIST_VIEW, arrow.LARGE_LIST_VIEW,
+		arrow.STRUCT, arrow.MAP, arrow.SPARSE_UNION, arrow.DENSE_UNION, arrow.DICTIONARY, arrow.RUN_END_ENCODED, arrow.EXTENSION:
+		return true
+	}
+	return false
+}
+
+// start creates the file, with dictionary encoding chosen from first (nil
+// when the file gets no rows).
+func (p *parquetWriter) start(first arrow.RecordBatch) error {
 	opts := []parquet.WriterProperty{
-		parquet.WithCompression(codec),
-		parquet.WithDictionaryDefault(true),
+		parquet.WithCompression(p.codec),
+		parquet.WithCompressionLevel(p.level),
+		parquet.WithDictionaryDefault(false),
 		parquet.WithStats(true),
 		parquet.WithMaxRowGroupLength(ParquetRowGroupRows),
+		parquet.WithDictionaryPageSizeLimit(dictMaxBytes),
 	}
-	// zstd level 1: on the benchmark table it writes files of the same size
-	// as the default level 3 in 40% less CPU time.
-	if c == Zstd {
-		opts = append(opts, parquet.WithCompressionLevel(1))
-	}
-	// Dictionary encoding pays for text (categories, repeated labels). For
-	// numbers and times the general compressor already folds repeats, and
-	// on high-cardinality columns the dictionary's hash table grows to many
-	// megabytes per column before the writer falls back to plain encoding:
-	// it cost a third of a build's memory and a tenth of its time.
-	for _, f := range schema.Fields() {
+	for j, f := range p.schema.Fields() {
 		if !isText(f.Type) {
-			opts = append(opts, parquet.WithDictionaryFor(f.Name, false))
+			continue
+		}
+		if first == nil || repetitive(first.Column(j)) {
+			opts = append(opts, parquet.WithDictionaryFor(f.Name, true))
+			if f.Type.ID() == arrow.STRING {
+				p.cols[j].dict, p.cols[j].ds = true, newDictState()
+			}
 		}
 	}
 	props := parquet.NewWriterProperties(opts...)
-	fw, err := pqarrow.NewFileWriter(schema, noClose{w}, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	sc, err := pqarrow.ToParquet(p.schema, props, pqarrow.DefaultWriterProps())
 	if err != nil {
-		return nil, fmt.Errorf("start Parquet file: %w", err)
+		return fmt.Errorf("start Parquet file: %w", err)
 	}
-	return &parquetWriter{fw: fw}, nil
+	// The Arrow schema is stored as other Arrow writers store it, so that
+	// readers get back the exact types (time zones, large strings).
+	var buf bytes.Buffer
+	iw := ipc.NewWriter(&buf, ipc.WithSchema(p.schema), ipc.WithAllocator(memory.DefaultAllocator))
+	if err := iw.Close(); err != nil {
+		return fmt.Errorf("start Parquet file: %w", err)
+	}
+	meta := metadata.NewKeyValueMetadata()
+	md := p.schema.Metadata()
+	for i, k := range md.Keys() {
+		meta.Append(k, md.Values()[i])
+	}
+	meta.Append("ARROW:schema", base64.StdEncoding.EncodeToString(buf.Bytes()))
+	fw, err := file.NewParquetWriterWithError(noClose{p.w}, sc.Root(), file.WithWriterProps(props), file.WithWriteMetadata(meta))
+	if err != nil {
+		return fmt.Errorf("start Parquet file: %w", err)
+	}
+	p.fw = fw
+	return nil
+}
+
+// repetitive reports whether a text column repeats its values enough for a
+// dictionary to pay: at most half of a sample of its non-null values are
+// distinct.
+func repetitive(col arrow.Array) bool {
+	seen := make(map[string]struct{}, 256)
+	n := 0
+	for i := 0; i < col.Len() && n < dictSample; i++ {
+		if col.IsNull(i) {
+			continue
+		}
+		switch a := col.(type) {
+		case *array.String:
+			seen[a.Value(i)] = struct{}{}
+		case *array.LargeString:
+			seen[a.Value(i)] = struct{}{}
+		case *array.Binary:
+			seen[string(a.Value(i))] = struct{}{}
+		case *array.LargeBinary:
+			seen[string(a.Value(i))] = struct{}{}
+		default:
+			return true
+		}
+		n++
+	}
+	return 2*len(seen) <= n
 }
 
 func (p *parquetWriter) Write(rec arrow.RecordBatch) error {
-	if err := p.fw.WriteBuffered(rec); err != nil {
+	if p.closed {
+		return fmt.Errorf("write after close")
+	}
+	if !rec.Schema().Equal(p.schema) {
+		return fmt.Errorf("record schema %s does not match the writer's schema %s", rec.Schema(), p.schema)
+	}
+	n := rec.NumRows()
+	if n == 0 {
+		return nil
+	}
+	if p.fw == nil {
+		if err := p.start(rec); err != nil {
+			return err
+		}
+	}
+	for off := int64(0); off < n; {
+		if p.rg == nil {
+			rg, err := p.fw.AppendBufferedRowGroupChecked()
+			if err != nil {
+				return fmt.Errorf("write Parquet rows: %w", err)
+			}
+			p.rg, p.rgRows = rg, 0
+		}
+		take := min(n-off, ParquetRowGroupRows-p.rgRows)
+		if err := p.eachColumn(func(j int) error { return p.writeColumn(j, rec.Column(j), off, take) }); err != nil {
+			return fmt.Errorf("write Parquet rows: %w", err)
+		}
+		off += take
+		p.rgRows += take
+		if p.rgRows == ParquetRowGroupRows {
+			if err := p.closeRowGroup(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// encodeHelpers bounds the goroutines that help writers encode columns,
+// across all writers: a build writes many parts at once, and helpers beyond
+// the cores would only hold more buffers at the same time.
+var encodeHelpers = make(chan struct{}, runtime.GOMAXPROCS(0))
+
+// eachColumn runs fn for every column, on this goroutine and on as many
+// helpers as are free, and returns the error of the first column that
+// failed.
+func (p *parquetWriter) eachColumn(fn func(j int) error) error {
+	nc := len(p.cols)
+	errs := make([]error, nc)
+	var next atomic.Int64
+	work := func() {
+		for {
+			j := int(next.Add(1)) - 1
+			if j >= nc {
+				return
+			}
+			errs[j] = fn(j)
+		}
+	}
+	var wg sync.WaitGroup
+helpers:
+	for range min(nc, runtime.GOMAXPROCS(0)) - 1 {
+		select {
+		case encodeHelpers <- struct{}{}:
+			wg.Add(1)
+			go func() {
+				defer func() { <-encodeHelpers; wg.Done() }()
+				work()
+			}()
+		default:
+			break helpers
+		}
+	}
+	work()
+	wg.Wait()
+	for j, err := range errs {
+		if err != nil {
+			return fmt.Errorf("column %q: %w", p.schema.Field(j).Name, err)
+		}
+	}
+	return nil
+}
+
+// writeColumn encodes rows [off, off+n) of column j into the open row group;
+// a dictionary column keeps them for closeRowGroup.
+func (p *parquetWriter) writeColumn(j int, arr arrow.Array, off, n int64) error {
+	st := &p.cols[j]
+	if st.dict && !st.ds.dense {
+		return p.index(j, array.NewSlice(arr, off, off+n))
+	}
+	if off != 0 || n != int64(arr.Len()) {
+		arr = array.NewSlice(arr, off, off+n)
+		defer arr.Release()
+	}
+	return p.encode(j, arr)
+}
+
+// encode hands one array to the column's writer.
+func (p *parquetWriter) encode(j int, arr arrow.Array) error {
+	cw, err := p.rg.Column(j)
+	if err != nil {
+		return err
+	}
+	st := &p.cols[j]
+	var def []int16
+	if st.nullable {
+		// Flat columns: definition level 1 for a value, 0 for a null.
+		n := arr.Len()
+		lv := levelPool.Get().(*[]int16)
+		defer levelPool.Put(lv)
+		if cap(*lv) < n {
+			*lv = make([]int16, n)
+		}
+		def = (*lv)[:n]
+		if arr.NullN() == 0 {
+			for i := range def {
+				def[i] = 1
+			}
+		} else {
+			for i := range def {
+				if arr.IsValid(i) {
+					def[i] = 1
+				} else {
+					def[i] = 0
+				}
+			}
+		}
+	}
+	return pqarrow.WriteArrowToColumn(st.ctx, cw, arr, def, nil, st.nullable)
+}
+
+// closeRowGroup encodes the dictionary columns and writes the row group out.
+func (p *parquetWriter) closeRowGroup() error {
+	err := p.eachColumn(func(j int) error {
+		if !p.cols[j].dict {
+			return nil
+		}
+		ds := p.cols[j].ds
+		defer ds.reset()
+		if ds.dense {
+			return nil
+		}
+		return p.flushDict(j)
+	})
+	if err == nil {
+		err = p.rg.Close()
+	}
+	p.rg = nil
+	if err != nil {
 		return fmt.Errorf("write Parquet rows: %w", err)
 	}
 	return nil
 }
 
+func newDictState() *dictState {
+	return &dictState{at: make(map[string]int32, 256), vals: array.NewStringBuilder(memory.DefaultAllocator)}
+}
+
+func (ds *dictState) reset() {
+	for _, a := range ds.indices {
+		a.Release()
+	}
+	ds.vals.Release()
+	*ds = *newDictState()
+}
+
+// index adds a slice of a dictionary column to the row group's dictionary
+// and keeps its indices. When the dictionary grows past dictMaxBytes, or
+// past half the values once dictSample values have been seen, the indices
+// so far are written and the rest of the row group goes to the Parquet
+// library as plain strings (it falls back to plain pages).
+func (p *parquetWriter) index(j int, part arrow.Array) error {
+	defer part.Release()
+	ds := p.cols[j].ds
+	a := part.(*array.String)
+	n := a.Len()
+	buf := memory.NewResizableBuffer(memory.DefaultAllocator)
+	defer buf.Release()
+	buf.Resize(n * 4)
+	idx := arrow.Int32Traits.CastFromBytes(buf.Bytes())
+	for i := 0; i < n; i++ {
+		if a.IsNull(i) {
+			idx[i] = 0
+			continue
+		}
+		v := a.Value(i)
+		k, ok := ds.at[v]
+		if !ok {
+			k = int32(len(ds.at))
+			ds.at[strings.Clone(v)] = k
+			ds.vals.Append(v)
+			ds.size += len(v) + 4
+		}
+		idx[i] = k
+	}
+	ds.values += n - a.NullN()
+	var valid *memory.Buffer
+	if a.NullN() > 0 {
+		valid = memory.NewResizableBuffer(memory.DefaultAllocator)
+		defer valid.Release()
+		valid.Resize(int(bitutil.BytesForBits(int64(n))))
+		bitutil.CopyBitmap(a.NullBitmapBytes(), a.Data().Offset(), n, valid.Bytes(), 0)
+	}
+	data := array.NewData(arrow.PrimitiveTypes.Int32, n, []*memory.Buffer{valid, buf}, nil, a.NullN(), 0)
+	ds.indices = append(ds.indices, array.MakeFromData(data))
+	data.Release()
+	if ds.size > dictMaxBytes || (ds.values >= dictSample && 2*len(ds.at) > ds.values) {
+		ds.dense = true
+		return p.flushDict(j)
+	}
+	return nil
+}
+
+// flushDict writes the indices kept for column j with their dictionary.
+func (p *parquetWriter) flushDict(j int) error {
+	ds := p.cols[j].ds
+	dict := ds.vals.NewArray()
+	defer dict.Release()
+	dt := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
+	for _, ix := range ds.indices {
+		da := array.NewDictionaryArray(dt, ix, dict)
+		err := p.encode(j, da)
+		da.Release()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func (p *parquetWriter) Close() error {
+	if p.closed {
+		return nil
+	}
+	p.closed = true
+	if p.fw == nil {
+		if err := p.start(nil); err != nil {
+			return err
+		}
+	}
+	if p.rg != nil {
+		if err := p.closeRowGroup(); err != nil {
+			return err
+		}
+	}
 	if err := p.fw.Close(); err != nil {
 		return fmt.Errorf("finish Parquet file: %w", err)
 	}

@@ -2,9 +2,13 @@ package format
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"math"
 	"math/rand/v2"
+	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -13,6 +17,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
+	pqgo "github.com/parquet-go/parquet-go"
 )
 
 // sampleBatch has every type the decoders produce, with nulls and the
@@ -283,4 +288,164 @@ func TestTextWriterOtherTypes(t *testing.T) {
 	defer rec.Release()
 	diff(t, "CSV", "i8,u32,f32,ls,d,n,i16,i32,u8,u16,u64\n-8,32,0.1,\"x,y\",2024-01-02,,-16,-32,8,16,18446744073709551615\n", string(writeText(t, rec, CSV, None)))
 	diff(t, "JSONL", `{"i8":-8,"u32":32,"f32":0.1,"ls":"x,y","d":"2024-01-02","n":null,"i16":-16,"i32":-32,"u8":8,"u16":16,"u64":18446744073709551615}`+"\n", string(writeText(t, rec, JSONL, None)))
+}
+
+// parquetTable builds rows of a table whose text columns exercise every
+// dictionary path of the Parquet writer: few values, all distinct, nulls,
+// and a column that looks repetitive in its first batch but is not later.
+func parquetTable(t testing.TB, rows, batch int) (*arrow.Schema, []arrow.RecordBatch, [][]string) {
+	t.Helper()
+	schema := arrow.NewSchema([]arrow.Field{
+		{Name: "id", Type: arrow.PrimitiveTypes.Int64, Nullable: true},
+		{Name: "cat", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "uniq", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "drifting", Type: arrow.BinaryTypes.String, Nullable: true},
+		{Name: "f", Type: arrow.PrimitiveTypes.Float64, Nullable: false},
+	}, nil)
+	var recs []arrow.RecordBatch
+	var want [][]string
+	for start := 0; start < rows; start += batch {
+		b := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+		for i := start; i < min(rows, start+batch); i++ {
+			row := []string{strconv.Itoa(i), "<null>", fmt.Sprintf("u%07d", i), "", strconv.FormatFloat(float64(i)/4, 'g', -1, 64)}
+			b.Field(0).(*array.Int64Builder).Append(int64(i))
+			if i%7 == 3 {
+				b.Field(1).(*array.StringBuilder).AppendNull()
+			} else {
+				row[1] = fmt.Sprintf("c%d", i%13)
+				b.Field(1).(*array.StringBuilder).Append(row[1])
+			}
+			b.Field(2).(*array.StringBuilder).Append(row[2])
+			// Repetitive in the first batch, distinct after it.
+			row[3] = "same"
+			if i >= batch {
+				row[3] = fmt.Sprintf("d%d", i)
+			}
+			b.Field(3).(*array.StringBuilder).Append(row[3])
+			b.Field(4).(*array.Float64Builder).Append(float64(i) / 4)
+			want = append(want, row)
+		}
+		recs = append(recs, b.NewRecordBatch())
+		b.Release()
+	}
+	return schema, recs, want
+}
+
+func TestParquetWriterEncodingsAndReadBack(t *testing.T) {
+	// Batches that do not divide the row group size, so that row groups
+	// are cut inside a batch.
+	const rows, batch = ParquetRowGroupRows + 50_000, 30_000
+	schema, recs, want := parquetTable(t, rows, batch)
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	write := func(procs int) []byte {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		var out bytes.Buffer
+		w, err := NewWriter(&out, schema, Parquet, Zstd)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range recs {
+			if err := w.Write(r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return out.Bytes()
+	}
+	data := write(4)
+	if other := write(1); !bytes.Equal(data, other) {
+		t.Fatal("the file differs between 1 and 4 cores")
+	}
+
+	f, err := pqgo.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(f.RowGroups()); n != 2 {
+		t.Errorf("%d row groups, want 2", n)
+	}
+	// Which columns have dictionary pages, per row group.
+	dict := map[string][]bool{}
+	for _, rg := range f.Metadata().RowGroups {
+		for i, cc := range rg.Columns {
+			name := schema.Field(i).Name
+			dict[name] = append(dict[name], cc.MetaData.DictionaryPageOffset != 0)
+		}
+	}
+	diff(t, "dictionary pages per row group", map[string][]bool{
+		"id": {false, false}, "cat": {true, true}, "uniq": {false, false},
+		// The first batch chose a dictionary; both row groups fall back
+		// to plain pages after the dictionary page.
+		"drifting": {true, true}, "f": {false, false},
+	}, dict)
+
+	var got [][]string
+	for _, rg := range f.RowGroups() {
+		rr := rg.Rows()
+		buf := make([]pqgo.Row, 1024)
+		for {
+			n, err := rr.ReadRows(buf)
+			for _, row := range buf[:n] {
+				out := make([]string, len(schema.Fields()))
+				for _, v := range row {
+					switch {
+					case v.IsNull():
+						out[v.Column()] = "<null>"
+					case v.Kind() == pqgo.Int64:
+						out[v.Column()] = strconv.FormatInt(v.Int64(), 10)
+					case v.Kind() == pqgo.Double:
+						out[v.Column()] = strconv.FormatFloat(v.Double(), 'g', -1, 64)
+					default:
+						out[v.Column()] = string(v.ByteArray())
+					}
+				}
+				got = append(got, out)
+			}
+			if err != nil {
+				break
+			}
+		}
+		rr.Close()
+	}
+	if len(got) != len(want) {
+		t.Fatalf("read back %d rows, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !slices.Equal(got[i], want[i]) {
+			t.Fatalf("row %d: got %q, want %q", i, got[i], want[i])
+		}
+	}
+}
+
+func TestParquetWriterNoRows(t *testing.T) {
+	rec := sampleBatch(t)
+	defer rec.Release()
+	var out bytes.Buffer
+	w, err := NewWriter(&out, rec.Schema(), Parquet, Snappy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Write(rec.NewSlice(0, 0)); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := pqgo.OpenFile(bytes.NewReader(out.Bytes()), int64(out.Len()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f.NumRows() != 0 || len(f.Schema().Fields()) != 5 {
+		t.Errorf("%d rows, %d columns; want 0 and 5", f.NumRows(), len(f.Schema().Fields()))
+	}
+	list := arrow.NewSchema([]arrow.Field{{Name: "l", Type: arrow.ListOf(arrow.PrimitiveTypes.Int64)}}, nil)
+	if _, err := NewWriter(io.Discard, list, Parquet, Snappy); err == nil || !strings.Contains(err.Error(), `column "l" has type list`) {
+		t.Errorf("list column: %v", err)
+	}
 }
