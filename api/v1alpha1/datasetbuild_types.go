@@ -306,6 +306,8 @@ type DatasetBuildSpec struct {
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
 
+	RunPolicy `json:",inline"`
+
 	// resources of the build container. Size memory for about chunkRows ×
 	// workers rows.
 	// +optional
@@ -478,6 +480,10 @@ type DatasetBuildStatus struct {
 	// +kubebuilder:validation:MaxItems=8
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
+	// retry records the attempts at the current inputs.
+	// +optional
+	Retry *RetryStatus `json:"retry,omitempty"`
 
 	// buildID of the published build.
 	// +kubebuilder:validation:MaxLength=128
