@@ -61,6 +61,8 @@ const (
 // Event reasons.
 const (
 	EventJobCreated = "JobCreated"
+	// EventJobReplaced: a Job of an older spec was stopped for the new one.
+	EventJobReplaced = "JobReplaced"
 )
 
 // SecretIndex is the field index of DatasetBuilds, DatasetProfiles and
@@ -191,18 +193,6 @@ func jobSummary(ctx context.Context, c client.Reader, kind string, j *batchv1.Jo
 	return &worker.Summary{Kind: kind, Reason: v1alpha1.ReasonJobFailed, Message: fmt.Sprintf("Job %s: %s", j.Name, msg)}
 }
 
-// createJob creates job, or finds it when it already exists (a restarted
-// controller, a stale cache): never a second Job for the same run.
-func createJob(ctx context.Context, c client.Client, job *batchv1.Job) (created bool, err error) {
-	if err := c.Create(ctx, job); err != nil {
-		if apierrors.IsAlreadyExists(err) {
-			return false, nil
-		}
-		return false, fmt.Errorf("creating Job %s: %w", job.Name, err)
-	}
-	return true, nil
-}
-
 // secretsExist checks the referenced Secrets, returning the first missing.
 // It reads metadata only: through the manager's client that is the
 // metadata cache the Secret watches fill, so the manager never caches
@@ -321,23 +311,6 @@ func afterPatch(err error, res *ctrl.Result, retErr *error) {
 // setCondition sets one condition with observedGeneration gen.
 func setCondition(conds *[]metav1.Condition, gen int64, typ string, status metav1.ConditionStatus, reason, msg string) {
 	apimeta.SetStatusCondition(conds, metav1.Condition{Type: typ, Status: status, Reason: reason, Message: worker.Truncate(msg, 32768), ObservedGeneration: gen})
-}
-
-// stalled marks a resource that cannot progress without a change by the
-// user.
-func stalled(conds *[]metav1.Condition, gen int64, reason, msg string) {
-	setCondition(conds, gen, v1alpha1.ConditionReady, metav1.ConditionFalse, reason, msg)
-	setCondition(conds, gen, v1alpha1.ConditionStalled, metav1.ConditionTrue, reason, msg)
-	setCondition(conds, gen, v1alpha1.ConditionReconciling, metav1.ConditionFalse, reason, msg)
-}
-
-// progressing marks a resource whose Job is running.
-func progressing(conds *[]metav1.Condition, gen int64, msg string) {
-	setCondition(conds, gen, v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.ReasonProgressing, msg)
-	setCondition(conds, gen, v1alpha1.ConditionStalled, metav1.ConditionFalse, v1alpha1.ReasonProgressing, "")
-	if apimeta.FindStatusCondition(*conds, v1alpha1.ConditionReady) == nil {
-		setCondition(conds, gen, v1alpha1.ConditionReady, metav1.ConditionUnknown, v1alpha1.ReasonProgressing, msg)
-	}
 }
 
 // SourceLister lists a source location, for change detection without a Job.

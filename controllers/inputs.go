@@ -99,15 +99,19 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
-// referenceStatus turns a reference error into a condition reason.
-func referenceStatus(err error) (reason string, isStalled bool) {
+// referenceOutcome turns a reference error into the reconcile's outcome: a
+// reference that does not exist stalls (a user must create it or fix the
+// name), one without a result yet waits (its watch wakes the referrer),
+// and any other error, e.g. from the API server, is returned as it is, to
+// be retried with backoff.
+func referenceOutcome(err error) error {
 	switch {
 	case errors.Is(err, worker.ErrNotFound):
-		return v1alpha1.ReasonReferenceNotFound, true
+		return &stallingError{reason: v1alpha1.ReasonReferenceNotFound, err: err}
 	case errors.Is(err, worker.ErrNotReady):
-		return v1alpha1.ReasonReferenceNotReady, false
+		return &waitingError{reason: v1alpha1.ReasonReferenceNotReady, err: err}
 	}
-	return v1alpha1.ReasonJobFailed, false
+	return fmt.Errorf("resolving references: %w", err)
 }
 
 // parseSchedule parses a cron schedule with an optional time zone, as

@@ -278,8 +278,12 @@ func TestSmallHelpers(t *testing.T) {
 	if d := time.Since(nowFrom(nil)); d < 0 || d > time.Minute || nowFrom(nil).Location() != time.UTC {
 		t.Errorf("nowFrom(nil) = %v", nowFrom(nil))
 	}
-	if reason, st := referenceStatus(errors.New("boom")); reason != v1alpha1.ReasonJobFailed || st {
-		t.Errorf("referenceStatus: %s %v", reason, st)
+	// An API error while resolving a reference is neither stalling nor
+	// waiting: it is returned, to be retried with backoff.
+	var st *stallingError
+	var w *waitingError
+	if err := referenceOutcome(errors.New("boom")); err == nil || errors.As(err, &st) || errors.As(err, &w) {
+		t.Errorf("referenceOutcome(API error) = %v", err)
 	}
 	if _, err := parseSchedule("not a schedule", ""); err == nil || !strings.Contains(err.Error(), `schedule "not a schedule"`) {
 		t.Errorf("parseSchedule: %v", err)
