@@ -33,13 +33,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
-	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
 	"github.com/mldata-io/mldata/internal/jobs"
@@ -77,6 +75,9 @@ func SetupIndexes(ctx context.Context, mgr manager.Manager) error {
 	if err := fi.IndexField(ctx, &batchv1.Job{}, OwnerIndex, jobOwnerKey); err != nil {
 		return err
 	}
+	if err := setupRefIndexes(ctx, mgr); err != nil {
+		return err
+	}
 	if err := fi.IndexField(ctx, &v1alpha1.DatasetBuild{}, SecretIndex, func(o client.Object) []string {
 		b := o.(*v1alpha1.DatasetBuild)
 		return secretNames(b.Spec.Source.SecretRef, b.Spec.Output.SecretRef)
@@ -109,24 +110,7 @@ func secretNames(refs ...*v1alpha1.SecretRef) []string {
 // secretReferrers maps a Secret event to the resources of its namespace
 // that reference the Secret, found through SecretIndex in list.
 func secretReferrers(c client.Reader, list func() client.ObjectList) handler.MapFunc {
-	return func(ctx context.Context, o client.Object) []reconcile.Request {
-		l := list()
-		if err := c.List(ctx, l, client.InNamespace(o.GetNamespace()), client.MatchingFields{SecretIndex: o.GetName()}); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "listing the referrers of a Secret", "secret", klog.KObj(o))
-			return nil
-		}
-		items, err := apimeta.ExtractList(l)
-		if err != nil {
-			return nil
-		}
-		reqs := make([]reconcile.Request, 0, len(items))
-		for _, it := range items {
-			if obj, ok := it.(client.Object); ok {
-				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(obj)})
-			}
-		}
-		return reqs
-	}
+	return indexReferrers(c, SecretIndex, list)
 }
 
 func jobOwnerKey(o client.Object) []string {

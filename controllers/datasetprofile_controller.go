@@ -54,25 +54,10 @@ func (r *DatasetProfileReconciler) SetupWithManager(mgr ctrl.Manager, concurrenc
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()
 	}
-	list := func(ctx context.Context, ns string) ([]client.Object, error) {
-		var l v1alpha1.DatasetProfileList
-		if err := r.List(ctx, &l, client.InNamespace(ns)); err != nil {
-			return nil, err
-		}
-		out := make([]client.Object, len(l.Items))
-		for i := range l.Items {
-			out[i] = &l.Items[i]
-		}
-		return out, nil
-	}
-	refers := func(o client.Object, _, name string) bool {
-		ref := o.(*v1alpha1.DatasetProfile).Spec.Source.DatasetBuildRef
-		return ref != nil && string(ref.Name) == name
-	}
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.DatasetProfile{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&batchv1.Job{}).
-		Watches(&v1alpha1.DatasetBuild{}, handler.EnqueueRequestsFromMapFunc(mapToReferrers(list, refers, "DatasetBuild"))).
+		Watches(&v1alpha1.DatasetBuild{}, handler.EnqueueRequestsFromMapFunc(indexReferrers(mgr.GetClient(), BuildRefIndex, func() client.ObjectList { return &v1alpha1.DatasetProfileList{} })), builder.WithPredicates(buildIDChanged)).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(secretReferrers(mgr.GetClient(), func() client.ObjectList { return &v1alpha1.DatasetProfileList{} }))).
 		WithOptions(controllerOptions(concurrency)).
 		Complete(r)

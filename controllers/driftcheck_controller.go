@@ -69,32 +69,12 @@ func (r *DriftCheckReconciler) SetupWithManager(mgr ctrl.Manager, concurrency in
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()
 	}
-	list := func(ctx context.Context, ns string) ([]client.Object, error) {
-		var l v1alpha1.DriftCheckList
-		if err := r.List(ctx, &l, client.InNamespace(ns)); err != nil {
-			return nil, err
-		}
-		out := make([]client.Object, len(l.Items))
-		for i := range l.Items {
-			out[i] = &l.Items[i]
-		}
-		return out, nil
-	}
-	refers := func(o client.Object, kind, name string) bool {
-		d := o.(*v1alpha1.DriftCheck)
-		for _, in := range []v1alpha1.DriftInput{d.Spec.Baseline, d.Spec.Current} {
-			if kind == "DatasetBuild" && in.DatasetBuildRef != nil && string(in.DatasetBuildRef.Name) == name ||
-				kind == "DatasetProfile" && in.DatasetProfileRef != nil && string(in.DatasetProfileRef.Name) == name {
-				return true
-			}
-		}
-		return false
-	}
+	checks := func() client.ObjectList { return &v1alpha1.DriftCheckList{} }
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.DriftCheck{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&batchv1.Job{}).
-		Watches(&v1alpha1.DatasetBuild{}, handler.EnqueueRequestsFromMapFunc(mapToReferrers(list, refers, "DatasetBuild"))).
-		Watches(&v1alpha1.DatasetProfile{}, handler.EnqueueRequestsFromMapFunc(mapToReferrers(list, refers, "DatasetProfile"))).
+		Watches(&v1alpha1.DatasetBuild{}, handler.EnqueueRequestsFromMapFunc(indexReferrers(mgr.GetClient(), BuildRefIndex, checks)), builder.WithPredicates(buildIDChanged)).
+		Watches(&v1alpha1.DatasetProfile{}, handler.EnqueueRequestsFromMapFunc(indexReferrers(mgr.GetClient(), ProfileRefIndex, checks)), builder.WithPredicates(reportChanged)).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(secretReferrers(mgr.GetClient(), func() client.ObjectList { return &v1alpha1.DriftCheckList{} }))).
 		WithOptions(controllerOptions(concurrency)).
 		Complete(r)

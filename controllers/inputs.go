@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/robfig/cron/v3"
 
@@ -151,22 +150,4 @@ func mostRecent(sched cron.Schedule, earliest, now time.Time) (last time.Time, o
 		}
 	}
 	return last, ok, sched.Next(now)
-}
-
-// mapToReferrers maps a DatasetBuild or DatasetProfile event to the
-// resources of the namespace that reference it.
-func mapToReferrers(list func(ctx context.Context, ns string) ([]client.Object, error), refers func(o client.Object, kind, name string) bool, kind string) func(ctx context.Context, o client.Object) []reconcile.Request {
-	return func(ctx context.Context, o client.Object) []reconcile.Request {
-		objs, err := list(ctx, o.GetNamespace())
-		if err != nil {
-			return nil
-		}
-		var reqs []reconcile.Request
-		for _, d := range objs {
-			if refers(d, kind, o.GetName()) {
-				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(d)})
-			}
-		}
-		return reqs
-	}
 }

@@ -72,9 +72,11 @@ var kinds = []kind{
 		reconciler: func(c client.Client, clk *clocktesting.FakeClock) reconcile.Reconciler {
 			return &DatasetBuildReconciler{Client: c, Clock: clk, Jobs: testSettings, APIReader: c}
 		},
-		suspend:   func(o client.Object, v bool) { o.(*v1alpha1.DatasetBuild).Spec.Suspend = v },
-		secretRef: func(o client.Object, n string) { o.(*v1alpha1.DatasetBuild).Spec.Output.SecretRef = &v1alpha1.SecretRef{Name: v1alpha1.ObjectName(n)} },
-		ok:        worker.Summary{Kind: worker.KindDatasetBuild, OK: true, BuildID: "b1", Rows: []v1alpha1.SplitRows{{Name: "train", Rows: 8}}},
+		suspend: func(o client.Object, v bool) { o.(*v1alpha1.DatasetBuild).Spec.Suspend = v },
+		secretRef: func(o client.Object, n string) {
+			o.(*v1alpha1.DatasetBuild).Spec.Output.SecretRef = &v1alpha1.SecretRef{Name: v1alpha1.ObjectName(n)}
+		},
+		ok: worker.Summary{Kind: worker.KindDatasetBuild, OK: true, BuildID: "b1", Rows: []v1alpha1.SplitRows{{Name: "train", Rows: 8}}},
 	},
 	{
 		name: worker.KindDatasetProfile,
@@ -92,10 +94,12 @@ var kinds = []kind{
 		reconciler: func(c client.Client, clk *clocktesting.FakeClock) reconcile.Reconciler {
 			return &DatasetProfileReconciler{Client: c, Clock: clk, Jobs: testSettings, APIReader: c}
 		},
-		suspend:   func(o client.Object, v bool) { o.(*v1alpha1.DatasetProfile).Spec.Suspend = v },
-		secretRef: func(o client.Object, n string) { o.(*v1alpha1.DatasetProfile).Spec.Output.SecretRef = &v1alpha1.SecretRef{Name: v1alpha1.ObjectName(n)} },
-		schedule:  func(o client.Object, s string) { o.(*v1alpha1.DatasetProfile).Spec.Schedule = v1alpha1.CronSchedule(s) },
-		ok:        worker.Summary{Kind: worker.KindDatasetProfile, OK: true, ReportURI: "file:///r/profile.json", ProfileRows: 8, Columns: 2},
+		suspend: func(o client.Object, v bool) { o.(*v1alpha1.DatasetProfile).Spec.Suspend = v },
+		secretRef: func(o client.Object, n string) {
+			o.(*v1alpha1.DatasetProfile).Spec.Output.SecretRef = &v1alpha1.SecretRef{Name: v1alpha1.ObjectName(n)}
+		},
+		schedule: func(o client.Object, s string) { o.(*v1alpha1.DatasetProfile).Spec.Schedule = v1alpha1.CronSchedule(s) },
+		ok:       worker.Summary{Kind: worker.KindDatasetProfile, OK: true, ReportURI: "file:///r/profile.json", ProfileRows: 8, Columns: 2},
 	},
 	{
 		name: worker.KindDriftCheck,
@@ -115,10 +119,12 @@ var kinds = []kind{
 		reconciler: func(c client.Client, clk *clocktesting.FakeClock) reconcile.Reconciler {
 			return &DriftCheckReconciler{Client: c, Clock: clk, Jobs: testSettings, APIReader: c}
 		},
-		suspend:   func(o client.Object, v bool) { o.(*v1alpha1.DriftCheck).Spec.Suspend = v },
-		secretRef: func(o client.Object, n string) { o.(*v1alpha1.DriftCheck).Spec.Output.SecretRef = &v1alpha1.SecretRef{Name: v1alpha1.ObjectName(n)} },
-		schedule:  func(o client.Object, s string) { o.(*v1alpha1.DriftCheck).Spec.Schedule = v1alpha1.CronSchedule(s) },
-		ok:        worker.Summary{Kind: worker.KindDriftCheck, OK: true, ReportURI: "file:///r/drift.json", ColumnsChecked: 2},
+		suspend: func(o client.Object, v bool) { o.(*v1alpha1.DriftCheck).Spec.Suspend = v },
+		secretRef: func(o client.Object, n string) {
+			o.(*v1alpha1.DriftCheck).Spec.Output.SecretRef = &v1alpha1.SecretRef{Name: v1alpha1.ObjectName(n)}
+		},
+		schedule: func(o client.Object, s string) { o.(*v1alpha1.DriftCheck).Spec.Schedule = v1alpha1.CronSchedule(s) },
+		ok:       worker.Summary{Kind: worker.KindDriftCheck, OK: true, ReportURI: "file:///r/drift.json", ColumnsChecked: 2},
 	},
 }
 
