@@ -37,7 +37,9 @@ func TestReferrersWokenByResultChangesOnly(t *testing.T) {
 		t.Error("reportChanged")
 	}
 
-	ref := func(n string) *v1alpha1.DatasetBuildRef { return &v1alpha1.DatasetBuildRef{Name: v1alpha1.ObjectName(n)} }
+	ref := func(n string) *v1alpha1.DatasetBuildRef {
+		return &v1alpha1.DatasetBuildRef{Name: v1alpha1.ObjectName(n)}
+	}
 	objs := []client.Object{
 		&v1alpha1.DriftCheck{ObjectMeta: metav1.ObjectMeta{Name: "both", Namespace: "ml"}, Spec: v1alpha1.DriftCheckSpec{
 			Baseline: v1alpha1.DriftInput{DatasetBuildRef: ref("sales")}, Current: v1alpha1.DriftInput{DatasetBuildRef: ref("sales")}}},
