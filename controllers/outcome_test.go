@@ -9,10 +9,12 @@ import (
 	"github.com/google/go-cmp/cmp"
 	batchv1 "k8s.io/api/batch/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
+	"github.com/mldata-io/mldata/internal/jobs"
 	"github.com/mldata-io/mldata/internal/worker"
 )
 
@@ -163,5 +165,28 @@ func TestStartJobAdoptsOnlyItsOwn(t *testing.T) {
 	var st *stallingError
 	if !errors.As(err, &st) || st.reason != v1alpha1.ReasonJobNameTaken || !strings.Contains(err.Error(), "Job taken exists and is not controlled by this resource") {
 		t.Errorf("another owner's Job: %v", err)
+	}
+}
+
+// The manager caches the Jobs and pods of its own runs only.
+func TestCacheSelectsOwnJobsOnly(t *testing.T) {
+	sel := OwnJobsSelector()
+	for _, kind := range []string{worker.KindDatasetBuild, worker.KindDatasetProfile, worker.KindDriftCheck} {
+		owner := &v1alpha1.DatasetBuild{ObjectMeta: metav1.ObjectMeta{Name: "sales", Namespace: "ml", UID: "u"}}
+		job, err := jobs.Build(testSettings, jobs.Run{Owner: owner, GVK: v1alpha1.GroupVersion.WithKind(kind), ID: "r1", Task: &worker.Task{Kind: kind}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !sel.Matches(labels.Set(job.Labels)) || !sel.Matches(labels.Set(job.Spec.Template.Labels)) {
+			t.Errorf("%s: the cache would not see the operator's own Job or its pods (labels %v)", kind, job.Labels)
+		}
+	}
+	for _, l := range []map[string]string{nil, {"app": "web"}, {v1alpha1.LabelKind: "Deployment"}} {
+		if sel.Matches(labels.Set(l)) {
+			t.Errorf("the cache would hold an unrelated object labelled %v", l)
+		}
+	}
+	if by := CacheByObject(); len(by) != 2 {
+		t.Errorf("CacheByObject: %d entries", len(by))
 	}
 }
