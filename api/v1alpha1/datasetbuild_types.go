@@ -494,7 +494,10 @@ type DatasetBuildStatus struct {
 	// +optional
 	LastBuildTime *metav1.Time `json:"lastBuildTime,omitempty"`
 
-	// lastCheckTime is when the sources were last listed.
+	// lastCheckTime is when a listing of the sources last found them
+	// changed and started a build (or the build was recorded). Interval
+	// checks that find nothing new write no status, so that resources
+	// reading this build are not woken every interval.
 	// +optional
 	LastCheckTime *metav1.Time `json:"lastCheckTime,omitempty"`
 
