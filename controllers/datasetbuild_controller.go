@@ -185,7 +185,7 @@ func (r *DatasetBuildReconciler) inputs(ctx context.Context, b *v1alpha1.Dataset
 		// Deleted since the existence check.
 		return "", stalling(v1alpha1.ReasonSecretNotFound, "%s", missing.Error())
 	case err != nil:
-		return "", fmt.Errorf("listing sources of %s: %w", b.Name, err)
+		return "", &transientError{reason: ReasonSourceUnavailable, err: fmt.Errorf("listing sources of %s: %w", b.Name, err)}
 	}
 	return jobs.ShortID(strconv.FormatInt(b.Generation, 10), digest, b.Annotations[v1alpha1.AnnotationRequestedAt]), nil
 }

@@ -64,6 +64,16 @@ func waiting(reason string, after time.Duration, format string, args ...any) err
 	return &waitingError{reason: reason, after: after, err: fmt.Errorf(format, args...)}
 }
 
+// transientError is an error with the condition reason to show while the
+// reconcile is retried with backoff (e.g. SourceUnavailable).
+type transientError struct {
+	reason string
+	err    error
+}
+
+func (e *transientError) Error() string { return e.err.Error() }
+func (e *transientError) Unwrap() error { return e.err }
+
 // idleError is a resource with nothing to do and no result yet: suspended,
 // or waiting for its first scheduled time. It has no Ready condition (it
 // is not ready, and nothing is failing or progressing), so kstatus says
@@ -116,9 +126,14 @@ func summarize(conds *[]metav1.Condition, observed *int64, gen int64, res ctrl.R
 		}
 		return ctrl.Result{RequeueAfter: after}, nil
 	case err != nil:
-		set(v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.ReasonReconcileError, err.Error())
-		set(v1alpha1.ConditionStalled, metav1.ConditionFalse, v1alpha1.ReasonReconcileError, "")
-		readyUnknown(v1alpha1.ReasonReconcileError, err.Error())
+		reason := v1alpha1.ReasonReconcileError
+		var te *transientError
+		if errors.As(err, &te) {
+			reason = te.reason
+		}
+		set(v1alpha1.ConditionReconciling, metav1.ConditionTrue, reason, err.Error())
+		set(v1alpha1.ConditionStalled, metav1.ConditionFalse, reason, "")
+		readyUnknown(reason, err.Error())
 		return ctrl.Result{}, err
 	}
 	reason := v1alpha1.ReasonSucceeded
