@@ -128,11 +128,15 @@ func (r *DatasetBuildReconciler) reconcile(ctx context.Context, b *v1alpha1.Data
 		return ctrl.Result{}, err
 	}
 	now := r.now()
-	key, err := r.inputs(ctx, b, now)
+	period, after, err := cadence(b, now)
+	if err != nil {
+		return ctrl.Result{}, stalling(v1alpha1.ReasonInvalidSpec, "%s", err.Error())
+	}
+	key, err := r.inputs(ctx, b, period)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	next := ctrl.Result{RequeueAfter: requeueAfter(b, now)}
+	next := ctrl.Result{RequeueAfter: after}
 	failed, done, err := attemptGate(b.Status.Retry, key, b.Spec.MaxAttemptsOf(), apimeta.FindStatusCondition(b.Status.Conditions, v1alpha1.ConditionReady), now)
 	if done || err != nil {
 		// Unchanged sources: nothing is written, so that the resources
@@ -171,7 +175,7 @@ func (r *DatasetBuildReconciler) start(ctx context.Context, b *v1alpha1.DatasetB
 
 // inputs is the digest of what a build depends on: the spec generation,
 // the source listing and the requested-at annotation.
-func (r *DatasetBuildReconciler) inputs(ctx context.Context, b *v1alpha1.DatasetBuild, now time.Time) (string, error) {
+func (r *DatasetBuildReconciler) inputs(ctx context.Context, b *v1alpha1.DatasetBuild, period int64) (string, error) {
 	digest, err := r.listingDigest(ctx, b)
 	var missing *secretNotFoundError
 	switch {
@@ -180,7 +184,7 @@ func (r *DatasetBuildReconciler) inputs(ctx context.Context, b *v1alpha1.Dataset
 		// store (the pod may, e.g. through its service account): a build
 		// Job per interval, which ends in seconds without reading data
 		// when nothing changed.
-		digest = "tick=" + strconv.FormatInt(tick(b, now), 10)
+		digest = "tick=" + strconv.FormatInt(period, 10)
 	case errors.As(err, &missing):
 		// Deleted since the existence check.
 		return "", stalling(v1alpha1.ReasonSecretNotFound, "%s", missing.Error())
@@ -245,20 +249,28 @@ func listingDigest(objs []storage.Object) string {
 	return jobs.ShortID(strings.Join(parts, "\n"))
 }
 
-// tick numbers the current re-check period: intervals since the epoch, so
-// that a restart lands in the same period.
-func tick(b *v1alpha1.DatasetBuild, now time.Time) int64 {
-	if b.Spec.IntervalSeconds == nil || *b.Spec.IntervalSeconds <= 0 {
-		return 0
+// cadence is when a build re-lists its sources: period numbers the
+// current re-check period (intervals since the epoch, or the latest
+// scheduled time), so that a restart lands in the same period, and after
+// is the wait until the next one; 0 and 0 without intervalSeconds or
+// schedule. A schedule that does not parse (an unknown time zone) is an
+// error.
+func cadence(b *v1alpha1.DatasetBuild, now time.Time) (period int64, after time.Duration, err error) {
+	if b.Spec.Schedule != "" {
+		sched, err := parseSchedule(b.Spec.Schedule, b.Spec.TimeZone)
+		if err != nil {
+			return 0, 0, err
+		}
+		last, ok, next := mostRecent(sched, b.CreationTimestamp.Time, now)
+		if ok {
+			period = last.Unix()
+		}
+		return period, next.Sub(now), nil
 	}
-	return now.Unix() / int64(*b.Spec.IntervalSeconds)
-}
-
-func requeueAfter(b *v1alpha1.DatasetBuild, now time.Time) time.Duration {
 	if b.Spec.IntervalSeconds == nil || *b.Spec.IntervalSeconds <= 0 {
-		return 0
+		return 0, 0, nil
 	}
 	iv := int64(*b.Spec.IntervalSeconds)
 	next := (now.Unix()/iv + 1) * iv
-	return time.Unix(next, 0).Sub(now)
+	return now.Unix() / iv, time.Unix(next, 0).Sub(now), nil
 }

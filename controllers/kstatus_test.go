@@ -76,7 +76,8 @@ var kinds = []kind{
 		secretRef: func(o client.Object, n string) {
 			o.(*v1alpha1.DatasetBuild).Spec.Output.SecretRef = &v1alpha1.SecretRef{Name: v1alpha1.ObjectName(n)}
 		},
-		ok: worker.Summary{Kind: worker.KindDatasetBuild, OK: true, BuildID: "b1", Rows: []v1alpha1.SplitRows{{Name: "train", Rows: 8}}},
+		schedule: func(o client.Object, s string) { o.(*v1alpha1.DatasetBuild).Spec.Schedule = v1alpha1.CronSchedule(s) },
+		ok:       worker.Summary{Kind: worker.KindDatasetBuild, OK: true, BuildID: "b1", Rows: []v1alpha1.SplitRows{{Name: "train", Rows: 8}}},
 	},
 	{
 		name: worker.KindDatasetProfile,
@@ -299,7 +300,7 @@ func TestKstatusPaths(t *testing.T) {
 	)
 	paths := []struct {
 		name      string
-		scheduled bool // for the scheduled kinds only
+		scheduled bool // for DatasetProfile and DriftCheck only
 		setup     func(k kind, o client.Object)
 		steps     []step
 	}{
@@ -323,11 +324,15 @@ func TestKstatusPaths(t *testing.T) {
 		{name: "spec changed while running", steps: []step{{"reconcile", inProgress, 1}, {"edit", inProgress, 1}, {"reconcile", inProgress, 1}, {"succeed", current, 1}}},
 		{name: "API error", steps: []step{{"API error", inProgress, 0}, {"reconcile", inProgress, 1}}},
 		{name: "scheduled, before the first run", scheduled: true, steps: []step{{"reconcile", current, 0}, {"wait 1h", inProgress, 1}, {"succeed", current, 1}}},
+		{name: "unknown time zone", setup: func(k kind, o client.Object) { k.schedule(o, "CRON_TZ=Mars/Olympus 0 * * * *") },
+			steps: []step{{"reconcile", failedS, 0}, {"wait 1h", failedS, 0}}},
 		{name: "deleted", steps: []step{{"reconcile", inProgress, 1}, {"delete", terminate, 1}}},
 	}
 	for _, k := range kinds {
 		for _, p := range paths {
-			if p.scheduled && k.schedule == nil {
+			// A DatasetBuild's schedule says when to re-list its sources;
+			// its first build does not wait for it.
+			if p.scheduled && k.name == worker.KindDatasetBuild {
 				continue
 			}
 			t.Run(k.name+"/"+p.name, func(t *testing.T) {

@@ -190,3 +190,34 @@ func TestCacheSelectsOwnJobsOnly(t *testing.T) {
 		t.Errorf("CacheByObject: %d entries", len(by))
 	}
 }
+
+// A DatasetBuild re-lists its sources at each interval boundary or
+// scheduled time.
+func TestBuildCadence(t *testing.T) {
+	day := func(d, h, m, s int) time.Time { return time.Date(2026, 12, d, h, m, s, 0, time.UTC) }
+	build := func(iv *int32, sched v1alpha1.CronSchedule, tz v1alpha1.TimeZone) *v1alpha1.DatasetBuild {
+		return &v1alpha1.DatasetBuild{ObjectMeta: metav1.ObjectMeta{CreationTimestamp: metav1.NewTime(day(1, 0, 0, 0))},
+			Spec: v1alpha1.DatasetBuildSpec{IntervalSeconds: iv, Schedule: sched, TimeZone: tz}}
+	}
+	for _, tc := range []struct {
+		name       string
+		b          *v1alpha1.DatasetBuild
+		now        time.Time
+		wantPeriod int64
+		wantAfter  time.Duration
+	}{
+		{"neither", build(nil, "", ""), day(1, 12, 0, 0), 0, 0},
+		{"interval", build(ptr.To[int32](600), "", ""), day(1, 12, 3, 20), day(1, 12, 0, 0).Unix() / 600, 6*time.Minute + 40*time.Second},
+		{"schedule, before the first time", build(nil, "0 3 * * *", ""), day(1, 2, 0, 0), 0, time.Hour},
+		{"schedule", build(nil, "0 3 * * *", ""), day(2, 4, 0, 0), day(2, 3, 0, 0).Unix(), 23 * time.Hour},
+		{"schedule in a time zone", build(nil, "0 4 * * *", "Europe/Berlin"), day(2, 4, 0, 0), day(2, 3, 0, 0).Unix(), 23 * time.Hour},
+	} {
+		period, after, err := cadence(tc.b, tc.now)
+		if err != nil || period != tc.wantPeriod || after != tc.wantAfter {
+			t.Errorf("%s: period %d after %v (%v), want %d %v", tc.name, period, after, err, tc.wantPeriod, tc.wantAfter)
+		}
+	}
+	if _, _, err := cadence(build(nil, "0 3 * * *", "Mars/Olympus"), day(1, 0, 0, 0)); err == nil {
+		t.Error("unknown time zone accepted")
+	}
+}

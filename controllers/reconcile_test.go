@@ -84,13 +84,6 @@ func TestDatasetBuildIdleReconciles(t *testing.T) {
 	if n := len(listJobs(t, ns)); n != 1 {
 		t.Errorf("%d Jobs", n)
 	}
-	// Without an interval: no requeue.
-	if got := requeueAfter(&v1alpha1.DatasetBuild{}, start); got != 0 {
-		t.Errorf("requeue without interval: %v", got)
-	}
-	if got := tick(&v1alpha1.DatasetBuild{}, start); got != 0 {
-		t.Errorf("tick without interval: %d", got)
-	}
 }
 
 // TestJobResultsWithoutSummary: what status says when a Job ends without
