@@ -44,6 +44,11 @@ cover: ## Print statement coverage of pkg/ (target: 85%).
 bench: ## Benchmark against DuckDB and Polars (hack/bench/run.sh; ROWS="1000000 5000000").
 	hack/bench/run.sh $(ROWS)
 
+.PHONY: bench-manager
+bench-manager: envtest-bins ## Load benchmark of the manager on envtest: 5,000 DatasetBuilds, 50,000 unrelated Pods (BUILDS=, PODS=, INTERVALS=).
+	MLDATA_LOAD=1 MLDATA_LOAD_BUILDS=$(or $(BUILDS),5000) MLDATA_LOAD_PODS=$(or $(PODS),50000) MLDATA_LOAD_INTERVALS=$(or $(INTERVALS),3) \
+		$(GO) test -count=1 -timeout 60m -run '^TestManagerLoad$$' -v ./controllers/
+
 .PHONY: fmt
 fmt: ## Format the code.
 	gofmt -w $$(git ls-files '*.go')

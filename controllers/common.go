@@ -35,13 +35,11 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/tools/events"
-	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/handler"
 	"sigs.k8s.io/controller-runtime/pkg/manager"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
 	"github.com/mldata-io/mldata/internal/jobs"
@@ -63,6 +61,8 @@ const (
 // Event reasons.
 const (
 	EventJobCreated = "JobCreated"
+	// EventJobReplaced: a Job of an older spec was stopped for the new one.
+	EventJobReplaced = "JobReplaced"
 )
 
 // SecretIndex is the field index of DatasetBuilds, DatasetProfiles and
@@ -75,6 +75,9 @@ const SecretIndex = ".spec.secretRefs"
 func SetupIndexes(ctx context.Context, mgr manager.Manager) error {
 	fi := mgr.GetFieldIndexer()
 	if err := fi.IndexField(ctx, &batchv1.Job{}, OwnerIndex, jobOwnerKey); err != nil {
+		return err
+	}
+	if err := setupRefIndexes(ctx, mgr); err != nil {
 		return err
 	}
 	if err := fi.IndexField(ctx, &v1alpha1.DatasetBuild{}, SecretIndex, func(o client.Object) []string {
@@ -109,24 +112,7 @@ func secretNames(refs ...*v1alpha1.SecretRef) []string {
 // secretReferrers maps a Secret event to the resources of its namespace
 // that reference the Secret, found through SecretIndex in list.
 func secretReferrers(c client.Reader, list func() client.ObjectList) handler.MapFunc {
-	return func(ctx context.Context, o client.Object) []reconcile.Request {
-		l := list()
-		if err := c.List(ctx, l, client.InNamespace(o.GetNamespace()), client.MatchingFields{SecretIndex: o.GetName()}); err != nil {
-			ctrl.LoggerFrom(ctx).Error(err, "listing the referrers of a Secret", "secret", klog.KObj(o))
-			return nil
-		}
-		items, err := apimeta.ExtractList(l)
-		if err != nil {
-			return nil
-		}
-		reqs := make([]reconcile.Request, 0, len(items))
-		for _, it := range items {
-			if obj, ok := it.(client.Object); ok {
-				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(obj)})
-			}
-		}
-		return reqs
-	}
+	return indexReferrers(c, SecretIndex, list)
 }
 
 func jobOwnerKey(o client.Object) []string {
@@ -191,18 +177,6 @@ func jobSummary(ctx context.Context, c client.Reader, kind string, j *batchv1.Jo
 		msg = "the Job failed"
 	}
 	return &worker.Summary{Kind: kind, Reason: v1alpha1.ReasonJobFailed, Message: fmt.Sprintf("Job %s: %s", j.Name, msg)}
-}
-
-// createJob creates job, or finds it when it already exists (a restarted
-// controller, a stale cache): never a second Job for the same run.
-func createJob(ctx context.Context, c client.Client, job *batchv1.Job) (created bool, err error) {
-	if err := c.Create(ctx, job); err != nil {
-		if apierrors.IsAlreadyExists(err) {
-			return false, nil
-		}
-		return false, fmt.Errorf("creating Job %s: %w", job.Name, err)
-	}
-	return true, nil
 }
 
 // secretsExist checks the referenced Secrets, returning the first missing.
@@ -323,23 +297,6 @@ func afterPatch(err error, res *ctrl.Result, retErr *error) {
 // setCondition sets one condition with observedGeneration gen.
 func setCondition(conds *[]metav1.Condition, gen int64, typ string, status metav1.ConditionStatus, reason, msg string) {
 	apimeta.SetStatusCondition(conds, metav1.Condition{Type: typ, Status: status, Reason: reason, Message: worker.Truncate(msg, 32768), ObservedGeneration: gen})
-}
-
-// stalled marks a resource that cannot progress without a change by the
-// user.
-func stalled(conds *[]metav1.Condition, gen int64, reason, msg string) {
-	setCondition(conds, gen, v1alpha1.ConditionReady, metav1.ConditionFalse, reason, msg)
-	setCondition(conds, gen, v1alpha1.ConditionStalled, metav1.ConditionTrue, reason, msg)
-	setCondition(conds, gen, v1alpha1.ConditionReconciling, metav1.ConditionFalse, reason, msg)
-}
-
-// progressing marks a resource whose Job is running.
-func progressing(conds *[]metav1.Condition, gen int64, msg string) {
-	setCondition(conds, gen, v1alpha1.ConditionReconciling, metav1.ConditionTrue, v1alpha1.ReasonProgressing, msg)
-	setCondition(conds, gen, v1alpha1.ConditionStalled, metav1.ConditionFalse, v1alpha1.ReasonProgressing, "")
-	if apimeta.FindStatusCondition(*conds, v1alpha1.ConditionReady) == nil {
-		setCondition(conds, gen, v1alpha1.ConditionReady, metav1.ConditionUnknown, v1alpha1.ReasonProgressing, msg)
-	}
 }
 
 // SourceLister lists a source location, for change detection without a Job.

@@ -10,11 +10,11 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -50,6 +50,9 @@ type DatasetBuildReconciler struct {
 	// the service accounts its Jobs may use; the zero value is the secure
 	// default.
 	Reach Reach
+	// RetryBase is the wait before the first retry of a transient
+	// failure (doubling after each further one); 0 means 30 s.
+	RetryBase time.Duration
 }
 
 // +kubebuilder:rbac:groups=mldata.io,resources=datasetbuilds,verbs=get;list;watch
@@ -78,19 +81,12 @@ func (r *DatasetBuildReconciler) SetupWithManager(mgr ctrl.Manager, concurrency 
 
 func (r *DatasetBuildReconciler) now() time.Time { return nowFrom(r.Clock) }
 
-// Reconcile brings one DatasetBuild forward.
+// Reconcile brings one DatasetBuild forward; summarize records the
+// outcome, and status is written once, when it changed.
 func (r *DatasetBuildReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
-	log := ctrl.LoggerFrom(ctx)
 	var b v1alpha1.DatasetBuild
-	if err := r.Get(ctx, req.NamespacedName, &b); err != nil {
-		if apierrors.IsNotFound(err) {
-			metrics.ForgetBuild(req.Namespace, req.Name)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !b.DeletionTimestamp.IsZero() {
-		metrics.ForgetBuild(b.Namespace, b.Name)
-		return ctrl.Result{}, nil
+	if ok, err := fetch(ctx, r.Client, req, &b, func() { metrics.ForgetBuild(req.Namespace, req.Name) }); !ok {
+		return ctrl.Result{}, err
 	}
 	before := b.DeepCopy()
 	var evs []event
@@ -102,48 +98,92 @@ func (r *DatasetBuildReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		metrics.SetBuildRows(b.Namespace, b.Name, b.Status.Rows)
 		emit(r.Recorder, &b, evs)
 	}()
-	gen := b.Generation
+	res, err := r.reconcile(ctx, &b, &evs)
+	return summarize(&b.Status.Conditions, &b.Status.ObservedGeneration, b.Generation, res, err)
+}
 
-	owned, err := ownedJobs(ctx, r.Client, worker.KindDatasetBuild, &b)
+// reconcile runs the steps of one reconcile: the running Job, its result,
+// suspend, Secrets, the sources, and the next attempt.
+func (r *DatasetBuildReconciler) reconcile(ctx context.Context, b *v1alpha1.DatasetBuild, evs *[]event) (ctrl.Result, error) {
+	owned, err := ownedJobs(ctx, r.Client, worker.KindDatasetBuild, b)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	// A running build finishes before anything else is decided, even when
-	// suspended.
-	for i := range owned {
-		j := &owned[i]
-		if done, _ := jobs.Finished(j); !done {
+	// A running build of the current spec finishes before anything else
+	// is decided, even when suspended; one of an older spec is replaced.
+	for _, j := range activeJobs(owned) {
+		if !outdated(&j, b.Generation) || b.Spec.Suspend {
 			b.Status.JobName = j.Name
-			progressing(&b.Status.Conditions, gen, fmt.Sprintf("Job %s is building", j.Name))
-			return ctrl.Result{}, nil
+			return ctrl.Result{}, running(b.Spec.Suspend, j.Name, "building")
 		}
-	}
-	// Record the Job status names: creation times have one-second
-	// resolution, so "newest" alone cannot tell two quick Jobs apart.
-	for i := range owned {
-		if r.unrecorded(&b, &owned[i]) {
-			evs = append(evs, r.record(ctx, &b, &owned[i]))
-			break
+		if err := deleteJob(ctx, r.Client, &j); err != nil {
+			return ctrl.Result{}, err
 		}
+		*evs = append(*evs, event{reason: EventJobReplaced, action: "Build", msg: fmt.Sprintf("stopped Job %s of generation %d: the spec changed", j.Name, jobGeneration(&j))})
 	}
-
+	if j := findJob(owned, b.Status.JobName); j != nil && unrecorded(b.Status.Conditions, b.Status.JobName, j) {
+		*evs = append(*evs, r.record(ctx, b, j))
+	}
 	if b.Spec.Suspend {
-		setCondition(&b.Status.Conditions, gen, v1alpha1.ConditionReconciling, metav1.ConditionFalse, v1alpha1.ReasonSuspended, "spec.suspend is true")
-		return ctrl.Result{}, nil
+		return ctrl.Result{}, suspended(b.Status.Conditions)
 	}
-	if stallIfRefused(r.Reach.admit(worker.BuildURIs(&b.Spec), b.Spec.ServiceAccountName), &b.Status.Conditions, gen) {
-		return ctrl.Result{}, nil
+	if err := refusal(r.Reach.admit(worker.BuildURIs(&b.Spec), b.Spec.ServiceAccountName)); err != nil {
+		return ctrl.Result{}, err
 	}
 	secrets := []string{secretName(b.Spec.Source.SecretRef), secretName(b.Spec.Output.SecretRef)}
-	if missing, err := secretsExist(ctx, r.Client, b.Namespace, secrets); err != nil {
+	if err := requireSecrets(ctx, r.Client, b.Namespace, secrets); err != nil {
 		return ctrl.Result{}, err
-	} else if missing != "" {
-		stalled(&b.Status.Conditions, gen, v1alpha1.ReasonSecretNotFound, fmt.Sprintf("Secret %s does not exist in namespace %s", missing, b.Namespace))
-		return ctrl.Result{RequeueAfter: time.Minute}, nil
 	}
-
 	now := r.now()
-	digest, err := r.listingDigest(ctx, &b)
+	period, after, err := cadence(b, now)
+	if err != nil {
+		return ctrl.Result{}, stalling(v1alpha1.ReasonInvalidSpec, "%s", err.Error())
+	}
+	key, err := r.inputs(ctx, b, period)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	next := ctrl.Result{RequeueAfter: after}
+	failed, done, err := attemptGate(b.Status.Retry, key, b.Spec.MaxAttemptsOf(), apimeta.FindStatusCondition(b.Status.Conditions, v1alpha1.ConditionReady), now)
+	if done || err != nil {
+		// Unchanged sources: nothing is written, so that the resources
+		// that reference this build are not woken every interval.
+		return next, err
+	}
+	return ctrl.Result{}, r.start(ctx, b, key, failed, secrets, now, evs)
+}
+
+// start creates the Job of the attempt after failed attempts at key.
+func (r *DatasetBuildReconciler) start(ctx context.Context, b *v1alpha1.DatasetBuild, key string, failed int32, secrets []string, now time.Time, evs *[]event) error {
+	runID := attemptRunID(key, failed)
+	job, err := jobs.Build(r.Jobs, jobs.Run{
+		Owner: b, GVK: v1alpha1.GroupVersion.WithKind(worker.KindDatasetBuild), ID: runID,
+		Task:        &worker.Task{Kind: worker.KindDatasetBuild, Name: b.Name, RunID: runID, Build: &b.Spec},
+		SecretNames: secrets, Resources: b.Spec.Resources, ServiceAccountName: b.Spec.ServiceAccountName,
+		ActiveDeadlineSeconds: ptr.To(b.Spec.ActiveDeadlineOf()),
+	})
+	if err != nil {
+		return err
+	}
+	runAnnotations(job, key, b.Generation)
+	created, err := startJob(ctx, r.Client, r.APIReader, b, job)
+	if err != nil {
+		return err
+	}
+	t := metav1.NewTime(now)
+	b.Status.JobName, b.Status.LastCheckTime = job.Name, &t
+	b.Status.LastHandledRequest = b.Annotations[v1alpha1.AnnotationRequestedAt]
+	startAttempt(&b.Status.Retry, key)
+	if created {
+		*evs = append(*evs, event{reason: EventJobCreated, action: "Build", msg: fmt.Sprintf("created Job %s (attempt %d)", job.Name, failed+1)})
+	}
+	return running(false, job.Name, "building")
+}
+
+// inputs is the digest of what a build depends on: the spec generation,
+// the source listing and the requested-at annotation.
+func (r *DatasetBuildReconciler) inputs(ctx context.Context, b *v1alpha1.DatasetBuild, period int64) (string, error) {
+	digest, err := r.listingDigest(ctx, b)
 	var missing *secretNotFoundError
 	switch {
 	case errors.Is(err, errNotListable):
@@ -151,52 +191,16 @@ func (r *DatasetBuildReconciler) Reconcile(ctx context.Context, req ctrl.Request
 		// store (the pod may, e.g. through its service account): a build
 		// Job per interval, which ends in seconds without reading data
 		// when nothing changed.
-		digest = "tick=" + strconv.FormatInt(tick(&b, now), 10)
+		digest = "tick=" + strconv.FormatInt(period, 10)
 	case errors.As(err, &missing):
 		// Deleted since the existence check.
-		stalled(&b.Status.Conditions, gen, v1alpha1.ReasonSecretNotFound, missing.Error())
-		return ctrl.Result{RequeueAfter: time.Minute}, nil
-	case stallIfRefused(err, &b.Status.Conditions, gen):
-		return ctrl.Result{RequeueAfter: requeueAfter(&b, now)}, nil
+		return "", stalling(v1alpha1.ReasonSecretNotFound, "%s", missing.Error())
+	case refusal(err) != nil:
+		return "", refusal(err)
 	case err != nil:
-		setCondition(&b.Status.Conditions, gen, v1alpha1.ConditionReady, metav1.ConditionFalse, ReasonSourceUnavailable, err.Error())
-		return ctrl.Result{}, fmt.Errorf("listing sources of %s: %w", b.Name, err)
+		return "", &transientError{reason: ReasonSourceUnavailable, err: fmt.Errorf("listing sources of %s: %w", b.Name, err)}
 	}
-	t := metav1.NewTime(now)
-	b.Status.LastCheckTime = &t
-	request := b.Annotations[v1alpha1.AnnotationRequestedAt]
-	runID := jobs.ShortID(strconv.FormatInt(gen, 10), digest, request)
-	name := jobs.Name(b.Name, runID)
-	if b.Status.JobName == name {
-		// This exact run (same spec, sources and request) is recorded.
-		log.V(1).Info("sources and spec unchanged; no build", "job", name)
-		return ctrl.Result{RequeueAfter: requeueAfter(&b, now)}, nil
-	}
-	job, err := jobs.Build(r.Jobs, jobs.Run{
-		Owner: &b, GVK: v1alpha1.GroupVersion.WithKind(worker.KindDatasetBuild), ID: runID,
-		Task:        &worker.Task{Kind: worker.KindDatasetBuild, Name: b.Name, RunID: runID, Build: &b.Spec},
-		SecretNames: secrets, Resources: b.Spec.Resources, ServiceAccountName: b.Spec.ServiceAccountName,
-	})
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	created, err := createJob(ctx, r.Client, job)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
-	b.Status.JobName = name
-	b.Status.LastHandledRequest = request
-	progressing(&b.Status.Conditions, gen, fmt.Sprintf("Job %s is building", name))
-	if created {
-		evs = append(evs, event{reason: EventJobCreated, action: "Build", msg: fmt.Sprintf("created Job %s", name)})
-	}
-	return ctrl.Result{}, nil
-}
-
-// unrecorded reports whether the finished Job j has not been recorded in
-// status yet: status names it while Reconciling, until its result is in.
-func (r *DatasetBuildReconciler) unrecorded(b *v1alpha1.DatasetBuild, j *batchv1.Job) bool {
-	return b.Status.JobName == j.Name && apimeta.IsStatusConditionTrue(b.Status.Conditions, v1alpha1.ConditionReconciling)
+	return jobs.ShortID(strconv.FormatInt(b.Generation, 10), digest, b.Annotations[v1alpha1.AnnotationRequestedAt]), nil
 }
 
 // record writes a finished build Job's result into status.
@@ -218,6 +222,7 @@ func (r *DatasetBuildReconciler) record(ctx context.Context, b *v1alpha1.Dataset
 		}
 	}
 	worker.ApplyBuild(&b.Status, b.Generation, s, m, r.now())
+	recordAttempt(&b.Status.Retry, j.Annotations[AnnotationInputs], s, b.Spec.MaxAttemptsOf(), r.RetryBase, jobEnd(j, r.now()))
 	ns, name, d := b.Namespace, b.Name, jobDuration(j)
 	count := func() { metrics.RecordBuild(ns, name, s, d) }
 	if !s.OK {
@@ -257,20 +262,28 @@ func listingDigest(objs []storage.Object) string {
 	return jobs.ShortID(strings.Join(parts, "\n"))
 }
 
-// tick numbers the current re-check period: intervals since the epoch, so
-// that a restart lands in the same period.
-func tick(b *v1alpha1.DatasetBuild, now time.Time) int64 {
-	if b.Spec.IntervalSeconds == nil || *b.Spec.IntervalSeconds <= 0 {
-		return 0
+// cadence is when a build re-lists its sources: period numbers the
+// current re-check period (intervals since the epoch, or the latest
+// scheduled time), so that a restart lands in the same period, and after
+// is the wait until the next one; 0 and 0 without intervalSeconds or
+// schedule. A schedule that does not parse (an unknown time zone) is an
+// error.
+func cadence(b *v1alpha1.DatasetBuild, now time.Time) (period int64, after time.Duration, err error) {
+	if b.Spec.Schedule != "" {
+		sched, err := parseSchedule(b.Spec.Schedule, b.Spec.TimeZone)
+		if err != nil {
+			return 0, 0, err
+		}
+		last, ok, next := mostRecent(sched, b.CreationTimestamp.Time, now)
+		if ok {
+			period = last.Unix()
+		}
+		return period, next.Sub(now), nil
 	}
-	return now.Unix() / int64(*b.Spec.IntervalSeconds)
-}
-
-func requeueAfter(b *v1alpha1.DatasetBuild, now time.Time) time.Duration {
 	if b.Spec.IntervalSeconds == nil || *b.Spec.IntervalSeconds <= 0 {
-		return 0
+		return 0, 0, nil
 	}
 	iv := int64(*b.Spec.IntervalSeconds)
 	next := (now.Unix()/iv + 1) * iv
-	return time.Unix(next, 0).Sub(now)
+	return now.Unix() / iv, time.Unix(next, 0).Sub(now), nil
 }

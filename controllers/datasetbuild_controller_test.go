@@ -283,15 +283,16 @@ func TestDatasetBuildStalls(t *testing.T) {
 		return nil
 	})
 
-	// Sources that cannot be listed: Ready False, no Job.
+	// Sources that cannot be listed: retried with backoff, Reconciling
+	// says why, no Job.
 	tm.lister.setErr(errors.New("bucket unreachable"))
 	u := newBuild(ns, "unreachable", "file:///nowhere", "file:///nowhere-out2")
 	if err := k8s.Create(ctx, u); err != nil {
 		t.Fatal(err)
 	}
 	eventually(t, "SourceUnavailable", func() error {
-		if c := condition(getBuild(t, u).Status.Conditions, v1alpha1.ConditionReady); c != "False/SourceUnavailable" {
-			return fmt.Errorf("Ready %s", c)
+		if c := condition(getBuild(t, u).Status.Conditions, v1alpha1.ConditionReconciling); c != "True/SourceUnavailable" {
+			return fmt.Errorf("Reconciling %s", c)
 		}
 		return nil
 	})

@@ -9,11 +9,11 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/clock"
+	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/builder"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -57,6 +57,9 @@ type DriftCheckReconciler struct {
 	// that Secrets' contents are not cached; SetupWithManager sets it to
 	// the manager's API reader when nil, and nil falls back to Client.
 	APIReader client.Reader
+	// RetryBase is the wait before the first retry of a transient
+	// failure (doubling after each further one); 0 means 30 s.
+	RetryBase time.Duration
 }
 
 // +kubebuilder:rbac:groups=mldata.io,resources=driftchecks,verbs=get;list;watch
@@ -70,32 +73,12 @@ func (r *DriftCheckReconciler) SetupWithManager(mgr ctrl.Manager, concurrency in
 	if r.APIReader == nil {
 		r.APIReader = mgr.GetAPIReader()
 	}
-	list := func(ctx context.Context, ns string) ([]client.Object, error) {
-		var l v1alpha1.DriftCheckList
-		if err := r.List(ctx, &l, client.InNamespace(ns)); err != nil {
-			return nil, err
-		}
-		out := make([]client.Object, len(l.Items))
-		for i := range l.Items {
-			out[i] = &l.Items[i]
-		}
-		return out, nil
-	}
-	refers := func(o client.Object, kind, name string) bool {
-		d := o.(*v1alpha1.DriftCheck)
-		for _, in := range []v1alpha1.DriftInput{d.Spec.Baseline, d.Spec.Current} {
-			if kind == "DatasetBuild" && in.DatasetBuildRef != nil && string(in.DatasetBuildRef.Name) == name ||
-				kind == "DatasetProfile" && in.DatasetProfileRef != nil && string(in.DatasetProfileRef.Name) == name {
-				return true
-			}
-		}
-		return false
-	}
+	checks := func() client.ObjectList { return &v1alpha1.DriftCheckList{} }
 	return ctrl.NewControllerManagedBy(mgr).
 		For(&v1alpha1.DriftCheck{}, builder.WithPredicates(predicate.Or(predicate.GenerationChangedPredicate{}, predicate.AnnotationChangedPredicate{}))).
 		Owns(&batchv1.Job{}).
-		Watches(&v1alpha1.DatasetBuild{}, handler.EnqueueRequestsFromMapFunc(mapToReferrers(list, refers, "DatasetBuild"))).
-		Watches(&v1alpha1.DatasetProfile{}, handler.EnqueueRequestsFromMapFunc(mapToReferrers(list, refers, "DatasetProfile"))).
+		Watches(&v1alpha1.DatasetBuild{}, handler.EnqueueRequestsFromMapFunc(indexReferrers(mgr.GetClient(), BuildRefIndex, checks)), builder.WithPredicates(buildIDChanged)).
+		Watches(&v1alpha1.DatasetProfile{}, handler.EnqueueRequestsFromMapFunc(indexReferrers(mgr.GetClient(), ProfileRefIndex, checks)), builder.WithPredicates(reportChanged)).
 		WatchesMetadata(&corev1.Secret{}, handler.EnqueueRequestsFromMapFunc(secretReferrers(mgr.GetClient(), func() client.ObjectList { return &v1alpha1.DriftCheckList{} }))).
 		WithOptions(controllerOptions(concurrency)).
 		Complete(r)
@@ -103,18 +86,12 @@ func (r *DriftCheckReconciler) SetupWithManager(mgr ctrl.Manager, concurrency in
 
 func (r *DriftCheckReconciler) now() time.Time { return nowFrom(r.Clock) }
 
-// Reconcile brings one DriftCheck forward.
+// Reconcile brings one DriftCheck forward; summarize records the outcome,
+// and status is written once, when it changed.
 func (r *DriftCheckReconciler) Reconcile(ctx context.Context, req ctrl.Request) (res ctrl.Result, retErr error) {
 	var d v1alpha1.DriftCheck
-	if err := r.Get(ctx, req.NamespacedName, &d); err != nil {
-		if apierrors.IsNotFound(err) {
-			metrics.ForgetDriftCheck(req.Namespace, req.Name)
-		}
-		return ctrl.Result{}, client.IgnoreNotFound(err)
-	}
-	if !d.DeletionTimestamp.IsZero() {
-		metrics.ForgetDriftCheck(d.Namespace, d.Name)
-		return ctrl.Result{}, nil
+	if ok, err := fetch(ctx, r.Client, req, &d, func() { metrics.ForgetDriftCheck(req.Namespace, req.Name) }); !ok {
+		return ctrl.Result{}, err
 	}
 	before := d.DeepCopy()
 	var evs []event
@@ -126,13 +103,30 @@ func (r *DriftCheckReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 		metrics.SetDriftPSI(d.Namespace, d.Name, d.Status.LastRun)
 		emit(r.Recorder, &d, evs)
 	}()
-	gen, now := d.Generation, r.now()
+	res, err := r.reconcile(ctx, &d, &evs)
+	return summarize(&d.Status.Conditions, &d.Status.ObservedGeneration, d.Generation, res, err)
+}
 
-	owned, err := ownedJobs(ctx, r.Client, worker.KindDriftCheck, &d)
+// driftRun is what a drift Job needs besides the resource: the resolved
+// inputs, their Secrets, the digest of what they point at, and whether
+// the digest proves unchanged inputs (every URI could be listed).
+type driftRun struct {
+	base, cur *worker.Input
+	secrets   []string
+	digest    string
+	provable  bool
+	key       string
+}
+
+// reconcile runs the steps of one reconcile: record finished Jobs, prune
+// history, suspend, resolve the inputs, and the next run (once per inputs,
+// or on the schedule).
+func (r *DriftCheckReconciler) reconcile(ctx context.Context, d *v1alpha1.DriftCheck, evs *[]event) (ctrl.Result, error) {
+	owned, err := ownedJobs(ctx, r.Client, worker.KindDriftCheck, d)
 	if err != nil {
 		return ctrl.Result{}, err
 	}
-	evs = append(evs, r.recordFinished(ctx, &d, owned)...)
+	*evs = append(*evs, r.recordFinished(ctx, d, owned)...)
 	active := activeJobs(owned)
 	d.Status.ActiveJobs = nil
 	for i, j := range active {
@@ -140,91 +134,164 @@ func (r *DriftCheckReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 			d.Status.ActiveJobs = append(d.Status.ActiveJobs, j.Name)
 		}
 	}
-	if err := r.pruneHistory(ctx, &d, owned); err != nil {
+	if err := r.pruneHistory(ctx, d, owned); err != nil {
 		return ctrl.Result{}, err
-	}
-	if d.Status.LastScheduleTime == nil {
-		// Rebuilt from the Jobs after a status loss.
-		for _, j := range owned {
-			if strings.HasPrefix(j.Labels[v1alpha1.LabelRunID], requestedRunPrefix) {
-				continue // requested, not scheduled
-			}
-			if t, ok := scheduledTime(&j); ok && (d.Status.LastScheduleTime == nil || t.After(d.Status.LastScheduleTime.Time)) {
-				d.Status.LastScheduleTime = &metav1.Time{Time: t}
-			}
-		}
-	}
-	if len(active) > 0 {
-		progressing(&d.Status.Conditions, gen, fmt.Sprintf("Job %s is running", active[0].Name))
-	} else if apimeta.IsStatusConditionTrue(d.Status.Conditions, v1alpha1.ConditionReconciling) {
-		setCondition(&d.Status.Conditions, gen, v1alpha1.ConditionReconciling, metav1.ConditionFalse, v1alpha1.ReasonSucceeded, "no run is active")
 	}
 	if d.Spec.Suspend {
-		setCondition(&d.Status.Conditions, gen, v1alpha1.ConditionReconciling, metav1.ConditionFalse, v1alpha1.ReasonSuspended, "spec.suspend is true")
-		return ctrl.Result{}, nil
+		if len(active) > 0 {
+			return ctrl.Result{}, running(true, active[0].Name, "running")
+		}
+		return ctrl.Result{}, suspended(d.Status.Conditions)
 	}
-	if stallIfRefused(r.Reach.admit(worker.DriftURIs(&d.Spec), d.Spec.ServiceAccountName), &d.Status.Conditions, gen) {
-		return ctrl.Result{}, nil
+	if err := refusal(r.Reach.admit(worker.DriftURIs(&d.Spec), d.Spec.ServiceAccountName)); err != nil {
+		return ctrl.Result{}, err
 	}
+	run, err := r.inputs(ctx, d)
+	if err != nil {
+		return ctrl.Result{}, err
+	}
+	if d.Spec.Schedule != "" {
+		return r.scheduled(ctx, d, owned, active, run, evs)
+	}
+	return ctrl.Result{}, r.once(ctx, d, active, run, evs)
+}
 
-	// Which run is due?
-	var due time.Time
-	var next time.Duration
-	scheduled := d.Spec.Schedule != ""
+// activeOutcome is the outcome when no new run starts: waiting while a
+// Job runs.
+func activeOutcome(active []batchv1.Job) error {
+	if len(active) == 0 {
+		return nil
+	}
+	return running(false, active[0].Name, "running")
+}
+
+// once runs an unscheduled check once per inputs. A Job of an outdated
+// spec is stopped under concurrencyPolicy Replace; otherwise the new run
+// starts when the active one ends.
+func (r *DriftCheckReconciler) once(ctx context.Context, d *v1alpha1.DriftCheck, active []batchv1.Job, run driftRun, evs *[]event) error {
+	run.key = jobs.ShortID(run.digest, d.Annotations[v1alpha1.AnnotationRequestedAt])
+	var still []batchv1.Job
+	for _, j := range active {
+		if j.Annotations[AnnotationInputs] != run.key && d.Spec.ConcurrencyPolicy == v1alpha1.ConcurrencyReplace {
+			if err := deleteJob(ctx, r.Client, &j); err != nil {
+				return err
+			}
+			*evs = append(*evs, event{reason: EventJobReplaced, action: "Check", msg: fmt.Sprintf("stopped Job %s: its inputs or spec changed (concurrencyPolicy Replace)", j.Name)})
+			continue
+		}
+		still = append(still, j)
+	}
+	if len(still) > 0 {
+		return activeOutcome(still)
+	}
+	now := r.now()
+	failed, done, err := attemptGate(d.Status.Retry, run.key, d.Spec.MaxAttemptsOf(), apimeta.FindStatusCondition(d.Status.Conditions, v1alpha1.ConditionReady), now)
+	if done || err != nil {
+		return err
+	}
+	return r.start(ctx, d, run, failed, now, evs)
+}
+
+// scheduled decides the run of a scheduled check with nextRun, the
+// concurrency policy, requested-at and the retries of the last run.
+func (r *DriftCheckReconciler) scheduled(ctx context.Context, d *v1alpha1.DriftCheck, owned, active []batchv1.Job, run driftRun, evs *[]event) (ctrl.Result, error) {
+	now := r.now()
+	plan, err := nextRun(scheduleSpec{Schedule: d.Spec.Schedule, TimeZone: d.Spec.TimeZone, StartingDeadlineSeconds: d.Spec.StartingDeadlineSeconds, Created: d.CreationTimestamp.Time}, d.Status.LastScheduleTime, owned, now)
+	if err != nil {
+		return ctrl.Result{}, stalling(v1alpha1.ReasonInvalidSpec, "%s", err.Error())
+	}
+	d.Status.LastScheduleTime = plan.LastScheduleTime
+	next := ctrl.Result{RequeueAfter: plan.Next.Sub(now)}
 	request := d.Annotations[v1alpha1.AnnotationRequestedAt]
-	// A new mldata.io/requested-at runs a scheduled check now, besides its
-	// schedule (as `kubectl create job --from=cronjob/…` does for a
-	// CronJob); the schedule and lastScheduleTime are not affected.
-	manual := scheduled && request != "" && request != d.Status.LastHandledRequest
-	if scheduled {
-		sched, err := parseSchedule(d.Spec.Schedule, d.Spec.TimeZone)
-		if err != nil {
-			stalled(&d.Status.Conditions, gen, v1alpha1.ReasonInvalidSpec, err.Error())
-			return ctrl.Result{}, nil
+	switch {
+	case request != "" && request != d.Status.LastHandledRequest:
+		// As `kubectl create job --from=cronjob/…`: a run now, besides
+		// the schedule, once the active run ended.
+		run.key = requestedRunPrefix + jobs.ShortID(request) + "." + run.digest
+		if len(active) > 0 {
+			return next, activeOutcome(active)
 		}
-		earliest := d.CreationTimestamp.Time
-		if d.Status.LastScheduleTime != nil {
-			earliest = d.Status.LastScheduleTime.Time
-		}
-		if sd := d.Spec.StartingDeadlineSeconds; sd != nil {
-			if lim := now.Add(-time.Duration(*sd) * time.Second); lim.After(earliest) {
-				earliest = lim
-			}
-		}
-		last, ok, nextRun := mostRecent(sched, earliest, now)
-		next = nextRun.Sub(now)
-		if !ok && !manual {
-			if len(active) == 0 && apimeta.FindStatusCondition(d.Status.Conditions, v1alpha1.ConditionReady) == nil {
-				setCondition(&d.Status.Conditions, gen, v1alpha1.ConditionReady, metav1.ConditionUnknown, v1alpha1.ReasonScheduled,
-					"first run at "+nextRun.Format(time.RFC3339))
-			}
-			return ctrl.Result{RequeueAfter: next}, nil
-		}
-		due = last
+		return next, r.start(ctx, d, run, 0, now, evs)
+	case plan.Exists:
+		d.Status.LastScheduleTime = &metav1.Time{Time: plan.Due}
+		return next, activeOutcome(active)
+	case !plan.Missed.IsZero():
+		d.Status.LastScheduleTime = &metav1.Time{Time: plan.Missed}
+		*evs = append(*evs, event{warning: true, reason: EventSkipped, action: "Schedule", msg: "missed the run of " + plan.Missed.Format(time.RFC3339) + " by more than startingDeadlineSeconds"})
+		return next, activeOutcome(active)
+	case !plan.Due.IsZero():
+		return next, r.due(ctx, d, owned, active, run, plan.Due, evs)
+	case len(active) > 0:
+		return next, activeOutcome(active)
+	case d.Status.Retry == nil:
+		return next, &idleError{reason: v1alpha1.ReasonScheduled, msg: "no run yet; the first is at " + plan.Next.Format(time.RFC3339)}
 	}
+	// Between scheduled times: the last run's retries.
+	failed, done, err := attemptGate(d.Status.Retry, d.Status.Retry.Inputs, d.Spec.MaxAttemptsOf(), apimeta.FindStatusCondition(d.Status.Conditions, v1alpha1.ConditionReady), now)
+	if done || err != nil {
+		return next, err
+	}
+	run.key = d.Status.Retry.Inputs
+	return next, r.start(ctx, d, run, failed, scheduledOf(run.key), evs)
+}
 
-	// Resolve the inputs.
-	res0 := &apiResolver{c: r.Client, ns: d.Namespace}
-	base, err := worker.ResolveDriftInput(d.Spec.Baseline, res0)
+// due starts the run of scheduled time due, unless the concurrency policy
+// forbids it or the inputs are provably unchanged since the last
+// successful run.
+func (r *DriftCheckReconciler) due(ctx context.Context, d *v1alpha1.DriftCheck, owned, active []batchv1.Job, run driftRun, due time.Time, evs *[]event) error {
+	d.Status.LastScheduleTime = &metav1.Time{Time: due}
+	if len(active) > 0 {
+		switch d.Spec.ConcurrencyPolicy {
+		case v1alpha1.ConcurrencyForbid:
+			*evs = append(*evs, event{reason: EventSkipped, action: "Schedule", msg: fmt.Sprintf("run of %s skipped: Job %s is still running (concurrencyPolicy Forbid)", due.Format(time.RFC3339), active[0].Name)})
+			return activeOutcome(active)
+		case v1alpha1.ConcurrencyReplace:
+			for i := range active {
+				if err := deleteJob(ctx, r.Client, &active[i]); err != nil {
+					return err
+				}
+			}
+			d.Status.ActiveJobs = nil
+		}
+	}
+	if run.provable && d.Annotations[v1alpha1.AnnotationRequestedAt] == d.Status.LastHandledRequest {
+		if last := lastSucceeded(owned); last != nil && inputsOf(last) == run.digest {
+			msg := fmt.Sprintf("run of %s skipped: inputs unchanged since Job %s", due.Format(time.RFC3339), last.Name)
+			if apimeta.IsStatusConditionTrue(d.Status.Conditions, v1alpha1.ConditionReady) {
+				setCondition(&d.Status.Conditions, d.Generation, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonUpToDate, msg)
+			}
+			*evs = append(*evs, event{reason: EventSkipped, action: "Schedule", msg: msg})
+			return nil
+		}
+	}
+	run.key = strconv.FormatInt(due.Unix(), 10) + "." + run.digest
+	return r.start(ctx, d, run, 0, due, evs)
+}
+
+// inputsOf is the inputs digest a Job ran with, without its run prefix.
+func inputsOf(j *batchv1.Job) string {
+	k := j.Annotations[AnnotationInputs]
+	if _, digest, ok := strings.Cut(k, "."); ok {
+		return digest
+	}
+	return k
+}
+
+// inputs resolves the baseline and current inputs and their Secrets, and
+// digests what they point at.
+func (r *DriftCheckReconciler) inputs(ctx context.Context, d *v1alpha1.DriftCheck) (driftRun, error) {
+	res := &apiResolver{c: r.Client, ns: d.Namespace}
+	base, err := worker.ResolveDriftInput(d.Spec.Baseline, res)
 	var cur *worker.Input
 	if err == nil {
-		cur, err = worker.ResolveDriftInput(d.Spec.Current, res0)
+		cur, err = worker.ResolveDriftInput(d.Spec.Current, res)
 	}
 	if err != nil {
-		reason, isStalled := referenceStatus(err)
-		if isStalled {
-			stalled(&d.Status.Conditions, gen, reason, err.Error())
-		} else {
-			setCondition(&d.Status.Conditions, gen, v1alpha1.ConditionReady, metav1.ConditionFalse, reason, err.Error())
-		}
-		return ctrl.Result{RequeueAfter: next}, nil
+		return driftRun{}, referenceOutcome(err)
 	}
 	secrets := []string{secretName(d.Spec.Baseline.SecretRef), secretName(d.Spec.Current.SecretRef), secretName(d.Spec.Output.SecretRef)}
-	if missing, err := secretsExist(ctx, r.Client, d.Namespace, secrets); err != nil {
-		return ctrl.Result{}, err
-	} else if missing != "" {
-		stalled(&d.Status.Conditions, gen, v1alpha1.ReasonSecretNotFound, fmt.Sprintf("Secret %s does not exist in namespace %s", missing, d.Namespace))
-		return ctrl.Result{RequeueAfter: time.Minute}, nil
+	if err := requireSecrets(ctx, r.Client, d.Namespace, secrets); err != nil {
+		return driftRun{}, err
 	}
 	lister := r.Lister
 	if lister == nil {
@@ -234,101 +301,44 @@ func (r *DriftCheckReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 	if secretReader == nil {
 		secretReader = r.Client
 	}
-	digest, provable := inputsDigest(ctx, lister, secretReader, d.Namespace, res0.revisions, []resolvedInput{
+	digest, provable := inputsDigest(ctx, lister, secretReader, d.Namespace, res.revisions, []resolvedInput{
 		{in: base, byURI: d.Spec.Baseline.URI != "", secret: secrets[0]},
 		{in: cur, byURI: d.Spec.Current.URI != "", secret: secrets[1]},
 	})
-	digest = jobs.ShortID(strconv.FormatInt(gen, 10), digest)
+	return driftRun{base: base, cur: cur, secrets: secrets, digest: jobs.ShortID(strconv.FormatInt(d.Generation, 10), digest), provable: provable}, nil
+}
 
-	var runID string
-	switch {
-	case manual:
-		runID = requestedRunPrefix + jobs.ShortID(request)
-		if hasJob(owned, jobs.Name(d.Name, runID)) {
-			return ctrl.Result{RequeueAfter: next}, nil
-		}
-		if len(active) > 0 {
-			return ctrl.Result{RequeueAfter: next}, nil // runs when the active run ends
-		}
-		due = now
-	case scheduled:
-		runID = strconv.FormatInt(due.Unix(), 10)
-		t := metav1.NewTime(due)
-		if hasJob(owned, jobs.Name(d.Name, runID)) {
-			// Created by an earlier reconcile whose status write the
-			// cache has not shown yet.
-			d.Status.LastScheduleTime = &t
-			return ctrl.Result{RequeueAfter: next}, nil
-		}
-		if d.Spec.StartingDeadlineSeconds != nil && now.Sub(due) > time.Duration(*d.Spec.StartingDeadlineSeconds)*time.Second {
-			d.Status.LastScheduleTime = &t
-			evs = append(evs, event{warning: true, reason: EventSkipped, action: "Schedule", msg: "missed the run of " + due.Format(time.RFC3339) + " by more than startingDeadlineSeconds"})
-			return ctrl.Result{RequeueAfter: next}, nil
-		}
-		if len(active) > 0 {
-			switch d.Spec.ConcurrencyPolicy {
-			case v1alpha1.ConcurrencyForbid:
-				d.Status.LastScheduleTime = &t
-				evs = append(evs, event{reason: EventSkipped, action: "Schedule", msg: fmt.Sprintf("run of %s skipped: Job %s is still running (concurrencyPolicy Forbid)", due.Format(time.RFC3339), active[0].Name)})
-				return ctrl.Result{RequeueAfter: next}, nil
-			case v1alpha1.ConcurrencyReplace:
-				for i := range active {
-					if err := r.Delete(ctx, &active[i], client.PropagationPolicy(metav1.DeletePropagationBackground)); client.IgnoreNotFound(err) != nil {
-						return ctrl.Result{}, fmt.Errorf("replacing Job %s: %w", active[i].Name, err)
-					}
-				}
-				d.Status.ActiveJobs = nil
-			}
-		}
-		if provable && request == d.Status.LastHandledRequest {
-			if last := lastSucceeded(owned); last != nil && last.Annotations[AnnotationInputs] == digest {
-				d.Status.LastScheduleTime = &t
-				msg := fmt.Sprintf("run of %s skipped: inputs unchanged since Job %s", due.Format(time.RFC3339), last.Name)
-				if c := apimeta.FindStatusCondition(d.Status.Conditions, v1alpha1.ConditionReady); c != nil && c.Status == metav1.ConditionTrue {
-					setCondition(&d.Status.Conditions, gen, v1alpha1.ConditionReady, metav1.ConditionTrue, v1alpha1.ReasonUpToDate, msg)
-				}
-				evs = append(evs, event{reason: EventSkipped, action: "Schedule", msg: msg})
-				return ctrl.Result{RequeueAfter: next}, nil
-			}
-		}
-	default:
-		runID = jobs.ShortID(digest, request)
-		name := jobs.Name(d.Name, runID)
-		if hasJob(owned, name) || d.Status.LastRun != nil && d.Status.LastRun.JobName == name {
-			return ctrl.Result{}, nil
-		}
-		if len(active) > 0 {
-			return ctrl.Result{}, nil // the new run starts when this one ends
-		}
-		due = now
+// start creates the Job of the attempt after failed attempts at run.key,
+// for the scheduled (or requested) time at.
+func (r *DriftCheckReconciler) start(ctx context.Context, d *v1alpha1.DriftCheck, run driftRun, failed int32, at time.Time, evs *[]event) error {
+	base, _, _ := strings.Cut(run.key, ".")
+	runID := attemptRunID(base, failed)
+	if at.IsZero() {
+		at = r.now()
 	}
-
 	job, err := jobs.Build(r.Jobs, jobs.Run{
-		Owner: &d, GVK: v1alpha1.GroupVersion.WithKind(worker.KindDriftCheck), ID: runID,
-		Task:        &worker.Task{Kind: worker.KindDriftCheck, Name: d.Name, RunID: runID, Drift: &d.Spec, Baseline: base, Current: cur},
-		SecretNames: secrets, Resources: d.Spec.Resources, ServiceAccountName: d.Spec.ServiceAccountName, ScheduledTime: &due,
+		Owner: d, GVK: v1alpha1.GroupVersion.WithKind(worker.KindDriftCheck), ID: runID,
+		Task:        &worker.Task{Kind: worker.KindDriftCheck, Name: d.Name, RunID: runID, Drift: &d.Spec, Baseline: run.base, Current: run.cur},
+		SecretNames: run.secrets, Resources: d.Spec.Resources, ServiceAccountName: d.Spec.ServiceAccountName, ScheduledTime: &at,
+		ActiveDeadlineSeconds: ptr.To(d.Spec.ActiveDeadlineOf()),
 	})
 	if err != nil {
-		return ctrl.Result{}, err
+		return err
 	}
-	job.Annotations[AnnotationInputs] = digest
-	created, err := createJob(ctx, r.Client, job)
+	runAnnotations(job, run.key, d.Generation)
+	created, err := startJob(ctx, r.Client, r.APIReader, d, job)
 	if err != nil {
-		return ctrl.Result{}, err
+		return err
 	}
-	if scheduled && !manual {
-		t := metav1.NewTime(due)
-		d.Status.LastScheduleTime = &t
-	}
-	d.Status.LastHandledRequest = request
+	d.Status.LastHandledRequest = d.Annotations[v1alpha1.AnnotationRequestedAt]
 	if len(d.Status.ActiveJobs) < v1alpha1.MaxRecentRuns && !containsString(d.Status.ActiveJobs, job.Name) {
 		d.Status.ActiveJobs = append(d.Status.ActiveJobs, job.Name)
 	}
-	progressing(&d.Status.Conditions, gen, fmt.Sprintf("Job %s is running", job.Name))
+	startAttempt(&d.Status.Retry, run.key)
 	if created {
-		evs = append(evs, event{reason: EventJobCreated, action: "Check", msg: "created Job " + job.Name})
+		*evs = append(*evs, event{reason: EventJobCreated, action: "Check", msg: fmt.Sprintf("created Job %s (attempt %d)", job.Name, failed+1)})
 	}
-	return ctrl.Result{RequeueAfter: next}, nil
+	return running(false, job.Name, "running")
 }
 
 // recordFinished records finished Jobs newer than the last recorded run,
@@ -346,6 +356,7 @@ func (r *DriftCheckReconciler) recordFinished(ctx context.Context, d *v1alpha1.D
 			sched = &metav1.Time{Time: t}
 		}
 		worker.ApplyDrift(&d.Status, d.Generation, s, j.Name, sched, r.now())
+		recordAttempt(&d.Status.Retry, j.Annotations[AnnotationInputs], s, d.Spec.MaxAttemptsOf(), r.RetryBase, jobEnd(j, r.now()))
 		ns, name := d.Namespace, d.Name
 		count := func() { metrics.RecordDriftRun(ns, name, s) }
 		if s.OK {
@@ -414,16 +425,6 @@ func (r *DriftCheckReconciler) pruneHistory(ctx context.Context, d *v1alpha1.Dri
 	return nil
 }
 
-func activeJobs(owned []batchv1.Job) []batchv1.Job {
-	var out []batchv1.Job
-	for _, j := range owned {
-		if done, _ := jobs.Finished(&j); !done && j.DeletionTimestamp.IsZero() {
-			out = append(out, j)
-		}
-	}
-	return out
-}
-
 func lastSucceeded(owned []batchv1.Job) *batchv1.Job {
 	for i := range owned {
 		if done, ok := jobs.Finished(&owned[i]); done && ok {
@@ -431,15 +432,6 @@ func lastSucceeded(owned []batchv1.Job) *batchv1.Job {
 		}
 	}
 	return nil
-}
-
-func hasJob(owned []batchv1.Job, name string) bool {
-	for _, j := range owned {
-		if j.Name == name {
-			return true
-		}
-	}
-	return false
 }
 
 func containsString(list []string, s string) bool {

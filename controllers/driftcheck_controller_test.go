@@ -374,8 +374,8 @@ func TestDriftCheckRunNow(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "waiting for the first run", func() error {
-		if c := condition(getDrift(t, d).Status.Conditions, v1alpha1.ConditionReady); c != "Unknown/Scheduled" {
-			return fmt.Errorf("Ready %s", c)
+		if c := condition(getDrift(t, d).Status.Conditions, v1alpha1.ConditionReconciling); c != "False/Scheduled" {
+			return fmt.Errorf("Reconciling %s", c)
 		}
 		return nil
 	})

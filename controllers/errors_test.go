@@ -31,8 +31,9 @@ func forbidden(resource string) error {
 
 // TestBuildReconcileFaults injects API failures (a fake client is used only
 // for that; behaviour is tested against envtest) and checks that each is
-// returned with what failed, and that nothing is claimed that did not
-// happen.
+// returned with what failed (so that the reconcile is retried with
+// backoff), that status says Reconciling with the error, and that nothing
+// is claimed that did not happen (no Ready verdict, no event).
 func TestBuildReconcileFaults(t *testing.T) {
 	src, _ := copySample(t, "sample")
 	newObjs := func() []client.Object {
@@ -65,7 +66,7 @@ func TestBuildReconcileFaults(t *testing.T) {
 				}
 				return c.Create(ctx, obj, opts...)
 			}},
-			wantErr: "creating Job b-", ready: "none",
+			wantErr: "creating Job b-", ready: "Unknown/" + v1alpha1.ReasonReconcileError,
 		},
 		{
 			name: "Secret lookup denied",
@@ -75,7 +76,7 @@ func TestBuildReconcileFaults(t *testing.T) {
 				}
 				return c.Get(ctx, key, obj, opts...)
 			}},
-			wantErr: "reading Secret out-creds", ready: "none",
+			wantErr: "reading Secret out-creds", ready: "Unknown/" + v1alpha1.ReasonReconcileError,
 		},
 		{
 			name: "Secret data unreadable",
@@ -86,7 +87,7 @@ func TestBuildReconcileFaults(t *testing.T) {
 				return c.Get(ctx, key, obj, opts...)
 			}},
 			source:  &v1alpha1.SecretRef{Name: "out-creds"},
-			wantErr: "reading Secret out-creds", ready: "False/" + ReasonSourceUnavailable,
+			wantErr: "reading Secret out-creds", ready: "Unknown/" + ReasonSourceUnavailable,
 		},
 		{
 			name: "status write denied",
@@ -103,12 +104,12 @@ func TestBuildReconcileFaults(t *testing.T) {
 				}
 				return c.List(ctx, list, opts...)
 			}},
-			wantErr: "listing Jobs: cache not started", ready: "none",
+			wantErr: "listing Jobs: cache not started", ready: "Unknown/" + v1alpha1.ReasonReconcileError,
 		},
 		{
 			name:     "no worker image",
 			settings: jobs.Settings{},
-			wantErr:  "no worker image configured", ready: "none",
+			wantErr:  "no worker image configured", ready: "Unknown/" + v1alpha1.ReasonReconcileError,
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -140,8 +141,12 @@ func TestBuildReconcileFaults(t *testing.T) {
 					t.Errorf("Ready %s, want %s", r, tc.ready)
 				}
 			}
-			if apimeta.IsStatusConditionTrue(got.Status.Conditions, v1alpha1.ConditionReconciling) {
-				t.Error("Reconciling although no Job was created")
+			if c := apimeta.FindStatusCondition(got.Status.Conditions, v1alpha1.ConditionReconciling); tc.ready != "" &&
+				(c == nil || c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, tc.wantErr) || got.Status.ObservedGeneration != 1) {
+				t.Errorf("Reconciling %+v, observedGeneration %d: want True with the error", c, got.Status.ObservedGeneration)
+			}
+			if got.Status.JobName != "" || got.Status.Retry != nil {
+				t.Errorf("status names a run that did not start: job %q, retry %+v", got.Status.JobName, got.Status.Retry)
 			}
 			if len(rec.Events) != 0 {
 				t.Errorf("event %s", <-rec.Events)
@@ -175,7 +180,7 @@ func TestDriftReconcileFaults(t *testing.T) {
 		}}).Build()
 	r := &DriftCheckReconciler{Client: c, APIReader: c, Clock: clocktesting.NewFakeClock(now), Jobs: testSettings, Lister: &fakeLister{err: errors.New("not listed")}, Reach: testReach}
 	_, err := r.Reconcile(context.Background(), ctrl.Request{NamespacedName: client.ObjectKeyFromObject(d)})
-	if err == nil || !strings.Contains(err.Error(), "replacing Job d-1795780740") {
+	if err == nil || !strings.Contains(err.Error(), "deleting Job d-1795780740") {
 		t.Fatalf("error %v", err)
 	}
 	var jl batchv1.JobList

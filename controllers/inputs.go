@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"sigs.k8s.io/controller-runtime/pkg/client"
-	"sigs.k8s.io/controller-runtime/pkg/reconcile"
 
 	"github.com/robfig/cron/v3"
 
@@ -99,15 +98,19 @@ func mustJSON(v any) string {
 	return string(b)
 }
 
-// referenceStatus turns a reference error into a condition reason.
-func referenceStatus(err error) (reason string, isStalled bool) {
+// referenceOutcome turns a reference error into the reconcile's outcome: a
+// reference that does not exist stalls (a user must create it or fix the
+// name), one without a result yet waits (its watch wakes the referrer),
+// and any other error, e.g. from the API server, is returned as it is, to
+// be retried with backoff.
+func referenceOutcome(err error) error {
 	switch {
 	case errors.Is(err, worker.ErrNotFound):
-		return v1alpha1.ReasonReferenceNotFound, true
+		return &stallingError{reason: v1alpha1.ReasonReferenceNotFound, err: err}
 	case errors.Is(err, worker.ErrNotReady):
-		return v1alpha1.ReasonReferenceNotReady, false
+		return &waitingError{reason: v1alpha1.ReasonReferenceNotReady, err: err}
 	}
-	return v1alpha1.ReasonJobFailed, false
+	return fmt.Errorf("resolving references: %w", err)
 }
 
 // parseSchedule parses a cron schedule with an optional time zone, as
@@ -147,22 +150,4 @@ func mostRecent(sched cron.Schedule, earliest, now time.Time) (last time.Time, o
 		}
 	}
 	return last, ok, sched.Next(now)
-}
-
-// mapToReferrers maps a DatasetBuild or DatasetProfile event to the
-// resources of the namespace that reference it.
-func mapToReferrers(list func(ctx context.Context, ns string) ([]client.Object, error), refers func(o client.Object, kind, name string) bool, kind string) func(ctx context.Context, o client.Object) []reconcile.Request {
-	return func(ctx context.Context, o client.Object) []reconcile.Request {
-		objs, err := list(ctx, o.GetNamespace())
-		if err != nil {
-			return nil
-		}
-		var reqs []reconcile.Request
-		for _, d := range objs {
-			if refers(d, kind, o.GetName()) {
-				reqs = append(reqs, reconcile.Request{NamespacedName: client.ObjectKeyFromObject(d)})
-			}
-		}
-		return reqs
-	}
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mldata-io/mldata/internal/worker"
@@ -146,26 +145,24 @@ func (r Reach) admit(uris []worker.URIField, serviceAccount string) error {
 	return nil
 }
 
-// stallIfRefused marks a resource Stalled when err is a refusal that only
-// a change of its spec, its Secret or the operator's flags can lift: admit's
-// errors, a Secret naming a refused endpoint, a listing over the limit. It
-// reports whether it did.
-func stallIfRefused(err error, conds *[]metav1.Condition, gen int64) bool {
+// refusal turns err into a stalling error when it is a refusal that only
+// a change of the spec or of the manager's flags can lift: a URI or service
+// account outside the policy, or a source over a limit. Other errors
+// (and nil) give nil.
+func refusal(err error) error {
 	var ae *admissionError
 	var le *storage.ListLimitError
 	switch {
 	case err == nil:
-		return false
+		return nil
 	case errors.As(err, &ae):
-		stalled(conds, gen, ae.reason, ae.Error())
+		return &stallingError{reason: ae.reason, err: ae}
 	case storage.IsRefused(err):
-		stalled(conds, gen, ReasonURIRefused, err.Error())
+		return &stallingError{reason: ReasonURIRefused, err: err}
 	case errors.As(err, &le):
-		stalled(conds, gen, ReasonLimitExceeded, err.Error())
-	default:
-		return false
+		return &stallingError{reason: ReasonLimitExceeded, err: err}
 	}
-	return true
+	return nil
 }
 
 // remoteScheme reports URIs of object stores, which need an identity.

@@ -306,6 +306,8 @@ type DatasetBuildSpec struct {
 	// +optional
 	Suspend bool `json:"suspend,omitempty"`
 
+	RunPolicy `json:",inline"`
+
 	// resources of the build container. Size memory for about chunkRows ×
 	// workers rows.
 	// +optional
@@ -489,6 +491,10 @@ type DatasetBuildStatus struct {
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
 
+	// retry records the attempts at the current inputs.
+	// +optional
+	Retry *RetryStatus `json:"retry,omitempty"`
+
 	// buildID of the published build.
 	// +kubebuilder:validation:MaxLength=128
 	// +optional
@@ -498,7 +504,10 @@ type DatasetBuildStatus struct {
 	// +optional
 	LastBuildTime *metav1.Time `json:"lastBuildTime,omitempty"`
 
-	// lastCheckTime is when the sources were last listed.
+	// lastCheckTime is when a listing of the sources last found them
+	// changed and started a build (or the build was recorded). Interval
+	// checks that find nothing new write no status, so that resources
+	// reading this build are not woken every interval.
 	// +optional
 	LastCheckTime *metav1.Time `json:"lastCheckTime,omitempty"`
 

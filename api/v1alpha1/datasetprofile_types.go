@@ -115,6 +115,8 @@ type DatasetProfileSpec struct {
 
 	HistoryLimits `json:",inline"`
 
+	RunPolicy `json:",inline"`
+
 	// resources of the profile container.
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
@@ -181,6 +183,10 @@ type DatasetProfileStatus struct {
 	// +kubebuilder:validation:MaxItems=8
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
+	// retry records the attempts at the current inputs.
+	// +optional
+	Retry *RetryStatus `json:"retry,omitempty"`
 
 	// lastProfileTime is when the latest profile was written.
 	// +optional

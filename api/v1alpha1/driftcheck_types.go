@@ -243,6 +243,8 @@ type DriftCheckSpec struct {
 
 	HistoryLimits `json:",inline"`
 
+	RunPolicy `json:",inline"`
+
 	// resources of the drift container.
 	// +optional
 	Resources *corev1.ResourceRequirements `json:"resources,omitempty"`
@@ -382,6 +384,10 @@ type DriftCheckStatus struct {
 	// +kubebuilder:validation:MaxItems=8
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
+	// retry records the attempts at the current inputs.
+	// +optional
+	Retry *RetryStatus `json:"retry,omitempty"`
 
 	// lastScheduleTime is the time of the latest scheduled run.
 	// +optional

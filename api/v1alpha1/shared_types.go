@@ -1,5 +1,7 @@
 package v1alpha1
 
+import metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 // Condition types. Ready, Reconciling and Stalled follow kstatus, so that
 // Argo CD, Flux and kubectl wait read a resource's health without knowing
 // mldata; the others are domain verdicts that alerts can select on.
@@ -69,6 +71,24 @@ const (
 	ReasonDriftFound = "DriftFound"
 	// ReasonNoDrift: no column crossed a threshold.
 	ReasonNoDrift = "NoDrift"
+	// ReasonInvalidInput: a source file cannot be read as data; the
+	// message names the file, line and column. Not retried.
+	ReasonInvalidInput = "InvalidInput"
+	// ReasonRetryScheduled: the last run failed for a transient reason and
+	// the next attempt is scheduled (Reconciling stays True).
+	ReasonRetryScheduled = "RetryScheduled"
+	// ReasonRetriesExhausted: every attempt allowed by spec.retry failed;
+	// the message has the last failure.
+	ReasonRetriesExhausted = "RetriesExhausted"
+	// ReasonJobNameTaken: a Job of the run's name exists and is not
+	// controlled by this resource.
+	ReasonJobNameTaken = "JobNameTaken"
+	// ReasonReconcileError: the controller could not finish a step (an
+	// API error, an unreachable store); it tries again with backoff.
+	ReasonReconcileError = "ReconcileError"
+	// ReasonWaitingForJob: a Job of the previous spec is still running and
+	// the new spec's run starts when it ends.
+	ReasonWaitingForJob = "WaitingForJob"
 )
 
 // Labels and annotations the operator puts on the Jobs (and their pods) it
@@ -388,4 +408,84 @@ type HistoryLimits struct {
 	// +kubebuilder:validation:Maximum=100
 	// +optional
 	FailedRunsHistoryLimit *int32 `json:"failedRunsHistoryLimit,omitempty"`
+}
+
+// RunPolicy bounds the Jobs of a resource: how long one may run and how
+// often a run whose failure was transient is tried again.
+type RunPolicy struct {
+	// activeDeadlineSeconds is the longest a run's Job may take, from its
+	// start; the Job is then stopped and the run counts as a transient
+	// failure (retried under retry). It also frees the resource from a Job
+	// that cannot start, e.g. one waiting for a missing service account.
+	// +kubebuilder:default=21600
+	// +kubebuilder:validation:Minimum=60
+	// +kubebuilder:validation:Maximum=604800
+	// +optional
+	ActiveDeadlineSeconds *int64 `json:"activeDeadlineSeconds,omitempty"`
+
+	// retry bounds the retries of a run that failed for a transient reason
+	// (storage errors or timeouts, a lost node, the deadline). A permanent
+	// failure (invalid spec, unreadable input, failed validation, refused
+	// schema change) is not retried: it waits for a change of the spec or
+	// the inputs.
+	// +kubebuilder:default={maxAttempts: 5}
+	// +optional
+	Retry *RetrySpec `json:"retry,omitempty"`
+}
+
+// RetrySpec bounds the retries of a run.
+type RetrySpec struct {
+	// maxAttempts is the number of runs of the same inputs, the first
+	// included, before a transient failure stalls the resource. Retries
+	// wait 30 s, 1 min, 2 min, … (doubling, at most 1 h) after the failed
+	// run.
+	// +kubebuilder:default=5
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=100
+	// +optional
+	MaxAttempts *int32 `json:"maxAttempts,omitempty"`
+}
+
+// DefaultMaxAttempts and DefaultActiveDeadlineSeconds apply when the fields
+// are unset (objects stored before the fields existed).
+const (
+	DefaultMaxAttempts           = 5
+	DefaultActiveDeadlineSeconds = 21600
+)
+
+// MaxAttemptsOf is p's maxAttempts, or the default.
+func (p *RunPolicy) MaxAttemptsOf() int32 {
+	if p.Retry == nil || p.Retry.MaxAttempts == nil || *p.Retry.MaxAttempts < 1 {
+		return DefaultMaxAttempts
+	}
+	return *p.Retry.MaxAttempts
+}
+
+// ActiveDeadlineOf is p's activeDeadlineSeconds, or the default.
+func (p *RunPolicy) ActiveDeadlineOf() int64 {
+	if p.ActiveDeadlineSeconds == nil || *p.ActiveDeadlineSeconds <= 0 {
+		return DefaultActiveDeadlineSeconds
+	}
+	return *p.ActiveDeadlineSeconds
+}
+
+// RetryStatus records the attempts at the current inputs.
+type RetryStatus struct {
+	// inputs is the digest of what the current run depends on (spec
+	// generation, source listing or referenced results, requested-at);
+	// new inputs start again at attempt 1.
+	// +kubebuilder:validation:MaxLength=64
+	// +optional
+	Inputs string `json:"inputs,omitempty"`
+
+	// failedAttempts is the number of failed runs of inputs in a row.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	FailedAttempts int32 `json:"failedAttempts,omitempty"`
+
+	// nextAttemptTime is when the next attempt starts, after a transient
+	// failure; unset when the last run succeeded, failed permanently or
+	// used the last attempt.
+	// +optional
+	NextAttemptTime *metav1.Time `json:"nextAttemptTime,omitempty"`
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -11,6 +12,7 @@ import (
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/cache"
+	"sigs.k8s.io/controller-runtime/pkg/config"
 	"sigs.k8s.io/controller-runtime/pkg/healthz"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
@@ -31,6 +33,7 @@ func newManagerCmd() *cobra.Command {
 		backoff, ttl                  int32
 		reach                         reachFlags
 		metricsSecure                 bool
+		reconcileTimeout              time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "manager",
@@ -81,6 +84,8 @@ A resource's series are deleted with the resource.`,
 				LeaderElection:          leaderElect,
 				LeaderElectionID:        "mldata-manager.mldata.io",
 				LeaderElectionNamespace: leaderNamespace,
+				Cache:                   cache.Options{ByObject: controllers.CacheByObject()},
+				Controller:              config.Controller{ReconciliationTimeout: reconcileTimeout},
 			}
 			if len(namespaces) > 0 {
 				opts.Cache.DefaultNamespaces = map[string]cache.Config{}
@@ -125,7 +130,10 @@ A resource's series are deleted with the resource.`,
 	fl := cmd.Flags()
 	fl.StringVar(&image, "worker-image", "", "image of the Jobs' worker (this binary's image)")
 	fl.StringSliceVar(&namespaces, "namespaces", nil, "namespaces to watch (default: all)")
-	fl.IntVar(&concurrency, "concurrency", 2, "reconciles in parallel per kind")
+	fl.IntVar(&concurrency, "max-concurrent-reconciles", controllers.DefaultMaxConcurrentReconciles, "reconciles in parallel per kind")
+	fl.IntVar(&concurrency, "concurrency", controllers.DefaultMaxConcurrentReconciles, "reconciles in parallel per kind")
+	_ = fl.MarkDeprecated("concurrency", "use --max-concurrent-reconciles")
+	fl.DurationVar(&reconcileTimeout, "reconcile-timeout", 2*time.Minute, "longest a reconcile may take (API calls and source listings are cancelled after it)")
 	fl.BoolVar(&leaderElect, "leader-elect", true, "elect a leader so that only one replica reconciles")
 	fl.StringVar(&leaderNamespace, "leader-election-namespace", "", "namespace of the leader election Lease (default: the pod's own namespace; required outside a cluster)")
 	fl.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "address of the Prometheus metrics endpoint, /metrics (0 disables it)")

@@ -18,9 +18,10 @@
 //   - The service account token is not mounted: the worker never calls the
 //     API server. Cloud identity (IRSA, workload identity) uses its own
 //     projected token or the metadata server.
-//   - Names are <resource>-<run id>, cut to 63 characters, so that the same
-//     run always has the same Job and a restarted controller finds it
-//     instead of creating a second one.
+//   - Names are <resource>-<run id>-<hash of both>, at most 63 characters,
+//     so that the same run always has the same Job and a restarted
+//     controller finds it instead of creating a second one, and two
+//     resources never share a Job name.
 //   - parallelism.shards is not used yet: every build runs in one pod.
 package jobs
 
@@ -85,6 +86,8 @@ type Run struct {
 	ServiceAccountName string
 	// ScheduledTime, when set, is recorded in an annotation.
 	ScheduledTime *time.Time
+	// ActiveDeadlineSeconds, when set, stops the Job after this long.
+	ActiveDeadlineSeconds *int64
 }
 
 // ShortID is a 10-hex-digit hash of parts: deterministic run ids from what
@@ -98,15 +101,23 @@ func ShortID(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil))[:10]
 }
 
-// Name is the Job name of a resource's run: <name>-<id>, with the name cut
-// so that the whole is at most 63 characters and still a DNS label.
+// Name is the Job name of a resource's run: <name>-<id>-<hash>, where
+// hash is a short hash of the full resource name and run id, and the name
+// is cut so that the whole is at most 63 characters and a DNS label. The
+// hash keeps names apart that the cut or the dot replacement would merge:
+// sales.v1 and sales-v1, or two long names with the same beginning.
 func Name(resource, id string) string {
-	max := MaxNameLength - 1 - len(id)
-	if len(resource) > max {
-		resource = strings.TrimRight(resource[:max], "-.")
+	h := ShortID(resource, id)[:nameHashLen]
+	max := MaxNameLength - len(id) - len(h) - 2
+	prefix := strings.ReplaceAll(resource, ".", "-")
+	if len(prefix) > max {
+		prefix = strings.TrimRight(prefix[:max], "-")
 	}
-	return strings.ReplaceAll(resource, ".", "-") + "-" + id
+	return prefix + "-" + id + "-" + h
 }
+
+// nameHashLen is the length of the hash in Job names.
+const nameHashLen = 6
 
 // labelValue makes s a valid label value: names longer than 63 characters
 // are cut and suffixed with a hash so that they stay unique.
@@ -191,6 +202,7 @@ func Build(s Settings, r Run) (*batchv1.Job, error) {
 		},
 		Spec: batchv1.JobSpec{
 			BackoffLimit:            ptr.To(s.BackoffLimit),
+			ActiveDeadlineSeconds:   r.ActiveDeadlineSeconds,
 			TTLSecondsAfterFinished: s.TTLSecondsAfterFinished,
 			Template: corev1.PodTemplateSpec{
 				ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: annotations},

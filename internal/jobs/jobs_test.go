@@ -35,7 +35,7 @@ func wantJob() *batchv1.Job {
 	}
 	return &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{
-			Name: "churn-abc123", Namespace: "ml", Labels: labels,
+			Name: "churn-abc123-" + ShortID("churn", "abc123")[:6], Namespace: "ml", Labels: labels,
 			OwnerReferences: []metav1.OwnerReference{{
 				APIVersion: "mldata.io/v1alpha1", Kind: "DatasetBuild", Name: "churn", UID: "uid-1",
 				Controller: ptr.To(true), BlockOwnerDeletion: ptr.To(true),
@@ -118,6 +118,9 @@ func TestBuild(t *testing.T) {
 				j.Spec.Template.Spec.Containers[0].ImagePullPolicy = corev1.PullIfNotPresent
 				return j
 			}},
+		{"active deadline", settings,
+			func() Run { r := base(); r.ActiveDeadlineSeconds = ptr.To[int64](600); return r },
+			func() *batchv1.Job { j := wantJob(); j.Spec.ActiveDeadlineSeconds = ptr.To[int64](600); return j }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -142,10 +145,10 @@ func TestBuild(t *testing.T) {
 func TestNameAndLabels(t *testing.T) {
 	long := strings.Repeat("a", 60) + ".b-c"
 	tests := []struct{ resource, id, want string }{
-		{"churn", "0123456789", "churn-0123456789"},
-		{"a.b", "1", "a-b-1"},
-		{long, "0123456789", strings.Repeat("a", 52) + "-0123456789"},
-		{strings.Repeat("a", 51) + "-" + strings.Repeat("b", 20), "0123456789", strings.Repeat("a", 51) + "-0123456789"},
+		{"churn", "0123456789", "churn-0123456789-" + ShortID("churn", "0123456789")[:6]},
+		{"a.b", "1", "a-b-1-" + ShortID("a.b", "1")[:6]},
+		{long, "0123456789", strings.Repeat("a", 45) + "-0123456789-" + ShortID(long, "0123456789")[:6]},
+		{strings.Repeat("a", 44) + "-" + strings.Repeat("b", 20), "0123456789", strings.Repeat("a", 44) + "-0123456789-" + ShortID(strings.Repeat("a", 44)+"-"+strings.Repeat("b", 20), "0123456789")[:6]},
 	}
 	for _, tt := range tests {
 		got := Name(tt.resource, tt.id)
@@ -155,6 +158,15 @@ func TestNameAndLabels(t *testing.T) {
 		if errs := validation.IsDNS1123Label(got); len(errs) > 0 {
 			t.Errorf("Name(%q) = %q: %v", tt.resource, got, errs)
 		}
+	}
+	// Names that the dot replacement or the cut would merge stay apart.
+	for _, pair := range [][2]string{{"sales.v1", "sales-v1"}, {long, long + "x"}, {strings.Repeat("a", 253), strings.Repeat("a", 252) + "b"}} {
+		if a, b := Name(pair[0], "1700000000"), Name(pair[1], "1700000000"); a == b || len(a) > MaxNameLength || len(b) > MaxNameLength {
+			t.Errorf("Name(%q) = %q, Name(%q) = %q", pair[0], a, pair[1], b)
+		}
+	}
+	if Name("sales", "1") == Name("sales", "2") {
+		t.Error("run ids collide")
 	}
 	l := Labels("DriftCheck", owner(strings.Repeat("x", 200)), "r")
 	if v := l[v1alpha1.LabelName]; len(v) > 63 || len(validation.IsValidLabelValue(v)) > 0 {

@@ -19,6 +19,12 @@ type Summary struct {
 	// BreakingSchemaChange, JobFailed).
 	Reason  string `json:"reason,omitempty"`
 	Message string `json:"message,omitempty"`
+	// Permanent says that the failure cannot go away by running again
+	// (invalid spec, unreadable input, failed validation, refused schema
+	// change, missing reference); the controller then waits for a change
+	// instead of retrying. False for transient failures (storage errors,
+	// timeouts) and for a Job that ended without a summary.
+	Permanent bool `json:"permanent,omitempty"`
 
 	// DatasetBuild.
 	BuildID           string               `json:"buildID,omitempty"`
@@ -58,7 +64,7 @@ type Summary struct {
 
 // FailureSummary is the summary of a run that failed with err.
 func FailureSummary(kind string, err error) *Summary {
-	return &Summary{Kind: kind, Reason: ReasonOf(err), Message: err.Error()}
+	return &Summary{Kind: kind, Reason: ReasonOf(err), Message: err.Error(), Permanent: Permanent(err)}
 }
 
 // maxMessage bounds a summary's message so that the JSON around it fits.

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
+	"github.com/mldata-io/mldata/pkg/format"
 )
 
 // Kinds of resources the worker runs, as in the API's kind names.
@@ -127,7 +128,36 @@ func ReasonOf(err error) string {
 	if errors.As(err, &f) && f.Reason != "" {
 		return f.Reason
 	}
+	var fe *format.Error
+	if errors.As(err, &fe) {
+		return v1alpha1.ReasonInvalidInput
+	}
 	return v1alpha1.ReasonJobFailed
+}
+
+// permanentReasons are the failure reasons that running again with the
+// same spec and inputs cannot cure.
+var permanentReasons = map[string]bool{
+	v1alpha1.ReasonInvalidSpec:          true,
+	v1alpha1.ReasonInvalidInput:         true,
+	v1alpha1.ReasonValidationFailed:     true,
+	v1alpha1.ReasonBreakingSchemaChange: true,
+	v1alpha1.ReasonReferenceNotFound:    true,
+}
+
+// Permanent reports whether err is a failure that a retry cannot cure: bad
+// input (a file that does not parse, validation, schema policy) or a spec
+// or reference that cannot work. Everything else (storage errors,
+// timeouts, interrupted reads) is transient: the same run may succeed
+// later.
+func Permanent(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		return false
+	}
+	return permanentReasons[ReasonOf(err)]
 }
 
 // Run runs the task. On failure the error says why and, through ReasonOf,
