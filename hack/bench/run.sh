@@ -191,64 +191,6 @@ for t in "${tools[@]}"; do
 done
 started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 
-printf 'rows\tworkload\ttool\tround\twall_s\tcpu_s\tpeak_rss_mib\texit\n' >"$runs"
-checks=()
-
-# run_one ROWS WORKLOAD TOOL ROUND: one measured run in a fresh work directory with the
-# inputs in the page cache; appends to bench-runs.tsv; checks the output in round 1.
-run_one() {
-	local workload=$2 tool=$3 round=$4 logfile verdict
-	logfile="$logs/r$rows-$workload-$tool-$round.log"
-	command_for "$tool" "$workload"
-	rm -rf "$work"
-	mkdir -p "$work"
-	cat "${inputs[@]}" >/dev/null
-	measure "$logfile" "${cmd[@]}"
-	[[ $m_rc -eq $ok_rc ]] && m_rc=0
-	log "  $workload $tool: ${m_secs}s wall, ${m_cpu}s CPU, ${m_mib} MiB, exit $m_rc"
-	if [[ $m_rc -ne 0 ]]; then
-		checks+=("- $rows $workload $tool round $round: FAILED, exit $m_rc: $(tail -n 1 "$logfile")")
-	elif [[ $round == 1 ]]; then
-		if verdict="$(node "$bench/verify.mjs" "${verify[@]}" 2>&1)"; then
-			checks+=("- $rows $workload $tool: $verdict")
-		else
-			m_rc=99
-			checks+=("- $rows $workload $tool: $verdict")
-		fi
-		log "    $verdict"
-	fi
-	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rows" "$workload" "$tool" "$round" "$m_secs" "$m_cpu" "$m_mib" "$m_rc" >>"$runs"
-}
-
-for rows in "${rows_list[@]}"; do
-	base_csv="$data/base-r$rows-s$seed-g$gen_id.csv"
-	cur_csv="$data/cur-r$rows-s$cur_seed-d$drift-g$gen_id.csv"
-	base_pq="${base_csv%.csv}.parquet"
-	cur_pq="${cur_csv%.csv}.parquet"
-	generate "$base_csv" -rows "$rows" -seed "$seed" -format csv
-	generate "$cur_csv" -rows "$rows" -seed "$cur_seed" -drift "$drift" -format csv
-	generate "$base_pq" -rows "$rows" -seed "$seed" -format parquet
-	generate "$cur_pq" -rows "$rows" -seed "$cur_seed" -drift "$drift" -format parquet
-
-	for ((round = 1; round <= rounds; round++)); do
-		log "rows=$rows round $round/$rounds"
-		# Start-up cost (process start, library load) once per round, outside the table's
-		# workloads: it is part of every figure below, most visibly for Node and DuckDB.
-		for ((i = 0; i < ${#tools[@]}; i++)); do
-			tool="${tools[(i + round - 1) % ${#tools[@]}]}"
-			if is_mldata "$tool"; then cmd=("${mldata_path[$tool]}" version); else cmd=(node "$bench/$tool.mjs" startup); fi
-			measure "$logs/startup-$tool.log" "${cmd[@]}"
-			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rows" startup "$tool" "$round" "$m_secs" "$m_cpu" "$m_mib" "$m_rc" >>"$runs"
-		done
-		for workload in "${workloads[@]}"; do
-			for ((i = 0; i < ${#tools[@]}; i++)); do
-				run_one "$rows" "$workload" "${tools[(i + round - 1) % ${#tools[@]}]}" "$round"
-			done
-		done
-	done
-done
-rm -rf "$work"
-
 # The report: per row count, one line per workload, a "wall s · CPU s · MiB" cell per tool
 # (medians over the rounds; "failed" when any round failed), and for each mldata binary its
 # wall time and peak RSS divided by the better of DuckDB and Polars.
@@ -257,7 +199,9 @@ report() {
 	echo
 	echo "Started $started; $machine."
 	echo "$versions."
-	echo "Median of $rounds interleaved round(s) per cell: wall seconds · CPU seconds (user + system) · peak RSS MiB."
+	local r progress=""
+	for r in "${rows_list[@]}"; do progress+=" ${r} rows: ${rounds_done[$r]:-0} of $rounds;"; done
+	echo "Median of the interleaved rounds per cell (rounds done:${progress%;}): wall seconds · CPU seconds (user + system) · peak RSS MiB."
 	echo
 	awk -F'\t' -v tools="${tools[*]}" -v mls="$(for t in "${tools[@]}"; do is_mldata "$t" && printf '%s ' "$t"; done)" -v order="startup ${workloads[*]}" '
 		function median(list,   a, n, i, j, t) {
@@ -318,5 +262,67 @@ report() {
 	echo
 	printf '%s\n' "${checks[@]}"
 }
+declare -A rounds_done=()
+printf 'rows\tworkload\ttool\tround\twall_s\tcpu_s\tpeak_rss_mib\texit\n' >"$runs"
+checks=()
+
+# run_one ROWS WORKLOAD TOOL ROUND: one measured run in a fresh work directory with the
+# inputs in the page cache; appends to bench-runs.tsv; checks the output in round 1.
+run_one() {
+	local workload=$2 tool=$3 round=$4 logfile verdict
+	logfile="$logs/r$rows-$workload-$tool-$round.log"
+	command_for "$tool" "$workload"
+	rm -rf "$work"
+	mkdir -p "$work"
+	cat "${inputs[@]}" >/dev/null
+	measure "$logfile" "${cmd[@]}"
+	[[ $m_rc -eq $ok_rc ]] && m_rc=0
+	log "  $workload $tool: ${m_secs}s wall, ${m_cpu}s CPU, ${m_mib} MiB, exit $m_rc"
+	if [[ $m_rc -ne 0 ]]; then
+		checks+=("- $rows $workload $tool round $round: FAILED, exit $m_rc: $(tail -n 1 "$logfile")")
+	elif [[ $round == 1 ]]; then
+		if verdict="$(node "$bench/verify.mjs" "${verify[@]}" 2>&1)"; then
+			checks+=("- $rows $workload $tool: $verdict")
+		else
+			m_rc=99
+			checks+=("- $rows $workload $tool: $verdict")
+		fi
+		log "    $verdict"
+	fi
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rows" "$workload" "$tool" "$round" "$m_secs" "$m_cpu" "$m_mib" "$m_rc" >>"$runs"
+}
+
+for rows in "${rows_list[@]}"; do
+	base_csv="$data/base-r$rows-s$seed-g$gen_id.csv"
+	cur_csv="$data/cur-r$rows-s$cur_seed-d$drift-g$gen_id.csv"
+	base_pq="${base_csv%.csv}.parquet"
+	cur_pq="${cur_csv%.csv}.parquet"
+	generate "$base_csv" -rows "$rows" -seed "$seed" -format csv
+	generate "$cur_csv" -rows "$rows" -seed "$cur_seed" -drift "$drift" -format csv
+	generate "$base_pq" -rows "$rows" -seed "$seed" -format parquet
+	generate "$cur_pq" -rows "$rows" -seed "$cur_seed" -drift "$drift" -format parquet
+
+	for ((round = 1; round <= rounds; round++)); do
+		log "rows=$rows round $round/$rounds"
+		# Start-up cost (process start, library load) once per round, outside the table's
+		# workloads: it is part of every figure below, most visibly for Node and DuckDB.
+		for ((i = 0; i < ${#tools[@]}; i++)); do
+			tool="${tools[(i + round - 1) % ${#tools[@]}]}"
+			if is_mldata "$tool"; then cmd=("${mldata_path[$tool]}" version); else cmd=(node "$bench/$tool.mjs" startup); fi
+			measure "$logs/startup-$tool.log" "${cmd[@]}"
+			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$rows" startup "$tool" "$round" "$m_secs" "$m_cpu" "$m_mib" "$m_rc" >>"$runs"
+		done
+		for workload in "${workloads[@]}"; do
+			for ((i = 0; i < ${#tools[@]}; i++)); do
+				run_one "$rows" "$workload" "${tools[(i + round - 1) % ${#tools[@]}]}" "$round"
+			done
+		done
+		# The report so far, so that an interrupted run keeps the rounds it finished.
+		rounds_done[$rows]=$round
+		report >"$results"
+	done
+done
+rm -rf "$work"
+
 report >"$results"
 cat "$results"
