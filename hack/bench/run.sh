@@ -193,7 +193,7 @@ started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 
 # The report: per row count, one line per workload, a "wall s · CPU s · MiB" cell per tool
 # (medians over the rounds; "failed" when any round failed), and for each mldata binary its
-# wall time and peak RSS divided by the better of DuckDB and Polars.
+# wall time, CPU time and peak RSS divided by the better of DuckDB and Polars.
 report() {
 	echo "# mldata benchmark"
 	echo
@@ -229,29 +229,30 @@ report() {
 				R = rowsOrder[r]
 				printf "### %s rows\n\n| workload |", R
 				for (t = 1; t <= nt; t++) printf " %s |", T[t]
-				for (m = 1; m <= nm; m++) printf " %s ÷ best, wall | %s ÷ lowest, RSS |", M[m], M[m]
+				for (m = 1; m <= nm; m++) printf " %s ÷ best, wall | ÷ best, CPU | ÷ lowest, RSS |", M[m]
 				printf "\n|---|"
 				for (t = 1; t <= nt; t++) printf "---:|"
-				for (m = 1; m <= nm; m++) printf "---:|---:|"
+				for (m = 1; m <= nm; m++) printf "---:|---:|---:|"
 				printf "\n"
 				for (w = 1; w <= nw; w++) {
 					if (!((R SUBSEP W[w] SUBSEP T[1]) in wall)) continue
 					printf "| %s |", names[W[w]]
-					bestW = ""; bestR = ""; split("", mw); split("", mr)
+					bestW = ""; bestC = ""; bestR = ""; split("", mw); split("", mc); split("", mr)
 					for (t = 1; t <= nt; t++) {
 						k = R SUBSEP W[w] SUBSEP T[t]
 						if (!(k in wall)) { printf " n/a |"; continue }
 						if (bad[k]) { printf " failed |"; mw[T[t]] = ""; continue }
-						mw[T[t]] = median(wall[k]); mr[T[t]] = median(rss[k])
-						printf " %.2f · %.2f · %d |", mw[T[t]], median(cpu[k]), mr[T[t]]
+						mw[T[t]] = median(wall[k]); mc[T[t]] = median(cpu[k]); mr[T[t]] = median(rss[k])
+						printf " %.2f · %.2f · %d |", mw[T[t]], mc[T[t]], mr[T[t]]
 						if (T[t] == "duckdb" || T[t] == "polars") {
 							if (bestW == "" || mw[T[t]] < bestW) bestW = mw[T[t]]
+							if (bestC == "" || mc[T[t]] < bestC) bestC = mc[T[t]]
 							if (bestR == "" || mr[T[t]] < bestR) bestR = mr[T[t]]
 						}
 					}
 					for (m = 1; m <= nm; m++) {
-						if (mw[M[m]] == "" || bestW == "" || bestW == 0) printf " – | – |"
-						else printf " %.2f× | %.2f× |", mw[M[m]] / bestW, mr[M[m]] / bestR
+						if (mw[M[m]] == "" || bestW == "" || bestW == 0 || bestC == 0) printf " – | – | – |"
+						else printf " %.2f× | %.2f× | %.2f× |", mw[M[m]] / bestW, mc[M[m]] / bestC, mr[M[m]] / bestR
 					}
 					printf "\n"
 				}
