@@ -97,6 +97,7 @@ for t in "${want_tools[@]}"; do
 		for entry in $spec; do
 			if [[ $entry == *=* ]]; then label="${entry%%=*}" path="${entry#*=}"; else label=mldata path="$entry"; fi
 			[[ -z ${mldata_path[$label]:-} ]] || { log "run.sh: two mldata binaries labelled '$label'; use LABEL=PATH"; exit 2; }
+			[[ $label != duckdb && $label != polars ]] || { log "run.sh: '$label' names another tool; pick another LABEL"; exit 2; }
 			path="$(realpath -m "$path")"
 			[[ -x $path ]] || { log "run.sh: mldata binary $path is not an executable"; exit 2; }
 			mldata_path[$label]="$path"
@@ -150,13 +151,13 @@ measure() {
 # command_for TOOL WORKLOAD: sets cmd (the command line), verify (verify.mjs arguments), inputs
 # (files to have in the page cache) and ok_rc (an exit code that also means success).
 command_for() {
-	local tool=$1 workload=$2 out="$work/out" in base cur
+	local tool=$1 workload=$2 out="$work/out" input base cur
 	ok_rc=0
 	case $workload in
-	profile-parquet) in="$base_pq" inputs=("$base_pq") ;;
-	profile-csv) in="$base_csv" inputs=("$base_csv") ;;
-	build) in="$base_csv" inputs=("$base_csv") ;;
-	split) in="$base_pq" inputs=("$base_pq") ;;
+	profile-parquet) input="$base_pq" inputs=("$base_pq") ;;
+	profile-csv) input="$base_csv" inputs=("$base_csv") ;;
+	build) input="$base_csv" inputs=("$base_csv") ;;
+	split) input="$base_pq" inputs=("$base_pq") ;;
 	drift-parquet) base="$base_pq" cur="$cur_pq" inputs=("$base_pq" "$cur_pq") ;;
 	drift-csv) base="$base_csv" cur="$cur_csv" inputs=("$base_csv" "$cur_csv") ;;
 	esac
@@ -169,16 +170,16 @@ command_for() {
 	if is_mldata "$tool"; then
 		local m="${mldata_path[$tool]}"
 		case $workload in
-		profile-*) cmd=("$m" profile "$in" --output "$out/profile.json" --workers "$threads") ;;
-		build) cmd=("$m" build --source "$in" --output "$out" --split all=1 --compression zstd --workers "$threads") ;;
-		split) cmd=("$m" build --source "$in" --output "$out" --split "$split_spec" --split-key id --compression snappy --workers "$threads") ;;
+		profile-*) cmd=("$m" profile "$input" --output "$out/profile.json" --workers "$threads") ;;
+		build) cmd=("$m" build --source "$input" --output "$out" --split all=1 --compression zstd --workers "$threads") ;;
+		split) cmd=("$m" build --source "$input" --output "$out" --split "$split_spec" --split-key id --compression snappy --workers "$threads") ;;
 		# Exit 3 is "drift found" in builds that signal it by default; the current file drifts.
 		drift-*) cmd=("$m" drift "$base" "$cur" --output "$out/drift.json" --workers "$threads") ok_rc=3 ;;
 		esac
 	else
 		case $workload in
-		profile-*) cmd=(node "$bench/$tool.mjs" profile "$in" "$out/profile.json") ;;
-		build | split) cmd=(node "$bench/$tool.mjs" "$workload" "$in" "$out") ;;
+		profile-*) cmd=(node "$bench/$tool.mjs" profile "$input" "$out/profile.json") ;;
+		build | split) cmd=(node "$bench/$tool.mjs" "$workload" "$input" "$out") ;;
 		drift-*) cmd=(node "$bench/$tool.mjs" drift "$base" "$cur" "$out/drift.json") ;;
 		esac
 	fi
