@@ -41,7 +41,7 @@ cover: ## Print statement coverage of pkg/ (target: 85%).
 	$(GO) tool cover -func=cover.out | tail -n 1
 
 .PHONY: bench
-bench: ## Benchmark against DuckDB and Polars (hack/bench/run.sh; ROWS="1000000 5000000").
+bench: ## Benchmark against DuckDB and Polars (hack/bench/run.sh; ROWS="1000000 5000000", ROUNDS=3, MLDATA="[LABEL=]BINARY ...").
 	hack/bench/run.sh $(ROWS)
 
 .PHONY: bench-manager

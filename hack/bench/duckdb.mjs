@@ -4,15 +4,15 @@
 //
 //   node duckdb.mjs startup                       (fixed cost: load DuckDB, run SELECT 1)
 //   node duckdb.mjs build   IN.csv OUTDIR         -> OUTDIR/all/part-0.parquet (zstd)
-//   node duckdb.mjs split   IN.csv OUTDIR         -> OUTDIR/split=<name>/*.parquet (zstd)
-//   node duckdb.mjs profile IN.csv OUT.json
-//   node duckdb.mjs drift   BASE.csv CUR.csv OUT.json
+//   node duckdb.mjs split   IN.parquet OUTDIR     -> OUTDIR/split=<name>/*.parquet (snappy)
+//   node duckdb.mjs profile IN OUT.json           IN is .csv or .parquet
+//   node duckdb.mjs drift   BASE CUR OUT.json     both .csv or both .parquet
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import {
-  driftBins, driftCategorical, driftNumeric, epsilon, main, psiThreshold, severity,
+  driftBins, driftCategorical, driftNumeric, epsilon, isParquet, main, psiThreshold, severity,
   splits, threads, topK, writeJSON,
 } from './lib.mjs';
 
@@ -20,6 +20,8 @@ import {
 const lit = (s) => `'${String(s).replaceAll("'", "''")}'`;
 // ident makes a SQL identifier.
 const ident = (s) => `"${String(s).replaceAll('"', '""')}"`;
+// source reads a file with DuckDB's reader for its format (CSV with the default sniffer).
+const source = (path) => (isParquet(path) ? `read_parquet(${lit(path)})` : `read_csv(${lit(path)})`);
 
 async function connect() {
   const instance = await DuckDBInstance.create(':memory:', { threads: String(threads) });
@@ -53,8 +55,8 @@ async function split(input, outDir) {
     .map((s) => `WHEN hash(id)::DOUBLE / pow(2, 64) < ${s.upTo} THEN ${lit(s.name)}`).join(' ');
   const last = lit(splits.at(-1).name);
   const [r] = await rows(conn, `
-    COPY (SELECT *, CASE ${cases} ELSE ${last} END AS split FROM read_csv(${lit(input)}))
-    TO ${lit(outDir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (split), OVERWRITE_OR_IGNORE)`);
+    COPY (SELECT *, CASE ${cases} ELSE ${last} END AS split FROM ${source(input)})
+    TO ${lit(outDir)} (FORMAT parquet, COMPRESSION snappy, PARTITION_BY (split), OVERWRITE_OR_IGNORE)`);
   return r.Count;
 }
 
@@ -75,7 +77,7 @@ function binExpr(v, lo = 'lo', w = 'w', bins = driftBins) {
 
 async function profile(input, outPath) {
   const conn = await connect();
-  await conn.run(`CREATE TABLE t AS SELECT * FROM read_csv(${lit(input)})`);
+  await conn.run(`CREATE TABLE t AS SELECT * FROM ${source(input)}`);
   const summary = await rows(conn, 'SUMMARIZE t');
   const [{ n }] = await rows(conn, 'SELECT count(*) AS n FROM t');
   const numeric = summary.filter((c) => isNumeric(c.column_type)).map((c) => c.column_name);
@@ -146,8 +148,8 @@ async function profile(input, outPath) {
 async function drift(basePath, curPath, outPath) {
   const conn = await connect();
   const cols = [...driftNumeric, ...driftCategorical].map(ident).join(', ');
-  await conn.run(`CREATE TABLE base AS SELECT ${cols} FROM read_csv(${lit(basePath)})`);
-  await conn.run(`CREATE TABLE cur AS SELECT ${cols} FROM read_csv(${lit(curPath)})`);
+  await conn.run(`CREATE TABLE base AS SELECT ${cols} FROM ${source(basePath)}`);
+  await conn.run(`CREATE TABLE cur AS SELECT ${cols} FROM ${source(curPath)}`);
   const [{ nb, nc }] = await rows(conn,
     'SELECT (SELECT count(*) FROM base) AS nb, (SELECT count(*) FROM cur) AS nc');
 

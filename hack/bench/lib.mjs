@@ -25,8 +25,11 @@ export const splits = [
 export const driftBins = 10;
 export const epsilon = 0.001;
 export const psiThreshold = 0.1;
-export const driftNumeric = ['amount', 'score'];
-export const driftCategorical = ['country'];
+// The columns mldata's drift compares on the benchmark table: every numeric column is binned,
+// and every bool or text column with at most 100,000 distinct values is compared by category
+// shares. session (one value per row) is skipped by mldata and left out here.
+export const driftNumeric = ['id', 'user_id', 'amount', 'score', 'quantity', 'latency_ms'];
+export const driftCategorical = ['country', 'is_active', 'note', 'product'];
 
 // Profiles list at most this many values per string column (mldata's top-20).
 export const topK = 20;
@@ -34,10 +37,13 @@ export const topK = 20;
 const usage = {
   startup: 'startup',
   build: 'build IN.csv OUTDIR',
-  split: 'split IN.csv OUTDIR',
-  profile: 'profile IN.csv OUT.json',
-  drift: 'drift BASE.csv CUR.csv OUT.json',
+  split: 'split IN.parquet OUTDIR',
+  profile: 'profile IN.{csv,parquet} OUT.json',
+  drift: 'drift BASE.{csv,parquet} CUR.{csv,parquet} OUT.json',
 };
+
+// isParquet tells the input format from the file name, as mldata does.
+export const isParquet = (path) => path.endsWith('.parquet');
 
 // parseArgs returns the workload name and its paths, or exits with a usage message.
 export function parseArgs(tool, argv) {

@@ -4,14 +4,14 @@
 //
 //   node polars.mjs startup                       (fixed cost: load Polars, build a 1-row frame)
 //   node polars.mjs build   IN.csv OUTDIR         -> OUTDIR/all/part-0.parquet (zstd)
-//   node polars.mjs split   IN.csv OUTDIR         -> OUTDIR/<name>/part-0.parquet (zstd)
-//   node polars.mjs profile IN.csv OUT.json
-//   node polars.mjs drift   BASE.csv CUR.csv OUT.json
+//   node polars.mjs split   IN.parquet OUTDIR     -> OUTDIR/<name>/part-0.parquet (snappy)
+//   node polars.mjs profile IN OUT.json           IN is .csv or .parquet
+//   node polars.mjs drift   BASE CUR OUT.json     both .csv or both .parquet
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  driftBins, driftCategorical, driftNumeric, epsilon, main, psiThreshold, severity,
+  driftBins, driftCategorical, driftNumeric, epsilon, isParquet, main, psiThreshold, severity,
   splits, threads, topK, uniformEdges, writeJSON,
 } from './lib.mjs';
 
@@ -19,6 +19,12 @@ import {
 // variable must be set before the (dynamic) import.
 process.env.POLARS_MAX_THREADS = String(threads);
 const { default: pl } = await import('nodejs-polars');
+
+// CSV is read with timestamp parsing on, so ts is a datetime as in mldata and DuckDB (Polars
+// leaves it text by default).
+const csvOptions = { tryParseDates: true };
+const read = (path) => (isParquet(path) ? pl.readParquet(path) : pl.readCSV(path, csvOptions));
+const scan = (path) => (isParquet(path) ? pl.scanParquet(path) : pl.scanCSV(path, csvOptions));
 
 async function startup() {
   return pl.DataFrame({ a: [1] }).select(pl.col('a').sum()).height - 1;
@@ -28,13 +34,13 @@ async function build(input, outDir) {
   mkdirSync(join(outDir, 'all'), { recursive: true });
   const out = join(outDir, 'all', 'part-0.parquet');
   // The streaming sink never holds the whole table in memory, like mldata's chunked pipeline.
-  await pl.scanCSV(input).sinkParquet(out, { compression: 'zstd' }).collect();
+  await scan(input).sinkParquet(out, { compression: 'zstd' }).collect();
   const n = await pl.scanParquet(out).select(pl.len()).collect();
   return n.getColumn('len').get(0);
 }
 
 async function split(input, outDir) {
-  const df = pl.readCSV(input);
+  const df = read(input);
   // hash() is Polars' own 64-bit hash (fixed default seeds); see lib.mjs for the split rule.
   const bucket = pl.col('id').hash().cast(pl.Float64).div(2 ** 64);
   let label = pl.when(bucket.lt(splits[0].upTo)).then(pl.lit(splits[0].name));
@@ -45,7 +51,7 @@ async function split(input, outDir) {
   for (const part of parts) {
     const name = part.getColumn('__split').get(0);
     mkdirSync(join(outDir, name), { recursive: true });
-    part.drop('__split').writeParquet(join(outDir, name, 'part-0.parquet'), { compression: 'zstd' });
+    part.drop('__split').writeParquet(join(outDir, name, 'part-0.parquet'), { compression: 'snappy' });
   }
   return df.height;
 }
@@ -73,7 +79,7 @@ async function binCounts(df, col, edges) {
 }
 
 async function profile(input, outPath) {
-  const df = pl.readCSV(input);
+  const df = read(input);
   const names = df.columns;
   const numeric = names.filter((c) => isNumeric(df.getColumn(c).dtype));
   const other = names.filter((c) => !numeric.includes(c));
@@ -150,8 +156,8 @@ function psi(counts) {
 async function drift(basePath, curPath, outPath) {
   const cols = [...driftNumeric, ...driftCategorical];
   // Projection pushdown: only the drift columns are parsed.
-  const base = await pl.scanCSV(basePath).select(...cols).collect();
-  const cur = await pl.scanCSV(curPath).select(...cols).collect();
+  const base = await scan(basePath).select(...cols).collect();
+  const cur = await scan(curPath).select(...cols).collect();
 
   const numeric_drift = {};
   for (const c of driftNumeric) {

@@ -17,7 +17,10 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { threads } from './lib.mjs';
 
 // The columns every dataset output must keep, in the generator's order.
-const columns = ['id', 'user_id', 'amount', 'score', 'country', 'session', 'is_active', 'ts', 'note'];
+const columns = [
+  'id', 'user_id', 'amount', 'score', 'country', 'session', 'is_active', 'ts', 'note', 'product',
+  'quantity', 'latency_ms',
+];
 
 class Failure extends Error {}
 
@@ -104,7 +107,8 @@ function verifyDrift(file, rows) {
   if (sum(score?.baseline_counts) !== rows) fail(`score baseline_counts sum to ${sum(score?.baseline_counts)}, want ${rows}`);
   if (sum(score?.current_counts) !== rows) fail(`score current_counts sum to ${sum(score?.current_counts)}, want ${rows}`);
   const psi = {
-    amount: d.numeric_drift?.amount?.psi, score: score?.psi, country: d.categorical_drift?.country?.psi,
+    amount: d.numeric_drift?.amount?.psi, score: score?.psi, latency_ms: d.numeric_drift?.latency_ms?.psi,
+    country: d.categorical_drift?.country?.psi, product: d.categorical_drift?.product?.psi,
   };
   for (const [c, v] of Object.entries(psi)) {
     if (typeof v !== 'number' || !Number.isFinite(v)) fail(`PSI of ${c} missing`);

@@ -1,7 +1,8 @@
-// Command gendata writes the synthetic mixed-type table that mldata is benchmarked on, as CSV
-// or JSONL, so that mldata, DuckDB and Polars can be timed on exactly the same bytes.
+// Command gendata writes the synthetic mixed-type table that mldata is benchmarked on, as CSV,
+// JSONL or Parquet, so that mldata, DuckDB and Polars can be timed on exactly the same data.
 //
-// The output is a pure function of (-rows, -format, -seed, -drift): the generator uses its own
+// The output is a pure function of (-rows, -format, -seed, -drift, -row-group-rows) and, for
+// Parquet, of the arrow-go version that encodes it: the generator uses its own
 // splitmix64 PRNG and only integer arithmetic or exactly rounded float operations, never
 // math/rand (whose streams have changed between Go releases) nor transcendental functions
 // (whose last bit may differ between architectures), so cached benchmark data and published
@@ -18,17 +19,34 @@
 //	is_active  true (~70%) or false
 //	ts         second-resolution UTC time in 2024, as 2024-01-02T03:04:05Z
 //	note       one of a few free-text notes, some containing commas and double quotes
+//	product    one of 1,000 codes sku-0000 … sku-0999, skewed towards low codes (⌊1000·u²⌋)
+//	quantity   int64 in [1, 50], skewed towards 1 (1 + ⌊50·u²⌋)
+//	latency_ms float64 with three decimals, heavy-tailed (10/(1−u), at most 60,000); ~2% null
 //
-// -drift F (0 ≤ F ≤ 1000) makes a "current" file for drift benchmarks: amounts are multiplied by 1+F,
-// each score is replaced with probability min(F, 1) by the larger of two uniforms (pushing
-// mass towards 1), and the country weights are blended with weight min(F, 1) towards the
-// reversed weights (rare countries become common). id, user_id, session, is_active, ts and note
-// do not drift, so they act as controls.
+// So there are 12 columns: four integer-valued (id, user_id, quantity and, in Parquet, the
+// timestamp), three floats (two with nulls), four strings with 20, 10, 1,000 and one distinct
+// value per row (country, note, product, session), a bool and a timestamp.
+//
+// The last three columns draw from a second PRNG stream, so the first nine hold the same values
+// as in files written before those columns were added.
+//
+// -drift F (0 ≤ F ≤ 1000) makes a "current" file for drift benchmarks: amounts and latencies are
+// multiplied by 1+F, each score is replaced with probability min(F, 1) by the larger of two
+// uniforms (pushing mass towards 1), the country weights are blended with weight min(F, 1)
+// towards the reversed weights (rare countries become common), and with probability min(F, 1)
+// a product code is drawn uniformly instead of skewed. id, user_id, session, is_active, ts, note
+// and quantity do not drift, so they act as controls.
+//
+// Parquet output (-format parquet) is snappy-compressed with -row-group-rows rows per row group
+// (default 131,072), dictionary encoding where arrow-go's defaults choose it, ts as
+// TIMESTAMP(MICROS, UTC) and amount and latency_ms as nullable doubles: the layout of a typical
+// data-lake file.
 //
 // Usage:
 //
 //	gendata -rows 1000000 -format csv -seed 1 -o bin/bench-data/base.csv
 //	gendata -rows 1000000 -format csv -seed 2 -drift 0.2 -o bin/bench-data/cur.csv
+//	gendata -rows 1000000 -format parquet -seed 1 -o bin/bench-data/base.parquet
 package main
 
 import (
@@ -63,6 +81,8 @@ type config struct {
 	out    string
 	seed   uint64
 	drift  float64
+	// rowGroupRows is the Parquet row group length.
+	rowGroupRows int64
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
@@ -70,10 +90,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("gendata", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Int64Var(&c.rows, "rows", 1000, "number of data rows (the header is extra)")
-	fs.StringVar(&c.format, "format", "csv", "output format: csv or jsonl")
+	fs.StringVar(&c.format, "format", "csv", "output format: csv, jsonl or parquet")
 	fs.StringVar(&c.out, "o", "-", "output file; - writes to standard output")
 	fs.Uint64Var(&c.seed, "seed", 1, "PRNG seed; the same seed gives the same bytes")
 	fs.Float64Var(&c.drift, "drift", 0, "distribution shift factor (0 = baseline), see the package doc")
+	fs.Int64Var(&c.rowGroupRows, "row-group-rows", 131072, "rows per Parquet row group")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -82,8 +103,10 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		return c, fmt.Errorf("unexpected arguments %q: all options are flags", fs.Args())
 	case c.rows < 0:
 		return c, fmt.Errorf("-rows must be >= 0, got %d", c.rows)
-	case c.format != "csv" && c.format != "jsonl":
-		return c, fmt.Errorf("-format must be csv or jsonl, got %q", c.format)
+	case c.format != "csv" && c.format != "jsonl" && c.format != "parquet":
+		return c, fmt.Errorf("-format must be csv, jsonl or parquet, got %q", c.format)
+	case c.rowGroupRows < 1:
+		return c, fmt.Errorf("-row-group-rows must be >= 1, got %d", c.rowGroupRows)
 	case math.IsNaN(c.drift) || c.drift < 0 || c.drift > maxDrift:
 		// The bound keeps amount·(1+F) in cents far inside uint64.
 		return c, fmt.Errorf("-drift must be a number in [0, %d], got %v", maxDrift, c.drift)
@@ -96,10 +119,14 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if c.out == "-" || c.out == "" {
-		return generate(stdout, c)
+	gen := generate
+	if c.format == "parquet" {
+		gen = generateParquet
 	}
-	return writeFileAtomic(c.out, func(w io.Writer) error { return generate(w, c) })
+	if c.out == "-" || c.out == "" {
+		return gen(stdout, c)
+	}
+	return writeFileAtomic(c.out, func(w io.Writer) error { return gen(w, c) })
 }
 
 // writeFileAtomic writes through a temporary file in the same directory and renames it into
@@ -184,6 +211,11 @@ const (
 	nullAmountPct = 5
 	activePct     = 70
 	scoreScale    = 1000000 // score has six decimals
+	products      = 1000
+	maxQuantity   = 50
+	nullLatency   = 2                  // percent
+	maxLatencyUS  = 6e7                // latency cap in microseconds (60 s)
+	extSeed       = 0x6a09e667f3bcc909 // xored into the seed for the second stream
 	ts2024        = 1704067200
 	secondsIn2024 = 366 * 86400
 	driftScale    = 1000 // drift factors are applied in integer thousandths
@@ -193,6 +225,7 @@ const (
 // generator produces rows; its fields are derived once from the config.
 type generator struct {
 	rng           splitmix64
+	ext           splitmix64 // the stream of product, quantity and latency_ms
 	format        string
 	amountMul     uint64 // amount multiplier in thousandths (1000 = unchanged)
 	scoreMaxProb  uint64 // probability in thousandths that score is max of two uniforms
@@ -204,7 +237,7 @@ type generator struct {
 }
 
 func newGenerator(c config) *generator {
-	g := &generator{rng: splitmix64{state: c.seed}, format: c.format}
+	g := &generator{rng: splitmix64{state: c.seed}, ext: splitmix64{state: c.seed ^ extSeed}, format: c.format}
 	// Rounded to thousandths so the rest of the generator is integer-only.
 	d := uint64(math.Round(c.drift * driftScale))
 	g.amountMul = driftScale + d
@@ -269,6 +302,10 @@ type row struct {
 	active      bool
 	ts          int64
 	note        int
+	product     int
+	quantity    int64
+	latencyNull bool
+	latencyUS   uint64
 }
 
 // next draws the fields in a fixed order; changing that order changes every file, so new
@@ -292,10 +329,24 @@ func (g *generator) next(id int64) row {
 	r.active = g.rng.below(100) < activePct
 	r.ts = ts2024 + int64(g.rng.below(secondsIn2024))
 	r.note = int(g.rng.below(uint64(len(notes))))
+
+	// The second stream draws the same five numbers for every row.
+	p := g.ext.unit()
+	if g.ext.below(driftScale) < g.scoreMaxProb {
+		r.product = int(p * products)
+	} else {
+		r.product = int(p * p * products)
+	}
+	q := g.ext.unit()
+	r.quantity = 1 + int64(q*q*maxQuantity)
+	r.latencyNull = g.ext.below(100) < nullLatency
+	// 10/(1−u) ms is Pareto-distributed with shape 1; 1−u and the division are exactly rounded.
+	us := min(10000/(1-g.ext.unit()), maxLatencyUS)
+	r.latencyUS = uint64(us) * g.amountMul / driftScale
 	return r
 }
 
-var header = []string{"id", "user_id", "amount", "score", "country", "session", "is_active", "ts", "note"}
+var header = []string{"id", "user_id", "amount", "score", "country", "session", "is_active", "ts", "note", "product", "quantity", "latency_ms"}
 
 func generate(w io.Writer, c config) error {
 	g := newGenerator(c)
@@ -334,6 +385,17 @@ func appendAmount(b []byte, cents uint64) []byte {
 	b = strconv.AppendUint(b, cents/100, 10)
 	b = append(b, '.', byte('0'+cents%100/10), byte('0'+cents%10))
 	return b
+}
+
+// appendProduct formats a product code as sku-0000 … sku-0999.
+func appendProduct(b []byte, i int) []byte {
+	return append(b, 's', 'k', 'u', '-', byte('0'+i/1000%10), byte('0'+i/100%10), byte('0'+i/10%10), byte('0'+i%10))
+}
+
+// appendLatency formats microseconds as milliseconds with three decimals.
+func appendLatency(b []byte, us uint64) []byte {
+	b = strconv.AppendUint(b, us/1000, 10)
+	return append(b, '.', byte('0'+us%1000/100), byte('0'+us%100/10), byte('0'+us%10))
 }
 
 func appendScore(b []byte, micros uint64) []byte {
@@ -390,6 +452,14 @@ func (g *generator) appendCSV(b []byte, r row) []byte {
 	b = appendTS(b, r.ts)
 	b = append(b, ',')
 	b = append(b, g.csvNotes[r.note]...)
+	b = append(b, ',')
+	b = appendProduct(b, r.product)
+	b = append(b, ',')
+	b = strconv.AppendInt(b, r.quantity, 10)
+	b = append(b, ',')
+	if !r.latencyNull {
+		b = appendLatency(b, r.latencyUS)
+	}
 	return append(b, '\n')
 }
 
@@ -416,5 +486,15 @@ func (g *generator) appendJSON(b []byte, r row) []byte {
 	b = appendTS(b, r.ts)
 	b = append(b, `","note":`...)
 	b = append(b, g.jsonNotes[r.note]...)
+	b = append(b, `,"product":"`...)
+	b = appendProduct(b, r.product)
+	b = append(b, `","quantity":`...)
+	b = strconv.AppendInt(b, r.quantity, 10)
+	b = append(b, `,"latency_ms":`...)
+	if r.latencyNull {
+		b = append(b, "null"...)
+	} else {
+		b = appendLatency(b, r.latencyUS)
+	}
 	return append(b, "}\n"...)
 }

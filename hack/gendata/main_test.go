@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/csv"
 	"encoding/hex"
@@ -15,6 +16,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/compress"
+	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -60,8 +67,8 @@ func TestDeterministicBytes(t *testing.T) {
 // digest only together with a note in the benchmark README.
 func TestGoldenDigest(t *testing.T) {
 	for _, tc := range []struct{ format, want string }{
-		{"csv", "673d5db5f6d64c1b9a0c65052dbc1d3141f312bb5833ea97ab597c8dc4771aa8"},
-		{"jsonl", "2bc4e0a904501b5dce1567d17a24c31f750f7ef81b81703d7d8eb1e49e437dce"},
+		{"csv", "d760fd6c5800055e74266a1adefb87eccf788d79ea372b119b7599758ec7cfa7"},
+		{"jsonl", "48059633b5b9961020a8558b03225d7201c9eac202ae0322a69d12ed1a4c451c"},
 	} {
 		sum := sha256.Sum256(gen(t, "-rows", "1000", "-format", tc.format))
 		if got := hex.EncodeToString(sum[:]); got != tc.want {
@@ -70,12 +77,36 @@ func TestGoldenDigest(t *testing.T) {
 	}
 }
 
+// TestFirstNineColumnsUnchanged checks that adding product, quantity and latency_ms left the
+// other columns' values as they were: without those three, the file has the digest it had
+// before they were added.
+func TestFirstNineColumnsUnchanged(t *testing.T) {
+	recs, err := csv.NewReader(bytes.NewReader(gen(t, "-rows", "1000"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var buf bytes.Buffer
+	w := csv.NewWriter(&buf)
+	for _, rec := range recs {
+		if err := w.Write(rec[:9]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w.Flush()
+	sum := sha256.Sum256(buf.Bytes())
+	if got, want := hex.EncodeToString(sum[:]), "673d5db5f6d64c1b9a0c65052dbc1d3141f312bb5833ea97ab597c8dc4771aa8"; got != want {
+		t.Errorf("digest of the first nine columns = %s, want %s", got, want)
+	}
+}
+
 func TestFirstRowsCSV(t *testing.T) {
 	got := strings.SplitN(string(gen(t, "-rows", "2", "-seed", "1")), "\n", 4)
 	want := []string{
-		"id,user_id,amount,score,country,session,is_active,ts,note",
-		`1,18187,943.13,0.444359,AU,e099ec6c-d736-3ca5-85e7-bb0f12278575,true,2024-10-17T14:27:58Z,"fragile, handle with care"`,
-		"2,22191,284.57,0.435965,BR,d0bad0da-572b-aaf1-ae84-379630af89ee,false,2024-01-25T03:23:39Z,ok",
+		"id,user_id,amount,score,country,session,is_active,ts,note,product,quantity,latency_ms",
+		// The first nine fields are the values files had before product, quantity and
+		// latency_ms were added: those three draw from their own stream.
+		`1,18187,943.13,0.444359,AU,e099ec6c-d736-3ca5-85e7-bb0f12278575,true,2024-10-17T14:27:58Z,"fragile, handle with care",sku-0010,19,40.679`,
+		"2,22191,284.57,0.435965,BR,d0bad0da-572b-aaf1-ae84-379630af89ee,false,2024-01-25T03:23:39Z,ok,sku-0501,7,11.501",
 		"",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
@@ -93,6 +124,11 @@ func TestFormatting(t *testing.T) {
 		{"amount under a dollar", appendAmount(nil, 5), "0.05"},
 		{"amount whole", appendAmount(nil, 100000), "1000.00"},
 		{"score small", appendScore(nil, 42), "0.000042"},
+		{"product first", appendProduct(nil, 0), "sku-0000"},
+		{"product last", appendProduct(nil, products-1), "sku-0999"},
+		{"latency", appendLatency(nil, 12345), "12.345"},
+		{"latency small", appendLatency(nil, 7), "0.007"},
+		{"latency cap", appendLatency(nil, maxLatencyUS), "60000.000"},
 		{"score zero", appendScore(nil, 0), "0.000000"},
 		{"score max", appendScore(nil, 999999), "0.999999"},
 		{"session", appendSession(nil, 0x0123456789abcdef, 0xfedcba9876543210), "01234567-89ab-cdef-fedc-ba9876543210"},
@@ -122,6 +158,9 @@ type table struct {
 	country     map[string]int
 	notes       map[string]bool
 	sessions    map[string]bool
+	products    map[string]int
+	quantitySum int64
+	nullLatency int
 }
 
 func parseCSV(t *testing.T, data []byte) table {
@@ -134,7 +173,7 @@ func parseCSV(t *testing.T, data []byte) table {
 	if diff := cmp.Diff(header, head); diff != "" {
 		t.Fatalf("header (-want +got):\n%s", diff)
 	}
-	tb := table{country: map[string]int{}, notes: map[string]bool{}, sessions: map[string]bool{}}
+	tb := table{country: map[string]int{}, notes: map[string]bool{}, sessions: map[string]bool{}, products: map[string]int{}}
 	for {
 		rec, err := r.Read()
 		if err == io.EOF {
@@ -177,6 +216,20 @@ func parseCSV(t *testing.T, data []byte) table {
 			t.Fatalf("row %d: ts %q: %v", tb.rows, rec[7], err)
 		}
 		tb.notes[rec[8]] = true
+		if !strings.HasPrefix(rec[9], "sku-") || len(rec[9]) != 8 {
+			t.Fatalf("row %d: product %q", tb.rows, rec[9])
+		}
+		tb.products[rec[9]]++
+		q, err := strconv.ParseInt(rec[10], 10, 64)
+		if err != nil || q < 1 || q > maxQuantity {
+			t.Fatalf("row %d: quantity %q out of [1, %d]", tb.rows, rec[10], maxQuantity)
+		}
+		tb.quantitySum += q
+		if rec[11] == "" {
+			tb.nullLatency++
+		} else if l, err := strconv.ParseFloat(rec[11], 64); err != nil || l < 10 {
+			t.Fatalf("row %d: latency_ms %q below 10 or not a number", tb.rows, rec[11])
+		}
 	}
 	return tb
 }
@@ -193,18 +246,22 @@ func near(t *testing.T, name string, got, want, tol float64) {
 //   - score: with probability p = min(F,1) the max of two uniforms (mean 2/3), else uniform
 //     (mean 1/2), so E = 1/2 + p/6;
 //   - country weights ⌊1000/k⌋, k = 1..20, sum to 3590 (added by hand), so P(US) = 1000/3590
-//     = 0.2786; with blend p towards the reversed weights, P(US) = ((1−p)·1000 + p·50)/3590.
+//     = 0.2786; with blend p towards the reversed weights, P(US) = ((1−p)·1000 + p·50)/3590;
+//   - product ⌊1000·u²⌋ is sku-0000 when u < √0.001, P = 0.0316; drawn uniformly with
+//     probability p, so P(sku-0000) = (1−p)·0.0316 + p·0.001;
+//   - quantity 1 + ⌊50·u²⌋ has mean 1 + (50/3 − 1/2) = 17.17 (E⌊X⌋ ≈ E X − 1/2).
 func TestDistributions(t *testing.T) {
 	const n = 40000
 	for _, tc := range []struct {
 		drift                    string
 		amount, score, us, usTol float64
 		amountTol                float64
+		sku0                     float64
 	}{
-		{drift: "0", amount: 336.667, score: 0.5, us: 1000.0 / 3590, usTol: 0.01, amountTol: 5},
-		{drift: "0.2", amount: 336.667 * 1.2, score: 0.5 + 0.2/6, us: 810.0 / 3590, usTol: 0.01, amountTol: 6},
-		{drift: "1", amount: 336.667 * 2, score: 2.0 / 3, us: 50.0 / 3590, usTol: 0.005, amountTol: 10},
-		{drift: "3", amount: 336.667 * 4, score: 2.0 / 3, us: 50.0 / 3590, usTol: 0.005, amountTol: 20},
+		{drift: "0", amount: 336.667, score: 0.5, us: 1000.0 / 3590, usTol: 0.01, amountTol: 5, sku0: 0.0316},
+		{drift: "0.2", amount: 336.667 * 1.2, score: 0.5 + 0.2/6, us: 810.0 / 3590, usTol: 0.01, amountTol: 6, sku0: 0.8*0.0316 + 0.2*0.001},
+		{drift: "1", amount: 336.667 * 2, score: 2.0 / 3, us: 50.0 / 3590, usTol: 0.005, amountTol: 10, sku0: 0.001},
+		{drift: "3", amount: 336.667 * 4, score: 2.0 / 3, us: 50.0 / 3590, usTol: 0.005, amountTol: 20, sku0: 0.001},
 	} {
 		t.Run("drift="+tc.drift, func(t *testing.T) {
 			tb := parseCSV(t, gen(t, "-rows", strconv.Itoa(n), "-seed", "3", "-drift", tc.drift))
@@ -218,6 +275,12 @@ func TestDistributions(t *testing.T) {
 			near(t, "US share", float64(tb.country["US"])/n, tc.us, tc.usTol)
 			if len(tb.country) != len(countries) {
 				t.Errorf("distinct countries = %d, want %d", len(tb.country), len(countries))
+			}
+			near(t, "null latency share", float64(tb.nullLatency)/n, 0.02, 0.003)
+			near(t, "sku-0000 share", float64(tb.products["sku-0000"])/n, tc.sku0, 0.004)
+			near(t, "mean quantity", float64(tb.quantitySum)/n, 17.17, 0.3)
+			if len(tb.products) < 990 || len(tb.products) > products {
+				t.Errorf("distinct products = %d, want nearly all of %d", len(tb.products), products)
 			}
 			if len(tb.sessions) != n {
 				t.Errorf("distinct sessions = %d, want %d (one per row)", len(tb.sessions), n)
@@ -322,7 +385,8 @@ func TestBadFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"-rows", "-1"}, "-rows must be >= 0"},
-		{[]string{"-format", "parquet"}, "-format must be csv or jsonl"},
+		{[]string{"-format", "xml"}, "-format must be csv, jsonl or parquet"},
+		{[]string{"-row-group-rows", "0"}, "-row-group-rows must be >= 1"},
 		{[]string{"-drift", "-0.5"}, "-drift must be a number in [0, 1000]"},
 		{[]string{"-drift", "NaN"}, "-drift must be a number in [0, 1000]"},
 		{[]string{"-drift", "+Inf"}, "-drift must be a number in [0, 1000]"},
@@ -378,4 +442,82 @@ func FuzzGenerateCSV(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestParquetMatchesCSV reads a Parquet file back with arrow-go and checks every value against
+// the CSV of the same seed, the row group layout, and the column types.
+func TestParquetMatchesCSV(t *testing.T) {
+	const n = 2500
+	csvRows, err := csv.NewReader(bytes.NewReader(gen(t, "-rows", strconv.Itoa(n), "-seed", "5", "-drift", "0.3"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := gen(t, "-rows", strconv.Itoa(n), "-seed", "5", "-drift", "0.3", "-format", "parquet", "-row-group-rows", "1000")
+	pf, err := file.NewParquetReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := pf.NumRowGroups(); got != 3 {
+		t.Errorf("row groups = %d, want 3 (1000 + 1000 + 500)", got)
+	}
+	if cc, err := pf.MetaData().RowGroup(0).ColumnChunk(0); err != nil || cc.Compression() != compress.Codecs.Snappy {
+		t.Errorf("compression of the first column chunk: %v, %v; want snappy", cc, err)
+	}
+	fr, err := pqarrow.NewFileReader(pf, pqarrow.ArrowReadProperties{}, memory.DefaultAllocator)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tbl, err := fr.ReadTable(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tbl.Release()
+	for i, f := range tbl.Schema().Fields() {
+		want := parquetSchema.Field(i)
+		if f.Name != want.Name || !arrow.TypeEqual(f.Type, want.Type) || f.Nullable != want.Nullable {
+			t.Errorf("column %d is %s %v nullable=%v, want %s %v nullable=%v", i, f.Name, f.Type, f.Nullable, want.Name, want.Type, want.Nullable)
+		}
+	}
+	if tbl.NumRows() != n {
+		t.Fatalf("rows = %d, want %d", tbl.NumRows(), n)
+	}
+	// text renders row i of column c the way the CSV writes it.
+	text := func(c, i int) string {
+		chunks := tbl.Column(c).Data().Chunks()
+		for _, ch := range chunks {
+			if i >= ch.Len() {
+				i -= ch.Len()
+				continue
+			}
+			if ch.IsNull(i) {
+				return ""
+			}
+			switch a := ch.(type) {
+			case *array.Int64:
+				return strconv.FormatInt(a.Value(i), 10)
+			case *array.Float64:
+				return strconv.FormatFloat(a.Value(i), 'g', -1, 64)
+			case *array.String:
+				return a.Value(i)
+			case *array.Boolean:
+				return strconv.FormatBool(a.Value(i))
+			case *array.Timestamp:
+				return time.UnixMicro(int64(a.Value(i))).UTC().Format(time.RFC3339)
+			}
+			t.Fatalf("column %d has type %T", c, ch)
+		}
+		t.Fatalf("row %d out of range", i)
+		return ""
+	}
+	for i := range n {
+		for c, want := range csvRows[i+1] {
+			if f, err := strconv.ParseFloat(want, 64); err == nil && strings.Contains(want, ".") {
+				// The CSV's decimal text and the Parquet double must be the same float64.
+				want = strconv.FormatFloat(f, 'g', -1, 64)
+			}
+			if got := text(c, i); got != want {
+				t.Fatalf("row %d column %s: parquet %q, csv %q", i+1, header[c], got, want)
+			}
+		}
+	}
 }
