@@ -70,7 +70,7 @@ var kinds = []kind{
 			}
 		},
 		reconciler: func(c client.Client, clk *clocktesting.FakeClock) reconcile.Reconciler {
-			return &DatasetBuildReconciler{Client: c, Clock: clk, Jobs: testSettings, APIReader: c}
+			return &DatasetBuildReconciler{Client: c, Clock: clk, Jobs: testSettings, APIReader: c, Reach: testReach}
 		},
 		suspend: func(o client.Object, v bool) { o.(*v1alpha1.DatasetBuild).Spec.Suspend = v },
 		secretRef: func(o client.Object, n string) {
@@ -93,7 +93,7 @@ var kinds = []kind{
 			}
 		},
 		reconciler: func(c client.Client, clk *clocktesting.FakeClock) reconcile.Reconciler {
-			return &DatasetProfileReconciler{Client: c, Clock: clk, Jobs: testSettings, APIReader: c}
+			return &DatasetProfileReconciler{Client: c, Clock: clk, Jobs: testSettings, APIReader: c, Reach: testReach}
 		},
 		suspend: func(o client.Object, v bool) { o.(*v1alpha1.DatasetProfile).Spec.Suspend = v },
 		secretRef: func(o client.Object, n string) {
@@ -118,7 +118,7 @@ var kinds = []kind{
 			}
 		},
 		reconciler: func(c client.Client, clk *clocktesting.FakeClock) reconcile.Reconciler {
-			return &DriftCheckReconciler{Client: c, Clock: clk, Jobs: testSettings, APIReader: c}
+			return &DriftCheckReconciler{Client: c, Clock: clk, Jobs: testSettings, APIReader: c, Reach: testReach}
 		},
 		suspend: func(o client.Object, v bool) { o.(*v1alpha1.DriftCheck).Spec.Suspend = v },
 		secretRef: func(o client.Object, n string) {
