@@ -173,6 +173,7 @@ func limitError(file string, line, row int64, what, flag string) *Error {
 	return &Error{File: file, Line: line, Row: row, Msg: what,
 		Hint: fmt.Sprintf("raise the limit with --%s if the input is meant to be like this", flag)}
 }
+
 // Input is one source file.
 type Input struct {
 	// Name identifies the file in errors (its key or URI).
