@@ -35,7 +35,7 @@ func BuildConfig(spec *v1alpha1.DatasetBuildSpec, opt Options) (pipeline.Config,
 	if err != nil {
 		return cfg, err
 	}
-	read := format.Options{NullValues: src.NullValues, InferTimestamps: true}
+	read := format.Options{NullValues: src.NullValues, InferTimestamps: true, Limits: opt.Limits}
 	if src.InferTimestamps != nil {
 		read.InferTimestamps = *src.InferTimestamps
 	}

@@ -96,10 +96,14 @@ type Options struct {
 	// hh:mm:ss[.fraction], then optionally Z or ±hh:mm.
 	InferTimestamps bool
 
-	// Limits that keep memory bounded whatever the input holds; 0 means the
-	// default below. Exceeding one is an *Error naming the file, the line or
-	// row where it happened, and the flag that raises the limit.
+	// Limits keep memory bounded whatever the input holds.
+	Limits
+}
 
+// Limits keep memory bounded whatever an input holds; a 0 field means the
+// default below. Exceeding one is an *Error naming the file, the line or
+// row where it happened, and the flag that raises the limit.
+type Limits struct {
 	// MaxColumns is the most columns one file may have: CSV header fields,
 	// distinct JSONL keys, Parquet leaf columns.
 	MaxColumns int
@@ -139,7 +143,7 @@ type limits struct {
 	chunk   int64
 }
 
-func (o Options) limits() limits {
+func (o Limits) limits() limits {
 	l := limits{columns: o.MaxColumns, record: o.MaxRecordBytes, file: o.MaxFileBytes, chunk: o.MaxChunkBytes}
 	if l.columns <= 0 {
 		l.columns = DefaultMaxColumns
