@@ -157,8 +157,6 @@ func (o Limits) limits() limits {
 	if l.chunk <= 0 {
 		l.chunk = DefaultMaxChunkBytes
 	}
-	// A chunk holds at least one record.
-	l.chunk = max(l.chunk, int64(l.record))
 	return l
 }
 

@@ -421,19 +421,20 @@ func blankJSONL(rec []byte) bool {
 	return true
 }
 
-// byteSize writes n bytes in the largest binary unit that divides it, as the
-// flags take them (64MiB, 1GiB), else in MiB with one decimal.
+// byteSize writes n bytes in the largest binary unit not above it, as the
+// flags take them: exact multiples without decimals (64MiB, 1GiB), others
+// with one (78.1KiB).
 func byteSize(n int64) string {
 	for _, u := range []struct {
 		shift uint
 		name  string
 	}{{40, "TiB"}, {30, "GiB"}, {20, "MiB"}, {10, "KiB"}} {
-		if n >= 1<<u.shift && n%(1<<u.shift) == 0 {
-			return fmt.Sprintf("%d%s", n>>u.shift, u.name)
+		if n >= 1<<u.shift {
+			if n%(1<<u.shift) == 0 {
+				return fmt.Sprintf("%d%s", n>>u.shift, u.name)
+			}
+			return fmt.Sprintf("%.1f%s", float64(n)/float64(int64(1)<<u.shift), u.name)
 		}
-	}
-	if n >= 1<<10 {
-		return fmt.Sprintf("%.1fMiB", float64(n)/(1<<20))
 	}
 	return fmt.Sprintf("%d bytes", n)
 }
