@@ -107,8 +107,8 @@ type Limits struct {
 	// MaxColumns is the most columns one file may have: CSV header fields,
 	// distinct JSONL keys, Parquet leaf columns.
 	MaxColumns int
-	// MaxRecordBytes is the longest record (a CSV record or a JSONL line),
-	// in decompressed bytes.
+	// MaxRecordBytes is the longest record (a CSV record or a JSONL line,
+	// with its line end), in decompressed bytes.
 	MaxRecordBytes int
 	// MaxFileBytes is the most decompressed bytes one file may expand to:
 	// the text after gzip/zstd, or the uncompressed size of a Parquet file's

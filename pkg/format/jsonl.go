@@ -89,6 +89,9 @@ func (d *jsonlDecoder) firstKeys(s *recordScanner) (int, error) {
 	defer func() { s.pos, s.line = int(at-s.base), line }()
 	for {
 		ok, err := s.next()
+		if fe, isFE := err.(*Error); isFE && fe.Line > 0 && fe.Row == 0 {
+			fe.Row = 1 // the first object
+		}
 		if err != nil || !ok {
 			return d.rows, err
 		}

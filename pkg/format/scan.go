@@ -183,9 +183,9 @@ func (s *recordScanner) fill() error {
 	if s.n == len(s.buf) {
 		live := s.n - s.keep
 		size := max(s.want, 2*live, minBuffer)
-		// Never more than the open chunk plus one record over the limit:
-		// enough to see that a record is too long, no more.
-		size = max(min(size, s.recStart-s.keep+s.recordLimit()+1), live+1)
+		// Never more than the open chunk plus a record at the limit: a
+		// record that fills that without ending is too long.
+		size = max(min(size, s.recStart-s.keep+s.recordLimit()), live+1)
 		nb := make([]byte, size)
 		copy(nb, s.buf[s.keep:s.n])
 		d := s.keep
@@ -238,11 +238,19 @@ func (s *recordScanner) empty() bool { return s.eof && s.n == 0 }
 // false at the end of the input.
 func (s *recordScanner) next() (bool, error) {
 	s.recStart, s.recLine = s.pos, s.line
+	// from is where the search for '\n' resumes, as a stream offset (fill
+	// may move the buffer): a long line is scanned once, not once per read.
+	from := s.base + int64(s.pos)
 	for {
-		i := bytes.IndexByte(s.buf[s.pos:s.n], '\n')
+		at := int(from - s.base)
+		i := bytes.IndexByte(s.buf[at:s.n], '\n')
+		if i >= 0 {
+			i += at - s.pos
+		}
 		if i < 0 {
+			from = s.base + int64(s.n)
 			if !s.eof {
-				if s.n-s.recStart > s.recordLimit() {
+				if s.n-s.recStart >= s.recordLimit() {
 					e := limitError(s.file, s.recLine, 0, fmt.Sprintf("record is longer than %s", byteSize(int64(s.recordLimit()))), "max-record-bytes")
 					if s.quote {
 						e.Hint = "check the quoting (an unclosed quote makes the rest of the file one field), or " + e.Hint
@@ -272,6 +280,7 @@ func (s *recordScanner) next() (bool, error) {
 		if !s.inQuote {
 			return true, nil
 		}
+		from = s.base + int64(s.pos)
 	}
 }
 
