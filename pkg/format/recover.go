@@ -122,3 +122,18 @@ func (g *guarded) checkParquet() (err error) {
 	}
 	return nil
 }
+
+// ctxReader fails reads with ctx's error once ctx is done: local files and
+// decompressors never look at a context, and a long record is read in many
+// reads between two chunk boundaries, where the scanner checks it.
+type ctxReader struct {
+	io.ReadCloser
+	ctx context.Context
+}
+
+func (r ctxReader) Read(p []byte) (int, error) {
+	if err := r.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return r.ReadCloser.Read(p)
+}

@@ -30,6 +30,7 @@ func openText(ctx context.Context, in Input, c Compression, maxBytes int64) (io.
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", in.Name, err)
 	}
+	raw = ctxReader{raw, ctx}
 	if c != Gzip && c != Zstd {
 		return raw, nil
 	}

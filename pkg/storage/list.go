@@ -76,6 +76,11 @@ func (l *Location) List(ctx context.Context, include []string) ([]Object, error)
 	var out []Object
 	it := l.Bucket.List(&blob.ListOptions{Prefix: l.Prefix})
 	for {
+		// Stores answer pages quickly, but a page can hold thousands of
+		// keys; a cancelled listing stops at the next one.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		lo, err := it.Next(ctx)
 		if errors.Is(err, io.EOF) {
 			break
