@@ -44,6 +44,12 @@ cover: ## Print statement coverage of pkg/ (target: 85%).
 bench: ## Benchmark against DuckDB and Polars (hack/bench/run.sh; ROWS="1000000 5000000").
 	hack/bench/run.sh $(ROWS)
 
+FUZZTIME ?= 30s
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target in turn for FUZZTIME each (default 30s; PKGS=./pkg/format/ narrows).
+	hack/fuzz.sh $(FUZZTIME)
+
 .PHONY: fmt
 fmt: ## Format the code.
 	gofmt -w $$(git ls-files '*.go')
