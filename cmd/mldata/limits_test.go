@@ -158,3 +158,29 @@ func TestHostileInputsFailWithinMemory(t *testing.T) {
 		})
 	}
 }
+
+// The limit flags reach the readers of build, profile and drift, and bad
+// values are usage errors.
+func TestLimitFlags(t *testing.T) {
+	dir := t.TempDir()
+	csv := pdWrite(t, dir, "three.csv", "a,b,c\n1,2,3\n")
+	want := "three.csv: line 1: header has 3 columns, more than the limit of 2; raise the limit with --max-columns"
+	for _, args := range [][]string{
+		{"profile", csv, "--max-columns", "2"},
+		{"drift", csv, csv, "--max-columns", "2"},
+		{"build", "--source", csv, "--output", filepath.Join(dir, "out"), "--max-columns", "2"},
+	} {
+		_, stderr, code := pdRun(t, args...)
+		if code != exitFailure || !strings.Contains(stderr, want) {
+			t.Errorf("%v: exit %d, %s", args, code, stderr)
+		}
+	}
+	if _, _, code := pdRun(t, "profile", csv, "--max-columns", "3"); code != exitOK {
+		t.Errorf("profile at the column limit: exit %d", code)
+	}
+	for _, bad := range [][]string{{"--max-record-bytes", "12XB"}, {"--max-chunk-bytes", "0"}, {"--max-columns", "-1"}, {"--max-record-bytes", "3GiB"}} {
+		if _, stderr, code := pdRun(t, append([]string{"profile", csv}, bad...)...); code != exitUsage || !strings.Contains(stderr, bad[0]) {
+			t.Errorf("%v: exit %d, %s", bad, code, stderr)
+		}
+	}
+}
