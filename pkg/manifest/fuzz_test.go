@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -73,4 +75,32 @@ func FuzzReadLatest(f *testing.F) {
 			t.Fatalf("no build, yet a manifest")
 		}
 	})
+}
+
+// A publish claim that does not advance the generation (damaged, or written
+// by hand) is an error, not an endless roll forward.
+func TestReadLatestClaimMustAdvance(t *testing.T) {
+	ctx := context.Background()
+	loc, err := storage.OpenOutput(ctx, "mem://claim-advance")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loc.Close()
+	man, _ := Marshal(&Manifest{FormatVersion: FormatVersion, BuildID: "b1", CreatedAt: t0})
+	stale, _ := Marshal(&Pointer{Generation: 0, BuildID: "b1", Manifest: Key("b1"), PublishedAt: t0})
+	for key, data := range map[string][]byte{Key("b1"): man, PointerKey: []byte("damaged"), GenerationKey(1): stale} {
+		if err := loc.WriteFile(ctx, key, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { _, _, err := ReadLatest(ctx, loc); done <- err }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "publish claim generations/0000000001.json is damaged: it says generation 0") {
+			t.Fatalf("ReadLatest: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("ReadLatest still rolling forward after 10s")
+	}
 }

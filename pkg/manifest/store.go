@@ -48,6 +48,11 @@ func ReadLatest(ctx context.Context, loc *storage.Location) (*Pointer, *Manifest
 			return nil, nil, fmt.Errorf("read publish claim: %w", err)
 		}
 		next, err := decodePointer(data)
+		if err == nil && next.Generation != p.Generation+1 {
+			// Each claim must advance the generation, or rolling forward
+			// would read the same claim for ever.
+			err = fmt.Errorf("it says generation %d", next.Generation)
+		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: publish claim %s is damaged: %v", loc, GenerationKey(p.Generation+1), err)
 		}
