@@ -49,6 +49,12 @@ bench-manager: envtest-bins ## Load benchmark of the manager on envtest: 5,000 D
 	MLDATA_LOAD=1 MLDATA_LOAD_BUILDS=$(or $(BUILDS),5000) MLDATA_LOAD_PODS=$(or $(PODS),50000) MLDATA_LOAD_INTERVALS=$(or $(INTERVALS),3) \
 		$(GO) test -count=1 -timeout 60m -run '^TestManagerLoad$$' -v ./controllers/
 
+FUZZTIME ?= 30s
+
+.PHONY: fuzz
+fuzz: ## Run every fuzz target in turn for FUZZTIME each (default 30s; PKGS=./pkg/format/ narrows).
+	hack/fuzz.sh $(FUZZTIME)
+
 .PHONY: fmt
 fmt: ## Format the code.
 	gofmt -w $$(git ls-files '*.go')

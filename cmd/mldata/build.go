@@ -28,6 +28,7 @@ import (
 func init() { subcommands = append(subcommands, newBuildCmd) }
 
 type buildFlags struct {
+	limits                                            limitFlags
 	source, output, format, outputFormat, compression string
 	include, nullValues                               []string
 	delimiter                                         string
@@ -94,6 +95,7 @@ URIs are local paths or bucket URLs: file://, s3://, gs://, azblob://, mem://.`,
 	fl.IntVar(&f.historyLimit, "history-limit", 0, "keep this many published builds and delete older ones (0 keeps all)")
 	fl.DurationVar(&f.historyGrace, "history-grace", time.Hour, "keep a replaced build this long after it was replaced, beyond --history-limit, for readers still on it (0: none)")
 	fl.BoolVar(&f.json, "json", false, "print the build manifest as JSON on stdout")
+	addLimitFlags(fl, &f.limits)
 	return cmd
 }
 
@@ -183,7 +185,11 @@ func (f *buildFlags) config() (pipeline.Config, error) {
 	for i, name := range sp.Names {
 		spec.Split.Ratios = append(spec.Split.Ratios, v1alpha1.SplitRatio{Name: v1alpha1.SplitName(name), Ratio: sp.Ratios[i]})
 	}
-	if cfg, err = worker.BuildConfig(spec, worker.Options{}); err != nil {
+	lim, err := f.limits.limits()
+	if err != nil {
+		return cfg, err
+	}
+	if cfg, err = worker.BuildConfig(spec, worker.Options{Limits: lim}); err != nil {
 		return cfg, usagef("%v", err)
 	}
 	// Beyond the spec: the seed flag is a uint64 (the spec's an int64, as

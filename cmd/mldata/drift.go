@@ -19,6 +19,7 @@ import (
 func init() { subcommands = append(subcommands, newDriftCmd) }
 
 type driftFlags struct {
+	limits                   limitFlags
 	bins                     int
 	binning                  string
 	threshold                float64
@@ -84,6 +85,7 @@ The JSON report goes to stdout unless --output names a file. With
 	fl.BoolVar(&f.failOnDrift, "fail-on-drift", false, "exit with code 3 when drift is detected")
 	fl.IntVar(&f.workers, "workers", 0, "parallel workers (0: one per CPU)")
 	fl.IntVar(&f.maxCategories, "max-categories", drift.DefaultMaxCategories, "skip non-numeric columns with more distinct values than this on a side (0: no limit)")
+	addLimitFlags(fl, &f.limits)
 	return cmd
 }
 
@@ -141,7 +143,11 @@ func runDrift(ctx context.Context, baseURI, curURI string, f driftFlags, opt dri
 		return err
 	}
 	side := func(uri string) *worker.Input { return &worker.Input{URI: uri, Format: string(kind), Split: f.split} }
-	res, err := worker.CompareInputs(ctx, side(baseURI), side(curURI), opt, worker.Options{})
+	lim, err := f.limits.limits()
+	if err != nil {
+		return err
+	}
+	res, err := worker.CompareInputs(ctx, side(baseURI), side(curURI), opt, worker.Options{Limits: lim})
 	if err != nil {
 		if worker.ReasonOf(err) == v1alpha1.ReasonInvalidSpec {
 			return usagef("%v", err)

@@ -12,6 +12,7 @@ import (
 	"os/signal"
 	"runtime/debug"
 	"syscall"
+	"time"
 )
 
 // Exit codes. They are part of the CLI contract: CI pipelines branch on them.
@@ -20,7 +21,17 @@ const (
 	exitFailure = 1
 	exitUsage   = 2
 	exitDrift   = 3
+	// exitInterrupted is the shell's code for a process ended by SIGINT.
+	exitInterrupted = 130
 )
+
+// stopGrace is how long a command may take to wind down after SIGINT or
+// SIGTERM. Every loop that reads, lists or hashes checks the context, so
+// commands normally stop well within it; past it the process exits anyway,
+// which is safe because a build publishes by writing latest.json last, in
+// one atomic write: a build cut short at any point publishes nothing. A
+// second signal exits at once.
+const stopGrace = 1500 * time.Millisecond
 
 func main() {
 	// Builds stream chunks through short-lived buffers: collecting garbage
@@ -29,9 +40,23 @@ func main() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancel(context.Background())
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		sig := <-sigs
+		cancel()
+		select {
+		case <-sigs:
+		case <-time.After(stopGrace):
+		}
+		fmt.Fprintf(os.Stderr, "mldata: %v: stopped without finishing\n", sig)
+		os.Exit(exitInterrupted)
+	}()
 	code := run(ctx, os.Args[1:])
-	stop()
+	if ctx.Err() != nil && code != exitOK {
+		code = exitInterrupted
+	}
 	os.Exit(code)
 }
 
@@ -49,6 +74,10 @@ func run(ctx context.Context, args []string) int {
 			fmt.Fprintln(os.Stderr, "mldata:", ee.err)
 		}
 		return ee.code
+	}
+	if ctx.Err() != nil && errors.Is(err, context.Canceled) {
+		fmt.Fprintln(os.Stderr, "mldata: interrupted; stopped without finishing")
+		return exitInterrupted
 	}
 	fmt.Fprintln(os.Stderr, "mldata:", err)
 	if isUsageError(err) {

@@ -26,6 +26,7 @@ import (
 func init() { subcommands = append(subcommands, newProfileCmd) }
 
 type profileFlags struct {
+	limits                                 limitFlags
 	format, split, output, html, maxMemory string
 	workers                                int
 }
@@ -62,6 +63,7 @@ self-contained page. Both may be local paths or bucket URLs.`,
 	fl.StringVar(&f.html, "html", "", "also write an HTML report here (path or bucket URL)")
 	fl.StringVar(&f.maxMemory, "max-memory", "0", "bound on exact state, e.g. 512MiB or 2GiB; 0 means exact, unbounded")
 	fl.IntVar(&f.workers, "workers", 0, "parallel workers (0: one per CPU)")
+	addLimitFlags(fl, &f.limits)
 	return cmd
 }
 
@@ -84,7 +86,11 @@ func runProfile(ctx context.Context, uri string, f profileFlags, stdout, stderr 
 	if maxMem > 0 {
 		o.MaxMemory = resource.NewQuantity(maxMem, resource.BinarySI)
 	}
-	res, err := worker.ProfileInput(ctx, &worker.Input{URI: uri, Format: string(kind), Split: f.split}, worker.ProfileOptions(o), worker.Options{})
+	lim, err := f.limits.limits()
+	if err != nil {
+		return err
+	}
+	res, err := worker.ProfileInput(ctx, &worker.Input{URI: uri, Format: string(kind), Split: f.split}, worker.ProfileOptions(o), worker.Options{Limits: lim})
 	if err != nil {
 		return err
 	}

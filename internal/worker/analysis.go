@@ -40,7 +40,7 @@ func OpenInput(ctx context.Context, in *Input, workers int, opt Options) (*datas
 	}
 	ds, err := dataset.Open(ctx, in.URI, dataset.Options{
 		Format: kind, Include: in.Include, Split: in.Split, ScratchDir: opt.ScratchDir, Workers: workers,
-		SkipHash: true, Read: format.Options{ChunkRows: AnalysisChunkRows},
+		SkipHash: true, Read: format.Options{ChunkRows: AnalysisChunkRows, Limits: opt.Limits},
 	})
 	if err != nil {
 		return nil, err

@@ -37,7 +37,7 @@ func BuildConfig(spec *v1alpha1.DatasetBuildSpec, opt Options) (pipeline.Config,
 	if err != nil {
 		return cfg, err
 	}
-	read := format.Options{NullValues: src.NullValues, InferTimestamps: true}
+	read := format.Options{NullValues: src.NullValues, InferTimestamps: true, Limits: opt.Limits}
 	if src.InferTimestamps != nil {
 		read.InferTimestamps = *src.InferTimestamps
 	}
@@ -293,7 +293,7 @@ func applyManifest(st *v1alpha1.DatasetBuildStatus, m *manifest.Manifest) {
 		if i == v1alpha1.MaxSchemaColumns {
 			break
 		}
-		sc.Columns = append(sc.Columns, v1alpha1.ColumnSchema{Name: c.Name, Type: c.Type, Nullable: c.Nullable})
+		sc.Columns = append(sc.Columns, v1alpha1.ColumnSchema{Name: StatusName(c.Name), Type: c.Type, Nullable: c.Nullable})
 	}
 	st.Schema = sc
 	hist := m.SchemaHistory
@@ -329,15 +329,15 @@ func schemaChanges(changes []schema.Change, version int32) *v1alpha1.SchemaChang
 		sc.Breaking = sc.Breaking || c.Breaking
 		switch c.Kind {
 		case schema.Added:
-			add(&sc.Added, c.Column)
+			add(&sc.Added, StatusName(c.Column))
 		case schema.Removed:
-			add(&sc.Removed, c.Column)
+			add(&sc.Removed, StatusName(c.Column))
 		default:
 			if len(sc.TypeChanges) == v1alpha1.MaxSchemaChanges {
 				sc.Truncated = true
 				continue
 			}
-			sc.TypeChanges = append(sc.TypeChanges, v1alpha1.TypeChange{Column: c.Column, From: c.From, To: c.To, Breaking: c.Breaking})
+			sc.TypeChanges = append(sc.TypeChanges, v1alpha1.TypeChange{Column: StatusName(c.Column), From: c.From, To: c.To, Breaking: c.Breaking})
 		}
 	}
 	return sc

@@ -154,12 +154,17 @@ func (d *DriftResult) Summary() *Summary {
 }
 
 // DriftRun converts a summary into status.lastRun.
+// The lists are cut to the API's bounds whatever the summary holds (the
+// worker never writes longer ones; a summary is still input to the
+// controller).
 func DriftRun(s *Summary, jobName string, scheduled *metav1.Time, now time.Time) *v1alpha1.DriftRun {
 	t := metav1.NewTime(now)
+	drifted := s.DriftedColumns[:min(len(s.DriftedColumns), v1alpha1.MaxDriftedColumns)]
+	psi := s.ColumnPSI[:min(len(s.ColumnPSI), v1alpha1.MaxDriftedColumns)] // columnPSI has the same bound
 	return &v1alpha1.DriftRun{
 		JobName: jobName, ScheduledTime: scheduled, CompletionTime: &t, Succeeded: s.OK,
 		DriftDetected: s.DriftDetected, MaxPSI: s.MaxPSI, ColumnsChecked: s.ColumnsChecked,
-		DriftedColumnCount: s.DriftedColumnCount, DriftedColumns: s.DriftedColumns, ColumnPSI: s.ColumnPSI, ReportURI: s.ReportURI,
+		DriftedColumnCount: max(s.DriftedColumnCount, int32(len(drifted))), DriftedColumns: drifted, ColumnPSI: psi, ReportURI: s.ReportURI,
 		BaselineBuildID: s.BaselineBuildID, CurrentBuildID: s.CurrentBuildID,
 	}
 }

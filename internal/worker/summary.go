@@ -1,8 +1,11 @@
 package worker
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
@@ -76,6 +79,7 @@ const maxMessage = 1024
 // 4 KiB is truncated by the kubelet and would no longer parse.
 func (s *Summary) Encode() ([]byte, error) {
 	c := *s
+	c.statusNames()
 	c.Message = Truncate(c.Message, maxMessage)
 	for {
 		data, err := json.Marshal(&c)
@@ -111,7 +115,50 @@ func DecodeSummary(data []byte) (*Summary, error) {
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("decoding summary: %w", err)
 	}
+	s.statusNames()
 	return &s, nil
+}
+
+// MaxStatusName is the longest column name status holds, the API's
+// maxLength on column names there.
+const MaxStatusName = 256
+
+// StatusName returns a column name as status records it: valid UTF-8 (the
+// API takes nothing else), and when longer than MaxStatusName bytes, cut on
+// a character boundary and ended with "…~" and the first 8 hex digits of
+// the full name's SHA-256, so that two long names sharing a prefix stay
+// distinct and the reports, which keep names whole, can be searched for the
+// prefix.
+func StatusName(name string) string {
+	name = strings.ToValidUTF8(name, "\uFFFD")
+	if len(name) <= MaxStatusName {
+		return name
+	}
+	sum := sha256.Sum256([]byte(name))
+	suffix := "…~" + hex.EncodeToString(sum[:4])
+	cut := MaxStatusName - len(suffix)
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return name[:cut] + suffix
+}
+
+// statusNames makes every column name of the summary fit in status. The
+// worker applies it before writing a summary and the controller after
+// reading one, so that summaries of older workers are safe too.
+func (s *Summary) statusNames() {
+	s.ColumnSummaries = append(ColumnList(nil), s.ColumnSummaries...)
+	for i := range s.ColumnSummaries {
+		s.ColumnSummaries[i].Name = StatusName(s.ColumnSummaries[i].Name)
+	}
+	s.DriftedColumns = append([]v1alpha1.DriftedColumn(nil), s.DriftedColumns...)
+	for i := range s.DriftedColumns {
+		s.DriftedColumns[i].Name = StatusName(s.DriftedColumns[i].Name)
+	}
+	s.ColumnPSI = append([]v1alpha1.ColumnPSI(nil), s.ColumnPSI...)
+	for i := range s.ColumnPSI {
+		s.ColumnPSI[i].Name = StatusName(s.ColumnPSI[i].Name)
+	}
 }
 
 // Truncate cuts s to at most n bytes on a rune boundary, marking the cut.

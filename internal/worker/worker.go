@@ -93,6 +93,9 @@ type Options struct {
 	ScratchDir string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Limits bound what one input file may take in memory; zero fields
+	// keep format's defaults.
+	Limits format.Limits
 }
 
 func (o Options) now() time.Time {

@@ -211,7 +211,7 @@ func inspect(ctx context.Context, loc *storage.Location, obj storage.Object, opt
 			if err != nil {
 				return nil, err
 			}
-			hr = storage.NewHashing(rc)
+			hr = storage.NewHashingContext(ctx, rc)
 			return struct {
 				io.Reader
 				io.Closer
@@ -332,7 +332,7 @@ func hashAll(ctx context.Context, in format.Input) (string, error) {
 		return "", err
 	}
 	defer rc.Close()
-	hr := storage.NewHashing(rc)
+	hr := storage.NewHashingContext(ctx, rc)
 	if _, err := io.Copy(io.Discard, hr); err != nil {
 		return "", fmt.Errorf("read %s: %w", in.Name, err)
 	}

@@ -32,6 +32,7 @@ type csvDecoder struct {
 	nulls *nullSet
 	ts    bool
 	index atomic.Pointer[Index] // chunks of the last complete Chunks pass
+	lim   limits
 }
 
 type csvHeader struct {
@@ -48,13 +49,14 @@ type textChunk struct {
 }
 
 func (d *csvDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) error {
-	rc, err := openText(ctx, d.in, d.comp)
+	rc, err := openText(ctx, d.in, d.comp, d.lim.file)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
 	s := newRecordScanner(rc, d.in.Name, true, blankCSV)
 	s.delim = d.delim
+	s.setLimits(d.lim)
 	if err := s.skipBOM(); err != nil {
 		return err
 	}
@@ -80,7 +82,7 @@ func (d *csvDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) error 
 	s.names = hdr.names
 	seq, row := 0, int64(0)
 	idx := &Index{file: d.in.Name, comp: d.comp, rows: d.rows, header: hdr}
-	err = s.chunks(ctx, d.rows, func(data []byte, line, offset int64, n int) error {
+	err = s.chunks(ctx, d.lim.chunkRows(d.rows, len(hdr.names)), func(data []byte, line, offset int64, n int) error {
 		c := &Chunk{Seq: seq, FirstRow: row, FirstLine: line, Rows: n, payload: &textChunk{data: data, offset: offset, header: hdr}}
 		idx.spans = append(idx.spans, chunkSpan{offset: offset, size: len(data), line: line, rows: n})
 		seq++
@@ -137,7 +139,7 @@ func (d *csvDecoder) Replay(ctx context.Context, idx *Index, emit func(*Chunk) e
 	if idx == nil || idx.file != d.in.Name || idx.comp != d.comp || idx.rows != d.rows {
 		return d.Chunks(ctx, emit)
 	}
-	rc, err := openText(ctx, d.in, d.comp)
+	rc, err := openText(ctx, d.in, d.comp, d.lim.file)
 	if err != nil {
 		return err
 	}
@@ -202,6 +204,9 @@ func (d *csvDecoder) parseHeader(rec []byte, line, offset int64) (*csvHeader, er
 	t := &csvTable{data: rec, ncols: math.MaxInt32, stride: 1, delim: d.delim, file: d.in.Name}
 	if _, _, _, err := t.splitSlow(0, line, 0); err != nil {
 		return nil, err
+	}
+	if n := len(t.spans) / 2; n > d.lim.columns {
+		return nil, limitError(d.in.Name, line, 0, fmt.Sprintf("header has %d columns, more than the limit of %d", n, d.lim.columns), "max-columns")
 	}
 	h := &csvHeader{line: line}
 	seen := make(map[string]int)

@@ -28,8 +28,8 @@
 //   - Numbers overflowing float64 read as ±Inf, as numpy reads them; "nan" is
 //     a float when it is not a null token. Timestamps keep microseconds and
 //     truncate finer digits; values without an offset are taken as UTC.
-//   - Chunks are cut at ChunkRows records and at 1 GiB, whichever comes
-//     first, so chunk boundaries depend only on the file and ChunkRows.
+//   - Chunks are cut at ChunkRows records and at MaxChunkBytes, whichever
+//     comes first, so chunk boundaries depend only on the file and Options.
 //   - Byte offsets in errors count decompressed bytes.
 //   - Parquet chunks are slices of row groups; the chunks of a row group
 //     share one sequential reader per column, so every page is read and
@@ -98,10 +98,86 @@ type Options struct {
 	// string: YYYY-MM-DD, optionally followed by T or a space and
 	// hh:mm:ss[.fraction], then optionally Z or ±hh:mm.
 	InferTimestamps bool
+
+	// Limits keep memory bounded whatever the input holds.
+	Limits
+}
+
+// Limits keep memory bounded whatever an input holds; a 0 field means the
+// default below. Exceeding one is an *Error naming the file, the line or
+// row where it happened, and the flag that raises the limit.
+type Limits struct {
+	// MaxColumns is the most columns one file may have: CSV header fields,
+	// distinct JSONL keys, Parquet leaf columns.
+	MaxColumns int
+	// MaxRecordBytes is the longest record (a CSV record or a JSONL line,
+	// with its line end), in decompressed bytes.
+	MaxRecordBytes int
+	// MaxFileBytes is the most decompressed bytes one file may expand to:
+	// the text after gzip/zstd, or the uncompressed size of a Parquet file's
+	// column chunks.
+	MaxFileBytes int64
+	// MaxChunkBytes bounds one chunk in memory: text chunks are cut when
+	// they reach this many bytes, CSV chunks hold fewer rows when
+	// rows × columns × 8 bytes would exceed it, and a JSONL chunk whose
+	// decoded columns (rows × columns × 8 bytes) would exceed it, or a
+	// Parquet column chunk larger than it, is an error.
+	MaxChunkBytes int64
 }
 
 // DefaultChunkRows is the chunk size when Options.ChunkRows is 0.
 const DefaultChunkRows = 65536
+
+// Default limits (see Options). With them one worker holds at most a few
+// chunks of MaxChunkBytes in flight per core, which four workers on a
+// 24 GiB node survive.
+const (
+	DefaultMaxColumns     = 10000
+	DefaultMaxRecordBytes = 64 << 20
+	DefaultMaxFileBytes   = 64 << 30
+	DefaultMaxChunkBytes  = 512 << 20
+)
+
+// limits is Options' limits with defaults filled in.
+type limits struct {
+	columns int
+	record  int
+	file    int64
+	chunk   int64
+}
+
+func (o Limits) limits() limits {
+	l := limits{columns: o.MaxColumns, record: o.MaxRecordBytes, file: o.MaxFileBytes, chunk: o.MaxChunkBytes}
+	if l.columns <= 0 {
+		l.columns = DefaultMaxColumns
+	}
+	if l.record <= 0 {
+		l.record = DefaultMaxRecordBytes
+	}
+	if l.file <= 0 {
+		l.file = DefaultMaxFileBytes
+	}
+	if l.chunk <= 0 {
+		l.chunk = DefaultMaxChunkBytes
+	}
+	return l
+}
+
+// chunkRows lowers rows so that a chunk's decoded columns, 8 bytes per
+// value, fit in the chunk limit.
+func (l limits) chunkRows(rows, columns int) int {
+	if columns <= 0 {
+		return rows
+	}
+	return int(max(1, min(int64(rows), l.chunk/(8*int64(columns)))))
+}
+
+// limitError is the error for an exceeded limit: what was found (with the
+// limit in it) and the flag that raises the limit.
+func limitError(file string, line, row int64, what, flag string) *Error {
+	return &Error{File: file, Line: line, Row: row, Msg: what,
+		Hint: fmt.Sprintf("raise the limit with --%s if the input is meant to be like this", flag)}
+}
 
 // Input is one source file.
 type Input struct {

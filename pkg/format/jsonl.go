@@ -28,6 +28,7 @@ type jsonlDecoder struct {
 	comp Compression
 	rows int
 	ts   bool
+	lim  limits
 }
 
 // jsonKind is the syntactic kind of a JSON value.
@@ -51,25 +52,58 @@ type jsonRef struct {
 }
 
 func (d *jsonlDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) error {
-	rc, err := openText(ctx, d.in, d.comp)
+	rc, err := openText(ctx, d.in, d.comp, d.lim.file)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
 	s := newRecordScanner(rc, d.in.Name, false, blankJSONL)
+	s.setLimits(d.lim)
 	if err := s.skipBOM(); err != nil {
 		return err
 	}
 	if s.empty() {
 		return &Error{File: d.in.Name, Msg: "file is empty; it needs at least one JSON object"}
 	}
+	rows, err := d.firstKeys(s)
+	if err != nil {
+		return err
+	}
 	seq, row := 0, int64(0)
-	return s.chunks(ctx, d.rows, func(data []byte, line, offset int64, n int) error {
+	return s.chunks(ctx, rows, func(data []byte, line, offset int64, n int) error {
 		c := &Chunk{Seq: seq, FirstRow: row, FirstLine: line, Rows: n, payload: &textChunk{data: data, offset: offset}}
 		seq++
 		row += int64(n)
 		return emit(c)
 	})
+}
+
+// firstKeys sizes chunks by the first object: with as many columns as it
+// has keys, a chunk's decoded columns fit in the chunk limit. Wide files
+// whose objects all carry their keys then read in smaller chunks instead of
+// failing Decode's check; sparse files, whose union of keys is far wider
+// than one object, can still fail it. The scanner is left where it was.
+func (d *jsonlDecoder) firstKeys(s *recordScanner) (int, error) {
+	// Reading may move the buffer; the stream offset stays put.
+	at, line := s.base+int64(s.pos), s.line
+	defer func() { s.pos, s.line = int(at-s.base), line }()
+	for {
+		ok, err := s.next()
+		if fe, isFE := err.(*Error); isFE && fe.Line > 0 && fe.Row == 0 {
+			fe.Row = 1 // the first object
+		}
+		if err != nil || !ok {
+			return d.rows, err
+		}
+		if rec := s.buf[s.recStart:s.pos]; !blankJSONL(rec) {
+			p := &jsonScanner{data: rec, file: d.in.Name}
+			keys := 0
+			if p.nextLine() && p.object(func([]byte, bool, jsonRef) error { keys++; return nil }) != nil {
+				return d.rows, nil // Infer reports the error with its row
+			}
+			return d.lim.chunkRows(d.rows, keys), nil
+		}
+	}
 }
 
 // jsonScanner tokenizes the objects of a chunk, one line at a time.
@@ -522,6 +556,10 @@ func (d *jsonlDecoder) Infer(c *Chunk) (*Evidence, error) {
 	_, err = d.eachObject(c, tc, func(r, k int, key []byte, v jsonRef) error {
 		j, ok := keys.lookup(k, key)
 		if !ok {
+			if len(keys.names) == d.lim.columns {
+				return limitError(d.in.Name, jsonlRowLine(c, r), c.FirstRow+int64(r)+1,
+					fmt.Sprintf("key %q is key number %d of the file, more than the limit of %d columns", key, d.lim.columns+1, d.lim.columns), "max-columns")
+			}
 			j = keys.add(string(key))
 			cols = append(cols, columnEvidence{name: keys.names[j], nullsKnown: true, seq: int64(c.Seq), idx: int64(j)})
 			stamp = append(stamp, 0)
@@ -611,6 +649,11 @@ func (d *jsonlDecoder) Decode(c *Chunk, schema *arrow.Schema) (arrow.RecordBatch
 		return nil, err
 	}
 	nc := schema.NumFields()
+	if need := int64(c.Rows) * int64(nc) * 8; need > d.lim.chunk {
+		return nil, limitError(d.in.Name, c.FirstLine, c.FirstRow+1,
+			fmt.Sprintf("the chunk of %d objects from here would take %s decoded (%d columns, most of them missing in most objects), more than the limit of %s", c.Rows, byteSize(need), nc, byteSize(d.lim.chunk)),
+			"max-chunk-bytes, or read fewer objects at a time with --chunk-rows,")
+	}
 	keys := &keyIndex{at: make(map[string]int, nc)}
 	cols := make([]jsonColumn, nc)
 	for j, f := range schema.Fields() {

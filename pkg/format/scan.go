@@ -20,8 +20,9 @@ const (
 	maxChunkBytes = 1 << 30
 )
 
-// openText opens the input and undoes its compression.
-func openText(ctx context.Context, in Input, c Compression) (io.ReadCloser, error) {
+// openText opens the input and undoes its compression. A compressed input
+// that expands to more than maxBytes is an error (MaxFileBytes).
+func openText(ctx context.Context, in Input, c Compression, maxBytes int64) (io.ReadCloser, error) {
 	if in.Open == nil {
 		return nil, fmt.Errorf("%s: input has no Open function", in.Name)
 	}
@@ -29,6 +30,7 @@ func openText(ctx context.Context, in Input, c Compression) (io.ReadCloser, erro
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", in.Name, err)
 	}
+	raw = ctxReader{raw, ctx}
 	if c != Gzip && c != Zstd {
 		return raw, nil
 	}
@@ -50,14 +52,14 @@ func openText(ctx context.Context, in Input, c Compression) (io.ReadCloser, erro
 			raw.Close()
 			return nil, compressionError(in.Name, Gzip, err)
 		}
-		return &decompressed{r: zr, file: in.Name, c: Gzip, closeFn: func() error { zr.Close(); return raw.Close() }}, nil
+		return &decompressed{r: zr, file: in.Name, c: Gzip, max: maxBytes, closeFn: func() error { zr.Close(); return raw.Close() }}, nil
 	default:
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
 		if err != nil {
 			raw.Close()
 			return nil, compressionError(in.Name, Zstd, err)
 		}
-		return &decompressed{r: zr, file: in.Name, c: Zstd, closeFn: func() error { zr.Close(); return raw.Close() }}, nil
+		return &decompressed{r: zr, file: in.Name, c: Zstd, max: maxBytes, closeFn: func() error { zr.Close(); return raw.Close() }}, nil
 	}
 }
 
@@ -85,12 +87,16 @@ type decompressed struct {
 	file    string
 	c       Compression
 	n       int64
+	max     int64 // most decompressed bytes allowed
 	closeFn func() error
 }
 
 func (d *decompressed) Read(p []byte) (int, error) {
 	n, err := d.r.Read(p)
 	d.n += int64(n)
+	if d.max > 0 && d.n > d.max {
+		return n, limitError(d.file, 0, 0, fmt.Sprintf("file expands to more than %s when decompressed", byteSize(d.max)), "max-file-bytes")
+	}
 	if err != nil && err != io.EOF {
 		var fe *Error
 		if errors.As(err, &fe) {
@@ -142,6 +148,29 @@ type recordScanner struct {
 	inQuote  bool
 	qpos     int // next '"' at or after pos if qfound, else scanned-up-to limit
 	qfound   bool
+
+	maxRecord  int // longest record, 0 for maxChunkBytes (MaxRecordBytes)
+	chunkBytes int // chunks are cut at this size, 0 for maxChunkBytes (MaxChunkBytes)
+}
+
+// setLimits applies Options' record and chunk limits.
+func (s *recordScanner) setLimits(l limits) {
+	s.maxRecord = int(min(int64(l.record), maxChunkBytes))
+	s.chunkBytes = int(min(l.chunk, maxChunkBytes))
+}
+
+func (s *recordScanner) recordLimit() int {
+	if s.maxRecord > 0 {
+		return s.maxRecord
+	}
+	return maxChunkBytes
+}
+
+func (s *recordScanner) chunkLimit() int {
+	if s.chunkBytes > 0 {
+		return s.chunkBytes
+	}
+	return maxChunkBytes
 }
 
 func newRecordScanner(r io.Reader, file string, quote bool, blank func([]byte) bool) *recordScanner {
@@ -155,6 +184,9 @@ func (s *recordScanner) fill() error {
 	if s.n == len(s.buf) {
 		live := s.n - s.keep
 		size := max(s.want, 2*live, minBuffer)
+		// Never more than the open chunk plus a record at the limit: a
+		// record that fills that without ending is too long.
+		size = max(min(size, s.recStart-s.keep+s.recordLimit()), live+1)
 		nb := make([]byte, size)
 		copy(nb, s.buf[s.keep:s.n])
 		d := s.keep
@@ -207,14 +239,22 @@ func (s *recordScanner) empty() bool { return s.eof && s.n == 0 }
 // false at the end of the input.
 func (s *recordScanner) next() (bool, error) {
 	s.recStart, s.recLine = s.pos, s.line
+	// from is where the search for '\n' resumes, as a stream offset (fill
+	// may move the buffer): a long line is scanned once, not once per read.
+	from := s.base + int64(s.pos)
 	for {
-		i := bytes.IndexByte(s.buf[s.pos:s.n], '\n')
+		at := int(from - s.base)
+		i := bytes.IndexByte(s.buf[at:s.n], '\n')
+		if i >= 0 {
+			i += at - s.pos
+		}
 		if i < 0 {
+			from = s.base + int64(s.n)
 			if !s.eof {
-				if s.n-s.recStart > maxChunkBytes {
-					e := &Error{File: s.file, Line: s.recLine, Msg: fmt.Sprintf("record is longer than %d bytes", maxChunkBytes)}
+				if s.n-s.recStart >= s.recordLimit() {
+					e := limitError(s.file, s.recLine, 0, fmt.Sprintf("record is longer than %s", byteSize(int64(s.recordLimit()))), "max-record-bytes")
 					if s.quote {
-						e.Hint = "check the quoting: an unclosed quote makes the rest of the file one field"
+						e.Hint = "check the quoting (an unclosed quote makes the rest of the file one field), or " + e.Hint
 					}
 					return false, e
 				}
@@ -241,6 +281,7 @@ func (s *recordScanner) next() (bool, error) {
 		if !s.inQuote {
 			return true, nil
 		}
+		from = s.base + int64(s.pos)
 	}
 }
 
@@ -349,7 +390,7 @@ func (s *recordScanner) chunks(ctx context.Context, rows int, emit func(data []b
 			}
 			continue
 		}
-		if n > 0 && s.pos-s.keep > maxChunkBytes {
+		if n > 0 && s.pos-s.keep > s.chunkLimit() {
 			// Cut before this record; it starts the next chunk.
 			end, endLine := s.pos, s.line
 			s.pos, s.line = s.recStart, s.recLine
@@ -388,4 +429,22 @@ func blankJSONL(rec []byte) bool {
 		}
 	}
 	return true
+}
+
+// byteSize writes n bytes in the largest binary unit not above it, as the
+// flags take them: exact multiples without decimals (64MiB, 1GiB), others
+// with one (78.1KiB).
+func byteSize(n int64) string {
+	for _, u := range []struct {
+		shift uint
+		name  string
+	}{{40, "TiB"}, {30, "GiB"}, {20, "MiB"}, {10, "KiB"}} {
+		if n >= 1<<u.shift {
+			if n%(1<<u.shift) == 0 {
+				return fmt.Sprintf("%d%s", n>>u.shift, u.name)
+			}
+			return fmt.Sprintf("%.1f%s", float64(n)/float64(int64(1)<<u.shift), u.name)
+		}
+	}
+	return fmt.Sprintf("%d bytes", n)
 }

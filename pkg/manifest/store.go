@@ -64,6 +64,11 @@ func ReadLatest(ctx context.Context, loc *storage.Location) (*Pointer, *Manifest
 			return nil, nil, fmt.Errorf("read publish claim: %w", err)
 		}
 		next, err := DecodePointer(data)
+		if err == nil && next.Generation != claims[n-1].Generation {
+			// A claim names its own generation; one that does not is
+			// damaged, not a newer build.
+			err = fmt.Errorf("it says generation %d", next.Generation)
+		}
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s: publish claim %s is damaged: %v", loc, key, err)
 		}

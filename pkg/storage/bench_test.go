@@ -41,3 +41,23 @@ func BenchmarkHashingReader(b *testing.B) {
 		}
 	}
 }
+
+// deepGlob is the case that made a backtracking matcher run for minutes:
+// a 60-level key and a pattern of twelve "**/a/" steps ending in a name the
+// key does not have.
+func deepGlob() (pattern, key string) {
+	pattern = strings.Repeat("**/a/", 12) + "b.csv"
+	key = strings.Repeat("a/", 60) + "c.csv"
+	return pattern, key
+}
+
+// BenchmarkMatchKeyDeepGlob measures the pathological glob; it is a few
+// microseconds, against minutes for a backtracking matcher.
+func BenchmarkMatchKeyDeepGlob(b *testing.B) {
+	pattern, key := deepGlob()
+	for b.Loop() {
+		if ok, err := MatchKey([]string{pattern}, key); ok || err != nil {
+			b.Fatal(ok, err)
+		}
+	}
+}

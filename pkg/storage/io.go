@@ -49,11 +49,21 @@ type HashingReader struct {
 	n    int64
 	size int64 // expected size, -1 if unknown
 	eof  bool
+	ctx  context.Context
 }
 
 // NewHashing wraps r. Close closes r when r is an io.Closer.
 func NewHashing(r io.Reader) *HashingReader {
 	return &HashingReader{r: r, h: sha256.New(), size: -1}
+}
+
+// NewHashingContext is NewHashing whose reads fail with ctx's error once
+// ctx is done, so that hashing a large local file (whose reads never look
+// at a context) stops when the command is cancelled.
+func NewHashingContext(ctx context.Context, r io.Reader) *HashingReader {
+	h := NewHashing(r)
+	h.ctx = ctx
+	return h
 }
 
 // NewHashingReader opens key for reading and hashes what is read.
@@ -62,12 +72,17 @@ func (l *Location) NewHashingReader(ctx context.Context, key string) (*HashingRe
 	if err != nil {
 		return nil, l.redact(fmt.Errorf("%s: open %q: %w", l, key, err))
 	}
-	h := NewHashing(r)
+	h := NewHashingContext(ctx, r)
 	h.size = r.Size()
 	return h, nil
 }
 
 func (h *HashingReader) Read(p []byte) (int, error) {
+	if h.ctx != nil {
+		if err := h.ctx.Err(); err != nil {
+			return 0, err
+		}
+	}
 	n, err := h.r.Read(p)
 	if n > 0 {
 		h.h.Write(p[:n])

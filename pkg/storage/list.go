@@ -77,6 +77,11 @@ func (l *Location) List(ctx context.Context, include []string) ([]Object, error)
 	seen := 0
 	it := l.Bucket.List(&blob.ListOptions{Prefix: l.Prefix})
 	for {
+		// Stores answer pages quickly, but a page can hold thousands of
+		// keys; a cancelled listing stops at the next one.
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
 		lo, err := it.Next(ctx)
 		if errors.Is(err, io.EOF) {
 			break
@@ -156,12 +161,22 @@ func (l *Location) Attributes(ctx context.Context, key string) (Object, error) {
 	return o, nil
 }
 
+// MaxPatternBytes is the longest include pattern accepted, the same bound
+// the Kubernetes API puts on include items. With it a pattern has at most
+// 129 path elements, and MatchKey's work per key is bounded by
+// elements × key levels.
+const MaxPatternBytes = 256
+
 // ValidatePatterns reports the first include pattern that is not valid
-// path.Match syntax, so that specs can be rejected before anything is read.
+// path.Match syntax or is longer than MaxPatternBytes, so that specs can be
+// rejected before anything is read.
 func ValidatePatterns(patterns []string) error {
 	for _, p := range patterns {
 		if p == "" {
 			return errors.New("include pattern is empty")
+		}
+		if len(p) > MaxPatternBytes {
+			return fmt.Errorf("include pattern %.40q... is %d bytes long; patterns are limited to %d bytes: use a shorter pattern or several patterns", p, len(p), MaxPatternBytes)
 		}
 		for _, seg := range strings.Split(p, "/") {
 			if seg == "**" {
@@ -181,16 +196,28 @@ func ValidatePatterns(patterns []string) error {
 // "*.csv" finds CSV files at any depth and "2024/*.csv" only in "2024/". A
 // "**" path element matches any number of directories, including none:
 // "**/x.csv", "raw/**/*.csv".
+//
+// Matching takes time proportional to the number of pattern elements times
+// the number of key elements, whatever the pattern: "**" is matched by
+// tracking every pattern position a key prefix can reach, never by trying
+// one split after another.
 func MatchKey(patterns []string, key string) (bool, error) {
 	if len(patterns) == 0 {
 		return true, nil
 	}
 	base := path.Base(key)
+	var keySegs []string
 	for _, p := range patterns {
+		if len(p) > MaxPatternBytes {
+			return false, fmt.Errorf("include pattern %.40q... is longer than %d bytes", p, MaxPatternBytes)
+		}
 		var ok bool
 		var err error
 		if hasDoubleStar(p) {
-			ok, err = matchSegments(strings.Split(p, "/"), strings.Split(key, "/"))
+			if keySegs == nil {
+				keySegs = strings.Split(key, "/")
+			}
+			ok, err = matchSegments(strings.Split(p, "/"), keySegs)
 		} else {
 			ok, err = path.Match(p, key)
 			if err == nil && !ok {
@@ -217,32 +244,50 @@ func hasDoubleStar(p string) bool {
 }
 
 // matchSegments matches pattern elements against key elements, "**"
-// standing for zero or more elements.
+// standing for zero or more elements. It runs the pattern as a
+// nondeterministic automaton: live[i] says that the key elements read so far
+// can bring the pattern to position i. Each key element advances every live
+// position at once, so the work is O(len(pat) × len(key)) path.Match calls
+// at most, with no backtracking.
 func matchSegments(pat, key []string) (bool, error) {
-	for len(pat) > 0 {
-		if pat[0] == "**" {
-			for len(pat) > 0 && pat[0] == "**" {
-				pat = pat[1:]
+	m := len(pat)
+	live := make([]bool, m+1)
+	next := make([]bool, m+1)
+	// closure marks the positions after a run of "**" as live: "**" may
+	// match no element.
+	closure := func(s []bool) {
+		for i := 0; i < m; i++ {
+			if s[i] && pat[i] == "**" {
+				s[i+1] = true
 			}
-			if len(pat) == 0 {
-				return true, nil
-			}
-			for i := 0; i <= len(key); i++ {
-				ok, err := matchSegments(pat, key[i:])
-				if err != nil || ok {
-					return ok, err
-				}
-			}
-			return false, nil
 		}
-		if len(key) == 0 {
-			return false, nil
-		}
-		ok, err := path.Match(pat[0], key[0])
-		if err != nil || !ok {
-			return false, err
-		}
-		pat, key = pat[1:], key[1:]
 	}
-	return len(key) == 0, nil
+	live[0] = true
+	closure(live)
+	for _, k := range key {
+		clear(next)
+		alive := false
+		for i := 0; i < m; i++ {
+			if !live[i] {
+				continue
+			}
+			if pat[i] == "**" {
+				next[i], alive = true, true // "**" takes this element and may take more
+				continue
+			}
+			ok, err := path.Match(pat[i], k)
+			if err != nil {
+				return false, err
+			}
+			if ok {
+				next[i+1], alive = true, true
+			}
+		}
+		if !alive {
+			return false, nil
+		}
+		closure(next)
+		live, next = next, live
+	}
+	return live[m], nil
 }

@@ -342,6 +342,43 @@ func TestListInclude(t *testing.T) {
 	})
 }
 
+// "**" is matched without backtracking: the 60-level key against twelve
+// "**/a/" steps answers at once (a backtracking matcher tries about
+// C(60,12) splits), and the result is right both when the name differs and
+// when it matches.
+func TestMatchKeyDeepGlob(t *testing.T) {
+	pattern, key := deepGlob()
+	start := time.Now()
+	ok, err := MatchKey([]string{pattern}, key)
+	if err != nil || ok {
+		t.Fatalf("MatchKey(%q, 60 levels + c.csv) = %v, %v; want false", pattern, ok, err)
+	}
+	match := strings.Repeat("a/", 60) + "b.csv"
+	if ok, err := MatchKey([]string{pattern}, match); err != nil || !ok {
+		t.Fatalf("MatchKey(%q, 60 levels + b.csv) = %v, %v; want true", pattern, ok, err)
+	}
+	// Eleven "a" levels are one too few for twelve "**/a/" steps.
+	short := strings.Repeat("a/", 11) + "b.csv"
+	if ok, err := MatchKey([]string{pattern}, short); err != nil || ok {
+		t.Fatalf("MatchKey(%q, 11 levels + b.csv) = %v, %v; want false", pattern, ok, err)
+	}
+	t.Logf("three deep matches took %v", time.Since(start))
+}
+
+func TestValidatePatternsLength(t *testing.T) {
+	long := strings.Repeat("a/", MaxPatternBytes/2) + "x"
+	err := ValidatePatterns([]string{long})
+	if err == nil || !strings.Contains(err.Error(), "limited to 256 bytes") {
+		t.Fatalf("ValidatePatterns(%d bytes) = %v", len(long), err)
+	}
+	if _, err := MatchKey([]string{long}, "a"); err == nil {
+		t.Fatal("MatchKey accepted an over-long pattern")
+	}
+	if err := ValidatePatterns([]string{strings.Repeat("*", MaxPatternBytes)}); err != nil {
+		t.Fatalf("a pattern of exactly %d bytes: %v", MaxPatternBytes, err)
+	}
+}
+
 // cmpEmpty treats nil and empty slices as equal.
 var cmpEmpty = cmp.Comparer(func(a, b []string) bool {
 	if len(a) != len(b) {
