@@ -18,6 +18,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
+	"github.com/mldata-io/mldata/internal/jobs"
 	"github.com/mldata-io/mldata/internal/worker"
 )
 
@@ -56,15 +57,16 @@ func TestDatasetBuildLifecycle(t *testing.T) {
 
 	// Create: one Job, built as specified, owned by the build.
 	j := &waitJobs(t, ns, 1)[0]
-	if !strings.HasPrefix(j.Name, "churn-") || len(j.Name) != len("churn-")+10 {
-		t.Errorf("Job name %q", j.Name)
+	runID := j.Labels[v1alpha1.LabelRunID]
+	if len(runID) != 10 || j.Name != jobs.Name("churn", runID) {
+		t.Errorf("Job name %q, run id %q", j.Name, runID)
 	}
 	ref := metav1.GetControllerOf(j)
 	if ref == nil || ref.Kind != "DatasetBuild" || ref.Name != "churn" || ref.UID != getBuild(t, b).UID || !ptr.Deref(ref.BlockOwnerDeletion, false) {
 		t.Errorf("controller ref %+v", ref)
 	}
 	wantLabels := map[string]string{v1alpha1.LabelKind: "DatasetBuild", v1alpha1.LabelName: "churn",
-		v1alpha1.LabelUID: string(getBuild(t, b).UID), v1alpha1.LabelRunID: strings.TrimPrefix(j.Name, "churn-")}
+		v1alpha1.LabelUID: string(getBuild(t, b).UID), v1alpha1.LabelRunID: runID}
 	if d := cmp.Diff(wantLabels, j.Labels); d != "" {
 		t.Errorf("Job labels (-want +got):\n%s", d)
 	}

@@ -79,7 +79,7 @@ func TestDriftCheckSchedule(t *testing.T) {
 	if err := k8s.Create(ctx, d); err != nil {
 		t.Fatal(err)
 	}
-	name := func(at time.Time) string { return "dc-" + strconv.FormatInt(at.Unix(), 10) }
+	name := func(at time.Time) string { return jobs.Name("dc", strconv.FormatInt(at.Unix(), 10)) }
 	poke := func(v string) { touch(t, d, "example.com/poke", v) }
 
 	// The due run: one Job named after its scheduled time.
@@ -267,7 +267,7 @@ func TestDriftCheckOneShotAndReferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "ReferenceNotReady", func() error {
-		if c := condition(getDrift(t, r).Status.Conditions, v1alpha1.ConditionReady); c != "False/ReferenceNotReady" {
+		if c := condition(getDrift(t, r).Status.Conditions, v1alpha1.ConditionReady); c != "Unknown/ReferenceNotReady" {
 			return fmt.Errorf("Ready %s", c)
 		}
 		return nil

@@ -149,7 +149,7 @@ func TestDeletionCleansUpJobs(t *testing.T) {
 		return func() error {
 			var got []string
 			for _, j := range listJobs(t, ns) {
-				got = append(got, strings.TrimRight(strings.TrimRight(j.Name, "0123456789abcdef"), "-"))
+				got = append(got, j.Labels[v1alpha1.LabelName])
 			}
 			if strings.Join(got, ",") != strings.Join(want, ",") {
 				return fmt.Errorf("Jobs of %v, want of %v", got, want)

@@ -93,10 +93,11 @@ func summarize(conds *[]metav1.Condition, observed *int64, gen int64, res ctrl.R
 	set := func(typ string, s metav1.ConditionStatus, reason, msg string) {
 		setCondition(conds, gen, typ, s, reason, msg)
 	}
-	// Ready keeps its value while work goes on (a published dataset stays
-	// readable during a rebuild); it is Unknown until a first result.
+	// Ready stays True while work goes on (a published dataset stays
+	// readable during a rebuild); otherwise it is Unknown with what the
+	// controller waits for, not the last failure's stale reason.
 	readyUnknown := func(reason, msg string) {
-		if apimeta.FindStatusCondition(*conds, v1alpha1.ConditionReady) == nil {
+		if !apimeta.IsStatusConditionTrue(*conds, v1alpha1.ConditionReady) {
 			set(v1alpha1.ConditionReady, metav1.ConditionUnknown, reason, msg)
 		}
 	}

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
+	"github.com/mldata-io/mldata/internal/jobs"
 )
 
 // TestDatasetBuildIdleReconciles: once a build is recorded, reconciling
@@ -199,7 +200,7 @@ func TestDriftCheckAgainstProfile(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "ReferenceNotReady", func() error {
-		if c := condition(getDrift(t, d).Status.Conditions, v1alpha1.ConditionReady); c != "False/ReferenceNotReady" {
+		if c := condition(getDrift(t, d).Status.Conditions, v1alpha1.ConditionReady); c != "Unknown/ReferenceNotReady" {
 			return errors.New(c)
 		}
 		return nil
@@ -260,8 +261,8 @@ func TestDriftCheckScheduleEdges(t *testing.T) {
 		for _, j := range listJobs(t, ns) {
 			names = append(names, j.Name)
 		}
-		if len(names) != 1 || names[0] != "minutely-"+strconv.FormatInt(last.Unix(), 10) {
-			return fmt.Errorf("Jobs %v, want minutely-%d", names, last.Unix())
+		if want := jobs.Name("minutely", strconv.FormatInt(last.Unix(), 10)); len(names) != 1 || names[0] != want {
+			return fmt.Errorf("Jobs %v, want %s", names, want)
 		}
 		return nil
 	})

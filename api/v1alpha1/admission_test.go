@@ -434,9 +434,11 @@ func TestDefaults(t *testing.T) {
 				Ratios: []v1alpha1.SplitRatio{{Name: "train", Ratio: 0.8}, {Name: "validation", Ratio: 0.1}, {Name: "test", Ratio: 0.1}},
 				Seed:   ptr.To[int64](42),
 			},
-			SchemaPolicy: v1alpha1.SchemaPolicyAllowAdditive,
-			Incremental:  ptr.To(true),
-			HistoryLimit: ptr.To[int32](10),
+			SchemaPolicy:        v1alpha1.SchemaPolicyAllowAdditive,
+			Incremental:         ptr.To(true),
+			HistoryLimit:        ptr.To[int32](10),
+			HistoryGraceSeconds: ptr.To[int64](3600),
+			RunPolicy:           v1alpha1.RunPolicy{ActiveDeadlineSeconds: ptr.To[int64](21600), Retry: &v1alpha1.RetrySpec{MaxAttempts: ptr.To[int32](5)}},
 		}
 		if d := cmp.Diff(want, got.Spec); d != "" {
 			t.Errorf("spec after defaulting (-want +got):\n%s", d)
@@ -458,6 +460,7 @@ func TestDefaults(t *testing.T) {
 			HistoryLimits: v1alpha1.HistoryLimits{
 				SuccessfulRunsHistoryLimit: ptr.To[int32](3), FailedRunsHistoryLimit: ptr.To[int32](1),
 			},
+			RunPolicy: v1alpha1.RunPolicy{ActiveDeadlineSeconds: ptr.To[int64](21600), Retry: &v1alpha1.RetrySpec{MaxAttempts: ptr.To[int32](5)}},
 		}
 		if d := cmp.Diff(want, got.Spec); d != "" {
 			t.Errorf("spec after defaulting (-want +got):\n%s", d)
@@ -486,6 +489,7 @@ func TestDefaults(t *testing.T) {
 			HistoryLimits: v1alpha1.HistoryLimits{
 				SuccessfulRunsHistoryLimit: ptr.To[int32](3), FailedRunsHistoryLimit: ptr.To[int32](1),
 			},
+			RunPolicy: v1alpha1.RunPolicy{ActiveDeadlineSeconds: ptr.To[int64](21600), Retry: &v1alpha1.RetrySpec{MaxAttempts: ptr.To[int32](5)}},
 		}
 		if d := cmp.Diff(want, got.Spec); d != "" {
 			t.Errorf("spec after defaulting (-want +got):\n%s", d)
