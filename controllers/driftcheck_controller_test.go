@@ -267,8 +267,10 @@ func TestDriftCheckOneShotAndReferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "ReferenceNotReady", func() error {
-		if c := condition(getDrift(t, r).Status.Conditions, v1alpha1.ConditionReady); c != "Unknown/ReferenceNotReady" {
-			return fmt.Errorf("Ready %s", c)
+		// Ready keeps the last outcome (not found) while the controller
+		// waits for the build's first result.
+		if c := condition(getDrift(t, r).Status.Conditions, v1alpha1.ConditionReconciling); c != "True/ReferenceNotReady" {
+			return fmt.Errorf("Reconciling %s", c)
 		}
 		return nil
 	})

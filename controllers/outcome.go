@@ -93,11 +93,11 @@ func summarize(conds *[]metav1.Condition, observed *int64, gen int64, res ctrl.R
 	set := func(typ string, s metav1.ConditionStatus, reason, msg string) {
 		setCondition(conds, gen, typ, s, reason, msg)
 	}
-	// Ready stays True while work goes on (a published dataset stays
-	// readable during a rebuild); otherwise it is Unknown with what the
-	// controller waits for, not the last failure's stale reason.
+	// Ready keeps its value while work goes on (a published dataset stays
+	// readable during a rebuild; a failed run stays failed while its retry
+	// waits); it is Unknown until a first result.
 	readyUnknown := func(reason, msg string) {
-		if !apimeta.IsStatusConditionTrue(*conds, v1alpha1.ConditionReady) {
+		if apimeta.FindStatusCondition(*conds, v1alpha1.ConditionReady) == nil {
 			set(v1alpha1.ConditionReady, metav1.ConditionUnknown, reason, msg)
 		}
 	}
