@@ -32,6 +32,7 @@ deps: ## Install what the tests need and the machine lacks (Chromium; versitygw,
 .PHONY: test
 test: deps ## Run every test: unit, integration (envtest, S3/Azure/GCS servers), the local node's, end to end.
 	$(GO) test -count=1 -race $(PKGS)
+	$(GO) test -count=1 -run '^TestHostileInputsFailWithinMemory$$' ./cmd/mldata/ # memory bounds, without the race detector's overhead
 	cd hack/node && $(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory test-e2e
 
