@@ -11,6 +11,8 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -162,4 +164,22 @@ func diff(t testing.TB, what string, want, got any) {
 
 func cmpDiff(want, got any) string {
 	return cmp.Diff(want, got, cmp.Comparer(func(a, b arrow.DataType) bool { return arrow.TypeEqual(a, b) }))
+}
+
+// parquetBytes writes rec as a Parquet file with props (nil: the library's
+// defaults) and the Arrow schema stored in its metadata.
+func parquetBytes(t testing.TB, rec arrow.RecordBatch, props *parquet.WriterProperties) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	fw, err := pqarrow.NewFileWriter(rec.Schema(), &out, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Write(rec); err != nil {
+		t.Fatal(err)
+	}
+	if err := fw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
 }

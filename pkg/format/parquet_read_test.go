@@ -17,7 +17,6 @@ import (
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/file"
-	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 )
 
 // wideParquet writes a 12-column table as other tools write Parquet:
@@ -76,21 +75,10 @@ func wideParquet(t testing.TB, rows, rowGroup int, pageSize int64) []byte {
 	}
 	rec := b.NewRecordBatch()
 	defer rec.Release()
-	var out bytes.Buffer
 	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy),
 		parquet.WithDictionaryDefault(true), parquet.WithStats(true),
 		parquet.WithMaxRowGroupLength(int64(rowGroup)), parquet.WithDataPageSize(pageSize))
-	w, err := pqarrow.NewFileWriter(schema, &out, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
+	return parquetBytes(t, rec, props)
 }
 
 // readLog records the byte ranges read from a file.

@@ -244,19 +244,8 @@ func parquetFile(t testing.TB) []byte {
 	rec := b.NewRecordBatch()
 	defer rec.Release()
 
-	var out bytes.Buffer
 	props := parquet.NewWriterProperties(parquet.WithMaxRowGroupLength(3), parquet.WithStats(true))
-	fw, err := pqarrow.NewFileWriter(schema, &out, props, pqarrow.NewArrowWriterProperties(pqarrow.WithStoreSchema()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fw.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	if err := fw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	return out.Bytes()
+	return parquetBytes(t, rec, props)
 }
 
 func TestParquetDecoder(t *testing.T) {
@@ -336,17 +325,9 @@ func TestParquetUint64Overflow(t *testing.T) {
 	b.Field(0).(*array.Uint64Builder).AppendValues([]uint64{1, 2, math.MaxUint64}, nil)
 	rec := b.NewRecordBatch()
 	b.Release()
-	var out bytes.Buffer
-	fw, err := pqarrow.NewFileWriter(schema, &out, nil, pqarrow.DefaultWriterProps())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := fw.Write(rec); err != nil {
-		t.Fatal(err)
-	}
-	fw.Close()
+	data := parquetBytes(t, rec, nil)
 	rec.Release()
-	_, err = read(t, memInput("u.parquet", out.Bytes()), Options{ChunkRows: 2})
+	_, err := read(t, memInput("u.parquet", data), Options{ChunkRows: 2})
 	fe := asError(t, err)
 	diff(t, "place", errorPlace{File: "u.parquet", Row: 3, Column: "u"}, placeOf(fe))
 	if !strings.Contains(fe.Msg, "18446744073709551615 does not fit in int64") {
