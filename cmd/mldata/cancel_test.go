@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"fmt"
 	"net"
 	"os"
 	"os/exec"
@@ -77,16 +76,7 @@ func stopWith(t *testing.T, cmd *exec.Cmd, sig syscall.Signal) (time.Duration, i
 // while a store hangs on the listing, and in the middle of reading and
 // writing a build — and the published build stays as it was.
 func TestSignalStopsCommandsPromptly(t *testing.T) {
-	src, out := t.TempDir(), t.TempDir()
-	var b strings.Builder
-	b.WriteString("id,v,name\n")
-	for i := 0; i < 300000; i++ {
-		fmt.Fprintf(&b, "%d,%d.25,name-%d\n", i, i%1000, i%77)
-	}
-	pdWrite(t, src, "big.csv", b.String())
-	if o, err := cliCommand("build", "--source", src, "--output", out, "--split-key", "id").CombinedOutput(); err != nil {
-		t.Fatalf("first build: %v\n%s", err, o)
-	}
+	src, out := publishedBigBuild(t)
 	pointer := filepath.Join(out, manifest.PointerKey)
 	before, err := os.ReadFile(pointer)
 	if err != nil {

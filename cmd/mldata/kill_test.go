@@ -31,20 +31,28 @@ func cliCommand(args ...string) *exec.Cmd {
 	return cmd
 }
 
-// A build process killed with SIGKILL mid-way leaves the published build
-// intact and no new build visible through latest.json.
-func TestKilledBuildLeavesPublishedBuildIntact(t *testing.T) {
-	src, out := t.TempDir(), t.TempDir()
+// publishedBigBuild writes a 300,000-row CSV source, big enough that a
+// second build runs for a while, and publishes a first build of it by
+// running the CLI; it returns the source and output folders.
+func publishedBigBuild(t *testing.T) (src, out string) {
+	t.Helper()
+	src, out = t.TempDir(), t.TempDir()
 	var b strings.Builder
 	b.WriteString("id,v,name\n")
 	for i := 0; i < 300000; i++ {
 		fmt.Fprintf(&b, "%d,%d.25,name-%d\n", i, i%1000, i%77)
 	}
 	pdWrite(t, src, "big.csv", b.String())
-
-	if out, err := cliCommand("build", "--source", src, "--output", out, "--split-key", "id").CombinedOutput(); err != nil {
-		t.Fatalf("first build: %v\n%s", err, out)
+	if o, err := cliCommand("build", "--source", src, "--output", out, "--split-key", "id").CombinedOutput(); err != nil {
+		t.Fatalf("first build: %v\n%s", err, o)
 	}
+	return src, out
+}
+
+// A build process killed with SIGKILL mid-way leaves the published build
+// intact and no new build visible through latest.json.
+func TestKilledBuildLeavesPublishedBuildIntact(t *testing.T) {
+	src, out := publishedBigBuild(t)
 	before, err := os.ReadFile(filepath.Join(out, manifest.PointerKey))
 	if err != nil {
 		t.Fatal(err)
