@@ -343,21 +343,6 @@ func schemaChanges(changes []schema.Change, version int32) *v1alpha1.SchemaChang
 	return sc
 }
 
-// ReadManifest reads the manifest a summary names, for ApplyBuild, with
-// the credentials of the environment (a local run).
-func ReadManifest(ctx context.Context, uri string) (*manifest.Manifest, error) {
-	base, key, err := SplitManifestURI(uri)
-	if err != nil {
-		return nil, err
-	}
-	loc, err := storage.Open(ctx, base)
-	if err != nil {
-		return nil, err
-	}
-	defer loc.Close()
-	return manifest.Read(ctx, loc, key)
-}
-
 // SplitManifestURI splits a manifest's URI into the URI of its dataset's
 // output (the query kept) and the manifest's key under it.
 func SplitManifestURI(uri string) (base, key string, err error) {

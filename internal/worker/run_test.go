@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -16,8 +17,10 @@ import (
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
 	"github.com/mldata-io/mldata/pkg/drift"
+	"github.com/mldata-io/mldata/pkg/manifest"
 	"github.com/mldata-io/mldata/pkg/profile"
 	"github.com/mldata-io/mldata/pkg/schema"
+	"github.com/mldata-io/mldata/pkg/storage"
 )
 
 // Three builds of one output: the second adds a column (a new schema
@@ -46,7 +49,7 @@ func TestBuildSchemaVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	// The controller reads the manifest back from the URI the summary names.
-	m, err := ReadManifest(ctx, res.Summary.ManifestURI)
+	m, err := readManifest(ctx, res.Summary.ManifestURI)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,8 +72,8 @@ func TestBuildSchemaVersions(t *testing.T) {
 	}
 
 	for _, bad := range []string{"file:///x/manifest.json", filepath.Join(dir, "out/builds/none/manifest.json")} {
-		if _, err := ReadManifest(ctx, bad); err == nil {
-			t.Errorf("ReadManifest(%s) succeeded", bad)
+		if _, err := readManifest(ctx, bad); err == nil {
+			t.Errorf("readManifest(%s) succeeded", bad)
 		}
 	}
 }
@@ -211,4 +214,20 @@ func TestWriteTerminationError(t *testing.T) {
 	if err := (&Failure{Reason: "X", Err: os.ErrNotExist}); !errors.Is(err, os.ErrNotExist) {
 		t.Error("Failure does not unwrap")
 	}
+}
+
+// readManifest reads the manifest a summary names with the credentials of
+// the environment, as a local run would (the manager reads it through its
+// reach, with the output's Secret only).
+func readManifest(ctx context.Context, uri string) (*manifest.Manifest, error) {
+	base, key, err := SplitManifestURI(uri)
+	if err != nil {
+		return nil, err
+	}
+	loc, err := storage.Open(ctx, base)
+	if err != nil {
+		return nil, err
+	}
+	defer loc.Close()
+	return manifest.Read(ctx, loc, key)
 }
