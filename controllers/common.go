@@ -330,10 +330,19 @@ func listSource(ctx context.Context, l SourceLister, secrets client.Reader, ns, 
 	case errors.Is(err, storage.ErrNoCredentials):
 		return nil, errNotListable
 	case secret != "":
-		return nil, fmt.Errorf("with the credentials of Secret %s: %w", secret, err)
+		return nil, &listingError{err: fmt.Errorf("with the credentials of Secret %s: %w", secret, err)}
 	}
-	return nil, err
+	return nil, &listingError{err: err}
 }
+
+// listingError is an error of the store (or of the way to it) while
+// listing, as opposed to one of the API server while reading the Secret:
+// failed listings count against the retry budget (see listingFailed),
+// API errors are retried with the controller's backoff.
+type listingError struct{ err error }
+
+func (e *listingError) Error() string { return e.err.Error() }
+func (e *listingError) Unwrap() error { return e.err }
 
 // findJob returns the Job named name among owned, or nil.
 func findJob(owned []batchv1.Job, name string) *batchv1.Job {

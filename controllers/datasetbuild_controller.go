@@ -139,11 +139,11 @@ func (r *DatasetBuildReconciler) reconcile(ctx context.Context, b *v1alpha1.Data
 	if err != nil {
 		return ctrl.Result{}, stalling(v1alpha1.ReasonInvalidSpec, "%s", err.Error())
 	}
-	key, err := r.inputs(ctx, b, period)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
 	next := ctrl.Result{RequeueAfter: after}
+	key, err := r.listed(ctx, b, period, now)
+	if err != nil {
+		return next, err
+	}
 	failed, done, err := attemptGate(b.Status.Retry, key, b.Spec.MaxAttemptsOf(), apimeta.FindStatusCondition(b.Status.Conditions, v1alpha1.ConditionReady), now)
 	if done || err != nil {
 		// Unchanged sources: nothing is written, so that the resources
@@ -180,6 +180,22 @@ func (r *DatasetBuildReconciler) start(ctx context.Context, b *v1alpha1.DatasetB
 	return running(false, job.Name, "building")
 }
 
+// listed is inputs with the failed listings of the sources counted: they
+// use the retry budget (listingFailed), and a listing that succeeds
+// clears them. inputs returns a failed listing as it is; refusals and
+// limits that wrap one are stalling errors.
+func (r *DatasetBuildReconciler) listed(ctx context.Context, b *v1alpha1.DatasetBuild, period int64, now time.Time) (string, error) {
+	key, err := r.inputs(ctx, b, period)
+	if _, ok := err.(*listingError); ok {
+		fresh := b.Status.ObservedGeneration != b.Generation
+		return "", listingFailed(&b.Status.Retry, fresh, fmt.Errorf("listing sources of %s: %w", b.Name, err), b.Spec.MaxAttemptsOf(), r.RetryBase, now)
+	}
+	if err == nil {
+		listingSucceeded(b.Status.Retry)
+	}
+	return key, err
+}
+
 // inputs is the digest of what a build depends on: the spec generation,
 // the source listing and the requested-at annotation.
 func (r *DatasetBuildReconciler) inputs(ctx context.Context, b *v1alpha1.DatasetBuild, period int64) (string, error) {
@@ -197,6 +213,8 @@ func (r *DatasetBuildReconciler) inputs(ctx context.Context, b *v1alpha1.Dataset
 		return "", stalling(v1alpha1.ReasonSecretNotFound, "%s", missing.Error())
 	case refusal(err) != nil:
 		return "", refusal(err)
+	case errors.As(err, new(*listingError)):
+		return "", err
 	case err != nil:
 		return "", &transientError{reason: ReasonSourceUnavailable, err: fmt.Errorf("listing sources of %s: %w", b.Name, err)}
 	}
