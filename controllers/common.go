@@ -63,6 +63,9 @@ const (
 	EventJobCreated = "JobCreated"
 	// EventJobReplaced: a Job of an older spec was stopped for the new one.
 	EventJobReplaced = "JobReplaced"
+	// EventBuildWarning: a build was published with warnings (the
+	// pointer not updated, pruning failed); status.warnings lists them.
+	EventBuildWarning = "BuildWarning"
 )
 
 // SecretIndex is the field index of DatasetBuilds, DatasetProfiles and

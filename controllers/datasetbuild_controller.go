@@ -122,7 +122,7 @@ func (r *DatasetBuildReconciler) reconcile(ctx context.Context, b *v1alpha1.Data
 		*evs = append(*evs, event{reason: EventJobReplaced, action: "Build", msg: fmt.Sprintf("stopped Job %s of generation %d: the spec changed", j.Name, jobGeneration(&j))})
 	}
 	if j := findJob(owned, b.Status.JobName); j != nil && unrecorded(b.Status.Conditions, b.Status.JobName, j) {
-		*evs = append(*evs, r.record(ctx, b, j))
+		*evs = append(*evs, r.record(ctx, b, j)...)
 	}
 	if b.Spec.Suspend {
 		return ctrl.Result{}, suspended(b.Status.Conditions)
@@ -221,8 +221,10 @@ func (r *DatasetBuildReconciler) inputs(ctx context.Context, b *v1alpha1.Dataset
 	return jobs.ShortID(strconv.FormatInt(b.Generation, 10), digest, b.Annotations[v1alpha1.AnnotationRequestedAt]), nil
 }
 
-// record writes a finished build Job's result into status.
-func (r *DatasetBuildReconciler) record(ctx context.Context, b *v1alpha1.DatasetBuild, j *batchv1.Job) event {
+// record writes a finished build Job's result into status, and returns
+// its event and, when the build was published with warnings, a Warning
+// event that lists them.
+func (r *DatasetBuildReconciler) record(ctx context.Context, b *v1alpha1.DatasetBuild, j *batchv1.Job) []event {
 	s := jobSummary(ctx, r.Client, worker.KindDatasetBuild, j)
 	var m *manifest.Manifest
 	if s.OK && s.ManifestURI != "" && !s.UpToDate {
@@ -244,13 +246,18 @@ func (r *DatasetBuildReconciler) record(ctx context.Context, b *v1alpha1.Dataset
 	ns, name, d := b.Namespace, b.Name, jobDuration(j)
 	count := func() { metrics.RecordBuild(ns, name, s, d) }
 	if !s.OK {
-		return event{warning: true, reason: s.Reason, action: "Build", msg: s.Message, count: count}
+		return []event{{warning: true, reason: s.Reason, action: "Build", msg: s.Message, count: count}}
 	}
 	reason := v1alpha1.ReasonSucceeded
 	if s.UpToDate {
 		reason = v1alpha1.ReasonUpToDate
 	}
-	return event{reason: reason, action: "Build", msg: s.Message, count: count}
+	evs := []event{{reason: reason, action: "Build", msg: s.Message, count: count}}
+	if len(b.Status.Warnings) > 0 {
+		evs = append(evs, event{warning: true, reason: EventBuildWarning, action: "Build",
+			msg: fmt.Sprintf("build %s is published with %d warning(s): %s", s.BuildID, len(b.Status.Warnings), strings.Join(b.Status.Warnings, "; "))})
+	}
+	return evs
 }
 
 // listingDigest is a digest of the source listing (key, size and change

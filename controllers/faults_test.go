@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/tools/events"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/cli-utils/pkg/kstatus/status"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -264,4 +265,84 @@ func TestStoreFailsThenRecovers(t *testing.T) {
 		return st.is(status.InProgressStatus, "Reconciling=True/"+v1alpha1.ReasonProgressing, "Stalled=False/"+v1alpha1.ReasonProgressing)
 	})
 	drainEvents(tm)
+}
+
+// TestBuildWarningsSurfaced: a build published with warnings (its
+// termination summary lists them) shows them in status.warnings and
+// Ready's message, stays Ready (kstatus Current), and reports them in a
+// Warning event; the next clean build clears them.
+func TestBuildWarningsSurfaced(t *testing.T) {
+	k := kinds[0]
+	w := newWorld(t, k, nil)
+	rec := events.NewFakeRecorder(10)
+	r := w.r.(*DatasetBuildReconciler)
+	r.Recorder = rec
+	w.do(k, "reconcile")
+	published := k.ok
+	published.Warnings = []string{"build b1 is published (claim generations/00000000000000000001.json) but latest.json could not be updated: 503 SlowDown"}
+	w.do(k, "succeed")
+	var b v1alpha1.DatasetBuild
+	get := func() {
+		if err := w.c.Get(ctx, client.ObjectKeyFromObject(w.obj), &b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	get()
+	if len(b.Status.Warnings) != 0 {
+		t.Fatalf("warnings of a clean build: %q", b.Status.Warnings)
+	}
+	drain := func() []string {
+		var out []string
+		for {
+			select {
+			case e := <-rec.Events:
+				out = append(out, e)
+			default:
+				return out
+			}
+		}
+	}
+	drain()
+	// A new build (requested), published with a warning.
+	w.edit(func(o client.Object) { o.SetAnnotations(map[string]string{v1alpha1.AnnotationRequestedAt: "2026-12-06T08:00:00Z"}) })
+	w.do(k, "reconcile")
+	w.finish(published)
+	w.reconcile()
+	if w.lastE != nil {
+		t.Fatal(w.lastE)
+	}
+	get()
+	if len(b.Status.Warnings) != 1 || b.Status.Warnings[0] != published.Warnings[0] {
+		t.Fatalf("status.warnings %q", b.Status.Warnings)
+	}
+	ready := apimeta.FindStatusCondition(b.Status.Conditions, v1alpha1.ConditionReady)
+	if ready == nil || ready.Status != metav1.ConditionTrue || !strings.Contains(ready.Message, "1 warning(s)") || !strings.Contains(ready.Message, "latest.json could not be updated") {
+		t.Errorf("Ready %+v", ready)
+	}
+	if got, _ := w.kstatus(); got != status.CurrentStatus {
+		t.Errorf("kstatus %s: a build published with warnings is Current", got)
+	}
+	evs := drain()
+	found := false
+	for _, e := range evs {
+		if strings.HasPrefix(e, "Warning "+EventBuildWarning+" ") && strings.Contains(e, "latest.json could not be updated") && strings.Contains(e, "1 warning(s)") {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no %s event in %q", EventBuildWarning, evs)
+	}
+	// The next build, clean: the warnings go, and no warning event.
+	w.edit(func(o client.Object) { o.SetAnnotations(map[string]string{v1alpha1.AnnotationRequestedAt: "2026-12-06T09:00:00Z"}) })
+	w.do(k, "reconcile")
+	w.do(k, "succeed")
+	get()
+	if len(b.Status.Warnings) != 0 {
+		t.Errorf("status.warnings after a clean build: %q", b.Status.Warnings)
+	}
+	for _, e := range drain() {
+		if strings.Contains(e, EventBuildWarning) {
+			t.Errorf("warning event after a clean build: %s", e)
+		}
+	}
 }
