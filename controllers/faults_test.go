@@ -304,7 +304,9 @@ func TestBuildWarningsSurfaced(t *testing.T) {
 	}
 	drain()
 	// A new build (requested), published with a warning.
-	w.edit(func(o client.Object) { o.SetAnnotations(map[string]string{v1alpha1.AnnotationRequestedAt: "2026-12-06T08:00:00Z"}) })
+	w.edit(func(o client.Object) {
+		o.SetAnnotations(map[string]string{v1alpha1.AnnotationRequestedAt: "2026-12-06T08:00:00Z"})
+	})
 	w.do(k, "reconcile")
 	w.finish(published)
 	w.reconcile()
@@ -333,7 +335,9 @@ func TestBuildWarningsSurfaced(t *testing.T) {
 		t.Errorf("no %s event in %q", EventBuildWarning, evs)
 	}
 	// The next build, clean: the warnings go, and no warning event.
-	w.edit(func(o client.Object) { o.SetAnnotations(map[string]string{v1alpha1.AnnotationRequestedAt: "2026-12-06T09:00:00Z"}) })
+	w.edit(func(o client.Object) {
+		o.SetAnnotations(map[string]string{v1alpha1.AnnotationRequestedAt: "2026-12-06T09:00:00Z"})
+	})
 	w.do(k, "reconcile")
 	w.do(k, "succeed")
 	get()
