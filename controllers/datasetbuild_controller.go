@@ -225,7 +225,7 @@ func (r *DatasetBuildReconciler) inputs(ctx context.Context, b *v1alpha1.Dataset
 // its event and, when the build was published with warnings, a Warning
 // event that lists them.
 func (r *DatasetBuildReconciler) record(ctx context.Context, b *v1alpha1.DatasetBuild, j *batchv1.Job) []event {
-	s := jobSummary(ctx, r.Client, worker.KindDatasetBuild, j)
+	s := jobSummary(ctx, r.Client, r.APIReader, worker.KindDatasetBuild, j)
 	var m *manifest.Manifest
 	if s.OK && s.ManifestURI != "" && !s.UpToDate {
 		read := r.ReadManifest

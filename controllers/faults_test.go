@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -347,6 +348,47 @@ func TestBuildWarningsSurfaced(t *testing.T) {
 	for _, e := range drain() {
 		if strings.Contains(e, EventBuildWarning) {
 			t.Errorf("warning event after a clean build: %s", e)
+		}
+	}
+}
+
+// TestJobFailureNamesTheServiceAccount: a Job that hit its deadline
+// without ever running a pod (its pods could not be created, e.g. for a
+// missing service account) is reported with its deadline and the service
+// account to check; other failures keep the Job's own words.
+func TestJobFailureNamesTheServiceAccount(t *testing.T) {
+	failedJob := func(reason string, failedPods int32, sa string) *batchv1.Job {
+		j := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "sales-v1-ab12cd34", Namespace: "ml"}}
+		j.Spec.ActiveDeadlineSeconds = ptr.To[int64](60)
+		j.Spec.Template.Spec.ServiceAccountName = sa
+		j.Status.Failed = failedPods
+		j.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobFailed, Status: corev1.ConditionTrue, Reason: reason, Message: "Job was active longer than specified deadline"}}
+		return j
+	}
+	for _, tc := range []struct {
+		name string
+		job  *batchv1.Job
+		pods int
+		want []string
+		not  string
+	}{
+		{"deadline, no pod ever", failedJob(batchv1.JobReasonDeadlineExceeded, 0, "mldata-worker"), 0,
+			[]string{"Job sales-v1-ab12cd34: DeadlineExceeded", "activeDeadlineSeconds 60", "ServiceAccount mldata-worker exists in namespace ml"}, ""},
+		{"deadline, default account", failedJob(batchv1.JobReasonDeadlineExceeded, 0, ""), 0,
+			[]string{"ServiceAccount default exists"}, ""},
+		{"deadline while a pod ran", failedJob(batchv1.JobReasonDeadlineExceeded, 0, "mldata-worker"), 1,
+			[]string{"DeadlineExceeded"}, "ServiceAccount"},
+		{"pods failed", failedJob(batchv1.JobReasonBackoffLimitExceeded, 3, "mldata-worker"), 0,
+			[]string{"BackoffLimitExceeded"}, "ServiceAccount"},
+	} {
+		got := jobFailure(tc.job, tc.pods)
+		for _, w := range tc.want {
+			if !strings.Contains(got, w) {
+				t.Errorf("%s: %q lacks %q", tc.name, got, w)
+			}
+		}
+		if tc.not != "" && strings.Contains(got, tc.not) {
+			t.Errorf("%s: %q names %q", tc.name, got, tc.not)
 		}
 	}
 }
