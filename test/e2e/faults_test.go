@@ -4,7 +4,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -32,13 +31,22 @@ import (
 // compute it.
 func kstatusOf(t testing.TB, kind, name string) (status.Status, string) {
 	t.Helper()
-	u := &unstructured.Unstructured{}
-	getJSON(t, &u.Object, kind, name)
-	res, err := status.Compute(u)
+	res, err := status.Compute(getObject(t, kind+"/"+name))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return res.Status, res.Message
+}
+
+// getObject reads a resource as kubectl prints it, with JSON numbers as
+// the API machinery reads them (integers stay integers).
+func getObject(t testing.TB, ref string) *unstructured.Unstructured {
+	t.Helper()
+	u := &unstructured.Unstructured{}
+	if err := u.UnmarshalJSON([]byte(mustKubectl(t, "-n", ns, "get", "-o", "json", ref))); err != nil {
+		t.Fatalf("decoding %s: %v", ref, err)
+	}
+	return u
 }
 
 // testStoreOutage: the S3 server a build reads and writes is stopped while
@@ -61,18 +69,19 @@ func testStoreOutage(t *testing.T) {
 	}
 	faults := testservers.NewInjector(5, testservers.Rule{Op: testservers.OpGet, Key: `^raw/`, Fault: testservers.FaultSlow, P: 1, Max: 1, Delay: 6 * time.Second})
 	proxy := testservers.NewFaultProxy(t, s.Endpoint, faults)
-	creds := map[string]string{storage.AWSAccessKeyID: s.AccessKey, storage.AWSSecretAccessKey: s.SecretKey, storage.AWSRegion: s.Region}
-	src, err := storage.OpenWithCredentials(ctx, s.URI("outage", "raw/"), creds)
-	if err != nil {
+	// The server keeps each object as a file (posix backend): the sources
+	// are put there, and the published manifest read from there, without
+	// this process's credentials, which are the suite's server's.
+	raw := filepath.Join(s.Dir, "outage", "raw")
+	if err := os.MkdirAll(raw, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	defer src.Close()
 	entries, err := os.ReadDir(filepath.Join(env.root, "testdata/sample"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, e := range entries {
-		if err := src.WriteFile(ctx, e.Name(), readFile(t, filepath.Join("testdata/sample", e.Name()))); err != nil {
+		if err := os.WriteFile(filepath.Join(raw, e.Name()), readFile(t, filepath.Join("testdata/sample", e.Name())), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -158,12 +167,11 @@ spec:
 	})
 	b := getBuild(t, "outage")
 	want := csvRows(t, "testdata/sample")
-	out, err := storage.OpenWithCredentials(ctx, s.URI("outage", "datasets/outage/"), creds)
+	data, err := os.ReadFile(filepath.Join(s.Dir, "outage", "datasets", "outage", filepath.FromSlash(manifest.Key(b.Status.BuildID))))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("manifest of build %s: %v", b.Status.BuildID, err)
 	}
-	defer out.Close()
-	_, m, err := manifest.ReadLatest(ctx, out)
+	m, err := manifest.Unmarshal(data)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,25 +253,21 @@ spec:
 // condition). A resource that changed while it was looked at is looked at
 // again.
 func testKstatusAgrees(t *testing.T) {
-	var list struct {
-		Items []map[string]any `json:"items"`
-	}
+	var list unstructured.UnstructuredList
 	out := mustKubectl(t, "-n", ns, "get", "datasetbuilds,datasetprofiles,driftchecks", "-o", "json")
-	if err := json.Unmarshal([]byte(out), &list); err != nil {
+	if err := list.UnmarshalJSON([]byte(out)); err != nil {
 		t.Fatal(err)
 	}
 	if len(list.Items) == 0 {
 		t.Fatal("the suite left no resource")
 	}
 	counts := map[status.Status]int{}
-	for _, item := range list.Items {
-		u := &unstructured.Unstructured{Object: item}
+	for _, u := range list.Items {
 		ref := strings.ToLower(u.GetKind()) + "/" + u.GetName()
 		var ks status.Status
 		var stalled, ready, hasReady bool
 		for attempt := 0; ; attempt++ {
-			before := &unstructured.Unstructured{}
-			getJSON(t, &before.Object, ref)
+			before := getObject(t, ref)
 			res, err := status.Compute(before)
 			if err != nil {
 				t.Fatal(err)
@@ -280,8 +284,7 @@ func testKstatusAgrees(t *testing.T) {
 					hasReady = true
 				}
 			}
-			after := &unstructured.Unstructured{}
-			getJSON(t, &after.Object, ref)
+			after := getObject(t, ref)
 			if after.GetResourceVersion() == before.GetResourceVersion() {
 				break
 			}
