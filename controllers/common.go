@@ -63,6 +63,9 @@ const (
 	EventJobCreated = "JobCreated"
 	// EventJobReplaced: a Job of an older spec was stopped for the new one.
 	EventJobReplaced = "JobReplaced"
+	// EventBuildWarning: a build was published with warnings (the
+	// pointer not updated, pruning failed); status.warnings lists them.
+	EventBuildWarning = "BuildWarning"
 )
 
 // SecretIndex is the field index of DatasetBuilds, DatasetProfiles and
@@ -147,36 +150,73 @@ func ownedJobs(ctx context.Context, c client.Reader, kind string, obj client.Obj
 
 // jobSummary reads the result of a finished Job: the worker's termination
 // message from its pods, or, when there is none, a failure summary from the
-// Job's condition.
-func jobSummary(ctx context.Context, c client.Reader, kind string, j *batchv1.Job) *worker.Summary {
+// Job's condition. Pods are read from c (the cache) and, when it shows no
+// termination message, from direct (the API server): the cache of Pods may
+// lag behind the one of Jobs, and a Job seen finished before its pod would
+// otherwise be recorded as one without a result.
+func jobSummary(ctx context.Context, c, direct client.Reader, kind string, j *batchv1.Job) *worker.Summary {
 	_, ok := jobs.Finished(j)
-	var pods corev1.PodList
-	sel := client.MatchingLabels{v1alpha1.LabelUID: j.Labels[v1alpha1.LabelUID], v1alpha1.LabelRunID: j.Labels[v1alpha1.LabelRunID]}
-	if err := c.List(ctx, &pods, client.InNamespace(j.Namespace), sel); err == nil {
-		if msg := jobs.TerminationMessage(pods.Items); msg != "" {
-			if s, err := worker.DecodeSummary([]byte(msg)); err == nil && s.Kind == kind {
-				if !ok {
-					s.OK = false
-				}
-				if !s.OK && s.Reason == "" {
-					s.Reason = v1alpha1.ReasonJobFailed
-				}
-				return s
-			}
-			// FallbackToLogsOnError: the message is the log's tail.
+	msg, pods := terminationMessage(ctx, c, j)
+	if msg == "" && direct != nil {
+		msg, pods = terminationMessage(ctx, direct, j)
+	}
+	if msg != "" {
+		if s, err := worker.DecodeSummary([]byte(msg)); err == nil && s.Kind == kind {
 			if !ok {
-				return &worker.Summary{Kind: kind, Reason: v1alpha1.ReasonJobFailed, Message: worker.Truncate(msg, 1024)}
+				s.OK = false
 			}
+			if !s.OK && s.Reason == "" {
+				s.Reason = v1alpha1.ReasonJobFailed
+			}
+			return s
+		}
+		// FallbackToLogsOnError: the message is the log's tail.
+		if !ok {
+			return &worker.Summary{Kind: kind, Reason: v1alpha1.ReasonJobFailed, Message: worker.Truncate(msg, 1024)}
 		}
 	}
 	if ok {
 		return &worker.Summary{Kind: kind, Reason: v1alpha1.ReasonJobFailed, Message: fmt.Sprintf("Job %s completed without a result summary", j.Name)}
 	}
+	return &worker.Summary{Kind: kind, Reason: v1alpha1.ReasonJobFailed, Message: jobFailure(j, pods)}
+}
+
+// terminationMessage is the worker's termination message among the pods
+// of Job j that c lists, and how many pods it lists.
+func terminationMessage(ctx context.Context, c client.Reader, j *batchv1.Job) (string, int) {
+	var pods corev1.PodList
+	sel := client.MatchingLabels{v1alpha1.LabelUID: j.Labels[v1alpha1.LabelUID], v1alpha1.LabelRunID: j.Labels[v1alpha1.LabelRunID]}
+	if err := c.List(ctx, &pods, client.InNamespace(j.Namespace), sel); err != nil {
+		return "", 0
+	}
+	return jobs.TerminationMessage(pods.Items), len(pods.Items)
+}
+
+// jobFailure says why Job j failed without a result summary, from its
+// Failed condition. A Job that never ran a pod (pods: how many exist) and
+// hit its deadline is most often one whose pods could not be created: the
+// message names its service account and where to look.
+func jobFailure(j *batchv1.Job, pods int) string {
 	msg := jobs.FailureMessage(j)
 	if msg == "" {
 		msg = "the Job failed"
 	}
-	return &worker.Summary{Kind: kind, Reason: v1alpha1.ReasonJobFailed, Message: fmt.Sprintf("Job %s: %s", j.Name, msg)}
+	msg = fmt.Sprintf("Job %s: %s", j.Name, msg)
+	deadline := false
+	for _, c := range j.Status.Conditions {
+		deadline = deadline || c.Type == batchv1.JobFailed && c.Status == corev1.ConditionTrue && c.Reason == batchv1.JobReasonDeadlineExceeded
+	}
+	if !deadline || pods > 0 || j.Status.Failed > 0 || j.Status.Succeeded > 0 {
+		return msg
+	}
+	if d := j.Spec.ActiveDeadlineSeconds; d != nil {
+		msg += fmt.Sprintf(" (activeDeadlineSeconds %d)", *d)
+	}
+	sa := j.Spec.Template.Spec.ServiceAccountName
+	if sa == "" {
+		sa = "default"
+	}
+	return msg + fmt.Sprintf("; no pod of it ever started: check that ServiceAccount %s exists in namespace %s and that its pods are admitted (kubectl -n %s describe job %s)", sa, j.Namespace, j.Namespace, j.Name)
 }
 
 // secretsExist checks the referenced Secrets, returning the first missing.
@@ -330,10 +370,19 @@ func listSource(ctx context.Context, l SourceLister, secrets client.Reader, ns, 
 	case errors.Is(err, storage.ErrNoCredentials):
 		return nil, errNotListable
 	case secret != "":
-		return nil, fmt.Errorf("with the credentials of Secret %s: %w", secret, err)
+		return nil, &listingError{err: fmt.Errorf("with the credentials of Secret %s: %w", secret, err)}
 	}
-	return nil, err
+	return nil, &listingError{err: err}
 }
+
+// listingError is an error of the store (or of the way to it) while
+// listing, as opposed to one of the API server while reading the Secret:
+// failed listings count against the retry budget (see listingFailed),
+// API errors are retried with the controller's backoff.
+type listingError struct{ err error }
+
+func (e *listingError) Error() string { return e.err.Error() }
+func (e *listingError) Unwrap() error { return e.err }
 
 // findJob returns the Job named name among owned, or nil.
 func findJob(owned []batchv1.Job, name string) *batchv1.Job {

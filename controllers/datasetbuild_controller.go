@@ -122,7 +122,7 @@ func (r *DatasetBuildReconciler) reconcile(ctx context.Context, b *v1alpha1.Data
 		*evs = append(*evs, event{reason: EventJobReplaced, action: "Build", msg: fmt.Sprintf("stopped Job %s of generation %d: the spec changed", j.Name, jobGeneration(&j))})
 	}
 	if j := findJob(owned, b.Status.JobName); j != nil && unrecorded(b.Status.Conditions, b.Status.JobName, j) {
-		*evs = append(*evs, r.record(ctx, b, j))
+		*evs = append(*evs, r.record(ctx, b, j)...)
 	}
 	if b.Spec.Suspend {
 		return ctrl.Result{}, suspended(b.Status.Conditions)
@@ -139,11 +139,11 @@ func (r *DatasetBuildReconciler) reconcile(ctx context.Context, b *v1alpha1.Data
 	if err != nil {
 		return ctrl.Result{}, stalling(v1alpha1.ReasonInvalidSpec, "%s", err.Error())
 	}
-	key, err := r.inputs(ctx, b, period)
-	if err != nil {
-		return ctrl.Result{}, err
-	}
 	next := ctrl.Result{RequeueAfter: after}
+	key, err := r.listed(ctx, b, period, now)
+	if err != nil {
+		return next, err
+	}
 	failed, done, err := attemptGate(b.Status.Retry, key, b.Spec.MaxAttemptsOf(), apimeta.FindStatusCondition(b.Status.Conditions, v1alpha1.ConditionReady), now)
 	if done || err != nil {
 		// Unchanged sources: nothing is written, so that the resources
@@ -180,6 +180,22 @@ func (r *DatasetBuildReconciler) start(ctx context.Context, b *v1alpha1.DatasetB
 	return running(false, job.Name, "building")
 }
 
+// listed is inputs with the failed listings of the sources counted: they
+// use the retry budget (listingFailed), and a listing that succeeds
+// clears them. inputs returns a failed listing as it is; refusals and
+// limits that wrap one are stalling errors.
+func (r *DatasetBuildReconciler) listed(ctx context.Context, b *v1alpha1.DatasetBuild, period int64, now time.Time) (string, error) {
+	key, err := r.inputs(ctx, b, period)
+	if _, ok := err.(*listingError); ok {
+		fresh := b.Status.ObservedGeneration != b.Generation
+		return "", listingFailed(&b.Status.Retry, fresh, fmt.Errorf("listing sources of %s: %w", b.Name, err), b.Spec.MaxAttemptsOf(), r.RetryBase, now)
+	}
+	if err == nil {
+		listingSucceeded(b.Status.Retry)
+	}
+	return key, err
+}
+
 // inputs is the digest of what a build depends on: the spec generation,
 // the source listing and the requested-at annotation.
 func (r *DatasetBuildReconciler) inputs(ctx context.Context, b *v1alpha1.DatasetBuild, period int64) (string, error) {
@@ -197,15 +213,19 @@ func (r *DatasetBuildReconciler) inputs(ctx context.Context, b *v1alpha1.Dataset
 		return "", stalling(v1alpha1.ReasonSecretNotFound, "%s", missing.Error())
 	case refusal(err) != nil:
 		return "", refusal(err)
+	case errors.As(err, new(*listingError)):
+		return "", err
 	case err != nil:
 		return "", &transientError{reason: ReasonSourceUnavailable, err: fmt.Errorf("listing sources of %s: %w", b.Name, err)}
 	}
 	return jobs.ShortID(strconv.FormatInt(b.Generation, 10), digest, b.Annotations[v1alpha1.AnnotationRequestedAt]), nil
 }
 
-// record writes a finished build Job's result into status.
-func (r *DatasetBuildReconciler) record(ctx context.Context, b *v1alpha1.DatasetBuild, j *batchv1.Job) event {
-	s := jobSummary(ctx, r.Client, worker.KindDatasetBuild, j)
+// record writes a finished build Job's result into status, and returns
+// its event and, when the build was published with warnings, a Warning
+// event that lists them.
+func (r *DatasetBuildReconciler) record(ctx context.Context, b *v1alpha1.DatasetBuild, j *batchv1.Job) []event {
+	s := jobSummary(ctx, r.Client, r.APIReader, worker.KindDatasetBuild, j)
 	var m *manifest.Manifest
 	if s.OK && s.ManifestURI != "" && !s.UpToDate {
 		read := r.ReadManifest
@@ -226,13 +246,18 @@ func (r *DatasetBuildReconciler) record(ctx context.Context, b *v1alpha1.Dataset
 	ns, name, d := b.Namespace, b.Name, jobDuration(j)
 	count := func() { metrics.RecordBuild(ns, name, s, d) }
 	if !s.OK {
-		return event{warning: true, reason: s.Reason, action: "Build", msg: s.Message, count: count}
+		return []event{{warning: true, reason: s.Reason, action: "Build", msg: s.Message, count: count}}
 	}
 	reason := v1alpha1.ReasonSucceeded
 	if s.UpToDate {
 		reason = v1alpha1.ReasonUpToDate
 	}
-	return event{reason: reason, action: "Build", msg: s.Message, count: count}
+	evs := []event{{reason: reason, action: "Build", msg: s.Message, count: count}}
+	if len(b.Status.Warnings) > 0 {
+		evs = append(evs, event{warning: true, reason: EventBuildWarning, action: "Build",
+			msg: fmt.Sprintf("build %s is published with %d warning(s): %s", s.BuildID, len(b.Status.Warnings), strings.Join(b.Status.Warnings, "; "))})
+	}
+	return evs
 }
 
 // listingDigest is a digest of the source listing (key, size and change

@@ -235,7 +235,7 @@ func (r *DatasetProfileReconciler) start(ctx context.Context, p *v1alpha1.Datase
 // carries the column summaries in compact form (worker.ColumnList), so
 // status needs nothing from the bucket.
 func (r *DatasetProfileReconciler) record(ctx context.Context, p *v1alpha1.DatasetProfile, j *batchv1.Job) event {
-	s := jobSummary(ctx, r.Client, worker.KindDatasetProfile, j)
+	s := jobSummary(ctx, r.Client, r.APIReader, worker.KindDatasetProfile, j)
 	worker.ApplyProfile(&p.Status, p.Generation, s, r.now())
 	recordAttempt(&p.Status.Retry, j.Annotations[AnnotationInputs], s, p.Spec.MaxAttemptsOf(), r.RetryBase, jobEnd(j, r.now()))
 	ns, name := p.Namespace, p.Name

@@ -350,7 +350,7 @@ func (r *DriftCheckReconciler) recordFinished(ctx context.Context, d *v1alpha1.D
 		if done, _ := jobs.Finished(j); !done || recordedRun(d, j) {
 			continue
 		}
-		s := jobSummary(ctx, r.Client, worker.KindDriftCheck, j)
+		s := jobSummary(ctx, r.Client, r.APIReader, worker.KindDriftCheck, j)
 		var sched *metav1.Time
 		if t, ok := scheduledTime(j); ok {
 			sched = &metav1.Time{Time: t}

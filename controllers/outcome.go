@@ -237,6 +237,46 @@ func recordAttempt(retry **v1alpha1.RetryStatus, key string, s *worker.Summary, 
 	}
 }
 
+// listingFailed records in retry a failed listing of the sources (err)
+// and returns the outcome. Failed listings count against maxAttempts as
+// failed runs do, with the same backoff: while attempts are left the
+// resource waits (Reconciling) for the next listing at now + backoff;
+// once maxAttempts listings in a row failed it stalls with the last
+// error, and lists again only when something wakes it (a Secret or spec
+// change, the next interval). A failure before the next listing was due
+// (a watch woke the resource early) is not counted. fresh (a new spec
+// generation) starts the count again.
+func listingFailed(retry **v1alpha1.RetryStatus, fresh bool, err error, maxAttempts int32, base time.Duration, now time.Time) error {
+	if *retry == nil {
+		*retry = &v1alpha1.RetryStatus{}
+	}
+	r := *retry
+	if fresh {
+		r.FailedListings, r.NextListingTime = 0, nil
+	}
+	due := r.NextListingTime == nil || !now.Before(r.NextListingTime.Time)
+	if due && r.FailedListings < maxAttempts {
+		r.FailedListings++
+		r.NextListingTime = nil
+		if r.FailedListings < maxAttempts {
+			t := metav1.NewTime(now.Add(retryDelay(base, r.FailedListings)))
+			r.NextListingTime = &t
+		}
+	}
+	if r.FailedListings >= maxAttempts {
+		return stalling(v1alpha1.ReasonRetriesExhausted, "%d of %d listings of the sources failed; the last: %v", r.FailedListings, maxAttempts, err)
+	}
+	return waiting(ReasonSourceUnavailable, r.NextListingTime.Sub(now), "listing %d of %d of the sources failed: %v; the next at %s",
+		r.FailedListings, maxAttempts, err, r.NextListingTime.UTC().Format(time.RFC3339))
+}
+
+// listingSucceeded clears the failed listings of retry.
+func listingSucceeded(retry *v1alpha1.RetryStatus) {
+	if retry != nil {
+		retry.FailedListings, retry.NextListingTime = 0, nil
+	}
+}
+
 // attemptRunID is the run id of an attempt: the first keeps the base id,
 // retries add their number, so that each attempt gets its own Job.
 func attemptRunID(base string, failed int32) string {

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -219,5 +220,93 @@ func TestBuildCadence(t *testing.T) {
 	}
 	if _, _, err := cadence(build(nil, "0 3 * * *", "Mars/Olympus"), day(1, 0, 0, 0)); err == nil {
 		t.Error("unknown time zone accepted")
+	}
+}
+
+// TestListingFailed: failed listings of the sources use the retry budget
+// of spec.retry with the backoff of failed runs, and end Stalled with the
+// last error; early wakes do not count, a new generation starts again.
+func TestListingFailed(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	type step struct {
+		at    time.Duration // since t0
+		fresh bool
+		err   string
+		// want: "waiting <after>" or "stalled"; failed is the count after
+		// the step.
+		want   string
+		failed int32
+	}
+	tests := []struct {
+		name  string
+		max   int32
+		start *v1alpha1.RetryStatus
+		steps []step
+	}{
+		{"backoff doubles, then stalls at maxAttempts", 3, nil, []step{
+			{0, false, "503 SlowDown", "waiting 30s", 1},
+			{30 * time.Second, false, "503 SlowDown", "waiting 1m0s", 2},
+			{90 * time.Second, false, "connection reset by peer", "stalled", 3},
+			// Woken again later (a Secret event, the next interval): the
+			// listing is tried, fails, and the count stays at the bound.
+			{time.Hour, false, "connection reset by peer", "stalled", 3},
+		}},
+		{"a wake before the next listing is not counted", 3, nil, []step{
+			{0, false, "503", "waiting 30s", 1},
+			{10 * time.Second, false, "503", "waiting 20s", 1},
+			{29 * time.Second, false, "503", "waiting 1s", 1},
+			{30 * time.Second, false, "503", "waiting 1m0s", 2},
+		}},
+		{"a new generation starts again", 2, nil, []step{
+			{0, false, "503", "waiting 30s", 1},
+			{30 * time.Second, false, "503", "stalled", 2},
+			{40 * time.Second, true, "503", "waiting 30s", 1},
+		}},
+		{"one attempt: the first failure stalls", 1, nil, []step{
+			{0, false, "403 AccessDenied", "stalled", 1},
+		}},
+		{"the runs' record is kept", 3, &v1alpha1.RetryStatus{Inputs: "k1"}, []step{
+			{0, false, "503", "waiting 30s", 1},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			retry := tt.start.DeepCopy()
+			for i, s := range tt.steps {
+				now := t0.Add(s.at)
+				err := listingFailed(&retry, s.fresh, errors.New(s.err), tt.max, 0, now)
+				var st *stallingError
+				var w *waitingError
+				got := ""
+				switch {
+				case errors.As(err, &st):
+					got = "stalled"
+					if st.reason != v1alpha1.ReasonRetriesExhausted || !strings.Contains(st.Error(), s.err) ||
+						!strings.Contains(st.Error(), fmt.Sprintf("%d of %d listings", retry.FailedListings, tt.max)) {
+						t.Errorf("step %d: stalled %s: %q", i, st.reason, st.Error())
+					}
+					if retry.NextListingTime != nil {
+						t.Errorf("step %d: stalled with a next listing at %v", i, retry.NextListingTime)
+					}
+				case errors.As(err, &w):
+					got = "waiting " + w.after.String()
+					if w.reason != ReasonSourceUnavailable || !strings.Contains(w.Error(), s.err) || !retry.NextListingTime.Time.Equal(now.Add(w.after)) {
+						t.Errorf("step %d: waiting %s %q, next %v", i, w.reason, w.Error(), retry.NextListingTime)
+					}
+				default:
+					t.Fatalf("step %d: outcome %v", i, err)
+				}
+				if got != s.want || retry.FailedListings != s.failed {
+					t.Fatalf("step %d: %s with %d failed, want %s with %d", i, got, retry.FailedListings, s.want, s.failed)
+				}
+			}
+			if tt.start != nil && retry.Inputs != tt.start.Inputs {
+				t.Errorf("inputs %q, want %q kept", retry.Inputs, tt.start.Inputs)
+			}
+			listingSucceeded(retry)
+			if retry.FailedListings != 0 || retry.NextListingTime != nil {
+				t.Errorf("after a listing that succeeded: %+v", retry)
+			}
+		})
 	}
 }

@@ -169,6 +169,27 @@ func startManagerWith(t *testing.T, start time.Time, metricsAddr string) *testMa
 // restCfg (e.g. impersonating the manager's service account).
 func startManagerAs(t *testing.T, start time.Time, metricsAddr string, restCfg *rest.Config) *testManager {
 	t.Helper()
+	return startManagerOpts(t, start, managerOpts{metricsAddr: metricsAddr, cfg: restCfg})
+}
+
+// managerOpts are the settings of a test manager.
+type managerOpts struct {
+	metricsAddr string // "0": none
+	cfg         *rest.Config
+	// retryBase is the reconcilers' RetryBase, measured on the test's
+	// fake clock; 0 is the default (30 s).
+	retryBase time.Duration
+}
+
+func startManagerOpts(t *testing.T, start time.Time, o managerOpts) *testManager {
+	t.Helper()
+	metricsAddr, restCfg := o.metricsAddr, o.cfg
+	if metricsAddr == "" {
+		metricsAddr = "0"
+	}
+	if restCfg == nil {
+		restCfg = cfg
+	}
 	mgr, err := ctrl.NewManager(restCfg, ctrl.Options{
 		Scheme:     scheme,
 		Metrics:    metricsserver.Options{BindAddress: metricsAddr},
@@ -182,15 +203,15 @@ func startManagerAs(t *testing.T, start time.Time, metricsAddr string, restCfg *
 		t.Fatal(err)
 	}
 	tm := &testManager{clock: clocktesting.NewFakeClock(start), recorder: events.NewFakeRecorder(100), lister: &fakeLister{}}
-	tm.build = &DatasetBuildReconciler{Client: mgr.GetClient(), Recorder: tm.recorder, Clock: tm.clock, Jobs: testSettings, Lister: tm.lister, Reach: testReach}
+	tm.build = &DatasetBuildReconciler{Client: mgr.GetClient(), Recorder: tm.recorder, Clock: tm.clock, Jobs: testSettings, Lister: tm.lister, Reach: testReach, RetryBase: o.retryBase}
 	if err := tm.build.SetupWithManager(mgr, 2); err != nil {
 		t.Fatal(err)
 	}
-	tm.drift = &DriftCheckReconciler{Client: mgr.GetClient(), Recorder: tm.recorder, Clock: tm.clock, Jobs: testSettings, Lister: tm.lister, Reach: testReach}
+	tm.drift = &DriftCheckReconciler{Client: mgr.GetClient(), Recorder: tm.recorder, Clock: tm.clock, Jobs: testSettings, Lister: tm.lister, Reach: testReach, RetryBase: o.retryBase}
 	if err := tm.drift.SetupWithManager(mgr, 2); err != nil {
 		t.Fatal(err)
 	}
-	tm.profile = &DatasetProfileReconciler{Client: mgr.GetClient(), Recorder: tm.recorder, Clock: tm.clock, Jobs: testSettings, Reach: testReach}
+	tm.profile = &DatasetProfileReconciler{Client: mgr.GetClient(), Recorder: tm.recorder, Clock: tm.clock, Jobs: testSettings, Reach: testReach, RetryBase: o.retryBase}
 	if err := tm.profile.SetupWithManager(mgr, 2); err != nil {
 		t.Fatal(err)
 	}

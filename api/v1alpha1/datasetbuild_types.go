@@ -580,6 +580,17 @@ type DatasetBuildStatus struct {
 	// +kubebuilder:validation:MaxLength=63
 	// +optional
 	JobName string `json:"jobName,omitempty"`
+
+	// warnings are problems of the last successful build that did not
+	// stop it from being published: the pointer latest.json left behind
+	// the published build, pruning of old builds failed. Each is also
+	// reported as a Warning event (reason BuildWarning). At most 8, each
+	// cut to 1024 characters; the next successful build replaces them.
+	// +listType=atomic
+	// +kubebuilder:validation:MaxItems=8
+	// +kubebuilder:validation:items:MaxLength=1024
+	// +optional
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // DatasetBuild builds a versioned, split and validated dataset from raw

@@ -139,6 +139,10 @@ const (
 	MaxDriftedColumns = 32
 	// MaxRecentRuns bounds status.recentRuns and status.activeJobs.
 	MaxRecentRuns = 10
+	// MaxWarnings bounds status.warnings of a DatasetBuild, and
+	// MaxWarningLength each of its items.
+	MaxWarnings      = 8
+	MaxWarningLength = 1024
 )
 
 // BucketURI is the URL of an object or a prefix in object storage:
@@ -488,4 +492,19 @@ type RetryStatus struct {
 	// used the last attempt.
 	// +optional
 	NextAttemptTime *metav1.Time `json:"nextAttemptTime,omitempty"`
+
+	// failedListings is the number of failed listings of the sources by
+	// the controller in a row (DatasetBuild: the store did not answer, or
+	// answered with an error). They count against retry.maxAttempts as
+	// failed runs do, with the same backoff; a successful listing, a new
+	// spec generation or a new mldata.io/requested-at starts again at 0.
+	// +kubebuilder:validation:Minimum=0
+	// +optional
+	FailedListings int32 `json:"failedListings,omitempty"`
+
+	// nextListingTime is when the sources are listed again after a failed
+	// listing; unset when the last listing succeeded or used the last
+	// attempt.
+	// +optional
+	NextListingTime *metav1.Time `json:"nextListingTime,omitempty"`
 }

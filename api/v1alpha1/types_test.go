@@ -215,6 +215,7 @@ func TestBoundsMatchConstants(t *testing.T) {
 		{"driftchecks", "status.lastRun.driftedColumns", v1alpha1.MaxDriftedColumns},
 		{"driftchecks", "status.recentRuns", v1alpha1.MaxRecentRuns},
 		{"driftchecks", "status.activeJobs", v1alpha1.MaxRecentRuns},
+		{"datasetbuilds", "status.warnings", v1alpha1.MaxWarnings},
 	}
 	for _, tc := range cases {
 		s := schemaAt(t, crds[tc.crd], tc.path)

@@ -33,6 +33,9 @@ type S3Server struct {
 	AccessLog string
 	bin       string
 	*proc
+	spec     spec
+	home     string
+	restarts int
 }
 
 // S3 starts a versitygw for t, stopped when t ends. It skips t (or fails it
@@ -59,7 +62,7 @@ func StartS3(dir string) (*S3Server, error) {
 	if err := os.MkdirAll(data, 0o755); err != nil {
 		return nil, err
 	}
-	p, err := start(spec{
+	sp := spec{
 		name: "versitygw",
 		bin:  bin,
 		// The root credentials go through the environment, as they would
@@ -70,14 +73,31 @@ func StartS3(dir string) (*S3Server, error) {
 		},
 		// --quiet also drops the banner that says where it listens.
 		ready: nil,
-	}, dir)
+	}
+	p, err := start(sp, dir)
 	if err != nil {
 		return nil, err
 	}
 	return &S3Server{
 		Endpoint: "http://" + p.addr, AccessKey: S3AccessKey, SecretKey: S3SecretKey, Region: S3Region,
-		Dir: data, AccessLog: accessLog, bin: bin, proc: p,
+		Dir: data, AccessLog: accessLog, bin: bin, proc: p, spec: sp, home: dir,
 	}, nil
+}
+
+// Restart starts the server again after Stop, on the same address and
+// over the same data: a store that was down and came back. Clients keep
+// their endpoint; until Restart, connections to it are refused.
+func (s *S3Server) Restart() error {
+	if err := s.Stop(); err != nil {
+		return err
+	}
+	s.restarts++
+	p, err := startOnce(s.spec, s.home, s.addr, 10+s.restarts)
+	if err != nil {
+		return fmt.Errorf("restarting versitygw on %s: %w", s.addr, err)
+	}
+	s.proc = p
+	return nil
 }
 
 // Name returns "versitygw".

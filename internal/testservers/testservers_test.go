@@ -223,3 +223,41 @@ func TestShared(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestS3Restart: a stopped S3 server refuses connections on its endpoint;
+// restarted, it answers there again with the data it had.
+func TestS3Restart(t *testing.T) {
+	s := S3(t)
+	SetEnv(t, s)
+	ctx := context.Background()
+	if err := s.CreateBucket(ctx, "outage"); err != nil {
+		t.Fatal(err)
+	}
+	b, err := blob.OpenBucket(ctx, s.URI("outage", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.WriteAll(ctx, "a.txt", []byte("kept"), nil); err != nil {
+		t.Fatal(err)
+	}
+	endpoint := s.Endpoint
+	if err := s.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	addr := strings.TrimPrefix(endpoint, "http://")
+	if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		c.Close()
+		t.Fatalf("%s accepts connections after Stop", addr)
+	}
+	if err := s.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if s.Endpoint != endpoint {
+		t.Errorf("endpoint %s after the restart, was %s", s.Endpoint, endpoint)
+	}
+	got, err := b.ReadAll(ctx, "a.txt")
+	if err != nil || string(got) != "kept" {
+		t.Fatalf("after the restart: %q, %v", got, err)
+	}
+}

@@ -206,6 +206,7 @@ func (b *BuildResult) Summary() *Summary {
 		SourceCount: int64(len(m.Source.Files)), SourceDigest: m.Source.Digest,
 		SchemaVersion: int32(m.Schema.Version), SchemaFingerprint: m.Schema.Fingerprint,
 		ValidationFailed: int32(len(validate.Failed(m.Validation.Results))),
+		Warnings:         boundWarnings(b.Result.Warnings, maxWarning),
 	}
 	for _, sp := range m.Splits {
 		s.Rows = append(s.Rows, v1alpha1.SplitRows{Name: v1alpha1.SplitName(sp.Name), Rows: sp.Rows})
@@ -250,7 +251,12 @@ func ApplyBuild(st *v1alpha1.DatasetBuildStatus, gen int64, s *Summary, m *manif
 	if s.UpToDate {
 		reason = v1alpha1.ReasonUpToDate
 	}
-	set(v1alpha1.ConditionReady, true, reason, s.Message)
+	st.Warnings = boundWarnings(s.Warnings, v1alpha1.MaxWarningLength)
+	msg := s.Message
+	if len(st.Warnings) > 0 {
+		msg += fmt.Sprintf(" (%d warning(s), see status.warnings: %s)", len(st.Warnings), st.Warnings[0])
+	}
+	set(v1alpha1.ConditionReady, true, reason, msg)
 	set(v1alpha1.ConditionStalled, false, reason, "")
 	if s.ValidationFailed > 0 {
 		set(v1alpha1.ConditionValidated, false, v1alpha1.ReasonValidationWarning,

@@ -41,6 +41,10 @@ type Summary struct {
 	SchemaVersion     int32                `json:"schemaVersion,omitempty"`
 	SchemaFingerprint string               `json:"schemaFingerprint,omitempty"`
 	ValidationFailed  int32                `json:"validationFailed,omitempty"`
+	// Warnings are problems that did not stop the build from being
+	// published (the pointer not updated, pruning failed), at most
+	// v1alpha1.MaxWarnings, each cut to maxWarning bytes.
+	Warnings []string `json:"warnings,omitempty"`
 
 	// DatasetProfile and DriftCheck.
 	ReportURI     string `json:"reportURI,omitempty"`
@@ -70,8 +74,29 @@ func FailureSummary(kind string, err error) *Summary {
 	return &Summary{Kind: kind, Reason: ReasonOf(err), Message: err.Error(), Permanent: Permanent(err)}
 }
 
-// maxMessage bounds a summary's message so that the JSON around it fits.
-const maxMessage = 1024
+// maxMessage bounds a summary's message so that the JSON around it fits;
+// maxWarning bounds each warning.
+const (
+	maxMessage = 1024
+	maxWarning = 512
+)
+
+// boundWarnings returns at most v1alpha1.MaxWarnings of ws, each cut to
+// max bytes, and, when some were left out, a last one that says how many.
+func boundWarnings(ws []string, max int) []string {
+	if len(ws) == 0 {
+		return nil
+	}
+	out := make([]string, 0, min(len(ws), v1alpha1.MaxWarnings))
+	for i, w := range ws {
+		if i == v1alpha1.MaxWarnings-1 && len(ws) > v1alpha1.MaxWarnings {
+			out = append(out, fmt.Sprintf("%d more warning(s) left out", len(ws)-i))
+			break
+		}
+		out = append(out, Truncate(w, max))
+	}
+	return out
+}
 
 // Encode returns the summary as JSON of at most MaxSummaryBytes: long
 // messages are cut and the lists shortened (the counts stay exact, so that
@@ -81,6 +106,7 @@ func (s *Summary) Encode() ([]byte, error) {
 	c := *s
 	c.statusNames()
 	c.Message = Truncate(c.Message, maxMessage)
+	c.Warnings = boundWarnings(c.Warnings, maxWarning)
 	for {
 		data, err := json.Marshal(&c)
 		if err != nil {
@@ -101,6 +127,8 @@ func (s *Summary) Encode() ([]byte, error) {
 			// status shows, and the count in status says how many are
 			// left out.
 			c.ColumnSummaries = c.ColumnSummaries[:len(c.ColumnSummaries)-1]
+		case len(c.Warnings) > 0:
+			c.Warnings = c.Warnings[:len(c.Warnings)-1]
 		case c.Message != "":
 			c.Message = Truncate(c.Message, len(c.Message)/2)
 		default:

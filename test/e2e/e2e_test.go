@@ -45,6 +45,10 @@ func TestE2E(t *testing.T) {
 		{"admission and missing secret", testAdmission},
 		{"rbac and pod security", testRBAC},
 		{"metrics", testMetrics},
+		{"store outage", testStoreOutage},
+		{"missing service account", testMissingServiceAccount},
+		// Last: it reads every resource the others left.
+		{"kstatus agrees with kubectl wait", testKstatusAgrees},
 	} {
 		t.Run(s.name, s.f)
 	}
