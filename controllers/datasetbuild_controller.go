@@ -127,6 +127,9 @@ func (r *DatasetBuildReconciler) reconcile(ctx context.Context, b *v1alpha1.Data
 	if b.Spec.Suspend {
 		return ctrl.Result{}, suspended(b.Status.Conditions)
 	}
+	if _, err := r.Reach.taskLimits(b.Spec.Limits); err != nil {
+		return ctrl.Result{}, err
+	}
 	if err := refusal(r.Reach.admit(worker.BuildURIs(&b.Spec), b.Spec.ServiceAccountName)); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -156,9 +159,13 @@ func (r *DatasetBuildReconciler) reconcile(ctx context.Context, b *v1alpha1.Data
 // start creates the Job of the attempt after failed attempts at key.
 func (r *DatasetBuildReconciler) start(ctx context.Context, b *v1alpha1.DatasetBuild, key string, failed int32, secrets []string, now time.Time, evs *[]event) error {
 	runID := attemptRunID(key, failed)
+	lim, err := r.Reach.taskLimits(b.Spec.Limits)
+	if err != nil {
+		return err
+	}
 	job, err := jobs.Build(r.Jobs, jobs.Run{
 		Owner: b, GVK: v1alpha1.GroupVersion.WithKind(worker.KindDatasetBuild), ID: runID,
-		Task:        &worker.Task{Kind: worker.KindDatasetBuild, Name: b.Name, RunID: runID, Build: &b.Spec},
+		Task:        &worker.Task{Kind: worker.KindDatasetBuild, Name: b.Name, RunID: runID, Build: &b.Spec, Limits: lim},
 		SecretNames: secrets, Resources: b.Spec.Resources, ServiceAccountName: b.Spec.ServiceAccountName,
 		ActiveDeadlineSeconds: ptr.To(b.Spec.ActiveDeadlineOf()),
 	})

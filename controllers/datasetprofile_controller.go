@@ -120,6 +120,9 @@ func (r *DatasetProfileReconciler) reconcile(ctx context.Context, p *v1alpha1.Da
 	if p.Spec.Suspend {
 		return ctrl.Result{}, suspended(p.Status.Conditions)
 	}
+	if _, err := r.Reach.taskLimits(p.Spec.Limits); err != nil {
+		return ctrl.Result{}, err
+	}
 	if err := refusal(r.Reach.admit(worker.ProfileURIs(&p.Spec), p.Spec.ServiceAccountName)); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -205,9 +208,13 @@ func (r *DatasetProfileReconciler) inputs(ctx context.Context, p *v1alpha1.Datas
 func (r *DatasetProfileReconciler) start(ctx context.Context, p *v1alpha1.DatasetProfile, run profileRun, failed int32, scheduled time.Time, evs *[]event) error {
 	base, _, _ := strings.Cut(run.key, ".")
 	runID := attemptRunID(base, failed)
+	lim, err := r.Reach.taskLimits(p.Spec.Limits)
+	if err != nil {
+		return err
+	}
 	jr := jobs.Run{
 		Owner: p, GVK: v1alpha1.GroupVersion.WithKind(worker.KindDatasetProfile), ID: runID,
-		Task:        &worker.Task{Kind: worker.KindDatasetProfile, Name: p.Name, RunID: runID, Profile: &p.Spec, Source: run.src},
+		Task:        &worker.Task{Kind: worker.KindDatasetProfile, Name: p.Name, RunID: runID, Profile: &p.Spec, Source: run.src, Limits: lim},
 		SecretNames: run.secrets, Resources: p.Spec.Resources, ServiceAccountName: p.Spec.ServiceAccountName,
 		ActiveDeadlineSeconds: ptr.To(p.Spec.ActiveDeadlineOf()),
 	}

@@ -143,6 +143,9 @@ func (r *DriftCheckReconciler) reconcile(ctx context.Context, d *v1alpha1.DriftC
 		}
 		return ctrl.Result{}, suspended(d.Status.Conditions)
 	}
+	if _, err := r.Reach.taskLimits(d.Spec.Limits); err != nil {
+		return ctrl.Result{}, err
+	}
 	if err := refusal(r.Reach.admit(worker.DriftURIs(&d.Spec), d.Spec.ServiceAccountName)); err != nil {
 		return ctrl.Result{}, err
 	}
@@ -316,9 +319,13 @@ func (r *DriftCheckReconciler) start(ctx context.Context, d *v1alpha1.DriftCheck
 	if at.IsZero() {
 		at = r.now()
 	}
+	lim, err := r.Reach.taskLimits(d.Spec.Limits)
+	if err != nil {
+		return err
+	}
 	job, err := jobs.Build(r.Jobs, jobs.Run{
 		Owner: d, GVK: v1alpha1.GroupVersion.WithKind(worker.KindDriftCheck), ID: runID,
-		Task:        &worker.Task{Kind: worker.KindDriftCheck, Name: d.Name, RunID: runID, Drift: &d.Spec, Baseline: run.base, Current: run.cur},
+		Task:        &worker.Task{Kind: worker.KindDriftCheck, Name: d.Name, RunID: runID, Drift: &d.Spec, Baseline: run.base, Current: run.cur, Limits: lim},
 		SecretNames: run.secrets, Resources: d.Spec.Resources, ServiceAccountName: d.Spec.ServiceAccountName, ScheduledTime: &at,
 		ActiveDeadlineSeconds: ptr.To(d.Spec.ActiveDeadlineOf()),
 	})

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mldata-io/mldata/internal/worker"
+	"github.com/mldata-io/mldata/pkg/format"
 	"github.com/mldata-io/mldata/pkg/manifest"
 	"github.com/mldata-io/mldata/pkg/storage"
 )
@@ -74,6 +75,9 @@ type Reach struct {
 	// is DefaultWorkerServiceAccount alone. A resource that names none
 	// runs as its namespace's default account (its token not mounted).
 	ServiceAccounts []string
+	// Limits are the ceilings, and the defaults, of spec.limits (the
+	// manager's --max-* flags); zero fields are format's defaults.
+	Limits format.Limits
 }
 
 func (r Reach) policy() *storage.Policy {

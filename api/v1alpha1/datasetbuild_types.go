@@ -319,6 +319,11 @@ type DatasetBuildSpec struct {
 	// +optional
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
 
+	// limits bound what reading one input file may take in memory; omitted
+	// fields take the operator's values, which are also their ceilings.
+	// +optional
+	Limits *InputLimits `json:"limits,omitempty"`
+
 	// historyLimit is the number of published builds kept under
 	// output.uri; older ones are deleted after a successful build
 	// (--history-limit). 0 keeps all.

@@ -125,6 +125,11 @@ type DatasetProfileSpec struct {
 	// +kubebuilder:validation:MaxLength=253
 	// +optional
 	ServiceAccountName string `json:"serviceAccountName,omitempty"`
+
+	// limits bound what reading one input file may take in memory; omitted
+	// fields take the operator's values, which are also their ceilings.
+	// +optional
+	Limits *InputLimits `json:"limits,omitempty"`
 }
 
 // ColumnSummary is the headline statistics of one column. Numbers are

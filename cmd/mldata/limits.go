@@ -24,6 +24,15 @@ func addLimitFlags(fl *pflag.FlagSet, f *limitFlags) {
 	fl.StringVar(&f.chunkBytes, "max-chunk-bytes", "512MiB", "memory per chunk of work: text chunks are cut at this size, and wider-than-this decoded chunks are refused")
 }
 
+// addLimitCeilingFlags adds the limit flags to the manager, where each is
+// both the default and the ceiling of a resource's spec.limits field.
+func addLimitCeilingFlags(fl *pflag.FlagSet, f *limitFlags) {
+	addLimitFlags(fl, f)
+	for flag, field := range map[string]string{"max-columns": "maxColumns", "max-record-bytes": "maxRecordBytes", "max-file-bytes": "maxFileBytes", "max-chunk-bytes": "maxChunkBytes"} {
+		fl.Lookup(flag).Usage = "default and ceiling of spec.limits." + field + " of every resource: " + fl.Lookup(flag).Usage
+	}
+}
+
 func (f limitFlags) limits() (format.Limits, error) {
 	var l format.Limits
 	if f.columns <= 0 {

@@ -17,6 +17,8 @@ import (
 	"github.com/apache/arrow-go/v18/parquet/compress"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
 	"github.com/klauspost/compress/gzip"
+
+	"github.com/mldata-io/mldata/internal/hostile"
 )
 
 // gzipMembers returns a gzip file of count members, the first holding
@@ -115,6 +117,16 @@ func TestHostileInputsFailWithinMemory(t *testing.T) {
 		// limit, without the test writing them.
 		{"Parquet dictionary beyond the chunk limit", []string{write("dict.parquet", dictParquet(t, strings.Repeat("x", 16<<20), 4)), "--max-chunk-bytes", "8MiB"},
 			`(row 1), column "s": row group 0's column chunk expands to 16.0MiB, more than the limit of 8MiB; raise the limit with --max-chunk-bytes`},
+		// A page header claiming 128 MiB in a file whose footer says
+		// 2 MiB: refused before its buffer is allocated.
+		{"Parquet page header claiming 128 MiB", []string{write("claim.parquet", hostile.PageClaimParquet(t))},
+			`claim.parquet (row 1), column "s": row group 0: a page claims 128.0MiB uncompressed, more than any column chunk of the file holds according to its footer; the file is corrupt`},
+		// 4096 rows referencing one 256 KiB dictionary value: 1 GiB once
+		// read from a file of a few KiB whose footer and pages are honest.
+		// The buffer that would exceed the limit is refused before it is
+		// allocated (at the default limit, 512 MiB).
+		{"Parquet dictionary expanding to 1 GiB", []string{write("bomb.parquet", hostile.DictionaryBombParquet(t, 256<<10, 4096, false)), "--max-chunk-bytes", "32MiB"},
+			`bomb.parquet (row 1), column "s": row group 0: rows 1-4096 of the column need a buffer of`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

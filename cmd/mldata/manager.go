@@ -32,6 +32,7 @@ func newManagerCmd() *cobra.Command {
 		leaderNamespace               string
 		backoff, ttl                  int32
 		reach                         reachFlags
+		limits                        limitFlags
 		metricsSecure                 bool
 		reconcileTimeout              time.Duration
 	)
@@ -75,6 +76,9 @@ A resource's series are deleted with the resource.`,
 			}
 			reachOpts, podDefaults, err := reach.build()
 			if err != nil {
+				return err
+			}
+			if reachOpts.Limits, err = limits.limits(); err != nil {
 				return err
 			}
 			opts := ctrl.Options{
@@ -142,5 +146,6 @@ A resource's series are deleted with the resource.`,
 	fl.Int32Var(&ttl, "job-ttl-seconds", 86400, "delete finished build and profile Jobs after this long (0 keeps them)")
 	fl.BoolVar(&metricsSecure, "metrics-secure", true, "serve metrics over HTTPS to authenticated and authorized clients only (false: plain HTTP, for local runs)")
 	reach.register(fl)
+	addLimitCeilingFlags(fl, &limits)
 	return cmd
 }

@@ -17,7 +17,7 @@ func TestManagerHelp(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	for _, want := range []string{"--metrics-bind-address string", "(default \":8443\")", "--metrics-secure", "--allowed-schemes", "--allowed-endpoints", "--allowed-service-accounts", "--storage-timeout", "--max-list-objects", "--worker-scratch-size-limit", "/metrics", "--health-probe-bind-address", "--leader-elect",
+	for _, want := range []string{"--metrics-bind-address string", "(default \":8443\")", "--metrics-secure", "--allowed-schemes", "--allowed-endpoints", "--allowed-service-accounts", "--storage-timeout", "--max-list-objects", "--max-chunk-bytes", "default and ceiling of spec.limits.maxColumns", "--worker-scratch-size-limit", "/metrics", "--health-probe-bind-address", "--leader-elect",
 		"--max-concurrent-reconciles int", "reconciles in parallel per kind (default 4)", "--reconcile-timeout duration", "(default 2m0s)"} {
 		if !strings.Contains(stdout, want) {
 			t.Errorf("help lacks %q", want)

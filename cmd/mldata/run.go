@@ -13,6 +13,7 @@ func init() { subcommands = append(subcommands, newRunCmd) }
 
 func newRunCmd() *cobra.Command {
 	var file, scratch string
+	var limits limitFlags
 	cmd := &cobra.Command{
 		Use:   "run -f FILE",
 		Short: "Run DatasetBuild, DatasetProfile and DriftCheck manifests locally, without a cluster",
@@ -39,8 +40,12 @@ failed. Admission checks (CEL rules) are not run; kubectl apply
 			if err != nil {
 				return usagef("%s: %v", file, err)
 			}
+			lim, err := limits.limits()
+			if err != nil {
+				return err
+			}
 			failed := 0
-			for i, ran := range worker.RunLocal(cmd.Context(), rs, worker.Options{ScratchDir: scratch}) {
+			for i, ran := range worker.RunLocal(cmd.Context(), rs, worker.Options{ScratchDir: scratch, Limits: lim}) {
 				out, err := worker.StatusYAML(ran.Resource)
 				if err != nil {
 					return err
@@ -64,5 +69,7 @@ failed. Admission checks (CEL rules) are not run; kubectl apply
 	}
 	cmd.Flags().StringVarP(&file, "file", "f", "", "manifest file (YAML, one or more documents)")
 	cmd.Flags().StringVar(&scratch, "scratch", "", "folder for spooled remote files (default: the system temp folder)")
+	// As in the manager: the default and the ceiling of spec.limits.
+	addLimitCeilingFlags(cmd.Flags(), &limits)
 	return cmd
 }

@@ -136,3 +136,40 @@ spec:
 		t.Errorf("printed status:\n%s", stdout)
 	}
 }
+
+// mldata run -f applies spec.limits under its --max-* flags, as the
+// manager does.
+func TestRunManifestLimits(t *testing.T) {
+	dir := t.TempDir()
+	src := pdWrite(t, dir, "a.csv", pdBaseCSV) // 3 columns
+	manifest := func(limits string) string {
+		return pdWrite(t, t.TempDir(), "p.yaml", `apiVersion: mldata.io/v1alpha1
+kind: DatasetProfile
+metadata: {name: prices}
+spec:
+  source: {uri: `+src+`}
+  output: {uri: `+dir+`/reports, html: false}
+  limits: `+limits+`
+`)
+	}
+	wide := "a.csv: line 1: header has 3 columns, more than the limit of 2; raise the limit with --max-columns"
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"spec limit", []string{"-f", manifest("{maxColumns: 2}")}, exitFailure, wide},
+		{"flag limit", []string{"-f", manifest("{}"), "--max-columns", "2"}, exitFailure, wide},
+		{"spec above the flag", []string{"-f", manifest("{maxColumns: 5}"), "--max-columns", "4"}, exitFailure,
+			"spec.limits.maxColumns 5 is above the operator's ceiling of 4 (flag --max-columns)"},
+		{"spec within the flag", []string{"-f", manifest("{maxColumns: 3, maxChunkBytes: 16Mi}"), "--max-columns", "4"}, exitOK, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := pdRun(t, append([]string{"run"}, tc.args...)...)
+			if code != tc.code || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, want %d; stderr %q lacks %q", code, tc.code, stderr, tc.want)
+			}
+		})
+	}
+}

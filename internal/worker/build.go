@@ -174,6 +174,10 @@ type BuildResult struct {
 
 // RunBuild runs the build the spec describes and publishes it.
 func RunBuild(ctx context.Context, spec *v1alpha1.DatasetBuildSpec, opt Options) (*BuildResult, error) {
+	opt, err := limitOptions(spec.Limits, opt)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := BuildConfig(spec, opt)
 	if err != nil {
 		return nil, &Failure{Reason: v1alpha1.ReasonInvalidSpec, Err: err}

@@ -62,6 +62,10 @@ func DriftOptions(spec *v1alpha1.DriftCheckSpec) (drift.Options, error) {
 // RunDrift compares the task's current input with its baseline and writes
 // the reports.
 func RunDrift(ctx context.Context, t *Task, opt Options) (*DriftResult, error) {
+	opt, err := limitOptions(t.Drift.Limits, opt)
+	if err != nil {
+		return nil, err
+	}
 	dopt, err := DriftOptions(t.Drift)
 	if err != nil {
 		return nil, &Failure{Reason: v1alpha1.ReasonInvalidSpec, Err: err}

@@ -69,6 +69,10 @@ func writeReport(ctx context.Context, out v1alpha1.ReportOutputSpec, runID, json
 
 // RunProfile profiles the task's source and writes the reports.
 func RunProfile(ctx context.Context, t *Task, opt Options) (*ProfileResult, error) {
+	opt, err := limitOptions(t.Profile.Limits, opt)
+	if err != nil {
+		return nil, err
+	}
 	r, err := ProfileInput(ctx, t.Source, ProfileOptions(t.Profile.Options), opt)
 	if err != nil {
 		return nil, err

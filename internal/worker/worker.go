@@ -83,6 +83,11 @@ type Task struct {
 	Source   *Input `json:"source,omitempty"`
 	Baseline *Input `json:"baseline,omitempty"`
 	Current  *Input `json:"current,omitempty"`
+
+	// Limits are the input limits to read with, resolved by the
+	// controller from spec.limits under the operator's ceilings; nil
+	// (a local run) resolves spec.limits under Options.Limits.
+	Limits *Limits `json:"limits,omitempty"`
 }
 
 // Options are how the worker runs, as opposed to what it runs.
@@ -167,6 +172,9 @@ func Permanent(err error) bool {
 // which condition reason it is; the Summary of a failed run is built with
 // FailureSummary.
 func Run(ctx context.Context, t *Task, opt Options) (*Result, error) {
+	if t.Limits != nil {
+		opt.Limits = t.Limits.Format()
+	}
 	switch t.Kind {
 	case KindDatasetBuild:
 		if t.Build == nil {

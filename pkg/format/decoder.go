@@ -61,7 +61,7 @@ func newDecoder(in Input, opt Options) (Decoder, Kind, error) {
 			return nil, "", &Error{File: in.Name, Msg: fmt.Sprintf("a Parquet file cannot be %s-compressed as a whole", comp),
 				Hint: "Parquet compresses its pages itself; decompress the file first"}
 		}
-		return &parquetDecoder{in: in, rows: rows}, kind, nil
+		return &parquetDecoder{in: in, rows: rows, lim: opt.limits()}, kind, nil
 	}
 	return nil, "", &Error{File: in.Name, Msg: fmt.Sprintf("unknown format %q", kind), Hint: "use csv, jsonl or parquet"}
 }

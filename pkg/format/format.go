@@ -138,6 +138,12 @@ const (
 	DefaultMaxChunkBytes  = 512 << 20
 )
 
+// Resolved returns l with each zero field set to its default.
+func (o Limits) Resolved() Limits {
+	l := o.limits()
+	return Limits{MaxColumns: l.columns, MaxRecordBytes: l.record, MaxFileBytes: l.file, MaxChunkBytes: l.chunk}
+}
+
 // limits is Options' limits with defaults filled in.
 type limits struct {
 	columns int

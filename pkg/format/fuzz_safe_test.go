@@ -8,6 +8,8 @@ import (
 	"testing"
 
 	"github.com/klauspost/compress/zstd"
+
+	"github.com/mldata-io/mldata/internal/hostile"
 )
 
 // fuzzLimits keep fuzzed inputs from allocating more than a fuzz worker
@@ -40,6 +42,12 @@ func FuzzParquet(f *testing.F) {
 		f.Add(v[:len(v)/2])
 	}
 	f.Add([]byte("PAR1PAR1"))
+	// Files whose bytes claim far more than they hold: a page header
+	// claiming 128 MiB, and dictionaries expanding to 32 MiB (above
+	// fuzzLimits' chunk) as a string and as a dictionary column.
+	f.Add(hostile.PageClaimParquet(f))
+	f.Add(hostile.DictionaryBombParquet(f, 64<<10, 512, false))
+	f.Add(hostile.DictionaryBombParquet(f, 64<<10, 512, true))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		_, err := read(t, memInput("f.parquet", data), Options{Limits: fuzzLimits})
 		if err != nil {

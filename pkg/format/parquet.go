@@ -15,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
 	"github.com/apache/arrow-go/v18/parquet/metadata"
 	"github.com/apache/arrow-go/v18/parquet/pqarrow"
@@ -49,12 +50,14 @@ import (
 type parquetDecoder struct {
 	in   Input
 	rows int
+	lim  limits
 }
 
 // parquetSource is what the chunks of one file share: its footer, parsed
 // once, and the Arrow reader over it.
 type parquetSource struct {
 	name   string
+	lim    limits
 	fr     *pqarrow.FileReader
 	meta   *metadata.FileMetaData
 	schema *arrow.Schema
@@ -67,6 +70,7 @@ type parquetSource struct {
 type parquetRowGroup struct {
 	file   *parquetSource
 	idx    int
+	first  int64 // 0-based file row of the row group's first row
 	rows   int64
 	slice  int // rows per chunk
 	slices int // chunks in the row group
@@ -104,11 +108,18 @@ func (d *parquetDecoder) open() (*parquetSource, error) {
 		return nil, &Error{File: d.in.Name, Msg: "Parquet input needs random access (ReaderAt and Size)",
 			Hint: "read Parquet from a local or spooled file"}
 	}
-	r, err := file.NewParquetReader(io.NewSectionReader(d.in.ReaderAt, 0, d.in.Size))
+	// Every buffer of the file's pages and arrays is bounded by the chunk
+	// limit, and page headers by the footer (parquet_bounds.go).
+	alloc := newBoundedAllocator(d.lim.chunk)
+	props := parquet.NewReaderProperties(alloc)
+	props.MaxCompressedPageSize = max(1, min(d.in.Size, d.lim.chunk))
+	props.MaxUncompressedPageSize = d.lim.chunk
+	r, err := file.NewParquetReader(io.NewSectionReader(d.in.ReaderAt, 0, d.in.Size), file.WithReadProps(props))
 	if err != nil {
 		return nil, &Error{File: d.in.Name, Msg: fmt.Sprintf("not a Parquet file (bad magic/footer): %v", err), Hint: parquetHint}
 	}
-	fr, err := pqarrow.NewFileReader(r, parquetReadProps, memory.DefaultAllocator)
+	props.MaxUncompressedPageSize = pageCap(r.MetaData(), d.lim.chunk)
+	fr, err := pqarrow.NewFileReader(r, parquetReadProps, alloc)
 	if err != nil {
 		return nil, &Error{File: d.in.Name, Msg: fmt.Sprintf("cannot read the Parquet schema: %v", err), Hint: parquetHint}
 	}
@@ -116,7 +127,7 @@ func (d *parquetDecoder) open() (*parquetSource, error) {
 	if err != nil {
 		return nil, &Error{File: d.in.Name, Msg: fmt.Sprintf("cannot read the Parquet schema: %v", err), Hint: parquetHint}
 	}
-	pf := &parquetSource{name: d.in.Name, fr: fr, meta: r.MetaData(), schema: sc, leaves: make([]map[int]bool, sc.NumFields())}
+	pf := &parquetSource{name: d.in.Name, lim: d.lim, fr: fr, meta: r.MetaData(), schema: sc, leaves: make([]map[int]bool, sc.NumFields())}
 	var walk func(f *pqarrow.SchemaField, into map[int]bool)
 	walk = func(f *pqarrow.SchemaField, into map[int]bool) {
 		if f.IsLeaf() {
@@ -172,7 +183,7 @@ func (d *parquetDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) er
 			}
 		}
 		n := rgm.NumRows()
-		g := &parquetRowGroup{file: pf, idx: rg, rows: n, slice: d.rows,
+		g := &parquetRowGroup{file: pf, idx: rg, first: row, rows: n, slice: d.rows,
 			slices: int((n + int64(d.rows) - 1) / int64(d.rows)), cols: make([]*parquetColumn, sc.NumFields())}
 		for k := 0; k < g.slices; k++ {
 			if err := ctx.Err(); err != nil {
@@ -215,7 +226,25 @@ func (g *parquetRowGroup) column(i int) *parquetColumn {
 
 // read returns slice k of field i; c.mu must be held. Slices before k that
 // no chunk has taken yet are kept for their chunks.
-func (g *parquetRowGroup) read(c *parquetColumn, i, k int) (arrow.Array, error) {
+//
+// A panic of the reader (a refused allocation, or arrow-go on a corrupt
+// page) becomes the column's error here, so that c.mu, held by the
+// caller, is released and the chunks waiting for it get the error too.
+func (g *parquetRowGroup) read(c *parquetColumn, i, k int) (a arrow.Array, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			// The reader stopped half way: its state is unknown, so it
+			// is dropped without being released.
+			c.rd = nil
+			if al, ok := v.(*allocLimit); ok {
+				c.err = g.allocError(i, k, al)
+			} else {
+				c.err = &Error{File: g.file.name, Row: g.firstRow(k), Column: g.file.schema.Field(i).Name,
+					Msg: fmt.Sprintf("Parquet data is corrupt: the Parquet reader failed in row group %d: %v", g.idx, v), Hint: parquetHint}
+			}
+			a, err = nil, c.err
+		}
+	}()
 	if a, ok := c.ahead[k]; ok {
 		delete(c.ahead, k)
 		return a, nil
@@ -224,7 +253,11 @@ func (g *parquetRowGroup) read(c *parquetColumn, i, k int) (arrow.Array, error) 
 		return nil, c.err
 	}
 	fail := func(err error) (arrow.Array, error) {
-		c.err = &Error{File: g.file.name, Msg: fmt.Sprintf("cannot read row group %d: %v", g.idx, err), Hint: parquetHint}
+		if pe := g.pageSizeError(i, k, err); pe != nil {
+			c.err = pe
+		} else {
+			c.err = &Error{File: g.file.name, Msg: fmt.Sprintf("cannot read row group %d: %v", g.idx, err), Hint: parquetHint}
+		}
 		if c.rd != nil {
 			c.rd.Release()
 			c.rd = nil
@@ -236,6 +269,9 @@ func (g *parquetRowGroup) read(c *parquetColumn, i, k int) (arrow.Array, error) 
 		// slice again on its own.
 		a, err := g.reread(i, k)
 		if err != nil {
+			if pe := g.pageSizeError(i, k, err); pe != nil {
+				return nil, pe
+			}
 			return nil, &Error{File: g.file.name, Msg: fmt.Sprintf("cannot read row group %d: %v", g.idx, err), Hint: parquetHint}
 		}
 		return a, nil
@@ -443,6 +479,12 @@ func (d *parquetDecoder) DecodeColumns(c *Chunk, schema *arrow.Schema, cols []in
 	res := make([]arrow.Array, len(cols))
 	for j, i := range cols {
 		f := schema.Field(i)
+		if n := dictionaryBytes(arrs[j]); n > d.lim.chunk {
+			releaseAll(res)
+			return nil, &Error{File: d.in.Name, Row: c.FirstRow + 1, Column: f.Name,
+				Msg:  fmt.Sprintf("row group %d: rows %d-%d of the column expand through their dictionary to %s, more than the limit of %s", g.idx, c.FirstRow+1, c.FirstRow+int64(c.Rows), byteSize(n), byteSize(d.lim.chunk)),
+				Hint: "raise the limit with --max-chunk-bytes if the input is meant to be like this, or rewrite the file with smaller row groups"}
+		}
 		a, err := castColumn(arrs[j], f.Type)
 		if err != nil {
 			releaseAll(res)

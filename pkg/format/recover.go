@@ -107,6 +107,18 @@ func (g *guarded) checkParquet() (err error) {
 			if err != nil {
 				continue
 			}
+			// The reader allocates a column chunk's compressed bytes
+			// as the footer states them, before reading: they must lie
+			// within the file.
+			start, clen := cc.DataPageOffset(), cc.TotalCompressedSize()
+			if d := cc.DictionaryPageOffset(); cc.HasDictionaryPage() && d > 0 && d < start {
+				start = d
+			}
+			if start < 0 || clen < 0 || start > g.in.Size || clen > g.in.Size-start {
+				return &Error{File: g.in.Name, Row: row + 1, Column: meta.Schema.Column(c).Name(),
+					Msg:  fmt.Sprintf("row group %d's column chunk is placed at bytes %d to %d by the footer, beyond the end of the %d-byte file", rg, start, start+clen, g.in.Size),
+					Hint: "the file is truncated or corrupt: " + parquetHint}
+			}
 			size := cc.TotalUncompressedSize()
 			if size > g.lim.chunk || size < 0 {
 				return &Error{File: g.in.Name, Row: row + 1, Column: meta.Schema.Column(c).Name(),

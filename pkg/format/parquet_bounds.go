@@ -1,0 +1,148 @@
+package format
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet/metadata"
+)
+
+// Bounding what a Parquet file can make the reader allocate. A file's
+// bytes are small; what they claim, or expand to, need not be:
+//
+//   - the footer's column chunk sizes: checked against MaxChunkBytes and
+//     MaxFileBytes, and against the file's size, before any page is read
+//     (guarded.checkParquet);
+//   - a page header's compressed and uncompressed sizes: a page may not
+//     claim more than MaxChunkBytes, nor more than the largest column
+//     chunk of the footer holds (pageCap); the reader checks the header
+//     before it allocates the page's buffer;
+//   - what pages decode to: a dictionary of a few large values referenced
+//     by every row expands to rows × value bytes. Every buffer the reader
+//     allocates for a file goes through boundedAllocator, which refuses one
+//     larger than MaxChunkBytes before allocating it, and dictionary
+//     columns that this package expands itself are measured first
+//     (dictionaryBytes).
+//
+// Each refusal is an *Error naming the file, the row group, the column and
+// the limit (or the corruption).
+
+// boundedAllocator allocates through memory.DefaultAllocator and panics
+// with *allocLimit instead of allocating a buffer larger than max.
+// parquetRowGroup.read recovers it into an error.
+type boundedAllocator struct {
+	memory.Allocator
+	max int64
+}
+
+// allocLimit is the panic value of a refused allocation.
+type allocLimit struct {
+	size, max int64
+}
+
+func newBoundedAllocator(max int64) *boundedAllocator {
+	return &boundedAllocator{Allocator: memory.DefaultAllocator, max: max}
+}
+
+func (a *boundedAllocator) Allocate(size int) []byte {
+	if int64(size) > a.max {
+		panic(&allocLimit{size: int64(size), max: a.max})
+	}
+	return a.Allocator.Allocate(size)
+}
+
+func (a *boundedAllocator) Reallocate(size int, b []byte) []byte {
+	if int64(size) > a.max {
+		panic(&allocLimit{size: int64(size), max: a.max})
+	}
+	return a.Allocator.Reallocate(size, b)
+}
+
+// pageSlack is what a page may claim beyond the largest column chunk in
+// the footer: old writers left the dictionary page header out of the
+// totals (PARQUET-816).
+const pageSlack = 1 << 20
+
+// pageCap is the largest page body a file's pages may claim: the largest
+// column chunk of its footer (compressed or not) plus pageSlack, and never
+// more than the chunk limit. A footer without sizes leaves the limit.
+func pageCap(meta *metadata.FileMetaData, chunk int64) int64 {
+	var largest int64
+	for rg := 0; rg < meta.NumRowGroups(); rg++ {
+		rgm := meta.RowGroup(rg)
+		for c := 0; c < rgm.NumColumns(); c++ {
+			cc, err := rgm.ColumnChunk(c)
+			if err != nil {
+				continue
+			}
+			largest = max(largest, cc.TotalUncompressedSize(), cc.TotalCompressedSize())
+		}
+	}
+	if largest <= 0 || largest > chunk-pageSlack {
+		return chunk
+	}
+	return largest + pageSlack
+}
+
+// pageSizeRE matches the reader's refusal of a page header's size.
+var pageSizeRE = regexp.MustCompile(`(compressed|uncompressed) page size (\d+) exceeds configured limit (\d+)`)
+
+// pageSizeError rewrites the reader's refusal of a page header into an
+// *Error naming the row group, the column and the limit; other errors give
+// nil.
+func (g *parquetRowGroup) pageSizeError(i, k int, err error) *Error {
+	m := pageSizeRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return nil
+	}
+	claimed, _ := strconv.ParseInt(m[2], 10, 64)
+	e := &Error{File: g.file.name, Row: g.firstRow(k), Column: g.file.schema.Field(i).Name}
+	if claimed > g.file.lim.chunk {
+		e.Msg = fmt.Sprintf("row group %d: a page claims %s %s, more than the limit of %s", g.idx, byteSize(claimed), m[1], byteSize(g.file.lim.chunk))
+		e.Hint = "raise the limit with --max-chunk-bytes if the input is meant to be like this, or rewrite the file with smaller pages"
+		return e
+	}
+	e.Msg = fmt.Sprintf("row group %d: a page claims %s %s, more than any column chunk of the file holds according to its footer; the file is corrupt", g.idx, byteSize(claimed), m[1])
+	e.Hint = parquetHint
+	return e
+}
+
+// allocError is the *Error of a refused allocation while reading slice k
+// of field i.
+func (g *parquetRowGroup) allocError(i, k int, al *allocLimit) *Error {
+	first := g.firstRow(k)
+	return &Error{File: g.file.name, Row: first, Column: g.file.schema.Field(i).Name,
+		Msg: fmt.Sprintf("row group %d: rows %d-%d of the column need a buffer of %s, more than the limit of %s (the values expand far beyond the file, e.g. through a dictionary, or a page claims more than it holds)",
+			g.idx, first, first+int64(g.sliceRows(k))-1, byteSize(al.size), byteSize(al.max)),
+		Hint: "raise the limit with --max-chunk-bytes if the input is meant to be like this, or rewrite the file with smaller row groups"}
+}
+
+// firstRow is the 1-based file row of the first row of slice k.
+func (g *parquetRowGroup) firstRow(k int) int64 {
+	return g.first + int64(k)*int64(g.slice) + 1
+}
+
+// dictionaryBytes is how many value bytes a dictionary array of strings
+// or binaries expands to; 0 for other arrays.
+func dictionaryBytes(a arrow.Array) int64 {
+	d, ok := a.(*array.Dictionary)
+	if !ok {
+		return 0
+	}
+	type lengths interface{ ValueLen(int) int }
+	vs, ok := d.Dictionary().(lengths)
+	if !ok {
+		return 0
+	}
+	var n int64
+	for i := 0; i < d.Len(); i++ {
+		if d.IsValid(i) {
+			n += int64(vs.ValueLen(d.GetValueIndex(i)))
+		}
+	}
+	return n
+}

@@ -1,0 +1,84 @@
+package format
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+	"github.com/apache/arrow-go/v18/parquet"
+	"github.com/apache/arrow-go/v18/parquet/file"
+
+	"github.com/mldata-io/mldata/internal/hostile"
+)
+
+// A page header that claims more than its file's footer, or than the
+// chunk limit, is refused before its buffer is allocated; the error names
+// the file, row group, column and limit.
+func TestParquetPageClaims(t *testing.T) {
+	data := hostile.PageClaimParquet(t)
+	fe := limitErr(t, memInput("claim.parquet", data), Options{})
+	if got := placeOf(fe); got != (errorPlace{"claim.parquet", 0, 1, "s"}) {
+		t.Errorf("error at %+v (%v)", got, fe)
+	}
+	if want := "row group 0: a page claims 128.0MiB uncompressed, more than any column chunk of the file holds according to its footer; the file is corrupt"; fe.Msg != want {
+		t.Errorf("message %q, want %q", fe.Msg, want)
+	}
+	fe = limitErr(t, memInput("claim.parquet", data), Options{Limits: Limits{MaxChunkBytes: 64 << 20}})
+	wantLimit(t, fe, "max-chunk-bytes", errorPlace{"claim.parquet", 0, 1, "s"}, "row group 0: a page claims 128.0MiB uncompressed, more than the limit of 64MiB")
+}
+
+// A dictionary expanding far beyond the file fails at the chunk limit,
+// whether the reader expands it (string column) or this package does
+// (dictionary column), and reads when the limit allows it.
+func TestParquetDictionaryExpansion(t *testing.T) {
+	for _, stored := range []bool{false, true} {
+		// 4096 rows of one 256 KiB value: 1 GiB once read.
+		data := hostile.DictionaryBombParquet(t, 256<<10, 4096, stored)
+		if len(data) > 64<<10 {
+			t.Fatalf("the test file is %d bytes; it should compress to almost nothing", len(data))
+		}
+		fe := limitErr(t, memInput("bomb.parquet", data), Options{Limits: Limits{MaxChunkBytes: 16 << 20}})
+		wantLimit(t, fe, "max-chunk-bytes", errorPlace{"bomb.parquet", 0, 1, "s"}, "more than the limit of 16MiB")
+		if !strings.Contains(fe.Msg, "row group 0: rows 1-4096 of the column") {
+			t.Errorf("stored schema %v: message %q does not name the rows", stored, fe.Msg)
+		}
+		if stored && !strings.Contains(fe.Msg, "expand through their dictionary to 1GiB, more than the limit of 16MiB") {
+			t.Errorf("message %q does not say what the dictionary expands to", fe.Msg)
+		}
+	}
+	small := hostile.DictionaryBombParquet(t, 1<<10, 64, true)
+	res := mustRead(t, memInput("small.parquet", small), Options{Limits: Limits{MaxChunkBytes: 1 << 20}})
+	if len(res.rows) != 64 || len(res.rows[63][0].(string)) != 1<<10 {
+		t.Fatalf("read %d rows", len(res.rows))
+	}
+}
+
+// The footer may not place a column chunk beyond the end of the file: the
+// reader would allocate that many bytes before reading them.
+func TestParquetFooterBeyondFile(t *testing.T) {
+	sb := array.NewStringBuilder(memory.DefaultAllocator)
+	for i := range 2000 {
+		sb.Append(fmt.Sprintf("row-%06d", i))
+	}
+	col := sb.NewStringArray()
+	defer col.Release()
+	rec := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "s", Type: arrow.BinaryTypes.String}}, nil), []arrow.Array{col}, 2000)
+	defer rec.Release()
+	data := parquetBytes(t, rec, parquet.NewWriterProperties())
+	// Cut the file's middle (20 KB of pages) out, keeping its footer.
+	r, err := file.NewParquetReader(bytes.NewReader(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	footer := int(r.MetaData().Size()) + 8
+	r.Close()
+	cut := append(append([]byte{}, data[:4]...), data[len(data)-footer:]...)
+	fe := limitErr(t, memInput("cut.parquet", cut), Options{})
+	if got := placeOf(fe); got != (errorPlace{"cut.parquet", 0, 1, "s"}) || !strings.Contains(fe.Msg, "beyond the end of the") || !strings.Contains(fe.Hint, "truncated or corrupt") {
+		t.Errorf("got %v", fe)
+	}
+}
