@@ -580,6 +580,35 @@ type DatasetBuildStatus struct {
 	// +kubebuilder:validation:MaxLength=63
 	// +optional
 	JobName string `json:"jobName,omitempty"`
+
+	// artifact pins the published build exactly, for a training Job to
+	// record what it read and check it later.
+	// +optional
+	Artifact *ArtifactStatus `json:"artifact,omitempty"`
+}
+
+// ArtifactStatus names one published build and the digest of its contents.
+type ArtifactStatus struct {
+	// buildID of the build, which `mldata parts --build` takes.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	// +required
+	BuildID string `json:"buildID"`
+
+	// digest is "sha256:" and the hex SHA-256 over one line per part file
+	// of the build, in manifest order: split, path, rows, bytes and the
+	// part's own SHA-256, tab-separated. Equal digests mean the same part
+	// files with the same contents (docs/reading.md).
+	// +kubebuilder:validation:Pattern=`^sha256:[0-9a-f]{64}$`
+	// +kubebuilder:validation:MaxLength=71
+	// +required
+	Digest string `json:"digest"`
+
+	// manifestURI is the build's manifest.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	// +required
+	ManifestURI string `json:"manifestURI"`
 }
 
 // DatasetBuild builds a versioned, split and validated dataset from raw
@@ -595,6 +624,7 @@ type DatasetBuildStatus struct {
 // +kubebuilder:printcolumn:name="Schema",type=integer,JSONPath=`.status.schema.version`
 // +kubebuilder:printcolumn:name="Build",type=string,JSONPath=`.status.buildID`,priority=1
 // +kubebuilder:printcolumn:name="Output",type=string,JSONPath=`.spec.output.uri`,priority=1
+// +kubebuilder:printcolumn:name="Digest",type=string,JSONPath=`.status.artifact.digest`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type DatasetBuild struct {
 	metav1.TypeMeta `json:",inline"`

@@ -15,7 +15,7 @@ import (
 	"github.com/golangci/golangci-lint/v2/pkg/exitcodes"
 
 	// Registers the kubeapilinter module plugin.
-	_ "sigs.k8s.io/kube-api-linter/pkg/plugin"
+	_ "sigs.k8s.io/kube-api-linter"
 )
 
 func main() {

@@ -41,6 +41,7 @@ type Summary struct {
 	SchemaVersion     int32                `json:"schemaVersion,omitempty"`
 	SchemaFingerprint string               `json:"schemaFingerprint,omitempty"`
 	ValidationFailed  int32                `json:"validationFailed,omitempty"`
+	Digest            string               `json:"digest,omitempty"` // manifest.Digest of the build
 
 	// DatasetProfile and DriftCheck.
 	ReportURI     string `json:"reportURI,omitempty"`
