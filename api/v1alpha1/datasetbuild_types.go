@@ -478,11 +478,7 @@ type SchemaChanges struct {
 
 // DatasetBuildStatus records what was built from what.
 type DatasetBuildStatus struct {
-	// observedGeneration is the spec generation the status describes.
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-
-	// conditions: Ready, Reconciling, Stalled, Validated, SchemaCompatible.
+	// conditions of the resource: Ready, Reconciling, Stalled, Validated, SchemaCompatible.
 	// +listType=map
 	// +listMapKey=type
 	// +patchStrategy=merge
@@ -490,6 +486,10 @@ type DatasetBuildStatus struct {
 	// +kubebuilder:validation:MaxItems=8
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
+	// observedGeneration is the spec generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// retry records the attempts at the current inputs.
 	// +optional
@@ -593,22 +593,23 @@ type ArtifactStatus struct {
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=128
 	// +required
-	BuildID string `json:"buildID"`
+	BuildID string `json:"buildID,omitempty"`
 
 	// digest is "sha256:" and the hex SHA-256 over one line per part file
 	// of the build, in manifest order: split, path, rows, bytes and the
 	// part's own SHA-256, tab-separated. Equal digests mean the same part
 	// files with the same contents (docs/reading.md).
 	// +kubebuilder:validation:Pattern=`^sha256:[0-9a-f]{64}$`
+	// +kubebuilder:validation:MinLength=71
 	// +kubebuilder:validation:MaxLength=71
 	// +required
-	Digest string `json:"digest"`
+	Digest string `json:"digest,omitempty"`
 
 	// manifestURI is the build's manifest.
 	// +kubebuilder:validation:MinLength=1
 	// +kubebuilder:validation:MaxLength=2048
 	// +required
-	ManifestURI string `json:"manifestURI"`
+	ManifestURI string `json:"manifestURI,omitempty"`
 }
 
 // DatasetBuild builds a versioned, split and validated dataset from raw
@@ -628,6 +629,7 @@ type ArtifactStatus struct {
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type DatasetBuild struct {
 	metav1.TypeMeta `json:",inline"`
+	// metadata is the object's name, namespace, labels and annotations.
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 
