@@ -564,14 +564,19 @@ func TestStatus(t *testing.T) {
 		wantInvalid(t, k8s.Status().Update(c, over), "status.sources", "must have at most 256 items")
 	})
 	t.Run("artifact digest is a sha256 digest", func(t *testing.T) {
-		for _, digest := range []string{strings.Repeat("0f", 32), "sha256:" + strings.Repeat("0F", 32), "sha256:" + strings.Repeat("0f", 31)} {
+		for digest, msg := range map[string]string{
+			strings.Repeat("0f", 32):                    "should be at least 71 chars long",
+			"sha256:" + strings.Repeat("0f", 31):        "should be at least 71 chars long",
+			"sha256:" + strings.Repeat("0F", 32):        "should match '^sha256:[0-9a-f]{64}$'",
+			"sha256:" + strings.Repeat("0f", 31) + "0g": "should match '^sha256:[0-9a-f]{64}$'",
+		} {
 			bad := got.DeepCopy()
 			bad.Status.Artifact.Digest = digest
-			wantInvalid(t, k8s.Status().Update(c, bad), "status.artifact.digest", "should match '^sha256:[0-9a-f]{64}$'")
+			wantInvalid(t, k8s.Status().Update(c, bad), "status.artifact.digest", msg)
 		}
 		bad := got.DeepCopy()
 		bad.Status.Artifact.ManifestURI = ""
-		wantInvalid(t, k8s.Status().Update(c, bad), "status.artifact.manifestURI", "at least 1 chars long")
+		wantInvalid(t, k8s.Status().Update(c, bad), "status.artifact.manifestURI", "Required value")
 	})
 	t.Run("spec is not written through status", func(t *testing.T) {
 		sneaky := got.DeepCopy()
