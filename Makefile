@@ -168,3 +168,14 @@ verify-api-docs: api-docs ## Fail when docs/api.md is stale.
 	@test -z "$$(git status --porcelain -- docs/api.md)" || { echo "docs/api.md is not committed: run make api-docs and commit"; exit 1; }
 
 verify: verify-api-docs
+
+# ---------------------------------------------------------------------------
+# Lint: golangci-lint (.golangci.yml) over the module and the Kubernetes API
+# linter (.golangci-kal.yml) over api/, one binary built from the module proxy
+# into bin/ by hack/lint/build.sh (cached per version pin; hack/lint/README.md).
+
+.PHONY: lint
+lint: ## Run golangci-lint and kube-api-linter (built into bin/ on first use).
+	@lint=$$(hack/lint/build.sh) && $$lint run ./... && $$lint run --config .golangci-kal.yml ./api/...
+
+verify: lint

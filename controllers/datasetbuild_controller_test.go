@@ -20,6 +20,8 @@ import (
 	"github.com/mldata-io/mldata/api/v1alpha1"
 	"github.com/mldata-io/mldata/internal/jobs"
 	"github.com/mldata-io/mldata/internal/worker"
+	"github.com/mldata-io/mldata/pkg/manifest"
+	"github.com/mldata-io/mldata/pkg/storage"
 )
 
 func newBuild(ns, name, srcURI, outURI string) *v1alpha1.DatasetBuild {
@@ -133,6 +135,13 @@ func TestDatasetBuildLifecycle(t *testing.T) {
 	if st.ObservedGeneration != getBuild(t, b).Generation {
 		t.Errorf("observedGeneration %d", st.ObservedGeneration)
 	}
+	// status.artifact pins the build with the digest of the manifest the
+	// worker published, read back here from the output.
+	m := readManifestAt(t, st.ManifestURI)
+	wantArtifact := &v1alpha1.ArtifactStatus{BuildID: m.BuildID, Digest: manifest.Digest(m), ManifestURI: st.ManifestURI}
+	if d := cmp.Diff(wantArtifact, st.Artifact); d != "" || m.BuildID != st.BuildID || len(m.Splits) != 2 {
+		t.Errorf("artifact (-want +got):\n%s", d)
+	}
 
 	// Unchanged sources and spec: a new reconcile starts no Job.
 	touch(t, b, "example.com/poke", "1")
@@ -168,6 +177,10 @@ func TestDatasetBuildLifecycle(t *testing.T) {
 	if st.FilesProcessed != 1 || st.FilesReused != 2 || st.SourceCount != 3 || st.TotalRows <= 1000 {
 		t.Errorf("incremental build: processed %d reused %d sources %d rows %d", st.FilesProcessed, st.FilesReused, st.SourceCount, st.TotalRows)
 	}
+	m2 := readManifestAt(t, st.ManifestURI)
+	if a := st.Artifact; a == nil || a.BuildID != m2.BuildID || a.Digest != manifest.Digest(m2) || a.Digest == wantArtifact.Digest {
+		t.Errorf("artifact after the second build %+v; first digest %s", a, wantArtifact.Digest)
+	}
 
 	// A spec change: a new Job, even with the same sources.
 	update(t, getBuild(t, b), func(cur *v1alpha1.DatasetBuild) { cur.Spec.SchemaPolicy = v1alpha1.SchemaPolicyAllowAll })
@@ -192,7 +205,7 @@ func TestDatasetBuildLifecycle(t *testing.T) {
 	if v := condition(st.Conditions, v1alpha1.ConditionValidated); v != "False/ValidationFailed" {
 		t.Errorf("Validated %s", v)
 	}
-	if st.TotalRows <= 1000 || st.SourceCount != 3 {
+	if st.TotalRows <= 1000 || st.SourceCount != 3 || st.Artifact == nil || st.Artifact.Digest != manifest.Digest(m2) {
 		t.Errorf("a failed build changed the published fields: %s", mustJSON(st))
 	}
 	eventually(t, "warning event", func() error {
@@ -218,6 +231,25 @@ func TestDatasetBuildLifecycle(t *testing.T) {
 	// Asking for a build runs one.
 	touch(t, b, v1alpha1.AnnotationRequestedAt, "now")
 	waitJobs(t, ns, 4)
+}
+
+// readManifestAt reads the manifest at uri (a file:// output of a test).
+func readManifestAt(t *testing.T, uri string) *manifest.Manifest {
+	t.Helper()
+	base, key, err := worker.SplitManifestURI(uri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loc, err := storage.Open(ctx, base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer loc.Close()
+	m, err := manifest.Read(ctx, loc, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
 }
 
 func newestJob(js []batchv1.Job, not ...string) *batchv1.Job {

@@ -540,6 +540,8 @@ func TestStatus(t *testing.T) {
 		Rows:        []v1alpha1.SplitRows{{Name: "train", Rows: 797}, {Name: "validation", Rows: 102}, {Name: "test", Rows: 101}},
 		Schema:      &v1alpha1.SchemaStatus{Version: 1, Fingerprint: strings.Repeat("ab", 32), ColumnCount: 1, Columns: []v1alpha1.ColumnSchema{{Name: "id", Type: "int64"}}},
 		SourceCount: 2,
+		Artifact: &v1alpha1.ArtifactStatus{BuildID: "20261126T233000123Z-1a2b3c", Digest: "sha256:" + strings.Repeat("0f", 32),
+			ManifestURI: "s3://ml/datasets/churn/builds/20261126T233000123Z-1a2b3c/manifest.json"},
 	}
 	want := b.Status.DeepCopy()
 	if err := k8s.Status().Update(c, &b); err != nil {
@@ -560,6 +562,21 @@ func TestStatus(t *testing.T) {
 			over.Status.Sources[i] = v1alpha1.SourceFile{Key: fmt.Sprintf("part-%05d.csv", i), Size: 1}
 		}
 		wantInvalid(t, k8s.Status().Update(c, over), "status.sources", "must have at most 256 items")
+	})
+	t.Run("artifact digest is a sha256 digest", func(t *testing.T) {
+		for digest, msg := range map[string]string{
+			strings.Repeat("0f", 32):                    "should be at least 71 chars long",
+			"sha256:" + strings.Repeat("0f", 31):        "should be at least 71 chars long",
+			"sha256:" + strings.Repeat("0F", 32):        "should match '^sha256:[0-9a-f]{64}$'",
+			"sha256:" + strings.Repeat("0f", 31) + "0g": "should match '^sha256:[0-9a-f]{64}$'",
+		} {
+			bad := got.DeepCopy()
+			bad.Status.Artifact.Digest = digest
+			wantInvalid(t, k8s.Status().Update(c, bad), "status.artifact.digest", msg)
+		}
+		bad := got.DeepCopy()
+		bad.Status.Artifact.ManifestURI = ""
+		wantInvalid(t, k8s.Status().Update(c, bad), "status.artifact.manifestURI", "Required value")
 	})
 	t.Run("spec is not written through status", func(t *testing.T) {
 		sneaky := got.DeepCopy()

@@ -483,11 +483,7 @@ type SchemaChanges struct {
 
 // DatasetBuildStatus records what was built from what.
 type DatasetBuildStatus struct {
-	// observedGeneration is the spec generation the status describes.
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-
-	// conditions: Ready, Reconciling, Stalled, Validated, SchemaCompatible.
+	// conditions of the resource: Ready, Reconciling, Stalled, Validated, SchemaCompatible.
 	// +listType=map
 	// +listMapKey=type
 	// +patchStrategy=merge
@@ -495,6 +491,10 @@ type DatasetBuildStatus struct {
 	// +kubebuilder:validation:MaxItems=8
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
+	// observedGeneration is the spec generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// retry records the attempts at the current inputs.
 	// +optional
@@ -596,6 +596,35 @@ type DatasetBuildStatus struct {
 	// +kubebuilder:validation:items:MaxLength=1024
 	// +optional
 	Warnings []string `json:"warnings,omitempty"`
+	// artifact pins the published build exactly, for a training Job to
+	// record what it read and check it later.
+	// +optional
+	Artifact *ArtifactStatus `json:"artifact,omitempty"`
+}
+
+// ArtifactStatus names one published build and the digest of its contents.
+type ArtifactStatus struct {
+	// buildID of the build, which `mldata parts --build` takes.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=128
+	// +required
+	BuildID string `json:"buildID,omitempty"`
+
+	// digest is "sha256:" and the hex SHA-256 over one line per part file
+	// of the build, in manifest order: split, path, rows, bytes and the
+	// part's own SHA-256, tab-separated. Equal digests mean the same part
+	// files with the same contents (docs/reading.md).
+	// +kubebuilder:validation:Pattern=`^sha256:[0-9a-f]{64}$`
+	// +kubebuilder:validation:MinLength=71
+	// +kubebuilder:validation:MaxLength=71
+	// +required
+	Digest string `json:"digest,omitempty"`
+
+	// manifestURI is the build's manifest.
+	// +kubebuilder:validation:MinLength=1
+	// +kubebuilder:validation:MaxLength=2048
+	// +required
+	ManifestURI string `json:"manifestURI,omitempty"`
 }
 
 // DatasetBuild builds a versioned, split and validated dataset from raw
@@ -611,9 +640,11 @@ type DatasetBuildStatus struct {
 // +kubebuilder:printcolumn:name="Schema",type=integer,JSONPath=`.status.schema.version`
 // +kubebuilder:printcolumn:name="Build",type=string,JSONPath=`.status.buildID`,priority=1
 // +kubebuilder:printcolumn:name="Output",type=string,JSONPath=`.spec.output.uri`,priority=1
+// +kubebuilder:printcolumn:name="Digest",type=string,JSONPath=`.status.artifact.digest`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type DatasetBuild struct {
 	metav1.TypeMeta `json:",inline"`
+	// metadata is the object's name, namespace, labels and annotations.
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 

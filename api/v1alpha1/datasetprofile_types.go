@@ -176,11 +176,7 @@ type ColumnSummary struct {
 
 // DatasetProfileStatus is the latest profile's summary.
 type DatasetProfileStatus struct {
-	// observedGeneration is the spec generation the status describes.
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-
-	// conditions: Ready, Reconciling, Stalled.
+	// conditions of the resource: Ready, Reconciling, Stalled.
 	// +listType=map
 	// +listMapKey=type
 	// +patchStrategy=merge
@@ -188,6 +184,10 @@ type DatasetProfileStatus struct {
 	// +kubebuilder:validation:MaxItems=8
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
+	// observedGeneration is the spec generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// retry records the attempts at the current inputs.
 	// +optional
@@ -270,6 +270,7 @@ type DatasetProfileStatus struct {
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type DatasetProfile struct {
 	metav1.TypeMeta `json:",inline"`
+	// metadata is the object's name, namespace, labels and annotations.
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 

@@ -118,7 +118,7 @@ type ColumnSelector struct {
 // any metric crosses its threshold; psi always applies, the others only
 // when set.
 type DriftThresholds struct {
-	// psi: a column drifts when its population stability index is at
+	// psi is a threshold: a column drifts when its population stability index is at
 	// least this (--threshold).
 	// +kubebuilder:default=0.1
 	// +kubebuilder:validation:Minimum=0
@@ -126,7 +126,7 @@ type DriftThresholds struct {
 	// +optional
 	PSI *float64 `json:"psi,omitempty"`
 
-	// ksPValue: a numeric column drifts when the Kolmogorov–Smirnov
+	// ksPValue is a threshold: a numeric column drifts when the Kolmogorov–Smirnov
 	// p-value is below this, e.g. 0.05.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:ExclusiveMinimum=true
@@ -135,7 +135,7 @@ type DriftThresholds struct {
 	// +optional
 	KSPValue *float64 `json:"ksPValue,omitempty"`
 
-	// jsDistance: a column drifts when its Jensen–Shannon distance (base
+	// jsDistance is a threshold: a column drifts when its Jensen–Shannon distance (base
 	// 2, from 0 to 1) is at least this.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:ExclusiveMinimum=true
@@ -143,7 +143,7 @@ type DriftThresholds struct {
 	// +optional
 	JSDistance *float64 `json:"jsDistance,omitempty"`
 
-	// chi2PValue: a categorical column drifts when the chi-square test's
+	// chi2PValue is a threshold: a categorical column drifts when the chi-square test's
 	// p-value is below this, e.g. 0.05.
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:ExclusiveMinimum=true
@@ -377,11 +377,7 @@ type DriftRunSummary struct {
 
 // DriftCheckStatus is the latest verdict and the recent history.
 type DriftCheckStatus struct {
-	// observedGeneration is the spec generation the status describes.
-	// +optional
-	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
-
-	// conditions: Ready, Reconciling, Stalled, DriftDetected.
+	// conditions of the resource: Ready, Reconciling, Stalled, DriftDetected.
 	// +listType=map
 	// +listMapKey=type
 	// +patchStrategy=merge
@@ -389,6 +385,10 @@ type DriftCheckStatus struct {
 	// +kubebuilder:validation:MaxItems=8
 	// +optional
 	Conditions []metav1.Condition `json:"conditions,omitempty" patchStrategy:"merge" patchMergeKey:"type"`
+
+	// observedGeneration is the spec generation the status describes.
+	// +optional
+	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
 	// retry records the attempts at the current inputs.
 	// +optional
@@ -443,6 +443,7 @@ type DriftCheckStatus struct {
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
 type DriftCheck struct {
 	metav1.TypeMeta `json:",inline"`
+	// metadata is the object's name, namespace, labels and annotations.
 	// +optional
 	metav1.ObjectMeta `json:"metadata,omitempty"`
 

@@ -53,7 +53,7 @@ func main() {
 		fmt.Fprintf(os.Stderr, "mldata: %v: stopped without finishing\n", sig)
 		os.Exit(exitInterrupted)
 	}()
-	code := run(ctx, os.Args[1:])
+	code := run(ctx, pluginArgs(os.Args[0], os.Args[1:]))
 	if ctx.Err() != nil && code != exitOK {
 		code = exitInterrupted
 	}

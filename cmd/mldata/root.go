@@ -44,6 +44,7 @@ func newRootCmd() *cobra.Command {
 	}
 	// Flag parsing errors are usage errors (exit 2).
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err: err} })
+	asPlugin(root)
 	root.AddCommand(newVersionCmd())
 	for _, add := range subcommands {
 		root.AddCommand(add())

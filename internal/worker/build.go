@@ -206,7 +206,7 @@ func RunBuild(ctx context.Context, spec *v1alpha1.DatasetBuildSpec, opt Options)
 func (b *BuildResult) Summary() *Summary {
 	m := b.Result.Manifest
 	s := &Summary{
-		Kind: KindDatasetBuild, OK: true, BuildID: m.BuildID, UpToDate: b.Result.UpToDate, ManifestURI: b.ManifestURI,
+		Kind: KindDatasetBuild, OK: true, BuildID: m.BuildID, UpToDate: b.Result.UpToDate, ManifestURI: b.ManifestURI, Digest: manifest.Digest(m),
 		SourceCount: int64(len(m.Source.Files)), SourceDigest: m.Source.Digest,
 		SchemaVersion: int32(m.Schema.Version), SchemaFingerprint: m.Schema.Fingerprint,
 		ValidationFailed: int32(len(validate.Failed(m.Validation.Results))),
@@ -284,10 +284,30 @@ func ApplyBuild(st *v1alpha1.DatasetBuildStatus, gen int64, s *Summary, m *manif
 	if st.Schema == nil || st.Schema.Fingerprint != s.SchemaFingerprint {
 		st.Schema = &v1alpha1.SchemaStatus{Version: s.SchemaVersion, Fingerprint: s.SchemaFingerprint}
 	}
+	st.Artifact = artifact(st.Artifact, s, m)
 	if m == nil || m.BuildID != s.BuildID {
 		return
 	}
 	applyManifest(st, m)
+}
+
+// artifact is status.artifact after the successful build s: the summary's
+// digest, or the manifest's when the summary has none (a worker older than
+// the digest). Without either it keeps the previous artifact only if that
+// names the same build, so that status never pairs a build with another
+// build's digest.
+func artifact(prev *v1alpha1.ArtifactStatus, s *Summary, m *manifest.Manifest) *v1alpha1.ArtifactStatus {
+	digest := s.Digest
+	if digest == "" && m != nil && m.BuildID == s.BuildID {
+		digest = manifest.Digest(m)
+	}
+	switch {
+	case digest != "" && s.BuildID != "" && s.ManifestURI != "":
+		return &v1alpha1.ArtifactStatus{BuildID: s.BuildID, Digest: digest, ManifestURI: s.ManifestURI}
+	case prev != nil && prev.BuildID == s.BuildID:
+		return prev
+	}
+	return nil
 }
 
 func applyManifest(st *v1alpha1.DatasetBuildStatus, m *manifest.Manifest) {

@@ -78,6 +78,78 @@ func TestBuildSchemaVersions(t *testing.T) {
 	}
 }
 
+// status.artifact names the published build with the digest of the manifest
+// that build wrote: from the summary, or from the manifest for a summary of
+// an older worker; a failed build leaves it, and a summary that cannot give
+// a digest for a new build clears it rather than pair the build with another
+// build's digest.
+func TestBuildArtifact(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	src := writeFile(t, dir, "v1/a.csv", "id,x\n1,2\n2,3\n3,4\n")
+	spec := &v1alpha1.DatasetBuildSpec{Source: v1alpha1.SourceSpec{URI: v1alpha1.BucketURI(filepath.Dir(src))}, Output: v1alpha1.OutputSpec{URI: v1alpha1.BucketURI(out)}}
+	res, err := Run(ctx, &Task{Kind: KindDatasetBuild, Build: spec}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := terminated(res.Summary)
+	m, err := readManifest(ctx, s.ManifestURI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st v1alpha1.DatasetBuildStatus
+	ApplyBuild(&st, 1, s, m, fixedNow)
+	want := &v1alpha1.ArtifactStatus{BuildID: m.BuildID, Digest: manifest.Digest(m), ManifestURI: filepath.Join(out, "builds", m.BuildID, "manifest.json")}
+	if d := cmp.Diff(want, st.Artifact); d != "" {
+		t.Fatalf("artifact (-want +got):\n%s", d)
+	}
+	if len(want.Digest) != len("sha256:")+64 || !strings.HasPrefix(want.Digest, "sha256:") {
+		t.Errorf("digest %q", want.Digest)
+	}
+
+	// A summary without a digest (an older worker): the manifest gives it.
+	old := *s
+	old.Digest = ""
+	var st2 v1alpha1.DatasetBuildStatus
+	ApplyBuild(&st2, 1, &old, m, fixedNow)
+	if d := cmp.Diff(want, st2.Artifact); d != "" {
+		t.Errorf("artifact from the manifest (-want +got):\n%s", d)
+	}
+	// Without a manifest either, the same build keeps its artifact ...
+	ApplyBuild(&st2, 2, &old, nil, fixedNow)
+	if d := cmp.Diff(want, st2.Artifact); d != "" {
+		t.Errorf("artifact of the same build (-want +got):\n%s", d)
+	}
+	// ... and another build has none.
+	other := old
+	other.BuildID = "20261127T010203000Z-aaaaaa"
+	ApplyBuild(&st2, 3, &other, nil, fixedNow)
+	if st2.Artifact != nil {
+		t.Errorf("artifact %+v for a build without a digest", st2.Artifact)
+	}
+
+	// A failed build publishes nothing: the artifact stays.
+	ApplyBuild(&st, 2, FailureSummary(KindDatasetBuild, errors.New("storage down")), nil, fixedNow)
+	if d := cmp.Diff(want, st.Artifact); d != "" {
+		t.Errorf("artifact after a failure (-want +got):\n%s", d)
+	}
+
+	// New rows: a new build and a new digest.
+	writeFile(t, dir, "v1/b.csv", "id,x\n4,5\n")
+	res, err = Run(ctx, &Task{Kind: KindDatasetBuild, Build: spec}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := readManifest(ctx, res.Summary.ManifestURI)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ApplyBuild(&st, 3, terminated(res.Summary), m2, fixedNow)
+	if st.Artifact == nil || st.Artifact.BuildID != m2.BuildID || st.Artifact.Digest != manifest.Digest(m2) || st.Artifact.Digest == want.Digest {
+		t.Errorf("artifact after a second build %+v; first digest %s", st.Artifact, want.Digest)
+	}
+}
+
 func TestSchemaChangesBounded(t *testing.T) {
 	var changes []schema.Change
 	for i := 0; i < v1alpha1.MaxSchemaChanges+1; i++ {

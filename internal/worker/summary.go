@@ -45,6 +45,7 @@ type Summary struct {
 	// published (the pointer not updated, pruning failed), at most
 	// v1alpha1.MaxWarnings, each cut to maxWarning bytes.
 	Warnings []string `json:"warnings,omitempty"`
+	Digest   string   `json:"digest,omitempty"` // manifest.Digest of the build
 
 	// DatasetProfile and DriftCheck.
 	ReportURI     string `json:"reportURI,omitempty"`
