@@ -34,7 +34,7 @@ func seriesOf(t *testing.T, ns string) []string {
 
 // statusFamilies are the gauges set from status for alerting.
 var statusFamilies = map[string]bool{
-	"mldata_condition":                                   true,
+	"mldata_condition": true,
 	"mldata_condition_last_transition_timestamp_seconds": true,
 	"mldata_schedule_interval_seconds":                   true,
 	"mldata_driftcheck_last_schedule_timestamp_seconds":  true,
