@@ -198,7 +198,7 @@ promtool: $(PROMTOOL) ## Build promtool into bin/ (cached; the largest of the th
 chart: $(HELM) ## Copy config/ (CRDs, RBAC rules, dashboard) into charts/mldata and render config/prometheus/alerts.yaml from the chart.
 	$(GO) run ./hack/chart
 	{ echo '# Generated from charts/mldata/templates/prometheusrule.yaml by make chart; do not edit.'; \
-	  echo '# kubectl apply -f it beside config/default (needs the monitoring.coreos.com CRDs).'; \
+	  echo '# kubectl apply -k config/prometheus applies it (needs the monitoring.coreos.com CRDs).'; \
 	  $(HELM) template mldata charts/mldata --namespace mldata-system --set prometheusRule.enabled=true \
 	    --show-only templates/prometheusrule.yaml | grep -vE '^(# Source:|    (helm.sh/chart|app.kubernetes.io/(managed-by|instance)):)'; \
 	} > config/prometheus/alerts.yaml
