@@ -53,9 +53,20 @@ func helm(t *testing.T, args ...string) (string, error) {
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
 	if err != nil {
-		return string(out), fmt.Errorf("helm %s: %w\n%s", strings.Join(args, " "), err, stderr.String())
+		return string(out), &helmError{args: args, err: err, stderr: stderr.String()}
 	}
 	return string(out), nil
+}
+
+// helmError is a failed helm command with what it wrote on stderr.
+type helmError struct {
+	args   []string
+	err    error
+	stderr string
+}
+
+func (e *helmError) Error() string {
+	return fmt.Sprintf("helm %s: %v\n%s", strings.Join(e.args, " "), e.err, e.stderr)
 }
 
 // render is `helm template` of the chart as release mldata in mldata-system.
@@ -276,19 +287,22 @@ func TestChartRefusesBadValues(t *testing.T) {
 		want string
 	}{
 		{[]string{"scope=namespaced"}, "scope namespaced needs watchNamespaces"},
-		{[]string{"scope=everywhere"}, "scope"},
-		{[]string{"manager.maxConcurrentReconciles=0"}, "maxConcurrentReconciles"},
-		{[]string{"manager.allowedSchemes={s3,ftp}"}, "allowedSchemes"},
-		{[]string{"prometheusRule.intervalsWithoutSuccess=0"}, "intervalsWithoutSuccess"},
-		{[]string{"replicaCount=-1"}, "replicaCount"},
+		{[]string{"scope=everywhere"}, "at '/scope': value must be one of 'cluster', 'namespaced'"},
+		{[]string{"manager.maxConcurrentReconciles=0"}, "at '/manager/maxConcurrentReconciles': minimum: got 0, want 1"},
+		{[]string{"manager.allowedSchemes={s3,ftp}"}, "at '/manager/allowedSchemes/1': value must be one of"},
+		{[]string{"prometheusRule.intervalsWithoutSuccess=0"}, "at '/prometheusRule/intervalsWithoutSuccess': minimum"},
+		{[]string{"replicaCount=-1"}, "at '/replicaCount': minimum"},
+		{[]string{"manager.storageTimout=30s"}, "additional properties 'storageTimout' not allowed"},
+		{[]string{"manager.reconcileTimeout=2 minutes"}, "at '/manager/reconcileTimeout'"},
 	} {
 		args := []string{"template", "mldata", "charts/mldata"}
 		for _, s := range c.set {
 			args = append(args, "--set", s)
 		}
 		_, err := helm(t, args...)
-		if err == nil || !strings.Contains(err.Error(), c.want) {
-			t.Errorf("--set %v: error %v, want one naming %q", c.set, err, c.want)
+		var he *helmError
+		if !errors.As(err, &he) || !strings.Contains(he.stderr, c.want) {
+			t.Errorf("--set %v: error %v, want one saying %q", c.set, err, c.want)
 		}
 	}
 }
