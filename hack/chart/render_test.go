@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-logr/logr"
 	appsv1 "k8s.io/api/apps/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
 	"k8s.io/client-go/discovery"
@@ -358,7 +357,7 @@ func TestChartValidates(t *testing.T) {
 		}
 		t.Skip(msg)
 	}
-	ctrllog.SetLogger(logr.Discard())
+	ctrllog.SetLogger(ctrllog.Log.WithSink(ctrllog.NullLogSink{}))
 	env := &envtest.Environment{
 		BinaryAssetsDirectory:    assets,
 		CRDDirectoryPaths:        []string{filepath.Join(root, "charts", "mldata", "crds")},
