@@ -15,8 +15,12 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/discovery"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
 	"sigs.k8s.io/yaml"
@@ -379,6 +383,15 @@ func TestChartValidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	c, err := client.New(cfg, client.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ns := range []string{"mldata-system", "team-a", "team-b"} {
+		if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	schemas := t.TempDir()
 	n, err := writeSchemas(doc, schemas)
 	if err != nil {
@@ -408,6 +421,7 @@ func TestChartValidates(t *testing.T) {
 		if !bytes.Contains(out, []byte("Invalid: 0, Errors: 0")) {
 			t.Errorf("%s scope: %s", name, out)
 		}
+		dryRun(t, c, manifests)
 	}
 	// The check catches a misspelt field and a wrong type.
 	for _, bad := range []string{
@@ -422,6 +436,28 @@ func TestChartValidates(t *testing.T) {
 			t.Errorf("kubeconform did not refuse\n%s\nerror %v, output:\n%s", bad, err, out)
 		} else {
 			t.Logf("refused: %s", bytes.TrimSpace(out))
+		}
+	}
+}
+
+// dryRun creates every rendered object but the Prometheus Operator's in
+// the API server with dryRun=All: the server's own validation and
+// admission, references between RBAC objects included.
+func dryRun(t *testing.T, c client.Client, manifests string) {
+	t.Helper()
+	for _, o := range objects(t, manifests) {
+		if o.Kind == "ServiceMonitor" || o.Kind == "PrometheusRule" {
+			continue
+		}
+		var u unstructured.Unstructured
+		if err := yaml.Unmarshal(o.raw, &u.Object); err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		err := c.Create(ctx, &u, client.DryRunAll)
+		cancel()
+		if err != nil {
+			t.Errorf("%s: the API server refuses it: %v", o.id(), err)
 		}
 	}
 }
