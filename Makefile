@@ -197,11 +197,12 @@ promtool: $(PROMTOOL) ## Build promtool into bin/ (cached; the largest of the th
 .PHONY: chart
 chart: $(HELM) ## Copy config/ (CRDs, RBAC rules, dashboard) into charts/mldata and render config/prometheus/alerts.yaml from the chart.
 	$(GO) run ./hack/chart
+	$(HELM) template mldata charts/mldata --namespace mldata-system --set prometheusRule.enabled=true \
+		--show-only templates/prometheusrule.yaml > config/prometheus/alerts.yaml.tmp
 	{ echo '# Generated from charts/mldata/templates/prometheusrule.yaml by make chart; do not edit.'; \
 	  echo '# kubectl apply -k config/prometheus applies it (needs the monitoring.coreos.com CRDs).'; \
-	  $(HELM) template mldata charts/mldata --namespace mldata-system --set prometheusRule.enabled=true \
-	    --show-only templates/prometheusrule.yaml | grep -vE '^(# Source:|    (helm.sh/chart|app.kubernetes.io/(managed-by|instance)):)'; \
-	} > config/prometheus/alerts.yaml
+	  grep -vE '^(# Source:|    (helm.sh/chart|app.kubernetes.io/(managed-by|instance)):)' config/prometheus/alerts.yaml.tmp; \
+	} > config/prometheus/alerts.yaml && rm config/prometheus/alerts.yaml.tmp
 
 .PHONY: chart-verify
 chart-verify: chart ## Fail when the chart or config/prometheus/alerts.yaml are stale, or helm lint fails.
