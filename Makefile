@@ -179,3 +179,52 @@ lint: ## Run golangci-lint and kube-api-linter (built into bin/ on first use).
 	@lint=$$(hack/lint/build.sh) && $$lint run ./... && $$lint run --config .golangci-kal.yml ./api/...
 
 verify: lint
+
+# ---------------------------------------------------------------------------
+# Helm chart (charts/mldata), alerts (config/prometheus) and dashboard
+# (config/grafana). helm, kubeconform and promtool are built from source
+# through the Go module proxy into bin/ by hack/tools/install.sh, once.
+
+HELM_VERSION        ?= v4.3.2
+KUBECONFORM_VERSION ?= v0.8.0
+# The Go module version of Prometheus 3.16's promtool.
+PROMTOOL_VERSION    ?= v0.316.0
+HELM        := $(abspath $(BIN))/helm-$(HELM_VERSION)
+KUBECONFORM := $(abspath $(BIN))/kubeconform-$(KUBECONFORM_VERSION)
+PROMTOOL    := $(abspath $(BIN))/promtool-$(PROMTOOL_VERSION)
+
+$(HELM):
+	hack/tools/install.sh helm helm.sh/helm/v4/cmd/helm $(HELM_VERSION) >/dev/null
+$(KUBECONFORM):
+	hack/tools/install.sh kubeconform github.com/yannh/kubeconform/cmd/kubeconform $(KUBECONFORM_VERSION) >/dev/null
+$(PROMTOOL):
+	hack/tools/install.sh promtool github.com/prometheus/prometheus/cmd/promtool $(PROMTOOL_VERSION) >/dev/null
+
+.PHONY: helm kubeconform promtool
+helm: $(HELM) ## Build helm into bin/ (cached).
+kubeconform: $(KUBECONFORM) ## Build kubeconform into bin/ (cached).
+promtool: $(PROMTOOL) ## Build promtool into bin/ (cached; the largest of the three).
+
+.PHONY: chart
+chart: $(HELM) ## Copy config/ (CRDs, RBAC rules, dashboard) into charts/mldata and render config/prometheus/alerts.yaml from the chart.
+	$(GO) run ./hack/chart
+	$(HELM) template mldata charts/mldata --namespace mldata-system --set prometheusRule.enabled=true \
+		--show-only templates/prometheusrule.yaml > config/prometheus/alerts.yaml.tmp
+	{ echo '# Generated from charts/mldata/templates/prometheusrule.yaml by make chart; do not edit.'; \
+	  echo '# kubectl apply -k config/prometheus applies it (needs the monitoring.coreos.com CRDs).'; \
+	  grep -vE '^(# Source:|    (helm.sh/chart|app.kubernetes.io/(managed-by|instance)):)' config/prometheus/alerts.yaml.tmp; \
+	} > config/prometheus/alerts.yaml && rm config/prometheus/alerts.yaml.tmp
+
+.PHONY: chart-verify
+chart-verify: chart ## Fail when the chart or config/prometheus/alerts.yaml are stale, or helm lint fails.
+	@git diff --exit-code -- charts config/prometheus config/grafana || { echo "the chart or config/prometheus/alerts.yaml are stale: run make chart and commit"; exit 1; }
+	@test -z "$$(git status --porcelain --untracked-files=all -- charts config/prometheus)" || { git status --porcelain -- charts config/prometheus; echo "run make chart and commit"; exit 1; }
+	$(HELM) lint --strict charts/mldata
+	$(HELM) lint --strict charts/mldata --set scope=namespaced --set 'watchNamespaces={team-a}'
+
+.PHONY: test-e2e-helm
+test-e2e-helm: $(HELM) ## The end-to-end setup and first scenario with the operator installed by the Helm chart instead of kustomize.
+	E2E_INSTALL=helm $(GO) test -tags e2e -count=1 -timeout 30m -v -run 'TestE2E/samples$$' ./test/e2e/
+
+test: $(HELM) $(KUBECONFORM) $(PROMTOOL)
+verify: chart-verify

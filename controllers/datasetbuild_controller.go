@@ -96,6 +96,8 @@ func (r *DatasetBuildReconciler) Reconcile(ctx context.Context, req ctrl.Request
 			return
 		}
 		metrics.SetBuildRows(b.Namespace, b.Name, b.Status.Rows)
+		metrics.SetConditions(worker.KindDatasetBuild, b.Namespace, b.Name, b.Status.Conditions)
+		metrics.SetScheduleInterval(worker.KindDatasetBuild, b.Namespace, b.Name, scheduleInterval(b.Spec.Schedule, b.Spec.TimeZone, b.Spec.IntervalSeconds, r.now()))
 		emit(r.Recorder, &b, evs)
 	}()
 	res, err := r.reconcile(ctx, &b, &evs)

@@ -83,6 +83,8 @@ func (r *DatasetProfileReconciler) Reconcile(ctx context.Context, req ctrl.Reque
 			afterPatch(err, &res, &retErr)
 			return
 		}
+		metrics.SetConditions(worker.KindDatasetProfile, p.Namespace, p.Name, p.Status.Conditions)
+		metrics.SetScheduleInterval(worker.KindDatasetProfile, p.Namespace, p.Name, scheduleInterval(p.Spec.Schedule, p.Spec.TimeZone, nil, r.now()))
 		emit(r.Recorder, &p, evs)
 	}()
 	res, err := r.reconcile(ctx, &p, &evs)

@@ -101,6 +101,9 @@ func (r *DriftCheckReconciler) Reconcile(ctx context.Context, req ctrl.Request) 
 			return
 		}
 		metrics.SetDriftPSI(d.Namespace, d.Name, d.Status.LastRun)
+		metrics.SetConditions(worker.KindDriftCheck, d.Namespace, d.Name, d.Status.Conditions)
+		metrics.SetScheduleInterval(worker.KindDriftCheck, d.Namespace, d.Name, scheduleInterval(d.Spec.Schedule, d.Spec.TimeZone, nil, r.now()))
+		metrics.SetDriftLastSchedule(d.Namespace, d.Name, d.Status.LastScheduleTime)
 		emit(r.Recorder, &d, evs)
 	}()
 	res, err := r.reconcile(ctx, &d, &evs)

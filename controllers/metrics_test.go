@@ -25,8 +25,28 @@ import (
 
 // seriesOf returns the series of the operator's metrics whose namespace
 // label is ns, as "name{label=value,...} value" lines, sorted as the
-// registry gathers them.
+// registry gathers them; the gauges set from status conditions and
+// schedules are left to statusSeriesOf.
 func seriesOf(t *testing.T, ns string) []string {
+	t.Helper()
+	return gatherSeries(t, ns, func(name string) bool { return !statusFamilies[name] })
+}
+
+// statusFamilies are the gauges set from status for alerting.
+var statusFamilies = map[string]bool{
+	"mldata_condition": true,
+	"mldata_condition_last_transition_timestamp_seconds": true,
+	"mldata_schedule_interval_seconds":                   true,
+	"mldata_driftcheck_last_schedule_timestamp_seconds":  true,
+}
+
+// statusSeriesOf is seriesOf for the gauges set from status.
+func statusSeriesOf(t *testing.T, ns string) []string {
+	t.Helper()
+	return gatherSeries(t, ns, func(name string) bool { return statusFamilies[name] })
+}
+
+func gatherSeries(t *testing.T, ns string, family func(string) bool) []string {
 	t.Helper()
 	families, err := crmetrics.Registry.Gather()
 	if err != nil {
@@ -34,7 +54,7 @@ func seriesOf(t *testing.T, ns string) []string {
 	}
 	var out []string
 	for _, f := range families {
-		if !strings.HasPrefix(f.GetName(), "mldata_") {
+		if !strings.HasPrefix(f.GetName(), "mldata_") || !family(f.GetName()) {
 			continue
 		}
 		for _, m := range f.GetMetric() {
@@ -107,6 +127,14 @@ func TestBuildMetrics(t *testing.T) {
 		fmt.Sprintf("mldata_datasetbuild_rows{name=churn,split=train} %d", rows["train"]),
 	}
 	eventually(t, "build series", func() error { return sameSeries(want, seriesOf(t, ns)) })
+	eventually(t, "condition series", func() error {
+		for _, w := range []string{"mldata_condition{kind=DatasetBuild,name=churn,type=Ready} 1", "mldata_condition{kind=DatasetBuild,name=churn,type=Stalled} 0"} {
+			if !slices.Contains(statusSeriesOf(t, ns), w) {
+				return fmt.Errorf("no %s in %v", w, statusSeriesOf(t, ns))
+			}
+		}
+		return nil
+	})
 
 	// The endpoint serves them.
 	body := scrape(t, addr)
@@ -138,6 +166,7 @@ func TestBuildMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "series deleted", func() error { return sameSeries(nil, seriesOf(t, ns)) })
+	eventually(t, "status series deleted", func() error { return sameSeries(nil, statusSeriesOf(t, ns)) })
 }
 
 func TestDriftMetrics(t *testing.T) {
@@ -248,6 +277,74 @@ func TestMetricsBounded(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestStatusMetrics: the gauges alerts read are set from status, follow
+// it (a condition turning Unknown loses its series) and go with the
+// resource.
+func TestStatusMetrics(t *testing.T) {
+	ns := "status-gauges"
+	t0 := metav1.NewTime(time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC))
+	metrics.SetConditions(worker.KindDatasetBuild, ns, "b", []metav1.Condition{
+		{Type: v1alpha1.ConditionReady, Status: metav1.ConditionFalse, LastTransitionTime: t0},
+		{Type: v1alpha1.ConditionStalled, Status: metav1.ConditionTrue, LastTransitionTime: t0},
+		{Type: v1alpha1.ConditionReconciling, Status: metav1.ConditionUnknown, LastTransitionTime: t0},
+	})
+	metrics.SetScheduleInterval(worker.KindDatasetBuild, ns, "b", time.Hour)
+	metrics.SetDriftLastSchedule(ns, "d", &t0)
+	if err := sameSeries([]string{
+		"mldata_condition{kind=DatasetBuild,name=b,type=Ready} 0",
+		"mldata_condition{kind=DatasetBuild,name=b,type=Stalled} 1",
+		"mldata_condition_last_transition_timestamp_seconds{kind=DatasetBuild,name=b,type=Ready} 1.7957808e+09",
+		"mldata_condition_last_transition_timestamp_seconds{kind=DatasetBuild,name=b,type=Stalled} 1.7957808e+09",
+		"mldata_driftcheck_last_schedule_timestamp_seconds{name=d} 1.7957808e+09",
+		"mldata_schedule_interval_seconds{kind=DatasetBuild,name=b} 3600",
+	}, statusSeriesOf(t, ns)); err != nil {
+		t.Error(err)
+	}
+	// Stalled goes Unknown, Ready turns True; the interval goes.
+	t1 := metav1.NewTime(t0.Add(time.Minute))
+	metrics.SetConditions(worker.KindDatasetBuild, ns, "b", []metav1.Condition{
+		{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, LastTransitionTime: t1},
+		{Type: v1alpha1.ConditionStalled, Status: metav1.ConditionUnknown, LastTransitionTime: t1},
+	})
+	metrics.SetScheduleInterval(worker.KindDatasetBuild, ns, "b", 0)
+	if err := sameSeries([]string{
+		"mldata_condition{kind=DatasetBuild,name=b,type=Ready} 1",
+		"mldata_condition_last_transition_timestamp_seconds{kind=DatasetBuild,name=b,type=Ready} 1.79578086e+09",
+		"mldata_driftcheck_last_schedule_timestamp_seconds{name=d} 1.7957808e+09",
+	}, statusSeriesOf(t, ns)); err != nil {
+		t.Error(err)
+	}
+	metrics.ForgetBuild(ns, "b")
+	metrics.ForgetDriftCheck(ns, "d")
+	if err := sameSeries(nil, statusSeriesOf(t, ns)); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestScheduleInterval(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 30, 0, 0, time.UTC)
+	for _, c := range []struct {
+		schedule v1alpha1.CronSchedule
+		tz       v1alpha1.TimeZone
+		interval *int32
+		want     time.Duration
+	}{
+		{"", "", nil, 0},
+		{"", "", ptrTo[int32](0), 0},
+		{"", "", ptrTo[int32](900), 15 * time.Minute},
+		{"0 * * * *", "", nil, time.Hour},
+		{"*/10 * * * *", "", ptrTo[int32](900), 10 * time.Minute}, // the schedule wins, as cadence does
+		{"0 6 * * *", "Europe/Paris", nil, 24 * time.Hour},
+		{"0 6 * * *", "Nowhere/Atlantis", nil, 0},
+	} {
+		if got := scheduleInterval(c.schedule, c.tz, c.interval, now); got != c.want {
+			t.Errorf("scheduleInterval(%q, %q, %v) = %v, want %v", c.schedule, c.tz, c.interval, got, c.want)
+		}
+	}
+}
+
+func ptrTo[T any](v T) *T { return &v }
 
 // checkGauge compares a gauge that exists with want.
 func checkGauge(t *testing.T, g prometheus.Gauge, want float64) {

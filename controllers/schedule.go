@@ -85,3 +85,22 @@ func nextRun(spec scheduleSpec, last *metav1.Time, owned []batchv1.Job, now time
 	}
 	return p, nil
 }
+
+// scheduleInterval is the time between two runs a resource asks for, for
+// the mldata_schedule_interval_seconds gauge: intervalSeconds, or the gap
+// between the cron schedule's next two times after now; 0 for a resource
+// without either, or whose schedule does not parse.
+func scheduleInterval(schedule v1alpha1.CronSchedule, tz v1alpha1.TimeZone, intervalSeconds *int32, now time.Time) time.Duration {
+	if schedule == "" {
+		if intervalSeconds == nil || *intervalSeconds <= 0 {
+			return 0
+		}
+		return time.Duration(*intervalSeconds) * time.Second
+	}
+	sched, err := parseSchedule(schedule, tz)
+	if err != nil {
+		return 0
+	}
+	next := sched.Next(now)
+	return sched.Next(next).Sub(next)
+}

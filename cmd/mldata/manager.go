@@ -59,6 +59,11 @@ grants it), beside controller-runtime's and Go's:
   mldata_driftcheck_last_max_psi{namespace,name}               highest PSI of the last successful run
   mldata_driftcheck_last_psi{namespace,name,column}            PSI of each column of that run (the 32 largest)
   mldata_datasetprofile_runs_total{namespace,name,result}      finished profile Jobs (succeeded, failed)
+and, set from status for alerts (config/prometheus/alerts.yaml):
+  mldata_condition{kind,namespace,name,type}                   1 True, 0 False per status condition
+  mldata_condition_last_transition_timestamp_seconds{kind,namespace,name,type}
+  mldata_schedule_interval_seconds{kind,namespace,name}        intervalSeconds, or the cron schedule's gap
+  mldata_driftcheck_last_schedule_timestamp_seconds{namespace,name}  latest scheduled time handled
 A resource's series are deleted with the resource.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	crmetrics "sigs.k8s.io/controller-runtime/pkg/metrics"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
@@ -33,6 +34,8 @@ const (
 	LabelResult    = "result"
 	LabelSplit     = "split"
 	LabelColumn    = "column"
+	LabelKind      = "kind"
+	LabelType      = "type"
 )
 
 // Result label values.
@@ -113,10 +116,46 @@ var (
 	}, []string{LabelNamespace, LabelName, LabelResult})
 )
 
+// Gauges set from status for alerting (config/prometheus/alerts.yaml): a
+// condition, how long it has held, and the schedule a resource should keep.
+var (
+	// Condition is 1 for a True and 0 for a False status condition of a
+	// resource (Ready, Reconciling, Stalled, Validated, SchemaCompatible,
+	// DriftDetected); an Unknown or absent condition has no series.
+	Condition = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mldata_condition",
+		Help: "Status conditions of mldata resources: 1 when True, 0 when False; Unknown or absent conditions have no series.",
+	}, []string{LabelKind, LabelNamespace, LabelName, LabelType})
+
+	// ConditionTransition is the lastTransitionTime of each condition
+	// Condition has a series for.
+	ConditionTransition = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mldata_condition_last_transition_timestamp_seconds",
+		Help: "Time, in seconds since the epoch, a status condition of an mldata resource last changed status.",
+	}, []string{LabelKind, LabelNamespace, LabelName, LabelType})
+
+	// ScheduleInterval is the time between two runs a resource asks for:
+	// intervalSeconds, or the gap between the next two times of its cron
+	// schedule. Resources that run once per inputs have no series.
+	ScheduleInterval = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mldata_schedule_interval_seconds",
+		Help: "Seconds between two scheduled runs of an mldata resource (intervalSeconds, or the gap between the next two cron times).",
+	}, []string{LabelKind, LabelNamespace, LabelName})
+
+	// DriftLastSchedule is the DriftCheck's status.lastScheduleTime: the
+	// latest scheduled time the manager handled (ran, or skipped for
+	// unchanged inputs or the concurrency policy).
+	DriftLastSchedule = prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "mldata_driftcheck_last_schedule_timestamp_seconds",
+		Help: "Latest scheduled time, in seconds since the epoch, the manager handled for a DriftCheck (run, or skipped as unchanged or by concurrencyPolicy).",
+	}, []string{LabelNamespace, LabelName})
+)
+
 // Collectors are all the operator's collectors.
 var Collectors = []prometheus.Collector{
 	BuildsTotal, BuildDuration, BuildRows, FilesProcessed, FilesReused,
 	DriftRunsTotal, DriftMaxPSI, DriftPSI, ProfileRunsTotal,
+	Condition, ConditionTransition, ScheduleInterval, DriftLastSchedule,
 }
 
 func init() {
@@ -132,6 +171,80 @@ var tracked = struct {
 }{splits: map[key][]string{}, columns: map[key][]string{}}
 
 type key struct{ namespace, name string }
+
+// conditionTypes remembers the condition types set per resource (kind,
+// namespace, name), so that a condition that turns Unknown or goes away
+// loses its series.
+var conditionTypes = struct {
+	sync.Mutex
+	m map[[3]string][]string
+}{m: map[[3]string][]string{}}
+
+// SetConditions sets the condition gauges of one resource from its status.
+func SetConditions(kind, namespace, name string, conds []metav1.Condition) {
+	k := [3]string{kind, namespace, name}
+	var types []string
+	for _, c := range conds {
+		if c.Status == metav1.ConditionTrue || c.Status == metav1.ConditionFalse {
+			types = append(types, c.Type)
+		}
+	}
+	conditionTypes.Lock()
+	defer conditionTypes.Unlock()
+	for _, old := range conditionTypes.m[k] {
+		if !contains(types, old) {
+			Condition.DeleteLabelValues(kind, namespace, name, old)
+			ConditionTransition.DeleteLabelValues(kind, namespace, name, old)
+		}
+	}
+	for _, c := range conds {
+		if !contains(types, c.Type) {
+			continue
+		}
+		v := 0.0
+		if c.Status == metav1.ConditionTrue {
+			v = 1
+		}
+		Condition.WithLabelValues(kind, namespace, name, c.Type).Set(v)
+		ConditionTransition.WithLabelValues(kind, namespace, name, c.Type).Set(float64(c.LastTransitionTime.Unix()))
+	}
+	if len(types) == 0 {
+		delete(conditionTypes.m, k)
+	} else {
+		conditionTypes.m[k] = types
+	}
+}
+
+// SetScheduleInterval sets the interval gauge of a resource; 0 (no
+// interval or schedule) deletes it.
+func SetScheduleInterval(kind, namespace, name string, interval time.Duration) {
+	if interval <= 0 {
+		ScheduleInterval.DeleteLabelValues(kind, namespace, name)
+		return
+	}
+	ScheduleInterval.WithLabelValues(kind, namespace, name).Set(interval.Seconds())
+}
+
+// SetDriftLastSchedule sets the DriftCheck's last schedule gauge; nil (no
+// scheduled time handled yet) deletes it.
+func SetDriftLastSchedule(namespace, name string, t *metav1.Time) {
+	if t == nil {
+		DriftLastSchedule.DeleteLabelValues(namespace, name)
+		return
+	}
+	DriftLastSchedule.WithLabelValues(namespace, name).Set(float64(t.Unix()))
+}
+
+// forgetStatus deletes the status gauges of a deleted resource.
+func forgetStatus(kind, namespace, name string) {
+	l := prometheus.Labels{LabelKind: kind, LabelNamespace: namespace, LabelName: name}
+	for _, v := range []*prometheus.MetricVec{Condition.MetricVec, ConditionTransition.MetricVec, ScheduleInterval.MetricVec} {
+		v.DeletePartialMatch(l)
+	}
+	conditionTypes.Lock()
+	delete(conditionTypes.m, [3]string{kind, namespace, name})
+	conditionTypes.Unlock()
+}
 
 // BuildResult is the result label of a build summary.
 func BuildResult(s *worker.Summary) string {
@@ -192,6 +305,7 @@ func ForgetBuild(namespace, name string) {
 	tracked.Lock()
 	delete(tracked.splits, key{namespace, name})
 	tracked.Unlock()
+	forgetStatus(worker.KindDatasetBuild, namespace, name)
 }
 
 // DriftResult is the result label of a drift summary.
@@ -257,12 +371,13 @@ func SetDriftPSI(namespace, name string, last *v1alpha1.DriftRun) {
 // ForgetDriftCheck deletes every series of a deleted DriftCheck.
 func ForgetDriftCheck(namespace, name string) {
 	l := prometheus.Labels{LabelNamespace: namespace, LabelName: name}
-	for _, v := range []*prometheus.MetricVec{DriftRunsTotal.MetricVec, DriftMaxPSI.MetricVec, DriftPSI.MetricVec} {
+	for _, v := range []*prometheus.MetricVec{DriftRunsTotal.MetricVec, DriftMaxPSI.MetricVec, DriftPSI.MetricVec, DriftLastSchedule.MetricVec} {
 		v.DeletePartialMatch(l)
 	}
 	tracked.Lock()
 	delete(tracked.columns, key{namespace, name})
 	tracked.Unlock()
+	forgetStatus(worker.KindDriftCheck, namespace, name)
 }
 
 // RecordProfileRun counts one finished profile Job.
@@ -277,6 +392,7 @@ func RecordProfileRun(namespace, name string, s *worker.Summary) {
 // ForgetProfile deletes every series of a deleted DatasetProfile.
 func ForgetProfile(namespace, name string) {
 	ProfileRunsTotal.DeletePartialMatch(prometheus.Labels{LabelNamespace: namespace, LabelName: name})
+	forgetStatus(worker.KindDatasetProfile, namespace, name)
 }
 
 func contains(list []string, s string) bool {

@@ -167,12 +167,22 @@ func setUp(m *testing.M) (int, error) {
 	return code, nil
 }
 
-// install applies the CRDs and the generated RBAC (config/local), and
+// install applies the CRDs and the generated RBAC (config/local), or with
+// E2E_INSTALL=helm installs the Helm chart (charts/mldata) instead, and
 // creates the suite's namespace under the restricted Pod Security Standard
 // with the S3 Secret in it.
 func install() error {
-	if _, err := kubectl("apply", "--server-side", "-k", "config/local"); err != nil {
-		return err
+	switch mode := os.Getenv("E2E_INSTALL"); mode {
+	case "", "kustomize":
+		if _, err := kubectl("apply", "--server-side", "-k", "config/local"); err != nil {
+			return err
+		}
+	case "helm":
+		if err := installChart(); err != nil {
+			return err
+		}
+	default:
+		return fmt.Errorf("E2E_INSTALL=%s: want kustomize (the default) or helm", mode)
 	}
 	if _, err := kubectl("wait", "--for=condition=Established", "--timeout=60s",
 		"crd/datasetbuilds.mldata.io", "crd/datasetprofiles.mldata.io", "crd/driftchecks.mldata.io"); err != nil {
@@ -190,6 +200,34 @@ metadata:
 		return err
 	}
 	return createS3Secret("mldata-s3")
+}
+
+// installChart installs the chart as a platform team would (release
+// mldata, namespace mldata-system): its CRDs, RBAC, service accounts and
+// metrics Service. The manager Deployment gets 0 replicas: the local node
+// gives pods no service-account token, so the manager runs as a process
+// (startManager) under the chart's ServiceAccount and RBAC instead.
+func installChart() error {
+	helm := filepath.Join(env.root, "bin", "helm")
+	if _, err := os.Stat(helm); err != nil {
+		return fmt.Errorf("E2E_INSTALL=helm needs %s: run make helm", helm)
+	}
+	if _, err := run([]string{"KUBECONFIG=" + env.kubeconfig}, "", helm, "upgrade", "--install", "mldata", "charts/mldata",
+		"--namespace", systemNS, "--create-namespace", "--set", "replicaCount=0", "--wait", "--timeout", "3m"); err != nil {
+		return err
+	}
+	// The chart's objects carry the kustomize install's names.
+	for _, obj := range []string{"serviceaccount/" + managerSA, "deployment/mldata-controller-manager", "service/mldata-controller-manager-metrics-service"} {
+		if _, err := kubectl("-n", systemNS, "get", obj); err != nil {
+			return fmt.Errorf("the chart did not create %s: %w", obj, err)
+		}
+	}
+	for _, obj := range []string{"clusterrole/mldata-manager-role", "clusterrolebinding/mldata-manager-rolebinding", "clusterrole/mldata-metrics-reader"} {
+		if _, err := kubectl("get", obj); err != nil {
+			return fmt.Errorf("the chart did not create %s: %w", obj, err)
+		}
+	}
+	return nil
 }
 
 func createS3Secret(name string) error {
