@@ -109,6 +109,9 @@ type Thresholds struct {
 	KSPValue   *float64 `json:"ks_pvalue,omitempty"`
 	JS         *float64 `json:"js,omitempty"`
 	Chi2PValue *float64 `json:"chi2_pvalue,omitempty"`
+	// DriftShare, when set, makes has_drift need at least this share of
+	// the compared columns to drift (default: any one column).
+	DriftShare *float64 `json:"drift_share,omitempty"`
 }
 
 // Options control Compare. The zero value means 10 uniform bins, epsilon
@@ -118,6 +121,8 @@ type Options struct {
 	Binning    Binning
 	Epsilon    float64
 	Thresholds Thresholds
+	// Methods choose the verdict method of some columns (methods.go).
+	Methods []MethodRule
 	// Columns, when set, restricts the comparison to these columns; each
 	// must exist on at least one side.
 	Columns []string
@@ -157,6 +162,7 @@ type Report struct {
 	CategoricalDrift profile.Object[*CategoricalDrift] `json:"categorical_drift"`
 	Skipped          []Skipped                         `json:"skipped"`
 	HasDrift         bool                              `json:"has_drift"`
+	DriftShare       float64                           `json:"drift_share"`
 	Conventions      Conventions                       `json:"conventions"`
 }
 
@@ -170,6 +176,15 @@ type NumericDrift struct {
 	// KSStatistic and KSPValue are nil when the baseline is a stored profile.
 	KSStatistic *float64 `json:"ks_statistic"`
 	KSPValue    *float64 `json:"ks_pvalue"`
+	// WassersteinDistance and WassersteinNormed are nil when the baseline
+	// is a stored profile or a side holds ±Inf.
+	WassersteinDistance *float64 `json:"wasserstein_distance"`
+	WassersteinNormed   *float64 `json:"wasserstein_normed"`
+	HellingerDistance   float64  `json:"hellinger_distance"`
+	// Method decided drift_detected, against Threshold (nil for
+	// MethodThresholds, whose thresholds are in the conventions).
+	Method    Method   `json:"method"`
+	Threshold *float64 `json:"threshold"`
 	// Edges are the interior bin edges; bin i is [Edges[i−1], Edges[i]) with
 	// the outer bins open.
 	Edges          []float64 `json:"edges"`
@@ -187,6 +202,11 @@ type CategoricalDrift struct {
 	JSDistance    float64 `json:"js_distance"`
 	Chi2          float64 `json:"chi2"`
 	Chi2PValue    float64 `json:"chi2_pvalue"`
+	// HellingerDistance and LInfDistance use the raw shares, as JSDistance.
+	HellingerDistance float64  `json:"hellinger_distance"`
+	LInfDistance      float64  `json:"linf_distance"`
+	Method            Method   `json:"method"`
+	Threshold         *float64 `json:"threshold"`
 	// NumCategories is the size of the union of categories.
 	NumCategories int `json:"num_categories"`
 	// BaselineTotal and CurrentTotal are the non-null counts of each side,
@@ -223,6 +243,14 @@ type Conventions struct {
 	// MaxCategories is the distinct-value limit above which a non-numeric
 	// column is skipped; 0 when there is none.
 	MaxCategories int `json:"max_categories,omitempty"`
+	// Methods are the chosen verdict methods with their thresholds;
+	// Verdict states each method's rule.
+	Methods     []MethodRule      `json:"methods,omitempty"`
+	Verdict     map[string]string `json:"verdict"`
+	Wasserstein string            `json:"wasserstein"`
+	Hellinger   string            `json:"hellinger"`
+	LInf        string            `json:"linf"`
+	DriftShare  string            `json:"drift_share"`
 }
 
 // MaxPSI returns the largest PSI over all compared columns (0 if none).
@@ -341,7 +369,7 @@ func (o *Options) defaults() error {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return nil
+	return o.checkMethods()
 }
 
 // columnPlan is one column to compare.
@@ -384,6 +412,10 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 		return nil, err
 	}
 	r.Skipped = append(r.Skipped, skipped...)
+	verdicts, err := resolveMethods(plans, baseline, current, opt)
+	if err != nil {
+		return nil, err
+	}
 
 	var base *sideData
 	if !pinned {
@@ -421,6 +453,12 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 				res.cat, res.skip = categorical(bc, cur.cats[i], opt)
 			}
 		}
+		if res.num != nil {
+			verdicts[i].decideNumeric(res.num, opt)
+		}
+		if res.cat != nil {
+			verdicts[i].decideCategorical(res.cat, opt)
+		}
 		// The values are no longer needed: let the collector have them
 		// while other columns are still being compared.
 		cur.nums[i], cur.cats[i] = nil, catSide{}
@@ -442,6 +480,7 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 			r.Skipped = append(r.Skipped, Skipped{Column: pl.name, Reason: res.skip})
 		}
 	}
+	r.setDriftShare(opt.Thresholds.DriftShare)
 	// Every number in the report must be valid JSON; fail here rather than
 	// when the caller writes it.
 	if _, err := json.Marshal(r); err != nil {
@@ -468,6 +507,7 @@ func conventions(opt Options, pinned bool) Conventions {
 	if opt.MaxCategories > 0 {
 		c.MaxCategories = opt.MaxCategories
 	}
+	methodConventions(&c, opt)
 	switch {
 	case pinned:
 		c.Binning = Pinned
@@ -861,6 +901,7 @@ func numericRaw(b, c *numSide, opt Options) (*NumericDrift, string) {
 	res := binned(edges, BinCounts(base, edges), BinCounts(cur, edges), opt)
 	d, p := KS(base, cur)
 	res.KSStatistic, res.KSPValue = &d, &p
+	res.setWasserstein(base, cur)
 	res.DriftDetected = res.DriftDetected || (opt.Thresholds.KSPValue != nil && p < *opt.Thresholds.KSPValue)
 	return res, ""
 }
@@ -880,6 +921,7 @@ func numericDense(b, c *numSide, opt Options) *NumericDrift {
 	res := binned(edges, binCountsDense(db, edges), binCountsDense(dc, edges), opt)
 	d, p := ksDense(db, dc)
 	res.KSStatistic, res.KSPValue = &d, &p
+	res.setWassersteinDense(db, dc)
 	res.DriftDetected = res.DriftDetected || (opt.Thresholds.KSPValue != nil && p < *opt.Thresholds.KSPValue)
 	return res
 }
@@ -954,10 +996,8 @@ func numericPinned(p *profile.Profile, name string, cur *numSide, opt Options) (
 		edges = append(edges, float64(e))
 	}
 	res := binned(edges, slices.Clone(h.Counts), cur.binCounts(edges), opt)
-	res.Unavailable = map[string]string{
-		"ks_statistic": "the baseline is a stored profile, which keeps no raw values",
-		"ks_pvalue":    "the baseline is a stored profile, which keeps no raw values",
-	}
+	res.unavailable("the baseline is a stored profile, which keeps no raw values",
+		"ks_statistic", "ks_pvalue", "wasserstein_distance", "wasserstein_normed")
 	return res, ""
 }
 
@@ -965,14 +1005,15 @@ func binned(edges []float64, bc, cc []int64, opt Options) *NumericDrift {
 	psi := PSI(bc, cc, opt.Epsilon)
 	js := JSDistance(bc, cc)
 	return &NumericDrift{
-		PSI:            psi,
-		Severity:       Severity(psi),
-		DriftDetected:  psi >= opt.Thresholds.PSI || (opt.Thresholds.JS != nil && js >= *opt.Thresholds.JS),
-		KLDivergence:   KL(bc, cc),
-		JSDistance:     js,
-		Edges:          edges,
-		BaselineCounts: bc,
-		CurrentCounts:  cc,
+		PSI:               psi,
+		Severity:          Severity(psi),
+		DriftDetected:     psi >= opt.Thresholds.PSI || (opt.Thresholds.JS != nil && js >= *opt.Thresholds.JS),
+		KLDivergence:      KL(bc, cc),
+		JSDistance:        js,
+		HellingerDistance: Hellinger(bc, cc),
+		Edges:             edges,
+		BaselineCounts:    bc,
+		CurrentCounts:     cc,
 	}
 }
 
@@ -1089,9 +1130,11 @@ func categorical(base baseCategories, cur catSide, opt Options) (*CategoricalDri
 		DriftDetected: psi >= th.PSI ||
 			(th.JS != nil && js >= *th.JS) ||
 			(th.Chi2PValue != nil && p < *th.Chi2PValue),
-		NumCategories: int(k),
-		BaselineTotal: tb,
-		CurrentTotal:  tc,
+		HellingerDistance: groupedHellinger(pairs, tb, tc),
+		LInfDistance:      groupedLInf(pairs, tb, tc),
+		NumCategories:     int(k),
+		BaselineTotal:     tb,
+		CurrentTotal:      tc,
 	}
 	for _, r := range top.Sorted() {
 		res.Categories = append(res.Categories, strings.Clone(r.v))
