@@ -114,9 +114,9 @@ type ColumnSelector struct {
 	Exclude []string `json:"exclude,omitempty"`
 }
 
-// DriftThresholds decide when a column has drifted. A column drifts when
-// any metric crosses its threshold; psi always applies, the others only
-// when set.
+// DriftThresholds decide when a column has drifted, unless metrics.methods
+// chooses its method. A column drifts when any metric crosses its
+// threshold; psi always applies, the others only when set.
 type DriftThresholds struct {
 	// psi: a column drifts when its population stability index is at
 	// least this (--threshold).
@@ -181,6 +181,8 @@ type DriftMetrics struct {
 	// +kubebuilder:default={psi: 0.1}
 	// +optional
 	Thresholds *DriftThresholds `json:"thresholds,omitempty"`
+
+	DriftVerdict `json:",inline"`
 }
 
 // DriftCheckSpec is the desired drift check: what is compared with what,
@@ -312,6 +314,9 @@ type DriftRun struct {
 	// exceed the columns listed.
 	// +optional
 	DriftedColumnCount int32 `json:"driftedColumnCount,omitempty"`
+	// driftShare is driftedColumnCount ÷ columnsChecked (0 to 1).
+	// +optional
+	DriftShare *float64 `json:"driftShare,omitempty"`
 	// driftedColumns are the drifted columns with the largest PSI first,
 	// at most 32; the report has all of them.
 	// +listType=atomic
