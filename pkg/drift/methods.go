@@ -88,12 +88,20 @@ type MethodRule struct {
 	Method  Method     `json:"method"`
 	// Threshold of the method; 0 means its default.
 	Threshold float64 `json:"threshold"`
+	// Source names where the rule was given (a flag, a file) in errors.
+	Source string `json:"-"`
 }
 
-// where names rule i for error messages.
+// where names rule i for error messages: by Source when set.
 func (r MethodRule) where(i int) string {
+	if r.Source != "" {
+		return "drift: " + r.Source
+	}
 	if r.Type != "" {
 		return fmt.Sprintf("drift: methods[%d] (%s columns: %s)", i, r.Type, r.Method)
+	}
+	if len(r.Columns) == 0 {
+		return fmt.Sprintf("drift: methods[%d] (%s)", i, r.Method)
 	}
 	return fmt.Sprintf("drift: methods[%d] (%s: %s)", i, strings.Join(r.Columns, ", "), r.Method)
 }
@@ -102,37 +110,43 @@ func (r MethodRule) where(i int) string {
 // default thresholds.
 func (o *Options) checkMethods() error {
 	if s := o.Thresholds.DriftShare; s != nil && !(*s > 0 && *s <= 1) {
-		return fmt.Errorf("drift: drift share must be in (0, 1], got %v", *s)
+		return optionErr("drift: drift share must be in (0, 1], got %v", *s)
 	}
 	seen := map[string]int{}
+	name := func(j int) string {
+		if src := o.Methods[j].Source; src != "" {
+			return src
+		}
+		return fmt.Sprintf("methods[%d]", j)
+	}
 	types := map[ColumnType]int{}
 	rules := make([]MethodRule, len(o.Methods))
 	for i, r := range o.Methods {
 		r.Columns = slices.Clone(r.Columns)
 		info, ok := methods[r.Method]
 		if !ok {
-			return fmt.Errorf("drift: methods[%d]: unknown method %q: use one of %s", i, r.Method, methodList())
+			return optionErr("%s: unknown method %q: use one of %s", r.where(i), r.Method, methodList())
 		}
 		switch {
 		case len(r.Columns) > 0 && r.Type != "":
-			return fmt.Errorf("%s: set columns or type, not both", r.where(i))
+			return optionErr("%s: set columns or type, not both", r.where(i))
 		case len(r.Columns) == 0 && r.Type == "":
-			return fmt.Errorf("drift: methods[%d] (%s): set the columns or the type (numeric or categorical) it applies to", i, r.Method)
+			return optionErr("%s: set the columns or the type (numeric or categorical) it applies to", r.where(i))
 		case r.Type != "":
 			if r.Type != Numeric && r.Type != Categorical {
-				return fmt.Errorf("drift: methods[%d]: type %q: use numeric or categorical", i, r.Type)
+				return optionErr("%s: type %q: use numeric or categorical", r.where(i), r.Type)
 			}
 			if !r.Method.Applies(r.Type) {
-				return fmt.Errorf("%s: %s does not apply to %s columns; it applies to %s", r.where(i), r.Method, r.Type, info.kinds())
+				return optionErr("%s: %s does not apply to %s columns; it applies to %s", r.where(i), r.Method, r.Type, info.kinds())
 			}
 			if j, dup := types[r.Type]; dup {
-				return fmt.Errorf("%s: methods[%d] already sets the method of %s columns", r.where(i), j, r.Type)
+				return optionErr("%s: %s already sets the method of %s columns", r.where(i), name(j), r.Type)
 			}
 			types[r.Type] = i
 		}
 		for _, c := range r.Columns {
 			if j, dup := seen[c]; dup {
-				return fmt.Errorf("%s: methods[%d] already sets the method of column %q", r.where(i), j, c)
+				return optionErr("%s: %s already sets the method of column %q", r.where(i), name(j), c)
 			}
 			seen[c] = i
 		}
@@ -142,11 +156,11 @@ func (o *Options) checkMethods() error {
 		case r.Threshold == 0:
 			r.Threshold = info.threshold
 		case !(r.Threshold > 0):
-			return fmt.Errorf("%s: threshold must be > 0, got %v", r.where(i), r.Threshold)
+			return optionErr("%s: threshold must be > 0, got %v", r.where(i), r.Threshold)
 		case info.pvalue && r.Threshold >= 1:
-			return fmt.Errorf("%s: threshold is a p-value and must be in (0, 1), got %v", r.where(i), r.Threshold)
+			return optionErr("%s: threshold is a p-value and must be in (0, 1), got %v", r.where(i), r.Threshold)
 		case info.max > 0 && r.Threshold > info.max:
-			return fmt.Errorf("%s: %s is at most %v, so threshold %v never flags a column", r.where(i), r.Method, info.max, r.Threshold)
+			return optionErr("%s: %s is at most %v, so threshold %v never flags a column", r.where(i), r.Method, info.max, r.Threshold)
 		}
 		rules[i] = r
 	}
@@ -205,7 +219,7 @@ func resolveMethods(plans []columnPlan, baseline, current Input, opt Options) ([
 	for i, r := range opt.Methods {
 		for _, c := range r.Columns {
 			if !known[c] {
-				return nil, fmt.Errorf("%s: column %q is in neither dataset", r.where(i), c)
+				return nil, optionErr("%s: column %q is in neither dataset", r.where(i), c)
 			}
 			byName[c] = i
 		}
@@ -225,10 +239,10 @@ func resolveMethods(plans []columnPlan, baseline, current Input, opt Options) ([
 		}
 		r := opt.Methods[i]
 		if !r.Method.Applies(t) {
-			return nil, fmt.Errorf("%s: column %q is %s; %s applies to %s", r.where(i), pl.name, t, r.Method, methods[r.Method].kinds())
+			return nil, optionErr("%s: column %q is %s; %s applies to %s", r.where(i), pl.name, t, r.Method, methods[r.Method].kinds())
 		}
 		if pinned && methods[r.Method].raw {
-			return nil, fmt.Errorf("%s: %s needs the baseline's raw values, and the baseline is a stored profile (use the dataset itself as baseline, or another method)", r.where(i), r.Method)
+			return nil, optionErr("%s: %s needs the baseline's raw values, and the baseline is a stored profile (use the dataset itself as baseline, or another method)", r.where(i), r.Method)
 		}
 		out[k] = verdict{r.Method, r.Threshold}
 	}
@@ -323,4 +337,14 @@ func methodConventions(c *Conventions, opt Options) {
 	if s := opt.Thresholds.DriftShare; s != nil {
 		c.DriftShare += fmt.Sprintf(" and drift_share >= %v", *s)
 	}
+}
+
+// OptionError is an error in Options, such as a method rule that cannot
+// apply: the request must change, not the data.
+type OptionError struct{ msg string }
+
+func (e *OptionError) Error() string { return e.msg }
+
+func optionErr(format string, args ...any) error {
+	return &OptionError{msg: fmt.Sprintf(format, args...)}
 }
