@@ -132,6 +132,9 @@ type Options struct {
 	// values than this on either side; 0 means DefaultMaxCategories and a
 	// negative value means no limit.
 	MaxCategories int
+	// MaxMemory, when > 0, bounds the bytes of numeric values a data side
+	// holds; past it the side's numeric columns are sketched (sketch.go).
+	MaxMemory int64
 	// Workers is the scan parallelism; 0 means GOMAXPROCS.
 	Workers int
 	// Now gives the report's timestamp; nil means time.Now.
@@ -190,6 +193,8 @@ type NumericDrift struct {
 	Edges          []float64 `json:"edges"`
 	BaselineCounts []int64   `json:"baseline_counts"`
 	CurrentCounts  []int64   `json:"current_counts"`
+	// Approximate is set when a side was sketched (Options.MaxMemory).
+	Approximate *Approximation `json:"approximate,omitempty"`
 	// Unavailable names metrics that could not be computed, with the reason.
 	Unavailable map[string]string `json:"unavailable,omitempty"`
 }
@@ -418,13 +423,24 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 	}
 
 	var base *sideData
+	bounded := opt.MaxMemory > 0 && !pinned
 	if !pinned {
-		if base, err = collect(ctx, baseline, plans, nil, true, true, opt); err != nil {
+		if bounded {
+			base, err = collectBounded(ctx, baseline, plans, nil, true, opt, false)
+		} else {
+			base, err = collect(ctx, baseline, plans, nil, true, true, opt)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("drift: reading baseline: %w", err)
 		}
 	}
 	// Against a stored profile, current values are only binned: no sort.
-	cur, err := collect(ctx, current, plans, base.decided(plans), false, !pinned, opt)
+	var cur *sideData
+	if bounded { // a sketched baseline sketches the current side from the start
+		cur, err = collectBounded(ctx, current, plans, base.decided(plans), false, opt, base.anySketched())
+	} else {
+		cur, err = collect(ctx, current, plans, base.decided(plans), false, !pinned, opt)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("drift: reading current: %w", err)
 	}
@@ -440,6 +456,8 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 		switch {
 		case pl.numeric && pinned:
 			res.num, res.skip = numericPinned(baseline.Profile, pl.name, cur.nums[i], opt)
+		case pl.numeric && (base.boundedAt(i) != nil || cur.boundedAt(i) != nil):
+			res.num, res.skip = numericBounded(base, cur, i, opt)
 		case pl.numeric:
 			res.num, res.skip = numericRaw(base.nums[i], cur.nums[i], opt)
 		default:
@@ -465,6 +483,8 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 		if base != nil {
 			base.nums[i], base.cats[i] = nil, catSide{}
 		}
+		cur.dropBounded(i)
+		base.dropBounded(i)
 	})
 	for i, pl := range plans {
 		res := results[i]
@@ -612,6 +632,8 @@ func plan(baseline, current Input, opt Options) ([]columnPlan, []Skipped, error)
 type sideData struct {
 	nums []*numSide
 	cats []catSide
+	// bounded holds the sketched numeric columns under Options.MaxMemory.
+	bounded []*bounded
 }
 
 // catSide is one side's categories of a column: their counts, or, when
@@ -655,7 +677,7 @@ func (d *sideData) decided(plans []columnPlan) []bool {
 	out := make([]bool, len(plans))
 	for i, pl := range plans {
 		if pl.numeric {
-			out[i] = d.nums[i].len() == 0
+			out[i] = d.numLen(i) == 0
 		} else {
 			out[i] = d.cats[i].overflow
 		}
