@@ -55,7 +55,6 @@ func TestKLLRankError(t *testing.T) {
 	}
 }
 
-
 func countBelow(xs []float64, v float64) int {
 	i, _ := slices.BinarySearch(xs, v)
 	return i
