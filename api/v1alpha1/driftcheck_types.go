@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -211,6 +212,14 @@ type DriftCheckSpec struct {
 	// +kubebuilder:default={}
 	// +optional
 	Metrics *DriftMetrics `json:"metrics,omitempty"`
+
+	// maxMemory bounds the memory the numeric values of each side take
+	// (--max-memory), e.g. 1Gi. Past it, that side's numeric columns are
+	// compared through KLL sketches, and the report states the error bounds
+	// of the KS statistic, its p-value and the Wasserstein distance. Omit
+	// for exact results whatever the memory.
+	// +optional
+	MaxMemory *resource.Quantity `json:"maxMemory,omitempty"`
 
 	// output is where drift.json (and drift.html) are written.
 	// +required

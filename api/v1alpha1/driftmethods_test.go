@@ -44,6 +44,7 @@ func TestAdmissionDriftMethods(t *testing.T) {
 			{columns: [nps], method: hellinger}, {columns: [region], method: js, threshold: 1}, {columns: [tenure], method: psi, threshold: 0.25}]}}`},
 		{"integer threshold", `spec: {metrics: {methods: [{columns: [age], method: wasserstein, threshold: 2}]}}`},
 		{"drift share 1", `spec: {metrics: {driftShare: 1}}`},
+		{"bounded memory", `spec: {maxMemory: 512Mi}`},
 	}
 	for _, tc := range good {
 		t.Run(tc.name, func(t *testing.T) {

@@ -532,6 +532,11 @@ func (in *DriftCheckSpec) DeepCopyInto(out *DriftCheckSpec) {
 		*out = new(DriftMetrics)
 		(*in).DeepCopyInto(*out)
 	}
+	if in.MaxMemory != nil {
+		in, out := &in.MaxMemory, &out.MaxMemory
+		x := (*in).DeepCopy()
+		*out = &x
+	}
 	in.Output.DeepCopyInto(&out.Output)
 	if in.StartingDeadlineSeconds != nil {
 		in, out := &in.StartingDeadlineSeconds, &out.StartingDeadlineSeconds

@@ -31,6 +31,7 @@ type driftFlags struct {
 	workers                  int
 	maxCategories            int
 	verdict                  verdictFlags
+	maxMemory                string
 }
 
 func newDriftCmd() *cobra.Command {
@@ -94,6 +95,7 @@ The JSON report goes to stdout unless --output names a file. With
 	fl.IntVar(&f.workers, "workers", 0, "parallel workers (0: one per CPU)")
 	fl.IntVar(&f.maxCategories, "max-categories", drift.DefaultMaxCategories, "skip non-numeric columns with more distinct values than this on a side (0: no limit)")
 	addVerdictFlags(fl, &f.verdict)
+	fl.StringVar(&f.maxMemory, "max-memory", "0", "bound on the numeric values held per side, e.g. 512MiB; past it numeric columns are sketched (KLL) and the report states the error bounds; 0 means exact, unbounded")
 	addLimitFlags(fl, &f.limits)
 	return cmd
 }
@@ -138,10 +140,15 @@ func (f *driftFlags) options(cmd *cobra.Command) (drift.Options, error) {
 		return opt, err
 	}
 	m.DriftVerdict = verdict
+	maxMem, err := parseBytes(f.maxMemory)
+	if err != nil {
+		return opt, usagef("--max-memory: %v", err)
+	}
 	opt, err = worker.DriftOptions(&v1alpha1.DriftCheckSpec{Columns: &v1alpha1.ColumnSelector{Include: f.columns, Exclude: f.exclude}, Metrics: m})
 	if err != nil {
 		return opt, usagef("%v", err)
 	}
+	opt.MaxMemory = maxMem
 	for i := range opt.Methods {
 		opt.Methods[i].Source = sources[i]
 	}

@@ -92,3 +92,27 @@ func TestDriftMethodUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// --max-memory below what the numeric values take sketches them, and the
+// report says so with the bounds; a bad size is a usage error.
+func TestDriftMaxMemory(t *testing.T) {
+	dir := t.TempDir()
+	base := pdWrite(t, dir, "a.csv", pdBaseCSV)
+	cur := pdWrite(t, dir, "b.csv", pdCurCSV)
+	out, errOut, code := pdRun(t, "drift", base, cur, "--columns", "price", "--max-memory", "16B")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var r drift.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	// 4 and 5 values fit in any sketch exactly: D stays 1, within [1−ε, 1].
+	price, _ := r.NumericDrift.Get("price")
+	if a := price.Approximate; a == nil || *price.KSStatistic != 1 || a.KSStatistic[1] != 1 || a.KSStatistic[0] >= 1 {
+		t.Errorf("price %+v, approximate %+v", price, price.Approximate)
+	}
+	if _, errOut, code := pdRun(t, "drift", base, cur, "--max-memory", "lots"); code != exitUsage || !strings.Contains(errOut, "--max-memory") {
+		t.Errorf("bad size: exit %d, %s", code, errOut)
+	}
+}

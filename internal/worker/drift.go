@@ -30,6 +30,9 @@ func DriftOptions(spec *v1alpha1.DriftCheckSpec) (drift.Options, error) {
 	if c := spec.Columns; c != nil {
 		opt.Columns, opt.Exclude = c.Include, c.Exclude
 	}
+	if spec.MaxMemory != nil {
+		opt.MaxMemory = spec.MaxMemory.Value()
+	}
 	m := spec.Metrics
 	if m == nil {
 		return opt, nil

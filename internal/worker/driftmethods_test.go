@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
+
 	"github.com/mldata-io/mldata/api/v1alpha1"
 	"github.com/mldata-io/mldata/pkg/drift"
 )
@@ -81,7 +83,8 @@ spec:
 
 func TestDriftVerdictOptions(t *testing.T) {
 	th, share := 0.2, 0.5
-	o, err := DriftOptions(&v1alpha1.DriftCheckSpec{Metrics: &v1alpha1.DriftMetrics{DriftVerdict: v1alpha1.DriftVerdict{
+	mem := resource.MustParse("64Mi")
+	o, err := DriftOptions(&v1alpha1.DriftCheckSpec{MaxMemory: &mem, Metrics: &v1alpha1.DriftMetrics{DriftVerdict: v1alpha1.DriftVerdict{
 		DriftShare: &share,
 		Methods: []v1alpha1.DriftMethodRule{{Type: v1alpha1.DriftColumnNumeric, Method: v1alpha1.DriftMethodKS},
 			{Columns: []string{"a"}, Method: v1alpha1.DriftMethodHellinger, Threshold: &th}},
@@ -91,7 +94,7 @@ func TestDriftVerdictOptions(t *testing.T) {
 	}
 	want := []drift.MethodRule{{Type: drift.Numeric, Method: drift.MethodKS}, {Columns: []string{"a"}, Method: drift.MethodHellinger, Threshold: 0.2}}
 	if len(o.Methods) != 2 || o.Methods[0].Type != want[0].Type || o.Methods[0].Method != want[0].Method || o.Methods[0].Threshold != 0 ||
-		o.Methods[1].Columns[0] != "a" || o.Methods[1].Method != want[1].Method || o.Methods[1].Threshold != 0.2 || *o.Thresholds.DriftShare != 0.5 {
+		o.Methods[1].Columns[0] != "a" || o.Methods[1].Method != want[1].Method || o.Methods[1].Threshold != 0.2 || *o.Thresholds.DriftShare != 0.5 || o.MaxMemory != 64<<20 {
 		t.Errorf("%+v", o)
 	}
 }
