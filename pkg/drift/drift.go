@@ -18,7 +18,10 @@
 //     and coinciding quantiles are merged, giving fewer bins.
 //   - drift_detected is PSI ≥ the PSI threshold, or any optional threshold
 //     crossed: KS p-value < ks_pvalue, JS ≥ js, chi-square p-value <
-//     chi2_pvalue. has_drift is true when any column's drift_detected is.
+//     chi2_pvalue; unless Options.Methods choose another method for the
+//     column (methods.go). has_drift is true when any column's
+//     drift_detected is and, with Thresholds.DriftShare, when drift_share
+//     reaches it. Options.MaxMemory bounds numeric values (sketch.go).
 //   - Integers and floats are both numeric, so an int64 column may be
 //     compared with a float64 one; a numeric column against a non-numeric
 //     one is skipped with the reason, as is a column present on one side
