@@ -34,15 +34,9 @@ func (f *verdictFlags) verdict(changed func(string) bool) (v1alpha1.DriftVerdict
 	var v v1alpha1.DriftVerdict
 	var sources []string
 	if f.methodsFile != "" {
-		raw, err := os.ReadFile(f.methodsFile)
-		if err != nil {
-			return v, nil, usagef("--methods-file: %v", err)
-		}
-		if err := yaml.UnmarshalStrict(raw, &v); err != nil {
-			return v, nil, usagef("--methods-file %s: %v (expected methods: [{columns: [...] or type: numeric|categorical, method: ..., threshold: ...}] and driftShare)", f.methodsFile, err)
-		}
-		for i := range v.Methods {
-			sources = append(sources, fmt.Sprintf("%s: methods[%d]", f.methodsFile, i))
+		var err error
+		if v, sources, err = readVerdictFile("--methods-file", f.methodsFile); err != nil {
+			return v, nil, err
 		}
 	}
 	for _, s := range f.methods {
@@ -91,4 +85,24 @@ func parseMethodFlag(s string) (v1alpha1.DriftMethodRule, error) {
 		r.Columns = []string{key}
 	}
 	return r, nil
+}
+
+// readVerdictFile reads a YAML file of verdict methods and drift share, in
+// the shape of a DriftCheck's spec.metrics (methods, driftShare), and names
+// each rule by file and index for error messages. flag names the option
+// that gave the file.
+func readVerdictFile(flag, path string) (v1alpha1.DriftVerdict, []string, error) {
+	var v v1alpha1.DriftVerdict
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return v, nil, usagef("%s: %v", flag, err)
+	}
+	if err := yaml.UnmarshalStrict(raw, &v); err != nil {
+		return v, nil, usagef("%s %s: %v (expected methods: [{columns: [...] or type: numeric|categorical, method: ..., threshold: ...}] and driftShare)", flag, path, err)
+	}
+	sources := make([]string, len(v.Methods))
+	for i := range v.Methods {
+		sources[i] = fmt.Sprintf("%s: methods[%d]", path, i)
+	}
+	return v, sources, nil
 }

@@ -70,6 +70,7 @@ func TestDriftMethodUsageErrors(t *testing.T) {
 	dir := t.TempDir()
 	base := pdWrite(t, dir, "a.csv", pdBaseCSV)
 	badFile := pdWrite(t, dir, "bad.yaml", "methods:\n- {type: numeric, metod: ks}\n")
+	wrongFile := pdWrite(t, dir, "wrong.yaml", "methods:\n- {type: numeric, method: ks}\n- {columns: [country], method: wasserstein}\n")
 	for _, c := range []struct {
 		args []string
 		want string
@@ -84,6 +85,7 @@ func TestDriftMethodUsageErrors(t *testing.T) {
 		{[]string{"--method", "price=ks", "--method", "price=js"}, `--method price=js: --method price=ks already sets the method of column "price"`},
 		{[]string{"--drift-share", "0"}, "--drift-share must be in (0, 1]"},
 		{[]string{"--methods-file", badFile}, `unknown field "metod"`},
+		{[]string{"--methods-file", wrongFile}, wrongFile + `: methods[1]: column "country" is categorical; wasserstein applies to numeric columns only`},
 		{[]string{"--methods-file", dir + "/none.yaml"}, "--methods-file"},
 	} {
 		_, errOut, code := pdRun(t, append([]string{"drift", base, base}, c.args...)...)
