@@ -22,7 +22,8 @@ import (
 // side's numeric columns are compared through them:
 //
 //   - bin edges: uniform edges from the exact finite min and max; quantile
-//     edges are the sketch's quantiles (no interpolation);
+//     edges are the baseline sketch's quantiles (no interpolation), or the
+//     exact ones when only the current side was sketched;
 //   - bin counts: the sketch's estimate of the values in each bin, each
 //     share within the side's rank error of the exact share;
 //   - KS: D over the sketches' CDFs; with ε the sum of both sides' rank
@@ -333,7 +334,10 @@ func numericBounded(base, cur *sideData, i int, opt Options) (*NumericDrift, str
 	bi, eb := b.items()
 	ci, ec := c.items()
 	var edges []float64
-	if opt.Binning == Quantile {
+	switch {
+	case opt.Binning == Quantile && b.kll == nil: // an exact baseline: exact quantiles
+		edges = QuantileEdges(finite(b.exact), opt.Bins)
+	case opt.Binning == Quantile:
 		fin := finiteItems(bi)
 		var nfin int64
 		for _, it := range fin {
@@ -346,7 +350,7 @@ func numericBounded(base, cur *sideData, i int, opt Options) (*NumericDrift, str
 				edges = append(edges, e)
 			}
 		}
-	} else {
+	default:
 		edges = UniformEdges(b.lo, b.hi, opt.Bins)
 	}
 	res := binned(edges, itemCounts(bi, edges), itemCounts(ci, edges), opt)

@@ -75,3 +75,33 @@ func TestBoundedMemory(t *testing.T) {
 		}
 	}
 }
+
+// A baseline within the bound stays exact while a larger current side is
+// sketched: exact quantile edges and baseline counts, a rank error for the
+// current side only.
+func TestBoundedMemoryOneSide(t *testing.T) {
+	base, cur := benchSide(100_000, 3, 0), benchSide(300_000, 4, 0.2) // 1.6 MB and 4.8 MB of values
+	opt := drift.Options{Binning: drift.Quantile, Workers: 2}
+	exact, err := drift.Compare(context.Background(), base, cur, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.MaxMemory = 2 << 20
+	sk, err := drift.Compare(context.Background(), base, cur, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, _ := exact.NumericDrift.Get("value")
+	s, _ := sk.NumericDrift.Get("value")
+	if a := s.Approximate; a == nil || a.RankError[0] != 0 || a.RankError[1] == 0 {
+		t.Fatalf("approximate %+v", a)
+	}
+	ej, _ := json.Marshal([]any{e.Edges, e.BaselineCounts})
+	sj, _ := json.Marshal([]any{s.Edges, s.BaselineCounts})
+	if !bytes.Equal(ej, sj) {
+		t.Errorf("exact baseline: edges and counts %s, want %s", sj, ej)
+	}
+	if d := *e.KSStatistic; d < s.Approximate.KSStatistic[0] || d > s.Approximate.KSStatistic[1] {
+		t.Errorf("exact D %v outside %v", d, s.Approximate.KSStatistic)
+	}
+}
