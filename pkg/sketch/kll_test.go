@@ -67,3 +67,37 @@ func countAtMost(xs []float64, v float64) int {
 	}
 	return i
 }
+
+// TestKLLAllRanksError: the sketch's CDF is within AllRanksError of the
+// exact CDF at every value at once, which is what a two-sample statistic
+// over the whole CDF needs.
+func TestKLLAllRanksError(t *testing.T) {
+	for seed := uint64(1); seed <= 4; seed++ {
+		r := rand.New(rand.NewPCG(seed, 11))
+		const n = 300_000
+		xs := make([]float64, n)
+		parts := []*KLL{NewKLL(seed), NewKLL(seed + 50)}
+		for i := range xs {
+			xs[i] = math.Exp(r.NormFloat64())
+			parts[i%2].Add(xs[i])
+		}
+		s := parts[0]
+		s.Merge(parts[1])
+		slices.Sort(xs)
+		items := s.Sorted()
+		worst := 0.0
+		var cum int64
+		for k, it := range items {
+			cum += it.W
+			if k+1 < len(items) && items[k+1].V == it.V {
+				continue
+			}
+			exact := float64(countAtMost(xs, it.V)) / n
+			worst = math.Max(worst, math.Abs(float64(cum)/n-exact))
+		}
+		if worst > AllRanksError {
+			t.Errorf("seed %d: CDF off by %.5f somewhere, bound %.5f", seed, worst, AllRanksError)
+		}
+		t.Logf("seed %d: worst CDF error %.5f (bound %.5f)", seed, worst, AllRanksError)
+	}
+}
