@@ -2,6 +2,7 @@ package v1alpha1
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
@@ -114,9 +115,9 @@ type ColumnSelector struct {
 	Exclude []string `json:"exclude,omitempty"`
 }
 
-// DriftThresholds decide when a column has drifted. A column drifts when
-// any metric crosses its threshold; psi always applies, the others only
-// when set.
+// DriftThresholds decide when a column has drifted, unless metrics.methods
+// chooses its method. A column drifts when any metric crosses its
+// threshold; psi always applies, the others only when set.
 type DriftThresholds struct {
 	// psi is a threshold: a column drifts when its population stability index is at
 	// least this (--threshold).
@@ -181,6 +182,8 @@ type DriftMetrics struct {
 	// +kubebuilder:default={psi: 0.1}
 	// +optional
 	Thresholds *DriftThresholds `json:"thresholds,omitempty"`
+
+	DriftVerdict `json:",inline"`
 }
 
 // DriftCheckSpec is the desired drift check: what is compared with what,
@@ -209,6 +212,14 @@ type DriftCheckSpec struct {
 	// +kubebuilder:default={}
 	// +optional
 	Metrics *DriftMetrics `json:"metrics,omitempty"`
+
+	// maxMemory bounds the memory the numeric values of each side take
+	// (--max-memory), e.g. 1Gi. Past it, that side's numeric columns are
+	// compared through KLL sketches, and the report states the error bounds
+	// of the KS statistic, its p-value and the Wasserstein distance. Omit
+	// for exact results whatever the memory.
+	// +optional
+	MaxMemory *resource.Quantity `json:"maxMemory,omitempty"`
 
 	// output is where drift.json (and drift.html) are written.
 	// +required
@@ -317,6 +328,9 @@ type DriftRun struct {
 	// exceed the columns listed.
 	// +optional
 	DriftedColumnCount int32 `json:"driftedColumnCount,omitempty"`
+	// driftShare is driftedColumnCount ÷ columnsChecked (0 to 1).
+	// +optional
+	DriftShare *float64 `json:"driftShare,omitempty"`
 	// driftedColumns are the drifted columns with the largest PSI first,
 	// at most 32; the report has all of them.
 	// +listType=atomic

@@ -30,6 +30,8 @@ type driftFlags struct {
 	failOnDrift              bool
 	workers                  int
 	maxCategories            int
+	verdict                  verdictFlags
+	maxMemory                string
 }
 
 func newDriftCmd() *cobra.Command {
@@ -41,7 +43,13 @@ func newDriftCmd() *cobra.Command {
 by PSI, KL divergence and Jensen–Shannon distance over bins of the baseline,
 and the Kolmogorov–Smirnov test on the raw values; other columns by PSI, JS
 distance and Pearson's chi-square over their categories. A column drifts when
-its PSI reaches --threshold (or an optional threshold is crossed). The exact
+its PSI reaches --threshold (or an optional threshold is crossed), unless
+--method chooses another verdict for it: COLUMN=METHOD[:THRESHOLD], or
+numeric=… / categorical=… for a type, with METHOD one of psi, ks, js,
+wasserstein (normed by the baseline's std), linf, hellinger, chisquare
+(--methods-file reads the same rules from YAML). Every metric is reported
+whatever the method. The dataset drifts when any column does, or with
+--drift-share when at least that share of the compared columns do. The exact
 definitions (bins, epsilon, p-values) are in docs/statistics.md and in each
 report's "conventions".
 
@@ -59,7 +67,8 @@ reported as unavailable).
 The JSON report goes to stdout unless --output names a file. With
 --fail-on-drift the exit code is 3 when any column drifts.`,
 		Example: `  mldata drift data/2024.csv data/2025.csv --html drift.html
-  mldata drift s3://ml/reports/profile.json s3://ml/events/today/ --fail-on-drift --exclude id`,
+  mldata drift s3://ml/reports/profile.json s3://ml/events/today/ --fail-on-drift --exclude id
+  mldata drift train.parquet today.parquet --method numeric=wasserstein:0.1 --method plan=chisquare --drift-share 0.5`,
 		Args: exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opt, err := f.options(cmd)
@@ -85,6 +94,8 @@ The JSON report goes to stdout unless --output names a file. With
 	fl.BoolVar(&f.failOnDrift, "fail-on-drift", false, "exit with code 3 when drift is detected")
 	fl.IntVar(&f.workers, "workers", 0, "parallel workers (0: one per CPU)")
 	fl.IntVar(&f.maxCategories, "max-categories", drift.DefaultMaxCategories, "skip non-numeric columns with more distinct values than this on a side (0: no limit)")
+	addVerdictFlags(fl, &f.verdict)
+	fl.StringVar(&f.maxMemory, "max-memory", "0", "bound on the numeric values held per side, e.g. 512MiB; past it numeric columns are sketched (KLL) and the report states the error bounds; 0 means exact, unbounded")
 	addLimitFlags(fl, &f.limits)
 	return cmd
 }
@@ -124,9 +135,22 @@ func (f *driftFlags) options(cmd *cobra.Command) (drift.Options, error) {
 		v := o.v
 		*o.dst = &v
 	}
-	opt, err := worker.DriftOptions(&v1alpha1.DriftCheckSpec{Columns: &v1alpha1.ColumnSelector{Include: f.columns, Exclude: f.exclude}, Metrics: m})
+	verdict, sources, err := f.verdict.verdict(cmd.Flags().Changed)
+	if err != nil {
+		return opt, err
+	}
+	m.DriftVerdict = verdict
+	maxMem, err := parseBytes(f.maxMemory)
+	if err != nil {
+		return opt, usagef("--max-memory: %v", err)
+	}
+	opt, err = worker.DriftOptions(&v1alpha1.DriftCheckSpec{Columns: &v1alpha1.ColumnSelector{Include: f.columns, Exclude: f.exclude}, Metrics: m})
 	if err != nil {
 		return opt, usagef("%v", err)
+	}
+	opt.MaxMemory = maxMem
+	for i := range opt.Methods {
+		opt.Methods[i].Source = sources[i]
 	}
 	// Not in the DriftCheck spec: the operator sizes a run by its pod's
 	// CPUs and keeps the default category limit.

@@ -143,7 +143,8 @@ func CompareInputs(ctx context.Context, baseline, current *Input, dopt drift.Opt
 	r, err := drift.Compare(ctx, base, drift.Input{Name: cur.Location().String(), Schema: cur.Schema, Scan: cur.Scan, Columns: columns(cur)}, dopt)
 	if err != nil {
 		// pkg/drift has no error type for this; its message is the contract.
-		if strings.Contains(err.Error(), "in neither dataset") {
+		var oe *drift.OptionError
+		if strings.Contains(err.Error(), "in neither dataset") || errors.As(err, &oe) {
 			return nil, &Failure{Reason: v1alpha1.ReasonInvalidSpec, Err: err}
 		}
 		return nil, fmt.Errorf("comparing: %w", err)

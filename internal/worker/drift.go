@@ -30,6 +30,9 @@ func DriftOptions(spec *v1alpha1.DriftCheckSpec) (drift.Options, error) {
 	if c := spec.Columns; c != nil {
 		opt.Columns, opt.Exclude = c.Include, c.Exclude
 	}
+	if spec.MaxMemory != nil {
+		opt.MaxMemory = spec.MaxMemory.Value()
+	}
 	m := spec.Metrics
 	if m == nil {
 		return opt, nil
@@ -56,6 +59,7 @@ func DriftOptions(spec *v1alpha1.DriftCheckSpec) (drift.Options, error) {
 		}
 		opt.Thresholds.KSPValue, opt.Thresholds.JS, opt.Thresholds.Chi2PValue = t.KSPValue, t.JSDistance, t.Chi2PValue
 	}
+	DriftVerdictOptions(&m.DriftVerdict, &opt)
 	return opt, nil
 }
 
@@ -142,16 +146,19 @@ func ColumnPSI(r *drift.Report) []v1alpha1.ColumnPSI {
 func (d *DriftResult) Summary() *Summary {
 	r := d.Report
 	cols, n := DriftedColumns(r)
-	maxPSI := r.MaxPSI()
+	maxPSI, share := r.MaxPSI(), r.DriftShare
 	s := &Summary{
 		Kind: KindDriftCheck, OK: true, ReportURI: d.ReportURI, HTMLReportURI: d.HTMLReportURI,
 		DriftDetected: r.HasDrift, MaxPSI: &maxPSI, ColumnsChecked: int32(len(r.NumericDrift) + len(r.CategoricalDrift)),
-		DriftedColumnCount: int32(n), DriftedColumns: cols, ColumnPSI: ColumnPSI(r),
+		DriftedColumnCount: int32(n), DriftShare: &share, DriftedColumns: cols, ColumnPSI: ColumnPSI(r),
 		BaselineBuildID: d.BaselineBuildID, CurrentBuildID: d.CurrentBuildID,
 	}
-	if r.HasDrift {
+	switch {
+	case r.HasDrift:
 		s.Message = fmt.Sprintf("drift in %d of %d column(s), max PSI %.4g", n, s.ColumnsChecked, maxPSI)
-	} else {
+	case n > 0: // fewer than the drift share
+		s.Message = fmt.Sprintf("no dataset drift: %d of %d column(s) drifted, below the drift share; max PSI %.4g", n, s.ColumnsChecked, maxPSI)
+	default:
 		s.Message = fmt.Sprintf("no drift in %d column(s), max PSI %.4g", s.ColumnsChecked, maxPSI)
 	}
 	return s
@@ -167,7 +174,7 @@ func DriftRun(s *Summary, jobName string, scheduled *metav1.Time, now time.Time)
 	psi := s.ColumnPSI[:min(len(s.ColumnPSI), v1alpha1.MaxDriftedColumns)] // columnPSI has the same bound
 	return &v1alpha1.DriftRun{
 		JobName: jobName, ScheduledTime: scheduled, CompletionTime: &t, Succeeded: s.OK,
-		DriftDetected: s.DriftDetected, MaxPSI: s.MaxPSI, ColumnsChecked: s.ColumnsChecked,
+		DriftDetected: s.DriftDetected, MaxPSI: s.MaxPSI, ColumnsChecked: s.ColumnsChecked, DriftShare: s.DriftShare,
 		DriftedColumnCount: max(s.DriftedColumnCount, int32(len(drifted))), DriftedColumns: drifted, ColumnPSI: psi, ReportURI: s.ReportURI,
 		BaselineBuildID: s.BaselineBuildID, CurrentBuildID: s.CurrentBuildID,
 	}

@@ -64,6 +64,7 @@ type Summary struct {
 	MaxPSI             *float64                 `json:"maxPSI,omitempty"`
 	ColumnsChecked     int32                    `json:"columnsChecked,omitempty"`
 	DriftedColumnCount int32                    `json:"driftedColumnCount,omitempty"`
+	DriftShare         *float64                 `json:"driftShare,omitempty"`
 	DriftedColumns     []v1alpha1.DriftedColumn `json:"driftedColumns,omitempty"`
 	ColumnPSI          []v1alpha1.ColumnPSI     `json:"columnPSI,omitempty"`
 	BaselineBuildID    string                   `json:"baselineBuildID,omitempty"`

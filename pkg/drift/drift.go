@@ -18,7 +18,10 @@
 //     and coinciding quantiles are merged, giving fewer bins.
 //   - drift_detected is PSI ≥ the PSI threshold, or any optional threshold
 //     crossed: KS p-value < ks_pvalue, JS ≥ js, chi-square p-value <
-//     chi2_pvalue. has_drift is true when any column's drift_detected is.
+//     chi2_pvalue; unless Options.Methods choose another method for the
+//     column (methods.go). has_drift is true when any column's
+//     drift_detected is and, with Thresholds.DriftShare, when drift_share
+//     reaches it. Options.MaxMemory bounds numeric values (sketch.go).
 //   - Integers and floats are both numeric, so an int64 column may be
 //     compared with a float64 one; a numeric column against a non-numeric
 //     one is skipped with the reason, as is a column present on one side
@@ -109,6 +112,9 @@ type Thresholds struct {
 	KSPValue   *float64 `json:"ks_pvalue,omitempty"`
 	JS         *float64 `json:"js,omitempty"`
 	Chi2PValue *float64 `json:"chi2_pvalue,omitempty"`
+	// DriftShare, when set, makes has_drift need at least this share of
+	// the compared columns to drift (default: any one column).
+	DriftShare *float64 `json:"drift_share,omitempty"`
 }
 
 // Options control Compare. The zero value means 10 uniform bins, epsilon
@@ -118,6 +124,8 @@ type Options struct {
 	Binning    Binning
 	Epsilon    float64
 	Thresholds Thresholds
+	// Methods choose the verdict method of some columns (methods.go).
+	Methods []MethodRule
 	// Columns, when set, restricts the comparison to these columns; each
 	// must exist on at least one side.
 	Columns []string
@@ -127,6 +135,9 @@ type Options struct {
 	// values than this on either side; 0 means DefaultMaxCategories and a
 	// negative value means no limit.
 	MaxCategories int
+	// MaxMemory, when > 0, bounds the bytes of numeric values a data side
+	// holds; past it the side's numeric columns are sketched (sketch.go).
+	MaxMemory int64
 	// Workers is the scan parallelism; 0 means GOMAXPROCS.
 	Workers int
 	// Now gives the report's timestamp; nil means time.Now.
@@ -157,6 +168,7 @@ type Report struct {
 	CategoricalDrift profile.Object[*CategoricalDrift] `json:"categorical_drift"`
 	Skipped          []Skipped                         `json:"skipped"`
 	HasDrift         bool                              `json:"has_drift"`
+	DriftShare       float64                           `json:"drift_share"`
 	Conventions      Conventions                       `json:"conventions"`
 }
 
@@ -170,11 +182,22 @@ type NumericDrift struct {
 	// KSStatistic and KSPValue are nil when the baseline is a stored profile.
 	KSStatistic *float64 `json:"ks_statistic"`
 	KSPValue    *float64 `json:"ks_pvalue"`
+	// WassersteinDistance and WassersteinNormed are nil when the baseline
+	// is a stored profile or a side holds ±Inf.
+	WassersteinDistance *float64 `json:"wasserstein_distance"`
+	WassersteinNormed   *float64 `json:"wasserstein_normed"`
+	HellingerDistance   float64  `json:"hellinger_distance"`
+	// Method decided drift_detected, against Threshold (nil for
+	// MethodThresholds, whose thresholds are in the conventions).
+	Method    Method   `json:"method"`
+	Threshold *float64 `json:"threshold"`
 	// Edges are the interior bin edges; bin i is [Edges[i−1], Edges[i]) with
 	// the outer bins open.
 	Edges          []float64 `json:"edges"`
 	BaselineCounts []int64   `json:"baseline_counts"`
 	CurrentCounts  []int64   `json:"current_counts"`
+	// Approximate is set when a side was sketched (Options.MaxMemory).
+	Approximate *Approximation `json:"approximate,omitempty"`
 	// Unavailable names metrics that could not be computed, with the reason.
 	Unavailable map[string]string `json:"unavailable,omitempty"`
 }
@@ -187,6 +210,11 @@ type CategoricalDrift struct {
 	JSDistance    float64 `json:"js_distance"`
 	Chi2          float64 `json:"chi2"`
 	Chi2PValue    float64 `json:"chi2_pvalue"`
+	// HellingerDistance and LInfDistance use the raw shares, as JSDistance.
+	HellingerDistance float64  `json:"hellinger_distance"`
+	LInfDistance      float64  `json:"linf_distance"`
+	Method            Method   `json:"method"`
+	Threshold         *float64 `json:"threshold"`
 	// NumCategories is the size of the union of categories.
 	NumCategories int `json:"num_categories"`
 	// BaselineTotal and CurrentTotal are the non-null counts of each side,
@@ -223,6 +251,14 @@ type Conventions struct {
 	// MaxCategories is the distinct-value limit above which a non-numeric
 	// column is skipped; 0 when there is none.
 	MaxCategories int `json:"max_categories,omitempty"`
+	// Methods are the chosen verdict methods with their thresholds;
+	// Verdict states each method's rule.
+	Methods     []MethodRule      `json:"methods,omitempty"`
+	Verdict     map[string]string `json:"verdict"`
+	Wasserstein string            `json:"wasserstein"`
+	Hellinger   string            `json:"hellinger"`
+	LInf        string            `json:"linf"`
+	DriftShare  string            `json:"drift_share"`
 }
 
 // MaxPSI returns the largest PSI over all compared columns (0 if none).
@@ -341,7 +377,7 @@ func (o *Options) defaults() error {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
-	return nil
+	return o.checkMethods()
 }
 
 // columnPlan is one column to compare.
@@ -384,15 +420,30 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 		return nil, err
 	}
 	r.Skipped = append(r.Skipped, skipped...)
+	verdicts, err := resolveMethods(plans, baseline, current, opt)
+	if err != nil {
+		return nil, err
+	}
 
 	var base *sideData
+	bounded := opt.MaxMemory > 0 && !pinned
 	if !pinned {
-		if base, err = collect(ctx, baseline, plans, nil, true, true, opt); err != nil {
+		if bounded {
+			base, err = collectBounded(ctx, baseline, plans, nil, true, opt, false)
+		} else {
+			base, err = collect(ctx, baseline, plans, nil, true, true, opt)
+		}
+		if err != nil {
 			return nil, fmt.Errorf("drift: reading baseline: %w", err)
 		}
 	}
 	// Against a stored profile, current values are only binned: no sort.
-	cur, err := collect(ctx, current, plans, base.decided(plans), false, !pinned, opt)
+	var cur *sideData
+	if bounded { // a sketched baseline sketches the current side from the start
+		cur, err = collectBounded(ctx, current, plans, base.decided(plans), false, opt, base.anySketched())
+	} else {
+		cur, err = collect(ctx, current, plans, base.decided(plans), false, !pinned, opt)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("drift: reading current: %w", err)
 	}
@@ -408,6 +459,8 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 		switch {
 		case pl.numeric && pinned:
 			res.num, res.skip = numericPinned(baseline.Profile, pl.name, cur.nums[i], opt)
+		case pl.numeric && (base.boundedAt(i) != nil || cur.boundedAt(i) != nil):
+			res.num, res.skip = numericBounded(base, cur, i, opt)
 		case pl.numeric:
 			res.num, res.skip = numericRaw(base.nums[i], cur.nums[i], opt)
 		default:
@@ -421,12 +474,20 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 				res.cat, res.skip = categorical(bc, cur.cats[i], opt)
 			}
 		}
+		if res.num != nil {
+			verdicts[i].decideNumeric(res.num, opt)
+		}
+		if res.cat != nil {
+			verdicts[i].decideCategorical(res.cat, opt)
+		}
 		// The values are no longer needed: let the collector have them
 		// while other columns are still being compared.
 		cur.nums[i], cur.cats[i] = nil, catSide{}
 		if base != nil {
 			base.nums[i], base.cats[i] = nil, catSide{}
 		}
+		cur.dropBounded(i)
+		base.dropBounded(i)
 	})
 	for i, pl := range plans {
 		res := results[i]
@@ -442,6 +503,7 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 			r.Skipped = append(r.Skipped, Skipped{Column: pl.name, Reason: res.skip})
 		}
 	}
+	r.setDriftShare(opt.Thresholds.DriftShare)
 	// Every number in the report must be valid JSON; fail here rather than
 	// when the caller writes it.
 	if _, err := json.Marshal(r); err != nil {
@@ -468,6 +530,7 @@ func conventions(opt Options, pinned bool) Conventions {
 	if opt.MaxCategories > 0 {
 		c.MaxCategories = opt.MaxCategories
 	}
+	methodConventions(&c, opt)
 	switch {
 	case pinned:
 		c.Binning = Pinned
@@ -572,6 +635,8 @@ func plan(baseline, current Input, opt Options) ([]columnPlan, []Skipped, error)
 type sideData struct {
 	nums []*numSide
 	cats []catSide
+	// bounded holds the sketched numeric columns under Options.MaxMemory.
+	bounded []*bounded
 }
 
 // catSide is one side's categories of a column: their counts, or, when
@@ -615,7 +680,7 @@ func (d *sideData) decided(plans []columnPlan) []bool {
 	out := make([]bool, len(plans))
 	for i, pl := range plans {
 		if pl.numeric {
-			out[i] = d.nums[i].len() == 0
+			out[i] = d.numLen(i) == 0
 		} else {
 			out[i] = d.cats[i].overflow
 		}
@@ -861,6 +926,7 @@ func numericRaw(b, c *numSide, opt Options) (*NumericDrift, string) {
 	res := binned(edges, BinCounts(base, edges), BinCounts(cur, edges), opt)
 	d, p := KS(base, cur)
 	res.KSStatistic, res.KSPValue = &d, &p
+	res.setWasserstein(base, cur)
 	res.DriftDetected = res.DriftDetected || (opt.Thresholds.KSPValue != nil && p < *opt.Thresholds.KSPValue)
 	return res, ""
 }
@@ -880,6 +946,7 @@ func numericDense(b, c *numSide, opt Options) *NumericDrift {
 	res := binned(edges, binCountsDense(db, edges), binCountsDense(dc, edges), opt)
 	d, p := ksDense(db, dc)
 	res.KSStatistic, res.KSPValue = &d, &p
+	res.setWassersteinDense(db, dc)
 	res.DriftDetected = res.DriftDetected || (opt.Thresholds.KSPValue != nil && p < *opt.Thresholds.KSPValue)
 	return res
 }
@@ -954,10 +1021,8 @@ func numericPinned(p *profile.Profile, name string, cur *numSide, opt Options) (
 		edges = append(edges, float64(e))
 	}
 	res := binned(edges, slices.Clone(h.Counts), cur.binCounts(edges), opt)
-	res.Unavailable = map[string]string{
-		"ks_statistic": "the baseline is a stored profile, which keeps no raw values",
-		"ks_pvalue":    "the baseline is a stored profile, which keeps no raw values",
-	}
+	res.unavailable("the baseline is a stored profile, which keeps no raw values",
+		"ks_statistic", "ks_pvalue", "wasserstein_distance", "wasserstein_normed")
 	return res, ""
 }
 
@@ -965,14 +1030,15 @@ func binned(edges []float64, bc, cc []int64, opt Options) *NumericDrift {
 	psi := PSI(bc, cc, opt.Epsilon)
 	js := JSDistance(bc, cc)
 	return &NumericDrift{
-		PSI:            psi,
-		Severity:       Severity(psi),
-		DriftDetected:  psi >= opt.Thresholds.PSI || (opt.Thresholds.JS != nil && js >= *opt.Thresholds.JS),
-		KLDivergence:   KL(bc, cc),
-		JSDistance:     js,
-		Edges:          edges,
-		BaselineCounts: bc,
-		CurrentCounts:  cc,
+		PSI:               psi,
+		Severity:          Severity(psi),
+		DriftDetected:     psi >= opt.Thresholds.PSI || (opt.Thresholds.JS != nil && js >= *opt.Thresholds.JS),
+		KLDivergence:      KL(bc, cc),
+		JSDistance:        js,
+		HellingerDistance: Hellinger(bc, cc),
+		Edges:             edges,
+		BaselineCounts:    bc,
+		CurrentCounts:     cc,
 	}
 }
 
@@ -1089,9 +1155,11 @@ func categorical(base baseCategories, cur catSide, opt Options) (*CategoricalDri
 		DriftDetected: psi >= th.PSI ||
 			(th.JS != nil && js >= *th.JS) ||
 			(th.Chi2PValue != nil && p < *th.Chi2PValue),
-		NumCategories: int(k),
-		BaselineTotal: tb,
-		CurrentTotal:  tc,
+		HellingerDistance: groupedHellinger(pairs, tb, tc),
+		LInfDistance:      groupedLInf(pairs, tb, tc),
+		NumCategories:     int(k),
+		BaselineTotal:     tb,
+		CurrentTotal:      tc,
 	}
 	for _, r := range top.Sorted() {
 		res.Categories = append(res.Categories, strings.Clone(r.v))

@@ -9,6 +9,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/mldata-io/mldata/pkg/profile/tally"
+	"github.com/mldata-io/mldata/pkg/sketch"
 )
 
 // numAcc accumulates one numeric column on one worker. Integers are kept as
@@ -44,7 +45,7 @@ type numAcc struct {
 	// fbuf and ibuf hold one batch's non-null values.
 	fbuf []float64
 	ibuf []int64
-	kll  *kll
+	kll  *sketch.KLL
 	hll  *hll
 }
 
@@ -165,7 +166,7 @@ func (a *numAcc) ingestInts(xs []int64) {
 	a.mergeMoments(int64(len(xs)), s, a.shift, mean, d2-d1*d1/n)
 	if a.sketched {
 		for _, x := range xs {
-			a.kll.add(float64(x))
+			a.kll.Add(float64(x))
 			a.hll.add(mix64(uint64(x)))
 		}
 	}
@@ -218,7 +219,7 @@ func (a *numAcc) ingestFloats(xs []float64) {
 	}
 	if a.sketched {
 		for _, x := range xs {
-			a.kll.add(x)
+			a.kll.Add(x)
 			a.hll.add(mix64(floatKey(x)))
 		}
 	}
@@ -255,17 +256,17 @@ func (a *numAcc) toSketch() int64 {
 	}
 	freed := a.exactBytes()
 	a.sketched = true
-	a.kll = newKLL(a.seed)
+	a.kll = sketch.NewKLL(a.seed)
 	a.hll = new(hll)
 	for xs := range a.ints.Chunks() {
 		for _, x := range xs {
-			a.kll.add(float64(x))
+			a.kll.Add(float64(x))
 			a.hll.add(mix64(uint64(x)))
 		}
 	}
 	for xs := range a.floats.Chunks() {
 		for _, x := range xs {
-			a.kll.add(x)
+			a.kll.Add(x)
 			a.hll.add(mix64(floatKey(x)))
 		}
 	}
@@ -287,7 +288,7 @@ func (a *numAcc) merge(o *numAcc) {
 	if a.sketched || o.sketched {
 		a.toSketch()
 		o.toSketch()
-		a.kll.merge(o.kll)
+		a.kll.Merge(o.kll)
 		a.hll.merge(o.hll)
 		return
 	}
@@ -338,17 +339,17 @@ func (a *numAcc) finish(name string, opt Options) colResult {
 	}
 
 	if a.sketched {
-		items := a.kll.sorted()
+		items := a.kll.Sorted()
 		st.Percentiles = Percentiles{
-			P25: F(quantileOf(items, a.kll.n, 0.25)),
-			P50: F(quantileOf(items, a.kll.n, 0.5)),
-			P75: F(quantileOf(items, a.kll.n, 0.75)),
+			P25: F(sketch.Quantile(items, a.kll.N(), 0.25)),
+			P50: F(sketch.Quantile(items, a.kll.N(), 0.5)),
+			P75: F(sketch.Quantile(items, a.kll.N(), 0.75)),
 		}
 		if edges != nil {
 			r.hist = sketchHistogram(items, edges)
 		}
 		r.unique = min(int64(math.Round(a.hll.estimate())), a.count)
-		pe := kllErrorBound
+		pe := sketch.RankError
 		r.approx = &Approximation{UniqueCount: hllErrorBound, Percentiles: &pe}
 		return r
 	}
@@ -416,25 +417,25 @@ func (a *numAcc) finishDense(r *colResult, edges []float64) {
 	r.hist = &Histogram{Edges: floats(edges), Counts: counts}
 }
 
-func sketchHistogram(items []weighted, edges []float64) *Histogram {
+func sketchHistogram(items []sketch.Weighted, edges []float64) *Histogram {
 	finite := items[:0:0]
 	for _, it := range items {
-		if !math.IsInf(it.v, 0) {
+		if !math.IsInf(it.V, 0) {
 			finite = append(finite, it)
 		}
 	}
 	var total int64
 	for _, it := range finite {
-		total += it.w
+		total += it.W
 	}
 	counts := make([]int64, len(edges)-1)
-	prev := rankBelow(finite, edges[0])
+	prev := sketch.RankBelow(finite, edges[0])
 	for i := range counts {
 		var upTo int64
 		if i == len(counts)-1 {
 			upTo = total
 		} else {
-			upTo = rankBelow(finite, edges[i+1])
+			upTo = sketch.RankBelow(finite, edges[i+1])
 		}
 		counts[i] = upTo - prev
 		prev = upTo

@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/cespare/xxhash/v2"
 	"github.com/google/go-cmp/cmp"
+	"github.com/mldata-io/mldata/pkg/sketch"
 )
 
 func TestHLL(t *testing.T) {
@@ -46,54 +47,6 @@ func TestHLL(t *testing.T) {
 	a.merge(&b)
 	if a.reg != all.reg {
 		t.Error("merged registers differ from a single sketch's")
-	}
-}
-
-func TestKLLRankError(t *testing.T) {
-	dists := map[string]func(r *rand.Rand) float64{
-		"uniform": func(r *rand.Rand) float64 { return r.Float64() },
-		"normal":  func(r *rand.Rand) float64 { return r.NormFloat64() },
-		"heavy":   func(r *rand.Rand) float64 { return math.Exp(3 * r.NormFloat64()) },
-		"few":     func(r *rand.Rand) float64 { return float64(r.IntN(5)) },
-	}
-	for name, gen := range dists {
-		for seed := uint64(1); seed <= 3; seed++ {
-			r := rand.New(rand.NewPCG(seed, 7))
-			const n = 200_000
-			xs := make([]float64, n)
-			parts := []*kll{newKLL(seed), newKLL(seed + 100), newKLL(seed + 200)}
-			for i := range xs {
-				xs[i] = gen(r)
-				parts[i%3].add(xs[i])
-			}
-			s := parts[0]
-			s.merge(parts[1])
-			s.merge(parts[2])
-			if s.n != n {
-				t.Fatalf("n = %d", s.n)
-			}
-			if s.size > 4*kllK {
-				t.Errorf("%s: sketch keeps %d items, want ≤ %d", name, s.size, 4*kllK)
-			}
-			slices.Sort(xs)
-			items := s.sorted()
-			var total int64
-			for _, it := range items {
-				total += it.w
-			}
-			if total != n {
-				t.Errorf("%s: weights sum to %d, want %d", name, total, n)
-			}
-			for _, q := range []float64{0.01, 0.1, 0.25, 0.5, 0.75, 0.9, 0.99} {
-				v := quantileOf(items, s.n, q)
-				// The true normalised rank interval of v: [#<v, #≤v]/n.
-				lo := float64(countBelow(xs, v)) / n
-				hi := float64(countAtMost(xs, v)) / n
-				if q < lo-kllErrorBound || q > hi+kllErrorBound {
-					t.Errorf("%s seed %d q=%v: value %v has rank [%.4f, %.4f], outside ±%.4f", name, seed, q, v, lo, hi, kllErrorBound)
-				}
-			}
-		}
 	}
 }
 
@@ -175,7 +128,7 @@ func TestApproximateMode(t *testing.T) {
 		t.Fatalf("approximate columns (-want +got):\n%s", diff)
 	}
 	ax, _ := p.Approximate.Get("x")
-	if ax.Percentiles == nil || *ax.Percentiles != kllErrorBound || ax.UniqueCount != hllErrorBound {
+	if ax.Percentiles == nil || *ax.Percentiles != sketch.RankError || ax.UniqueCount != hllErrorBound {
 		t.Errorf("x bounds = %+v", ax)
 	}
 	n := float64(len(xs))
@@ -190,7 +143,7 @@ func TestApproximateMode(t *testing.T) {
 	}
 	for q, got := range map[float64]*Float{0.25: sa.Percentiles.P25, 0.5: sa.Percentiles.P50, 0.75: sa.Percentiles.P75} {
 		lo, hi := float64(countBelow(xs, fv(got)))/n, float64(countAtMost(xs, fv(got)))/n
-		if q < lo-kllErrorBound || q > hi+kllErrorBound {
+		if q < lo-sketch.RankError || q > hi+sketch.RankError {
 			t.Errorf("p%v = %v has rank [%.4f, %.4f]", q*100, fv(got), lo, hi)
 		}
 	}
@@ -202,7 +155,7 @@ func TestApproximateMode(t *testing.T) {
 	var sum int64
 	for i := range ha.Counts {
 		sum += ha.Counts[i]
-		if d := math.Abs(float64(ha.Counts[i] - he.Counts[i])); d > 2*kllErrorBound*n {
+		if d := math.Abs(float64(ha.Counts[i] - he.Counts[i])); d > 2*sketch.RankError*n {
 			t.Errorf("bin %d: %d vs exact %d", i, ha.Counts[i], he.Counts[i])
 		}
 	}

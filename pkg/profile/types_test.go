@@ -10,6 +10,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/google/go-cmp/cmp"
+	"github.com/mldata-io/mldata/pkg/sketch"
 )
 
 func fromJSON(t *testing.T, dt arrow.DataType, js string) arrow.Array {
@@ -152,7 +153,7 @@ func TestNumpyHelpers(t *testing.T) {
 	if s.Value() != 2 {
 		t.Errorf("compensated sum = %v, want 2", s.Value())
 	}
-	if quantileOf(nil, 0, 0.5) == quantileOf(nil, 0, 0.5) {
+	if sketch.Quantile(nil, 0, 0.5) == sketch.Quantile(nil, 0, 0.5) {
 		t.Error("quantile of an empty sketch is not NaN")
 	}
 }

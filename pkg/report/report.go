@@ -221,6 +221,9 @@ type driftRow struct {
 	KL                   *float64
 	KSStat, KSP          *float64
 	Chi2, Chi2P          *float64
+	WN, Hel, LInf        *float64
+	Method               drift.Method
+	Threshold            *float64
 	Detected             bool
 	Note                 string
 	Chart                *pairChart
@@ -248,7 +251,8 @@ func driftView(r *drift.Report) dView {
 	for _, f := range r.NumericDrift {
 		d := f.Value
 		row := driftRow{Name: f.Key, Kind: "numeric", Severity: d.Severity, PSI: d.PSI, JS: d.JSDistance,
-			KL: &d.KLDivergence, KSStat: d.KSStatistic, KSP: d.KSPValue, Detected: d.DriftDetected}
+			KL: &d.KLDivergence, KSStat: d.KSStatistic, KSP: d.KSPValue, Detected: d.DriftDetected,
+			WN: d.WassersteinNormed, Hel: &d.HellingerDistance, Method: d.Method, Threshold: d.Threshold}
 		if d.KSPValue == nil {
 			row.Note = d.Unavailable["ks_pvalue"]
 		}
@@ -259,7 +263,8 @@ func driftView(r *drift.Report) dView {
 	for _, f := range r.CategoricalDrift {
 		d := f.Value
 		row := driftRow{Name: f.Key, Kind: "categorical", Severity: d.Severity, PSI: d.PSI, JS: d.JSDistance,
-			Chi2: &d.Chi2, Chi2P: &d.Chi2PValue, Detected: d.DriftDetected}
+			Chi2: &d.Chi2, Chi2P: &d.Chi2PValue, Detected: d.DriftDetected,
+			Hel: &d.HellingerDistance, LInf: &d.LInfDistance, Method: d.Method, Threshold: d.Threshold}
 		if d.NumCategories > maxDrawn {
 			row.Note = fmt.Sprintf("%d categories; the %d most frequent are drawn", d.NumCategories, maxDrawn)
 		}
