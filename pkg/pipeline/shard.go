@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"sort"
 	"sync"
@@ -357,6 +356,3 @@ func (b *builder) discardTasks(out *storage.Location, results []taskResult) {
 		}
 	}
 }
-
-// errShardMissing is wrapped by Commit's error when a shard has no result.
-var errShardMissing = errors.New("shard has no result")

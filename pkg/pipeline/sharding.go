@@ -94,9 +94,12 @@ type ShardPlan struct {
 
 // PlanFile is one source file of a sharded build.
 type PlanFile struct {
-	Key     string      `json:"key"`
-	Size    int64       `json:"size"`
-	ETag    string      `json:"etag,omitempty"`
+	Key     string    `json:"key"`
+	Size    int64     `json:"size"`
+	ETag    string    `json:"etag,omitempty"`
+	MD5     string    `json:"md5,omitempty"`
+	ModTime time.Time `json:"mod_time"`
+	// Version is the listing's change token (storage.Object.Version).
 	Version string      `json:"version"`
 	SHA256  string      `json:"sha256"`
 	Rows    int64       `json:"rows"`
@@ -249,7 +252,8 @@ func (b *builder) shardPlan(w *work, ptr *manifest.Pointer, opt ShardOptions) (*
 	for _, o := range w.objs {
 		if r, ok := w.reused[o.Key]; ok {
 			r := r
-			sp.Files = append(sp.Files, PlanFile{Key: o.Key, Size: o.Size, ETag: o.ETag, Version: o.Version(), SHA256: r.SHA256, Rows: r.Rows, Index: -1, Reused: &r})
+			sp.Files = append(sp.Files, PlanFile{Key: o.Key, Size: o.Size, ETag: o.ETag, MD5: o.MD5, ModTime: o.ModTime, Version: o.Version(),
+				SHA256: r.SHA256, Rows: r.Rows, Index: -1, Reused: &r})
 			continue
 		}
 		f := processed[o.Key]
@@ -258,7 +262,7 @@ func (b *builder) shardPlan(w *work, ptr *manifest.Pointer, opt ShardOptions) (*
 			return nil, err
 		}
 		fi := len(sp.Files)
-		sp.Files = append(sp.Files, PlanFile{Key: o.Key, Size: f.Object.Size, ETag: f.Object.ETag, Version: f.Object.Version(),
+		sp.Files = append(sp.Files, PlanFile{Key: o.Key, Size: f.Object.Size, ETag: f.Object.ETag, MD5: f.Object.MD5, ModTime: f.Object.ModTime, Version: f.Object.Version(),
 			SHA256: f.SHA256, Rows: f.Rows, Kind: f.Kind, Schema: own, Index: next, Base: base})
 		next++
 		base += partsOf(f.Rows, cfg.Read.ChunkRows, cfg.PartRows)
@@ -332,6 +336,11 @@ func ReadPlan(ctx context.Context, out *storage.Location, buildID string) (*Shar
 		return nil, fmt.Errorf("%s: not a plan of build %s in format %d", PlanKey(buildID), buildID, shardPlanVersion)
 	}
 	return &sp, nil
+}
+
+// object is the listing entry the plan was made from.
+func (pf *PlanFile) object() storage.Object {
+	return storage.Object{Key: pf.Key, Size: pf.Size, ETag: pf.ETag, MD5: pf.MD5, ModTime: pf.ModTime}
 }
 
 // check refuses to run a phase with other settings than the plan's.
