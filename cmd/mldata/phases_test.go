@@ -10,6 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"sigs.k8s.io/yaml"
+
+	"github.com/mldata-io/mldata/api/v1alpha1"
 	"github.com/mldata-io/mldata/pkg/manifest"
 )
 
@@ -31,11 +34,10 @@ func treeFiles(t *testing.T, dir string) map[string][]byte {
 	return files
 }
 
-// TestBuildPhasesAsProcesses runs a sharded build as a shell loop would: the
-// plan, then three shard processes at once, then the commit, each its own
-// process of the CLI. The dataset equals a plain build's: the same part
-// files byte for byte and the same manifest apart from timings.
-func TestBuildPhasesAsProcesses(t *testing.T) {
+// phaseSource writes a 3,000-row CSV file whose every row has a quoted
+// field with a comma and a newline, and four small ones: 3,260 rows.
+func phaseSource(t *testing.T) string {
+	t.Helper()
 	src := t.TempDir()
 	var big strings.Builder
 	big.WriteString("id,v,note\n")
@@ -51,6 +53,15 @@ func TestBuildPhasesAsProcesses(t *testing.T) {
 		}
 		pdWrite(t, src, fmt.Sprintf("s%d.csv", k), b.String())
 	}
+	return src
+}
+
+// TestBuildPhasesAsProcesses runs a sharded build as a shell loop would: the
+// plan, then three shard processes at once, then the commit, each its own
+// process of the CLI. The dataset equals a plain build's: the same part
+// files byte for byte and the same manifest apart from timings.
+func TestBuildPhasesAsProcesses(t *testing.T) {
+	src := phaseSource(t)
 	common := []string{"build", "--source", src, "--split-key", "id", "--chunk-rows", "64", "--part-rows", "128", "--build-id", "b1"}
 	plainOut, out := t.TempDir(), t.TempDir()
 	if o, err := cliCommand(append(common, "--output", plainOut)...).CombinedOutput(); err != nil {
@@ -117,5 +128,56 @@ func TestBuildPhasesAsProcesses(t *testing.T) {
 	}
 	if _, stderr, code := pdRun(t, "build", "--source", src, "--output", out, "--commit"); code != exitUsage || !strings.Contains(stderr, "--build-id") {
 		t.Errorf("--commit without --build-id: exit %d, %s", code, stderr)
+	}
+}
+
+// TestRunShardedBuild runs a DatasetBuild with parallelism.shards 3 through
+// `mldata run -f`: the shards run as worker processes, and the published
+// parts are a plain build's.
+func TestRunShardedBuild(t *testing.T) {
+	t.Setenv("MLDATA_TEST_MAIN", "1") // the shard processes are this test binary
+	src := phaseSource(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "m.yaml")
+	pdWrite(t, dir, "m.yaml", `apiVersion: mldata.io/v1alpha1
+kind: DatasetBuild
+metadata: {name: sharded}
+spec:
+  source: {uri: `+src+`}
+  output: {uri: `+dir+`/out}
+  split: {ratios: [{name: train, ratio: 0.8}, {name: validation, ratio: 0.1}, {name: test, ratio: 0.1}], key: id}
+  parallelism: {shards: 3, chunkRows: 64, partRows: 128}
+`)
+	stdout, stderr, code := pdRun(t, "run", "-f", file)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s\n%s", code, stderr, stdout)
+	}
+	var b struct{ Status v1alpha1.DatasetBuildStatus }
+	if err := yaml.Unmarshal([]byte(stdout), &b); err != nil {
+		t.Fatal(err)
+	}
+	if b.Status.TotalRows != 3260 || b.Status.FilesProcessed != 5 || !strings.HasSuffix(b.Status.BuildID, "-s3") {
+		t.Fatalf("status %+v", b.Status)
+	}
+	plain := filepath.Join(dir, "plain")
+	if _, stderr, code := pdRun(t, "build", "--source", src, "--output", plain, "--split-key", "id", "--chunk-rows", "64", "--part-rows", "128", "--build-id", "p"); code != exitOK {
+		t.Fatal(stderr)
+	}
+	want := treeFiles(t, filepath.Join(plain, "builds", "p"))
+	got := treeFiles(t, filepath.Join(dir, "out", "builds", b.Status.BuildID))
+	delete(want, "manifest.json")
+	delete(got, "manifest.json")
+	if len(want) < 10 || len(got) != len(want) {
+		t.Fatalf("%d parts in the sharded build, %d in the plain one", len(got), len(want))
+	}
+	for k, w := range want {
+		if !bytes.Equal(w, got[k]) {
+			t.Errorf("%s differs between the sharded and the plain build", k)
+		}
+	}
+	// Again: nothing changed, so the plan says up to date and no shard runs.
+	stdout, stderr, code = pdRun(t, "run", "-f", file)
+	if code != exitOK || !strings.Contains(stdout, "reason: UpToDate") {
+		t.Fatalf("second run: exit %d: %s\n%s", code, stderr, stdout)
 	}
 }
