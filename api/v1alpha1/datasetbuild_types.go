@@ -224,15 +224,24 @@ type ParallelismSpec struct {
 	// +optional
 	PartRows *int64 `json:"partRows,omitempty"`
 
-	// shards is reserved for splitting a build across pods (an Indexed Job
-	// whose pods each process a deterministic subset of the source files,
-	// merged exactly by a final step). This release builds in one pod:
-	// only 1 is accepted; scale a build with workers and resources.
+	// shards runs the build as shards: a plan Job, an Indexed Job of
+	// this many pods, each processing the part of the changed source
+	// files the plan gives it (big files cut into ranges), and a commit
+	// Job that validates across shards and publishes. The published
+	// dataset is the same whatever the number of shards. Omit or 1 to
+	// build in one pod.
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:XValidation:rule="self == 1",message="sharded builds are not available in this release: remove parallelism.shards or set it to 1, and raise parallelism.workers and resources instead"
+	// +kubebuilder:validation:Maximum=1024
 	// +optional
 	Shards *int32 `json:"shards,omitempty"`
+
+	// maxParallel bounds how many shards run at once. Omit to run them
+	// all at once.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1024
+	// +optional
+	MaxParallel *int32 `json:"maxParallel,omitempty"`
 }
 
 // DatasetBuildSpec is the desired dataset: where its raw files are, how they
@@ -580,6 +589,57 @@ type DatasetBuildStatus struct {
 	// +kubebuilder:validation:MaxLength=63
 	// +optional
 	JobName string `json:"jobName,omitempty"`
+
+	// shards is the progress of the current or last sharded build.
+	// +optional
+	Shards *ShardStatus `json:"shards,omitempty"`
+}
+
+// Phases of a sharded build, in ShardStatus.phase.
+const (
+	ShardPhasePlan   = "Plan"
+	ShardPhaseShards = "Shards"
+	ShardPhaseCommit = "Commit"
+	ShardPhaseDone   = "Done"
+)
+
+// ShardStatus is the progress of a sharded build: its phase and, while its
+// Indexed Job runs, how many shards succeeded, failed and are running. It
+// has the same size whatever the number of source files.
+type ShardStatus struct {
+	// buildID is the build the phases work on.
+	// +kubebuilder:validation:MaxLength=128
+	// +optional
+	BuildID string `json:"buildID,omitempty"`
+
+	// phase: Plan, Shards, Commit or Done.
+	// +kubebuilder:validation:Enum=Plan;Shards;Commit;Done
+	// +optional
+	Phase string `json:"phase,omitempty"`
+
+	// shards is the number of shards.
+	// +optional
+	Shards int32 `json:"shards,omitempty"`
+
+	// succeeded, failed and running count shards (a failed shard is retried
+	// alone, up to the per-shard retry limit).
+	// +optional
+	Succeeded int32 `json:"succeeded,omitempty"`
+	// +optional
+	Failed int32 `json:"failed,omitempty"`
+	// +optional
+	Running int32 `json:"running,omitempty"`
+
+	// failedIndexes lists the shards that used up their retries, as the
+	// Indexed Job reports them (e.g. "1,3-5").
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	FailedIndexes string `json:"failedIndexes,omitempty"`
+
+	// progress is "succeeded/shards", for kubectl get.
+	// +kubebuilder:validation:MaxLength=16
+	// +optional
+	Progress string `json:"progress,omitempty"`
 }
 
 // DatasetBuild builds a versioned, split and validated dataset from raw
@@ -593,6 +653,7 @@ type DatasetBuildStatus struct {
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Rows",type=integer,JSONPath=`.status.totalRows`
 // +kubebuilder:printcolumn:name="Schema",type=integer,JSONPath=`.status.schema.version`
+// +kubebuilder:printcolumn:name="Shards",type=string,JSONPath=`.status.shards.progress`
 // +kubebuilder:printcolumn:name="Build",type=string,JSONPath=`.status.buildID`,priority=1
 // +kubebuilder:printcolumn:name="Output",type=string,JSONPath=`.spec.output.uri`,priority=1
 // +kubebuilder:printcolumn:name="Age",type=date,JSONPath=`.metadata.creationTimestamp`
