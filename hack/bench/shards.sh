@@ -42,7 +42,7 @@ timed() {
   echo "$name $(cat "$work/t")" >>"$work/times"
 }
 
-echo "| shards | total wall s | plan wall s | shards wall s (slowest) | shard CPU s (sum) | commit wall s | max RSS MiB (a shard) | parts identical to shards=1 |" >"$work/table"
+echo "| shards | total wall s | plan wall / CPU s | shards wall s (slowest) | shard CPU s: sum (largest) | commit wall / CPU s | max RSS MiB (a shard) | parts identical to shards=1 |" >"$work/table"
 echo "|---|---|---|---|---|---|---|---|" >>"$work/table"
 for n in 1 2 4; do
   out=$work/out-$n
@@ -65,16 +65,16 @@ for n in 1 2 4; do
   python3 - "$n" "$t0" "$t1" "$t2" "$t3" "$work/times" "$same" >>"$work/table" <<'PY'
 import sys
 n, t0, t1, t2, t3, path, same = sys.argv[1], *map(float, sys.argv[2:6]), sys.argv[6], sys.argv[7]
-rows = [l.split() for l in open(path)]
-shards = [r for r in rows if r[0].startswith("shard")]
-cpu = sum(float(r[2]) + float(r[3]) for r in shards)
-slow = max(float(r[1]) for r in shards)
-rss = max(int(r[4]) for r in shards) / 1024
-print(f"| {n} | {t3 - t0:.2f} | {t1 - t0:.2f} | {t2 - t1:.2f} ({slow:.2f}) | {cpu:.2f} | {t3 - t2:.2f} | {rss:.0f} | {same} |")
+rows = {l.split()[0]: l.split()[1:] for l in open(path)}
+cpu = lambda r: float(r[1]) + float(r[2])
+shards = [r for k, r in rows.items() if k.startswith("shard")]
+slow = max(float(r[0]) for r in shards)
+rss = max(int(r[3]) for r in shards) / 1024
+print(f"| {n} | {t3 - t0:.2f} | {t1 - t0:.2f} / {cpu(rows['plan']):.2f} | {t2 - t1:.2f} ({slow:.2f}) | {sum(map(cpu, shards)):.2f} ({max(map(cpu, shards)):.2f}) | {t3 - t2:.2f} / {cpu(rows['commit']):.2f} | {rss:.0f} | {same} |")
 PY
 done
 {
-  echo "Source: $files files x $rows rows + 1 file of $big rows ($((bytes / 1048576)) MiB CSV), $(nproc) cores, $(date -u +%Y-%m-%d)."
+  echo "Source: $files files x $rows rows + 1 file of $big rows ($((bytes / 1048576)) MiB CSV), $(nproc) cores, load average $(cut -d' ' -f1 /proc/loadavg), $(date -u +%Y-%m-%d)."
   echo
   cat "$work/table"
 } | tee bin/bench-shards.md

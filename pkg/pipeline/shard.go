@@ -312,9 +312,14 @@ func (b *builder) shard(ctx context.Context, sp *ShardPlan, res *ShardResult) er
 	if err != nil {
 		return err
 	}
+	// A shard with every unit of a file processes the file whole.
+	units := map[int]int{} // file → its number of units in the plan
+	for _, u := range sp.Units {
+		units[u.File]++
+	}
 	for k := range tasks {
-		if len(tasks[k].groups) == 1 && tasks[k].groups[0][0] == 0 && tasks[k].groups[0][1] >= unitGroupsOf(sp, res.Files[k]) {
-			tasks[k].groups = nil // the whole file
+		if len(tasks[k].groups) == units[res.Files[k]] {
+			tasks[k].groups = nil
 		}
 	}
 	b.stats.setStage("process")
@@ -333,17 +338,6 @@ func (b *builder) shard(ctx context.Context, sp *ShardPlan, res *ShardResult) er
 	}
 	b.stats.setStage("done")
 	return nil
-}
-
-// unitGroupsOf is the number of part groups the plan's units of file fi cover.
-func unitGroupsOf(sp *ShardPlan, fi int) int {
-	n := 0
-	for _, u := range sp.Units {
-		if u.File == fi {
-			n = max(n, u.EndGroup)
-		}
-	}
-	return n
 }
 
 // discardTasks deletes the parts of failed work (tidiness: nothing names them).
