@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"sort"
 	"sync"
-	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 
@@ -323,9 +322,12 @@ func (b *builder) shard(ctx context.Context, sp *ShardPlan, res *ShardResult) er
 		}
 	}
 	b.stats.setStage("process")
+	// Parts of a failed shard stay: its retry writes the same bytes under
+	// the same names, and deleting them could race with that retry.
+	// Nothing names them unless a commit publishes them; pruning removes
+	// those of a build that is never published.
 	results, _, partials, err := b.runTasks(ctx, src, out, tasks, sch)
 	if err != nil {
-		b.discardTasks(out, results)
 		return err
 	}
 	res.Results = results
@@ -338,15 +340,4 @@ func (b *builder) shard(ctx context.Context, sp *ShardPlan, res *ShardResult) er
 	}
 	b.stats.setStage("done")
 	return nil
-}
-
-// discardTasks deletes the parts of failed work (tidiness: nothing names them).
-func (b *builder) discardTasks(out *storage.Location, results []taskResult) {
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	for _, r := range results {
-		for _, p := range r.Parts {
-			_ = out.Delete(ctx, p.Part.Path)
-		}
-	}
 }

@@ -323,7 +323,7 @@ func ReadPlan(ctx context.Context, out *storage.Location, buildID string) (*Shar
 	}
 	data, err := out.ReadFile(ctx, PlanKey(buildID))
 	if storage.IsNotExist(err) {
-		return nil, fmt.Errorf("%s: build %s has no plan (%s); run the plan phase first", out, buildID, PlanKey(buildID))
+		return nil, fmt.Errorf("%s: build %s has no plan (%s): run the plan phase first; if it said the output is up to date, there is nothing to run (and a committed build's plan is deleted)", out, buildID, PlanKey(buildID))
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read the plan of build %s: %w", buildID, err)
