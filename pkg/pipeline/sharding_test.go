@@ -28,7 +28,8 @@ import (
 // shardSource writes a source of several small CSV files, one CSV file big
 // enough to be cut into ranges whose every row has a quoted field with a
 // newline and a comma in it (so every range boundary falls between records
-// that a naive line split would cut), and a Parquet file of 13 row groups.
+// that a naive line split would cut), a JSONL file cut into ranges, and a
+// Parquet file of 13 row groups.
 // Ids are unique except 100007 (in a.csv and big.csv) and 2005 (twice in
 // big.csv, far apart), so that unique finds duplicates across ranges.
 func shardSource(t *testing.T) string {
@@ -65,6 +66,12 @@ func shardSource(t *testing.T) string {
 		row(&b, id, fmt.Sprintf("\"line %d\nsecond, \"\"quoted\"\"\nthird\"", k))
 	}
 	writeFile(t, dir, "big.csv", b.String())
+	// A JSONL file, also cut into ranges; its notes hold escaped newlines.
+	b.Reset()
+	for k := 0; k < 600; k++ {
+		fmt.Fprintf(&b, `{"id": %d, "v": %d.25, "label": "l%d", "note": "j%d\nx, \"y\""}`+"\n", 7000+k, k%89, k%3, k)
+	}
+	writeFile(t, dir, "g.jsonl", b.String())
 
 	// The Parquet file: same columns, row groups of 50 rows.
 	sch := arrow.NewSchema([]arrow.Field{
@@ -180,7 +187,7 @@ func TestShardedBuildIsByteIdentical(t *testing.T) {
 	if res[0].Passed || res[0].Failures != 2 || len(res[0].Samples) != 2 {
 		t.Fatalf("unique id: %+v; want 2 duplicates (100007 and 2005)", res[0])
 	}
-	if got, want := plain.Manifest.Rows(), int64(5*20+37*10+1000+640); got != want {
+	if got, want := plain.Manifest.Rows(), int64(5*20+37*10+1000+600+640); got != want {
 		t.Fatalf("rows %d, want %d", got, want)
 	}
 
@@ -194,8 +201,8 @@ func TestShardedBuildIsByteIdentical(t *testing.T) {
 			for _, u := range pr.Shard.Units {
 				cuts[pr.Shard.Files[u.File].Key]++
 			}
-			if cuts["big.csv"] < 3 || cuts["f.parquet"] < 2 || cuts["a.csv"] != 1 {
-				t.Fatalf("units per file %v; want big.csv and f.parquet cut into ranges", cuts)
+			if cuts["big.csv"] < 3 || cuts["f.parquet"] < 2 || cuts["g.jsonl"] < 2 || cuts["a.csv"] != 1 {
+				t.Fatalf("units per file %v; want big.csv, g.jsonl and f.parquet cut into ranges", cuts)
 			}
 			if n == 7 {
 				shardsOf := map[int]bool{}
@@ -260,8 +267,8 @@ func TestShardedIncremental(t *testing.T) {
 	if d := cmp.Diff([]string{"b.csv", "c2.csv"}, units); d != "" {
 		t.Errorf("units of the incremental plan (-want +got):\n%s", d)
 	}
-	if len(res.Reuse.Reused) != 6 {
-		t.Errorf("reused %v; want the 6 unchanged files", res.Reuse.Reused)
+	if len(res.Reuse.Reused) != 7 {
+		t.Errorf("reused %v; want the 7 unchanged files", res.Reuse.Reused)
 	}
 	if d := cmp.Diff(comparableManifest(t, plain.Manifest), comparableManifest(t, res.Manifest)); d != "" {
 		t.Errorf("incremental manifest differs from the one-process build's (-want +got):\n%s", d)
