@@ -230,6 +230,8 @@ func readShardResults(ctx context.Context, out *storage.Location, sp *ShardPlan)
 			return nil, fmt.Errorf("%s is damaged: %w", key, err)
 		}
 		switch {
+		case r.Plan != sp.digest:
+			failed[i] = "its result is of another plan of build " + sp.BuildID + " (the build was planned again): run the shard again"
 		case r.Error != "":
 			failed[i] = r.Error
 		case r.BuildID != sp.BuildID || r.Shard != i || r.Shards != sp.Shards || !equalInts(r.Units, want[i]):

@@ -182,6 +182,8 @@ type ShardResult struct {
 	BuildID string `json:"build_id"`
 	Shard   int    `json:"shard"`
 	Shards  int    `json:"shards"`
+	// Plan is the SHA-256 of the plan the shard ran.
+	Plan string `json:"plan"`
 	// Units are the plan's units this shard processed, and Results what
 	// each of the shard's files gave (Files[k] is Results[k]'s file).
 	Units   []int        `json:"units"`
@@ -223,7 +225,7 @@ func RunShard(ctx context.Context, cfg Config, i, n int) (*ShardResult, error) {
 	if sp.Shards != n {
 		return nil, fmt.Errorf("build %s was planned for %d shards, not %d", sp.BuildID, sp.Shards, n)
 	}
-	res := &ShardResult{BuildID: sp.BuildID, Shard: i, Shards: n, Units: Assign(sp.Units, n)[i]}
+	res := &ShardResult{BuildID: sp.BuildID, Shard: i, Shards: n, Plan: sp.digest, Units: Assign(sp.Units, n)[i]}
 	err = b.shard(ctx, sp, res)
 	res.ProcessMS = ms(b.now().Sub(b.start))
 	if err != nil {

@@ -3,6 +3,8 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -90,6 +92,10 @@ type ShardPlan struct {
 	Units   []Unit `json:"units"`
 	ListMS  int64  `json:"list_ms"`
 	InferMS int64  `json:"infer_ms"`
+
+	// digest is the SHA-256 of the plan as stored: shards record it, so
+	// that the commit never mixes results of two plans of one build id.
+	digest string
 }
 
 // PlanFile is one source file of a sharded build.
@@ -335,6 +341,8 @@ func ReadPlan(ctx context.Context, out *storage.Location, buildID string) (*Shar
 	if sp.FormatVersion != shardPlanVersion || sp.BuildID != buildID {
 		return nil, fmt.Errorf("%s: not a plan of build %s in format %d", PlanKey(buildID), buildID, shardPlanVersion)
 	}
+	sum := sha256.Sum256(data)
+	sp.digest = hex.EncodeToString(sum[:])
 	return &sp, nil
 }
 

@@ -340,6 +340,43 @@ func TestShardFailuresPublishNothing(t *testing.T) {
 	}
 }
 
+// TestCommitRefusesResultsOfAnotherPlan: a build planned again under the
+// same id (here after a source changed) does not take the old plan's shard
+// results, even where the units line up.
+func TestCommitRefusesResultsOfAnotherPlan(t *testing.T) {
+	ctx := context.Background()
+	src := shardSource(t)
+	out := t.TempDir()
+	cfg := shardConfig(t, src, out, "b1")
+	if _, err := PlanShards(ctx, cfg, ShardOptions{Shards: 2, RangeBytes: 8 << 10}); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ {
+		if _, err := RunShard(ctx, cfg, i, 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeFile(t, src, "a.csv", "id,v,label,note\n100000,1.25,l1,changed\n")
+	future := time.Now().Add(time.Minute)
+	if err := os.Chtimes(filepath.Join(src, "a.csv"), future, future); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := PlanShards(ctx, cfg, ShardOptions{Shards: 2, RangeBytes: 8 << 10}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := RunShard(ctx, cfg, 0, 2); err != nil {
+		t.Fatal(err)
+	}
+	_, err := Commit(ctx, cfg)
+	var se *ShardError
+	if !errors.As(err, &se) || len(se.Failed) != 1 || !strings.Contains(se.Failed[1], "another plan") {
+		t.Fatalf("commit: %v; want shard 1 refused as of another plan", err)
+	}
+	if _, err := os.Stat(filepath.Join(out, manifest.PointerKey)); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("something was published: %v", err)
+	}
+}
+
 func TestAssignBalances(t *testing.T) {
 	units := []Unit{{Bytes: 10}, {Bytes: 70}, {Bytes: 30}, {Bytes: 30}, {Bytes: 20}, {Bytes: 40}}
 	got := Assign(units, 3)
