@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -22,6 +23,7 @@ import (
 	"github.com/mldata-io/mldata/pkg/format"
 	"github.com/mldata-io/mldata/pkg/manifest"
 	"github.com/mldata-io/mldata/pkg/split"
+	"github.com/mldata-io/mldata/pkg/storage"
 	"github.com/mldata-io/mldata/pkg/validate"
 )
 
@@ -403,5 +405,39 @@ func TestCutUnits(t *testing.T) {
 	}
 	if got := cutUnits(1, 0, 0, 100, 350); len(got) != 1 || got[0].EndGroup != 1 {
 		t.Errorf("an empty file: %+v", got)
+	}
+}
+
+// TestPruneStaging: pruning deletes the staging files of a published build
+// and of an old abandoned plan, and keeps a young one (a build in progress).
+func TestPruneStaging(t *testing.T) {
+	ctx := context.Background()
+	loc, err := storage.OpenOutput(ctx, "mem://prune-staging/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := publishAt(t, loc, "pub", nil, time.Now().Add(-time.Minute), "")
+	for _, k := range []string{PlanKey("pub"), PlanKey("running"), ShardResultKey("running", 0, 2)} {
+		if err := loc.WriteFile(ctx, k, []byte("{}")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Prune(ctx, loc, PruneOptions{Keep: 1, Grace: time.Hour}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"builds/pub/all/part-00000.csv", "builds/pub/manifest.json", manifest.GenerationKey(p.Generation), "latest.json",
+		PlanKey("running"), ShardResultKey("running", 0, 2)}
+	sort.Strings(want)
+	if d := cmp.Diff(want, keysUnder(t, loc)); d != "" {
+		t.Errorf("after pruning (-want +got):\n%s", d)
+	}
+	// Hours later, the plan that never committed is abandoned.
+	if _, err := Prune(ctx, loc, PruneOptions{Keep: 1, Grace: time.Hour, Now: time.Now().Add(3 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range keysUnder(t, loc) {
+		if strings.HasPrefix(k, "staging/") {
+			t.Errorf("%s left after its grace period", k)
+		}
 	}
 }
