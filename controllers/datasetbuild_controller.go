@@ -116,6 +116,7 @@ func (r *DatasetBuildReconciler) reconcile(ctx context.Context, b *v1alpha1.Data
 	for _, j := range activeJobs(owned) {
 		if !outdated(&j, b.Generation) || b.Spec.Suspend {
 			b.Status.JobName = j.Name
+			r.shardProgress(b, &j)
 			return ctrl.Result{}, running(b.Spec.Suspend, j.Name, "building")
 		}
 		if err := deleteJob(ctx, r.Client, &j); err != nil {
@@ -124,7 +125,17 @@ func (r *DatasetBuildReconciler) reconcile(ctx context.Context, b *v1alpha1.Data
 		*evs = append(*evs, event{reason: EventJobReplaced, action: "Build", msg: fmt.Sprintf("stopped Job %s of generation %d: the spec changed", j.Name, jobGeneration(&j))})
 	}
 	if j := findJob(owned, b.Status.JobName); j != nil && unrecorded(b.Status.Conditions, b.Status.JobName, j) {
-		*evs = append(*evs, r.record(ctx, b, j)...)
+		// A sharded build's plan and shards are followed by its next
+		// phase, whatever suspend says: the build that runs finishes.
+		handled, err := r.advance(ctx, b, j, evs)
+		switch {
+		case err != nil:
+			return ctrl.Result{}, err
+		case handled && b.Status.JobName != j.Name:
+			return ctrl.Result{}, running(false, b.Status.JobName, "building")
+		case !handled:
+			*evs = append(*evs, r.record(ctx, b, j)...)
+		}
 	}
 	if b.Spec.Suspend {
 		return ctrl.Result{}, suspended(b.Status.Conditions)
@@ -161,25 +172,18 @@ func (r *DatasetBuildReconciler) reconcile(ctx context.Context, b *v1alpha1.Data
 // start creates the Job of the attempt after failed attempts at key.
 func (r *DatasetBuildReconciler) start(ctx context.Context, b *v1alpha1.DatasetBuild, key string, failed int32, secrets []string, now time.Time, evs *[]event) error {
 	runID := attemptRunID(key, failed)
-	lim, err := r.Reach.taskLimits(b.Spec.Limits)
-	if err != nil {
-		return err
-	}
-	job, err := jobs.Build(r.Jobs, jobs.Run{
-		Owner: b, GVK: v1alpha1.GroupVersion.WithKind(worker.KindDatasetBuild), ID: runID,
-		Task:        &worker.Task{Kind: worker.KindDatasetBuild, Name: b.Name, RunID: runID, Build: &b.Spec, Limits: lim},
-		SecretNames: secrets, Resources: b.Spec.Resources, ServiceAccountName: b.Spec.ServiceAccountName,
-		ActiveDeadlineSeconds: ptr.To(b.Spec.ActiveDeadlineOf()),
-	})
-	if err != nil {
-		return err
-	}
-	runAnnotations(job, key, b.Generation)
-	created, err := startJob(ctx, r.Client, r.APIReader, b, job)
-	if err != nil {
-		return err
-	}
 	t := metav1.NewTime(now)
+	var job *batchv1.Job
+	var created bool
+	var err error
+	if worker.Shards(&b.Spec) > 1 {
+		job, created, err = r.startSharded(ctx, b, runID, key, secrets, t)
+	} else {
+		job, created, err = r.startOne(ctx, b, runID, key, secrets)
+	}
+	if err != nil {
+		return err
+	}
 	b.Status.JobName, b.Status.LastCheckTime = job.Name, &t
 	b.Status.LastHandledRequest = b.Annotations[v1alpha1.AnnotationRequestedAt]
 	startAttempt(&b.Status.Retry, key)
@@ -203,6 +207,26 @@ func (r *DatasetBuildReconciler) listed(ctx context.Context, b *v1alpha1.Dataset
 		listingSucceeded(b.Status.Retry)
 	}
 	return key, err
+}
+
+// startOne creates the Job of a one-pod build.
+func (r *DatasetBuildReconciler) startOne(ctx context.Context, b *v1alpha1.DatasetBuild, runID, key string, secrets []string) (*batchv1.Job, bool, error) {
+	lim, err := r.Reach.taskLimits(b.Spec.Limits)
+	if err != nil {
+		return nil, false, err
+	}
+	job, err := jobs.Build(r.Jobs, jobs.Run{
+		Owner: b, GVK: v1alpha1.GroupVersion.WithKind(worker.KindDatasetBuild), ID: runID,
+		Task:        &worker.Task{Kind: worker.KindDatasetBuild, Name: b.Name, RunID: runID, Build: &b.Spec, Limits: lim},
+		SecretNames: secrets, Resources: b.Spec.Resources, ServiceAccountName: b.Spec.ServiceAccountName,
+		ActiveDeadlineSeconds: ptr.To(b.Spec.ActiveDeadlineOf()),
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	runAnnotations(job, key, b.Generation)
+	created, err := startJob(ctx, r.Client, r.APIReader, b, job)
+	return job, created, err
 }
 
 // inputs is the digest of what a build depends on: the spec generation,
@@ -249,6 +273,9 @@ func (r *DatasetBuildReconciler) record(ctx context.Context, b *v1alpha1.Dataset
 		if m, err = read(ctx, s.ManifestURI); err != nil {
 			ctrl.LoggerFrom(ctx).Info("manifest unreadable; status keeps the summary only", "manifest", s.ManifestURI, "error", err.Error())
 		}
+	}
+	if f := j.Status.FailedIndexes; !s.OK && f != nil && *f != "" {
+		s.Message = worker.Truncate(fmt.Sprintf("shard(s) %s failed: %s", *f, s.Message), 1024)
 	}
 	worker.ApplyBuild(&b.Status, b.Generation, s, m, r.now())
 	recordAttempt(&b.Status.Retry, j.Annotations[AnnotationInputs], s, b.Spec.MaxAttemptsOf(), r.RetryBase, jobEnd(j, r.now()))

@@ -224,15 +224,24 @@ type ParallelismSpec struct {
 	// +optional
 	PartRows *int64 `json:"partRows,omitempty"`
 
-	// shards is reserved for splitting a build across pods (an Indexed Job
-	// whose pods each process a deterministic subset of the source files,
-	// merged exactly by a final step). This release builds in one pod:
-	// only 1 is accepted; scale a build with workers and resources.
+	// shards runs the build as shards: a plan Job, an Indexed Job of
+	// this many pods, each processing the part of the changed source
+	// files the plan gives it (big files cut into ranges), and a commit
+	// Job that validates across shards and publishes. The published
+	// dataset is the same whatever the number of shards. Omit or 1 to
+	// build in one pod.
 	// +kubebuilder:default=1
 	// +kubebuilder:validation:Minimum=1
-	// +kubebuilder:validation:XValidation:rule="self == 1",message="sharded builds are not available in this release: remove parallelism.shards or set it to 1, and raise parallelism.workers and resources instead"
+	// +kubebuilder:validation:Maximum=1024
 	// +optional
 	Shards *int32 `json:"shards,omitempty"`
+
+	// maxParallel bounds how many shards run at once. Omit to run them
+	// all at once.
+	// +kubebuilder:validation:Minimum=1
+	// +kubebuilder:validation:Maximum=1024
+	// +optional
+	MaxParallel *int32 `json:"maxParallel,omitempty"`
 }
 
 // DatasetBuildSpec is the desired dataset: where its raw files are, how they
@@ -600,6 +609,9 @@ type DatasetBuildStatus struct {
 	// record what it read and check it later.
 	// +optional
 	Artifact *ArtifactStatus `json:"artifact,omitempty"`
+	// shards is the progress of the current or last sharded build.
+	// +optional
+	Shards *ShardStatus `json:"shards,omitempty"`
 }
 
 // ArtifactStatus names one published build and the digest of its contents.
@@ -627,6 +639,53 @@ type ArtifactStatus struct {
 	ManifestURI string `json:"manifestURI,omitempty"`
 }
 
+// Phases of a sharded build, in ShardStatus.phase.
+const (
+	ShardPhasePlan   = "Plan"
+	ShardPhaseShards = "Shards"
+	ShardPhaseCommit = "Commit"
+	ShardPhaseDone   = "Done"
+)
+
+// ShardStatus is the progress of a sharded build: its phase and, while its
+// Indexed Job runs, how many shards succeeded, failed and are running. It
+// has the same size whatever the number of source files.
+type ShardStatus struct {
+	// buildID is the build the phases work on.
+	// +kubebuilder:validation:MaxLength=128
+	// +optional
+	BuildID string `json:"buildID,omitempty"`
+
+	// phase: Plan, Shards, Commit or Done.
+	// +kubebuilder:validation:Enum=Plan;Shards;Commit;Done
+	// +optional
+	Phase string `json:"phase,omitempty"`
+
+	// shards is the number of shards.
+	// +optional
+	Shards int32 `json:"shards,omitempty"`
+
+	// succeeded, failed and running count shards (a failed shard is retried
+	// alone, up to the per-shard retry limit).
+	// +optional
+	Succeeded int32 `json:"succeeded,omitempty"`
+	// +optional
+	Failed int32 `json:"failed,omitempty"`
+	// +optional
+	Running int32 `json:"running,omitempty"`
+
+	// failedIndexes lists the shards that used up their retries, as the
+	// Indexed Job reports them (e.g. "1,3-5").
+	// +kubebuilder:validation:MaxLength=256
+	// +optional
+	FailedIndexes string `json:"failedIndexes,omitempty"`
+
+	// progress is "succeeded/shards", for kubectl get.
+	// +kubebuilder:validation:MaxLength=16
+	// +optional
+	Progress string `json:"progress,omitempty"`
+}
+
 // DatasetBuild builds a versioned, split and validated dataset from raw
 // tabular files in object storage: fetch → normalize → split → validate →
 // export, in a Job running `mldata worker build`. Builds are incremental and
@@ -638,6 +697,7 @@ type ArtifactStatus struct {
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Rows",type=integer,JSONPath=`.status.totalRows`
 // +kubebuilder:printcolumn:name="Schema",type=integer,JSONPath=`.status.schema.version`
+// +kubebuilder:printcolumn:name="Shards",type=string,JSONPath=`.status.shards.progress`
 // +kubebuilder:printcolumn:name="Build",type=string,JSONPath=`.status.buildID`,priority=1
 // +kubebuilder:printcolumn:name="Output",type=string,JSONPath=`.spec.output.uri`,priority=1
 // +kubebuilder:printcolumn:name="Digest",type=string,JSONPath=`.status.artifact.digest`,priority=1

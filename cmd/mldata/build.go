@@ -42,6 +42,7 @@ type buildFlags struct {
 	json, full, dryRun, incremental                   bool
 	historyLimit                                      int
 	historyGrace                                      time.Duration
+	phase                                             phaseFlags
 }
 
 func newBuildCmd() *cobra.Command {
@@ -58,12 +59,20 @@ or interrupted build never replaces the previous one.
 
 URIs are local paths or bucket URLs: file://, s3://, gs://, azblob://, mem://.`,
 		Example: `  mldata build --source data/ --output out/ --split train=0.8,validation=0.1,test=0.1 --split-key id
-  mldata build --source s3://raw/events/ --include '*.csv.gz' --output s3://ml/events/ --compression zstd`,
+  mldata build --source s3://raw/events/ --include '*.csv.gz' --output s3://ml/events/ --compression zstd
+
+  # The same build in phases (any scheduler can run the shards, anywhere):
+  mldata build --source s3://raw/ --output s3://ml/ --build-id b42 --plan-only --shards 4
+  for i in 0 1 2 3; do mldata build --source s3://raw/ --output s3://ml/ --build-id b42 --shard $i/4; done
+  mldata build --source s3://raw/ --output s3://ml/ --build-id b42 --commit`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			cfg, err := f.config()
 			if err != nil {
 				return err
+			}
+			if f.phase.set() {
+				return runPhase(cmd.Context(), cfg, f.phase, f.json, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			}
 			return runBuild(cmd.Context(), cfg, f.json, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
@@ -96,6 +105,7 @@ URIs are local paths or bucket URLs: file://, s3://, gs://, azblob://, mem://.`,
 	fl.DurationVar(&f.historyGrace, "history-grace", time.Hour, "keep a replaced build this long after it was replaced, beyond --history-limit, for readers still on it (0: none)")
 	fl.BoolVar(&f.json, "json", false, "print the build manifest as JSON on stdout")
 	addLimitFlags(fl, &f.limits)
+	addPhaseFlags(fl, &f.phase)
 	return cmd
 }
 
@@ -247,6 +257,11 @@ func runBuild(ctx context.Context, cfg pipeline.Config, asJSON bool, stdout, std
 	if err != nil {
 		return err
 	}
+	return printBuild(cfg, res, start, asJSON, stdout, stderr)
+}
+
+// printBuild reports a published (or up-to-date) build.
+func printBuild(cfg pipeline.Config, res *pipeline.Result, start time.Time, asJSON bool, stdout, stderr io.Writer) error {
 	for _, w := range res.Warnings {
 		fmt.Fprintf(stderr, "warning: %s\n", w)
 	}

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -21,7 +25,10 @@ func newRunCmd() *cobra.Command {
 runs each with the same worker code the operator's Jobs run — builds first,
 then profiles, then drift checks, so that datasetBuildRef and
 datasetProfileRef resolve to resources of the same file. URIs may be local
-paths or bucket URLs (credentials from the environment). It prints, per
+paths or bucket URLs (credentials from the environment). A DatasetBuild with
+parallelism.shards N runs as the cluster runs it: a plan, N shard processes
+at once (each 'mldata worker datasetbuild', as an Indexed Job's pods), then
+the commit. It prints, per
 resource, the status the controller would write, and exits 1 when any run
 failed. Admission checks (CEL rules) are not run; kubectl apply
 --dry-run=server does that.`,
@@ -45,7 +52,8 @@ failed. Admission checks (CEL rules) are not run; kubectl apply
 				return err
 			}
 			failed := 0
-			for i, ran := range worker.RunLocal(cmd.Context(), rs, worker.Options{ScratchDir: scratch, Limits: lim}) {
+			opt := worker.Options{ScratchDir: scratch, Limits: lim, RunShard: shardProcess(scratch)}
+			for i, ran := range worker.RunLocal(cmd.Context(), rs, opt) {
 				out, err := worker.StatusYAML(ran.Resource)
 				if err != nil {
 					return err
@@ -72,4 +80,36 @@ failed. Admission checks (CEL rules) are not run; kubectl apply
 	// As in the manager: the default and the ceiling of spec.limits.
 	addLimitCeilingFlags(cmd.Flags(), &limits)
 	return cmd
+}
+
+// shardProcess runs one shard of a sharded build as the worker process an
+// Indexed Job's pod would run: this binary, with the task in MLDATA_TASK and
+// the index in JOB_COMPLETION_INDEX.
+func shardProcess(scratch string) func(ctx context.Context, t *worker.Task, index int) error {
+	return func(ctx context.Context, t *worker.Task, index int) error {
+		self, err := os.Executable()
+		if err != nil {
+			return err
+		}
+		task, err := json.Marshal(t)
+		if err != nil {
+			return err
+		}
+		term, err := os.CreateTemp("", "mldata-shard-*.json")
+		if err != nil {
+			return err
+		}
+		term.Close()
+		defer os.Remove(term.Name())
+		args := []string{"worker", "datasetbuild", "--termination-log", term.Name()}
+		if scratch != "" {
+			args = append(args, "--scratch", scratch)
+		}
+		cmd := exec.CommandContext(ctx, self, args...)
+		cmd.Env = append(os.Environ(), worker.TaskEnv+"="+string(task), fmt.Sprintf("%s=%d", worker.ShardIndexEnv, index))
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("shard %d: %v: %s", index, err, strings.TrimSpace(string(out)))
+		}
+		return nil
+	}
 }

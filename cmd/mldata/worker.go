@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -49,6 +50,11 @@ service account).`,
 			if task.Kind != kind {
 				return usagef("worker %s was handed a %s task", args[0], task.Kind)
 			}
+			if task.Phase == worker.PhaseShard {
+				if task.Shard, err = shardIndex(os.Getenv(worker.ShardIndexEnv), task.Shards); err != nil {
+					return err
+				}
+			}
 			// The operator hands its URI policy to the Job: the worker
 			// refuses what the manager refuses.
 			var res *worker.Result
@@ -85,6 +91,16 @@ service account).`,
 	cmd.Flags().StringVar(&termPath, "termination-log", worker.DefaultTerminationPath, "file to write the JSON summary to")
 	cmd.Flags().StringVar(&scratch, "scratch", "", "folder for spooled remote files (default: the system temp folder)")
 	return cmd
+}
+
+// shardIndex reads a shard's index, which an Indexed Job sets in
+// JOB_COMPLETION_INDEX.
+func shardIndex(v string, shards int) (int, error) {
+	i, err := strconv.Atoi(v)
+	if err != nil || i < 0 || i >= shards {
+		return 0, usagef("%s=%q: a shard task needs its index, 0 to %d", worker.ShardIndexEnv, v, shards-1)
+	}
+	return i, nil
 }
 
 // environ is the process environment as a map.

@@ -22,7 +22,8 @@
 //     so that the same run always has the same Job and a restarted
 //     controller finds it instead of creating a second one, and two
 //     resources never share a Job name.
-//   - parallelism.shards is not used yet: every build runs in one pod.
+//   - A sharded build (parallelism.shards > 1) runs a plan Job, an Indexed
+//     Job of its shards (Shards) and a commit Job; see shards.go.
 package jobs
 
 import (

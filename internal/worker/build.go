@@ -184,16 +184,26 @@ func RunBuild(ctx context.Context, spec *v1alpha1.DatasetBuildSpec, opt Options)
 	}
 	res, err := pipeline.Build(ctx, cfg)
 	if err != nil {
-		var ve *pipeline.ValidationError
-		var pe *schema.PolicyError
-		switch {
-		case errors.As(err, &ve):
-			return nil, &Failure{Reason: v1alpha1.ReasonValidationFailed, Err: err}
-		case errors.As(err, &pe):
-			return nil, &Failure{Reason: v1alpha1.ReasonBreakingSchemaChange, Err: err}
-		}
-		return nil, fmt.Errorf("building %s: %w", spec.Output.URI, err)
+		return nil, buildFailure(spec, err)
 	}
+	return buildResult(ctx, cfg, res)
+}
+
+// buildFailure gives a failed build's error its condition reason.
+func buildFailure(spec *v1alpha1.DatasetBuildSpec, err error) error {
+	var ve *pipeline.ValidationError
+	var pe *schema.PolicyError
+	switch {
+	case errors.As(err, &ve):
+		return &Failure{Reason: v1alpha1.ReasonValidationFailed, Err: err}
+	case errors.As(err, &pe):
+		return &Failure{Reason: v1alpha1.ReasonBreakingSchemaChange, Err: err}
+	}
+	return fmt.Errorf("building %s: %w", spec.Output.URI, err)
+}
+
+// buildResult names the manifest of a published (or up-to-date) build.
+func buildResult(ctx context.Context, cfg pipeline.Config, res *pipeline.Result) (*BuildResult, error) {
 	out, err := storage.OpenOutput(ctx, cfg.Output)
 	if err != nil {
 		return nil, err

@@ -195,7 +195,13 @@ func RunLocal(ctx context.Context, rs []Resource, opt Options) []Ran {
 			continue
 		}
 		b := r.Build
-		br, err := RunBuild(ctx, &b.Spec, opt)
+		var br *BuildResult
+		var err error
+		if Shards(&b.Spec) > 1 {
+			br, err = runSharded(ctx, b.Name, &b.Spec, opt)
+		} else {
+			br, err = RunBuild(ctx, &b.Spec, opt)
+		}
 		if err != nil {
 			ApplyBuild(&b.Status, gen(b.ObjectMeta), terminated(FailureSummary(KindDatasetBuild, err)), nil, opt.now())
 		} else {

@@ -88,6 +88,15 @@ type Task struct {
 	// controller from spec.limits under the operator's ceilings; nil
 	// (a local run) resolves spec.limits under Options.Limits.
 	Limits *Limits `json:"limits,omitempty"`
+
+	// Phase, for a sharded DatasetBuild: PhasePlan, PhaseShard or
+	// PhaseCommit of build BuildID over Shards shards; "" runs the whole
+	// build in one process. A shard's index is Shard, which an Indexed
+	// Job's pod takes from JOB_COMPLETION_INDEX.
+	Phase   string `json:"phase,omitempty"`
+	BuildID string `json:"buildID,omitempty"`
+	Shards  int    `json:"shards,omitempty"`
+	Shard   int    `json:"shard,omitempty"`
 }
 
 // Options are how the worker runs, as opposed to what it runs.
@@ -101,6 +110,9 @@ type Options struct {
 	// Limits bound what one input file may take in memory; zero fields
 	// keep format's defaults.
 	Limits format.Limits
+	// RunShard runs shard index of a sharded build's task (RunLocal), in a
+	// process of its own; nil runs the shards in this process.
+	RunShard func(ctx context.Context, t *Task, index int) error
 }
 
 func (o Options) now() time.Time {
@@ -179,6 +191,9 @@ func Run(ctx context.Context, t *Task, opt Options) (*Result, error) {
 	case KindDatasetBuild:
 		if t.Build == nil {
 			return nil, errors.New("task: kind DatasetBuild without build spec")
+		}
+		if t.Phase != "" {
+			return RunBuildPhase(ctx, t, opt)
 		}
 		b, err := RunBuild(ctx, t.Build, opt)
 		if err != nil {

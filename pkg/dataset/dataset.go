@@ -52,7 +52,8 @@ type File struct {
 	Schema *arrow.Schema
 
 	input   format.Input
-	index   *format.Index // chunks found by inspection (CSV), replayed by scans
+	index   *format.Index            // chunks found by inspection (CSV), replayed by scans
+	only    func(*format.Chunk) bool // see Only
 	cleanup func() error
 }
 
@@ -262,6 +263,15 @@ func inspect(ctx context.Context, loc *storage.Location, obj storage.Object, opt
 // found when the decoder can replay them (no second scan for record
 // boundaries), else a fresh pass.
 func (f *File) chunks(ctx context.Context, dec format.Decoder, emit func(*format.Chunk) error) error {
+	if f.only != nil {
+		all := emit
+		emit = func(c *format.Chunk) error {
+			if !f.only(c) {
+				return nil
+			}
+			return all(c)
+		}
+	}
 	if r, ok := dec.(format.Replayer); ok && f.index != nil {
 		return r.Replay(ctx, f.index, emit)
 	}

@@ -15,7 +15,6 @@ import (
 	"runtime"
 	"sort"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -24,7 +23,6 @@ import (
 	"github.com/mldata-io/mldata/pkg/dataset"
 	"github.com/mldata-io/mldata/pkg/format"
 	"github.com/mldata-io/mldata/pkg/manifest"
-	"github.com/mldata-io/mldata/pkg/parallel"
 	"github.com/mldata-io/mldata/pkg/schema"
 	"github.com/mldata-io/mldata/pkg/split"
 	"github.com/mldata-io/mldata/pkg/storage"
@@ -512,117 +510,32 @@ type processed struct {
 }
 
 func (b *builder) process(ctx context.Context, src, out *storage.Location, files []*dataset.File, sch *arrow.Schema) (*processed, error) {
-	cfg := b.cfg
-	assigner, err := split.NewAssigner(cfg.Split, sch)
-	if err != nil {
-		return nil, err
+	// Part numbers are fixed before any work starts, from row counts, so
+	// they do not depend on which file finishes first.
+	tasks := make([]task, len(files))
+	n := 0
+	for i, f := range files {
+		tasks[i] = task{file: f, index: i, base: n, version: f.Object.Version()}
+		n += partsOf(f.Rows, b.cfg.Read.ChunkRows, b.cfg.PartRows)
 	}
-	validator, err := validate.New(cfg.Rules, sch)
-	if err != nil {
+	results, validator, partials, err := b.runTasks(ctx, src, out, tasks, sch)
+	if validator == nil {
 		return nil, err
 	}
 	res := &processed{
-		files: files, validator: validator,
+		files: files, validator: validator, partials: partials,
 		parts: make([][]manifest.Part, len(files)), rows: make([]int64, len(files)), nullCounts: make([][]int64, len(files)),
 		strata: make([]*split.Counts, len(files)),
 	}
-	stratified := cfg.Split.StratifyBy != ""
-	if len(files) == 0 {
-		return res, nil
-	}
-	ext := format.Ext(cfg.OutputFormat, cfg.Compression)
-
-	// Files run in parallel; each file's chunks get the leftover cores.
-	fileWorkers := min(cfg.Workers, len(files))
-	chunkWorkers := max(1, (cfg.Workers+fileWorkers-1)/fileWorkers)
-
-	// Part numbers are fixed before any work starts, from row counts, so
-	// they do not depend on which file finishes first.
-	base := make([]int, len(files))
-	n := 0
-	for i, f := range files {
-		base[i] = n
-		n += partsOf(f.Rows, cfg.Read.ChunkRows, cfg.PartRows)
-	}
-	partials := make([][]*validate.Partial, fileWorkers)
-	for s := range partials {
-		for w := 0; w < chunkWorkers; w++ {
-			partials[s] = append(partials[s], validator.NewPartial())
-			res.partials = append(res.partials, partials[s][w])
+	for i, r := range results {
+		for _, p := range r.Parts {
+			res.parts[i] = append(res.parts[i], p.Part)
+		}
+		res.rows[i], res.nullCounts[i], res.strata[i] = r.Rows, r.Nulls, r.Strata
+		if err == nil && r.Rows != files[i].Rows {
+			err = fmt.Errorf("%s: read %d rows but found %d when inspecting it; the file changed while it was read — run the build again", files[i].Object.Key, r.Rows, files[i].Rows)
 		}
 	}
-
-	var mu sync.Mutex // guards res's per-file slices
-	err = parallel.ForEach(ctx, fileWorkers, len(files), func(slot, i int) error {
-		f := files[i]
-		ex := newExporter(ctx, out, sch, cfg, b.m.BuildID, ext, base[i])
-		nulls := make([]int64, sch.NumFields())
-		var strata *split.Counts
-		err := dataset.ScanFile(ctx, sch, f, i, cfg.Read, chunkWorkers,
-			func(w int, bt dataset.Batch) (chunkResult, error) {
-				rec := bt.Record
-				defer rec.Release()
-				partials[slot][w].Observe(rec, f.Object.Key, i, bt.Chunk.FirstRow+1)
-				nc := make([]int64, rec.NumCols())
-				for c := range nc {
-					nc[c] = int64(rec.Column(c).NullN())
-				}
-				parts, err := assigner.Partition(rec)
-				if err != nil {
-					return chunkResult{}, err
-				}
-				part, group := partOf(bt.Chunk.FirstRow, cfg.Read.ChunkRows, cfg.PartRows)
-				r := chunkResult{part: part, group: group, rows: rec.NumRows(), nulls: nc, splits: parts}
-				if stratified {
-					assigned := make([]uint8, rec.NumRows())
-					assigner.Assign(rec, assigned)
-					r.strata = assigner.NewCounts()
-					assigner.Count(r.strata, rec, assigned)
-				}
-				return r, nil
-			},
-			func(r chunkResult) error {
-				b.stats.Rows.Add(r.rows)
-				for c, v := range r.nulls {
-					nulls[c] += v
-				}
-				if r.strata != nil {
-					if strata == nil {
-						strata = assigner.NewCounts()
-					}
-					if err := strata.Merge(r.strata); err != nil {
-						return err
-					}
-				}
-				return ex.write(r)
-			})
-		parts, cerr := ex.close(err != nil)
-		mu.Lock()
-		res.parts[i], res.rows[i], res.nullCounts[i], res.strata[i] = parts, ex.rows, nulls, strata
-		mu.Unlock()
-		if err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return err
-		}
-		if ex.rows != f.Rows {
-			return fmt.Errorf("%s: read %d rows but found %d when inspecting it; the file changed while it was read — run the build again", f.Object.Key, ex.rows, f.Rows)
-		}
-		// A file rewritten while it was read would mix two versions: check
-		// that it is still the object the listing described.
-		now, err := src.Attributes(ctx, f.Object.Key)
-		if err != nil {
-			return fmt.Errorf("%s: %w", f.Object.Key, err)
-		}
-		if now.Version() != f.Object.Version() {
-			return fmt.Errorf("%s changed while it was read (%s, now %s); nothing was published — run the build again", f.Object.Key, f.Object.Version(), now.Version())
-		}
-		b.stats.FilesDone.Add(1)
-		b.stats.Bytes.Add(f.Object.Size)
-		b.stats.BytesRead.Add(f.Object.Size)
-		return nil
-	})
 	return res, err
 }
 

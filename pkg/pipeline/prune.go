@@ -43,6 +43,8 @@ type PruneOptions struct {
 //   - the build latest.json names, whatever its generation;
 //   - every part file a kept build lists (incremental builds reuse earlier
 //     builds' parts);
+//   - sharded builds' staging files (plan, shard results) while young:
+//     those of published builds and older ones are deleted (pruneStaging);
 //   - folders no claim names (a failed build, a lost race, a build whose
 //     publish had an unknown outcome, or one still running) until their
 //     newest file is older than opt.Grace, and at least DefaultHistoryGrace
@@ -167,6 +169,9 @@ func Prune(ctx context.Context, out *storage.Location, opt PruneOptions) ([]stri
 		if err := out.Delete(ctx, k); err != nil && !storage.IsNotExist(err) {
 			return nil, fmt.Errorf("delete %s: %w", k, err)
 		}
+	}
+	if err := pruneStaging(ctx, out, claimed, opt.Now, max(opt.Grace, DefaultHistoryGrace)); err != nil {
+		return nil, err
 	}
 	sort.Strings(pruned)
 	return pruned, nil
