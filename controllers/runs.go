@@ -102,7 +102,7 @@ func startJob(ctx context.Context, c client.Client, reader client.Reader, owner 
 	var existing batchv1.Job
 	if err := reader.Get(ctx, client.ObjectKeyFromObject(job), &existing); err != nil {
 		if apierrors.IsNotFound(err) {
-			return false, fmt.Errorf("Job %s exists but cannot be read: %w", job.Name, err)
+			return false, fmt.Errorf("the Job %s exists but cannot be read: %w", job.Name, err)
 		}
 		return false, fmt.Errorf("reading Job %s: %w", job.Name, err)
 	}

@@ -697,7 +697,7 @@ type ShardStatus struct {
 // +kubebuilder:printcolumn:name="Status",type=string,JSONPath=`.status.conditions[?(@.type=="Ready")].reason`
 // +kubebuilder:printcolumn:name="Rows",type=integer,JSONPath=`.status.totalRows`
 // +kubebuilder:printcolumn:name="Schema",type=integer,JSONPath=`.status.schema.version`
-// +kubebuilder:printcolumn:name="Shards",type=string,JSONPath=`.status.shards.progress`
+// +kubebuilder:printcolumn:name="Shards",type=string,JSONPath=`.status.shards.progress`,priority=1
 // +kubebuilder:printcolumn:name="Build",type=string,JSONPath=`.status.buildID`,priority=1
 // +kubebuilder:printcolumn:name="Output",type=string,JSONPath=`.spec.output.uri`,priority=1
 // +kubebuilder:printcolumn:name="Digest",type=string,JSONPath=`.status.artifact.digest`,priority=1

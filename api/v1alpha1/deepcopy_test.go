@@ -14,7 +14,7 @@ import (
 
 // everyType has a value of each type with generated deepcopy functions.
 var everyType = []any{
-	&v1alpha1.CSVOptions{}, &v1alpha1.ColumnPSI{}, &v1alpha1.ColumnSchema{}, &v1alpha1.ColumnSelector{}, &v1alpha1.ColumnSummary{},
+	&v1alpha1.ArtifactStatus{}, &v1alpha1.CSVOptions{}, &v1alpha1.ColumnPSI{}, &v1alpha1.ColumnSchema{}, &v1alpha1.ColumnSelector{}, &v1alpha1.ColumnSummary{},
 	&v1alpha1.DatasetBuild{}, &v1alpha1.DatasetBuildList{}, &v1alpha1.DatasetBuildRef{}, &v1alpha1.DatasetBuildSpec{},
 	&v1alpha1.DatasetBuildStatus{}, &v1alpha1.DatasetProfile{}, &v1alpha1.DatasetProfileList{}, &v1alpha1.DatasetProfileRef{},
 	&v1alpha1.DatasetProfileSpec{}, &v1alpha1.DatasetProfileStatus{}, &v1alpha1.DriftCheck{}, &v1alpha1.DriftCheckList{},

@@ -300,7 +300,7 @@ func TestCRDShape(t *testing.T) {
 		kind, short string
 		columns     []string
 	}{
-		"datasetbuilds":   {"DatasetBuild", "dsb", []string{"Ready", "Status", "Rows", "Schema", "Shards", "Build", "Output", "Age"}},
+		"datasetbuilds":   {"DatasetBuild", "dsb", []string{"Ready", "Status", "Rows", "Schema", "Shards", "Build", "Output", "Digest", "Age"}},
 		"datasetprofiles": {"DatasetProfile", "dsp", []string{"Ready", "Status", "Rows", "Columns", "Build", "Report", "Age"}},
 		"driftchecks":     {"DriftCheck", "dc", []string{"Ready", "Status", "Drift", "Max PSI", "Schedule", "Last Run", "Report", "Age"}},
 	}

@@ -352,3 +352,37 @@ func TestStatusCommand(t *testing.T) {
 		}
 	})
 }
+
+// A DatasetProfile's screen: its reports and the profiled build, and no log
+// section when it has no Job yet.
+func TestStatusViewProfile(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	at := metav1.NewTime(now.Add(-2 * time.Hour))
+	p := &v1alpha1.DatasetProfile{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ml", Name: "churn-train", Generation: 2},
+		Status: v1alpha1.DatasetProfileStatus{
+			ObservedGeneration: 2,
+			Conditions: []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonSucceeded,
+				Message: "profiled 792 rows", LastTransitionTime: at}},
+			SourceBuildID: "20261127T012141856Z-95156b", Rows: 792, Columns: 10,
+			ReportURI: "s3://ml/profiles/churn-train/profile.json", HTMLReportURI: "s3://ml/profiles/churn-train/profile.html",
+			LastProfileTime: &at,
+		},
+	}
+	got := statusViewOf(p, now).render()
+	want := "DatasetProfile ml/churn-train  (generation 2, observed 2)\n\n" +
+		"Conditions:\n" +
+		"  TYPE   STATUS  REASON     AGE   MESSAGE\n" +
+		"  Ready  True    Succeeded  120m  profiled 792 rows\n\n" +
+		"  profiled build: 20261127T012141856Z-95156b\n" +
+		"  rows:           792, 10 column(s)\n" +
+		"  report:         s3://ml/profiles/churn-train/profile.json\n" +
+		"  html report:    s3://ml/profiles/churn-train/profile.html\n" +
+		"  profiled:       2026-11-27T10:00:00Z (120m ago)\n"
+	if got != want {
+		t.Errorf("got:\n%s\nwant:\n%s", got, want)
+	}
+	if got := statusViewOf(&v1alpha1.DatasetProfile{ObjectMeta: metav1.ObjectMeta{Namespace: "ml", Name: "new"}}, now).render(); !strings.Contains(got, "none yet: the controller has not reconciled it") || strings.Contains(got, "Worker log") {
+		t.Errorf("a new profile:\n%s", got)
+	}
+}

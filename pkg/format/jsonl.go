@@ -108,13 +108,12 @@ func (d *jsonlDecoder) firstKeys(s *recordScanner) (int, error) {
 
 // jsonScanner tokenizes the objects of a chunk, one line at a time.
 type jsonScanner struct {
-	data  []byte
-	i     int
-	end   int // end of the current line (exclusive, before '\n')
-	file  string
-	line  int64
-	row   int64 // 1-based data row, for errors
-	depth int
+	data []byte
+	i    int
+	end  int // end of the current line (exclusive, before '\n')
+	file string
+	line int64
+	row  int64 // 1-based data row, for errors
 }
 
 func (p *jsonScanner) fail(format string, args ...any) error {

@@ -270,9 +270,13 @@ func (p *parquetWriter) start(first arrow.RecordBatch) error {
 	meta := metadata.NewKeyValueMetadata()
 	md := p.schema.Metadata()
 	for i, k := range md.Keys() {
-		meta.Append(k, md.Values()[i])
+		if err := meta.Append(k, md.Values()[i]); err != nil {
+			return fmt.Errorf("start Parquet file: %w", err)
+		}
 	}
-	meta.Append("ARROW:schema", base64.StdEncoding.EncodeToString(buf.Bytes()))
+	if err := meta.Append("ARROW:schema", base64.StdEncoding.EncodeToString(buf.Bytes())); err != nil {
+		return fmt.Errorf("start Parquet file: %w", err)
+	}
 	fw, err := file.NewParquetWriterWithError(noClose{p.w}, sc.Root(), file.WithWriterProps(props), file.WithWriteMetadata(meta))
 	if err != nil {
 		return fmt.Errorf("start Parquet file: %w", err)

@@ -11,7 +11,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"io"
 	"runtime"
 	"sort"
 	"strings"
@@ -360,7 +359,9 @@ type work struct {
 	reuse   *Reuse
 }
 
-func (w *work) close() { dataset.CloseFiles(w.opened) }
+// close closes the source files the build opened; they were only read, so
+// an error closing them loses nothing.
+func (w *work) close() { _ = dataset.CloseFiles(w.opened) }
 
 // prepare reads the new and changed files (inferring, counting, hashing),
 // decides which unchanged files' parts can be reused, and unifies the schema.
@@ -651,8 +652,8 @@ func Digest(keySums []string) string {
 	sort.Strings(s)
 	h := sha256.New()
 	for _, l := range s {
-		io.WriteString(h, l)
-		io.WriteString(h, "\n")
+		h.Write([]byte(l))
+		h.Write([]byte{'\n'})
 	}
 	return hex.EncodeToString(h.Sum(nil))
 }

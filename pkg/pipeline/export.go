@@ -174,15 +174,14 @@ func (e *exporter) newPart(part, s int) (*partWriter, error) {
 
 // partWriter encodes batches into one part file on its own goroutine.
 type partWriter struct {
-	part     manifest.Part
-	in       chan arrow.RecordBatch
-	done     chan struct{}
-	cancel   context.CancelFunc
-	once     sync.Once
-	aborted  bool
-	mu       sync.Mutex
-	err      error
-	finished bool
+	part    manifest.Part
+	in      chan arrow.RecordBatch
+	done    chan struct{}
+	cancel  context.CancelFunc
+	once    sync.Once
+	aborted bool
+	mu      sync.Mutex
+	err     error
 }
 
 func (w *partWriter) loop(fw format.Writer, bw io.WriteCloser, cw *countingWriter) {

@@ -170,12 +170,3 @@ func (p *Plan) String() string {
 	return fmt.Sprintf("incremental build on %s: %d new, %d changed, %d unchanged, %d removed",
 		p.PreviousBuild, len(p.New), len(p.Changed), len(p.Unchanged), len(p.Removed))
 }
-
-// keysOf lists the keys of objs.
-func keysOf(objs []storage.Object) []string {
-	out := make([]string, len(objs))
-	for i, o := range objs {
-		out[i] = o.Key
-	}
-	return out
-}

@@ -60,7 +60,7 @@ func (b *builder) validateReused(ctx context.Context, out *storage.Location, w *
 	if err != nil {
 		return fmt.Errorf("read reused parts for validation: %w", err)
 	}
-	defer dataset.CloseFiles(files)
+	defer func() { _ = dataset.CloseFiles(files) }() // read only: nothing to lose
 	part := proc.validator.NewPartial()
 	proc.partials = append(proc.partials, part)
 	for i, f := range files {

@@ -139,7 +139,10 @@ func TestPolicyControlAtConnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer ln.Close()
-	_, err = p.HTTPClient().Get("http://" + ln.Addr().String() + "/")
+	resp, err := p.HTTPClient().Get("http://" + ln.Addr().String() + "/")
+	if err == nil {
+		resp.Body.Close()
+	}
 	if !IsRefused(err) {
 		t.Errorf("GET to a loopback listener = %v, want refused at connect", err)
 	}
