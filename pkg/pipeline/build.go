@@ -57,6 +57,8 @@ type Config struct {
 	Rules        []validate.Rule
 	OnFailure    string // OnFailureFail (default) or OnFailureWarn
 	SchemaPolicy schema.Policy
+	// SplitCheck configures the split integrity check (splitcheck.go).
+	SplitCheck SplitCheck
 
 	// Workers is the number of goroutines; 0 means all cores.
 	Workers int
@@ -293,6 +295,10 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 	m.Timings.ProcessMS = ms(b.now().Sub(tInfer))
 
 	if err := b.finish(w, proc, prev); err != nil {
+		b.discard(out, proc)
+		return nil, err
+	}
+	if err := b.checkSplits(ctx, res); err != nil {
 		b.discard(out, proc)
 		return nil, err
 	}
