@@ -102,7 +102,7 @@ func BuildConfig(spec *v1alpha1.DatasetBuildSpec, opt Options) (pipeline.Config,
 	cfg = pipeline.Config{
 		Source: string(src.URI), Include: src.Include, Format: kind, Read: read,
 		Output: string(spec.Output.URI), OutputFormat: outKind, Compression: format.Compression(spec.Output.Compression),
-		Split: sp, Rules: rules, OnFailure: onFailure, SchemaPolicy: policy,
+		Split: sp, Rules: rules, OnFailure: onFailure, SchemaPolicy: policy, SplitCheck: SplitCheckConfig(spec.Validation),
 		Full:         spec.Incremental != nil && !*spec.Incremental,
 		HistoryLimit: history, HistoryGrace: grace, ScratchDir: opt.ScratchDir, Now: opt.Now,
 	}
@@ -182,9 +182,12 @@ func RunBuild(ctx context.Context, spec *v1alpha1.DatasetBuildSpec, opt Options)
 	if err != nil {
 		var ve *pipeline.ValidationError
 		var pe *schema.PolicyError
+		var le *pipeline.SplitLeakError
 		switch {
 		case errors.As(err, &ve):
 			return nil, &Failure{Reason: v1alpha1.ReasonValidationFailed, Err: err}
+		case errors.As(err, &le):
+			return nil, &Failure{Reason: v1alpha1.ReasonSplitsLeak, Err: err}
 		case errors.As(err, &pe):
 			return nil, &Failure{Reason: v1alpha1.ReasonBreakingSchemaChange, Err: err}
 		}
@@ -210,6 +213,7 @@ func (b *BuildResult) Summary() *Summary {
 	for _, sp := range m.Splits {
 		s.Rows = append(s.Rows, v1alpha1.SplitRows{Name: v1alpha1.SplitName(sp.Name), Rows: sp.Rows})
 	}
+	splitSummary(s, m.SplitIntegrity)
 	if r := b.Result.Reuse; r != nil && !b.Result.UpToDate {
 		s.FilesProcessed, s.FilesReused = int64(len(r.Processed)), int64(len(r.Reused))
 	}
@@ -243,6 +247,8 @@ func ApplyBuild(st *v1alpha1.DatasetBuildStatus, gen int64, s *Summary, m *manif
 			set(v1alpha1.ConditionValidated, false, s.Reason, s.Message)
 		case v1alpha1.ReasonBreakingSchemaChange:
 			set(v1alpha1.ConditionSchemaCompatible, false, s.Reason, s.Message)
+		case v1alpha1.ReasonSplitsLeak:
+			set(v1alpha1.ConditionSplitsConsistent, false, s.Reason, s.Message)
 		}
 		return
 	}
@@ -259,6 +265,7 @@ func ApplyBuild(st *v1alpha1.DatasetBuildStatus, gen int64, s *Summary, m *manif
 		set(v1alpha1.ConditionValidated, true, v1alpha1.ReasonValidationPassed, "every validation rule passed")
 	}
 	set(v1alpha1.ConditionSchemaCompatible, true, v1alpha1.ReasonSchemaCompatible, fmt.Sprintf("schema version %d", s.SchemaVersion))
+	applySplits(set, s)
 
 	if st.BuildID != s.BuildID || st.LastBuildTime == nil {
 		st.LastBuildTime = &t

@@ -42,6 +42,12 @@ type Summary struct {
 	SchemaFingerprint string               `json:"schemaFingerprint,omitempty"`
 	ValidationFailed  int32                `json:"validationFailed,omitempty"`
 
+	// DatasetBuild's split check (SplitsConsistent).
+	SplitsChecked    bool   `json:"splitsChecked,omitempty"`
+	SplitsLeakedKeys int64  `json:"splitsLeakedKeys,omitempty"`
+	SplitsDissimilar int32  `json:"splitsDissimilar,omitempty"`
+	SplitsMessage    string `json:"splitsMessage,omitempty"`
+
 	// DatasetProfile and DriftCheck.
 	ReportURI     string `json:"reportURI,omitempty"`
 	HTMLReportURI string `json:"htmlReportURI,omitempty"`

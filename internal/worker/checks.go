@@ -1,0 +1,72 @@
+package worker
+
+import (
+	"fmt"
+
+	"github.com/mldata-io/mldata/api/v1alpha1"
+	"github.com/mldata-io/mldata/pkg/manifest"
+	"github.com/mldata-io/mldata/pkg/pipeline"
+)
+
+// This file converts the checks a build runs before publishing — the split
+// check and the publish gate — between the spec, the pipeline and status.
+
+// SplitCheckConfig converts validation.splits into the pipeline's split
+// check settings.
+func SplitCheckConfig(v *v1alpha1.ValidationSpec) pipeline.SplitCheck {
+	var c pipeline.SplitCheck
+	if v == nil || v.Splits == nil {
+		return c
+	}
+	s := v.Splits
+	c.Disabled = s.Enabled != nil && !*s.Enabled
+	if s.PSIThreshold != nil {
+		c.PSI = *s.PSIThreshold
+	}
+	if s.MinRows != nil {
+		c.MinRows = *s.MinRows
+	}
+	c.Exclude = s.Exclude
+	return c
+}
+
+// splitSummary copies a manifest's split check into the summary.
+func splitSummary(s *Summary, si *manifest.SplitIntegrity) {
+	if si == nil {
+		return
+	}
+	s.SplitsChecked = true
+	s.SplitsLeakedKeys = si.LeakedKeys
+	switch {
+	case si.LeakedKeys > 0:
+		s.SplitsMessage = pipeline.LeakMessage(si)
+	case si.Similarity != nil && len(si.Similarity.Dissimilar) > 0:
+		s.SplitsDissimilar = int32(len(si.Similarity.Dissimilar))
+		s.SplitsMessage = pipeline.DissimilarMessage(si)
+	default:
+		s.SplitsMessage = fmt.Sprintf("no key is in two splits (%s)", si.Key)
+		if sim := si.Similarity; sim != nil {
+			judged := 0
+			for _, c := range sim.Columns {
+				if c.Judged {
+					judged++
+				}
+			}
+			s.SplitsMessage += fmt.Sprintf("; %d of %d column comparison(s) judged, all below PSI %g", judged, len(sim.Columns), sim.Threshold)
+		}
+	}
+}
+
+// applySplits sets SplitsConsistent from a successful build's summary.
+func applySplits(set func(typ string, ok bool, reason, msg string), s *Summary) {
+	switch {
+	case !s.SplitsChecked:
+		set(v1alpha1.ConditionSplitsConsistent, true, v1alpha1.ReasonSplitsNotChecked, "the published build was not split-checked (one split, or the check is off)")
+	case s.SplitsLeakedKeys > 0:
+		set(v1alpha1.ConditionSplitsConsistent, false, v1alpha1.ReasonSplitsLeak, s.SplitsMessage+"; published anyway (onFailure Warn)")
+	case s.SplitsDissimilar > 0:
+		set(v1alpha1.ConditionSplitsConsistent, false, v1alpha1.ReasonSplitsDissimilar, s.SplitsMessage)
+	default:
+		set(v1alpha1.ConditionSplitsConsistent, true, v1alpha1.ReasonSplitsConsistent, s.SplitsMessage)
+	}
+}
