@@ -42,6 +42,7 @@ type buildFlags struct {
 	json, full, dryRun, incremental                   bool
 	historyLimit                                      int
 	historyGrace                                      time.Duration
+	checkSplits                                       bool
 }
 
 func newBuildCmd() *cobra.Command {
@@ -95,6 +96,7 @@ URIs are local paths or bucket URLs: file://, s3://, gs://, azblob://, mem://.`,
 	fl.IntVar(&f.historyLimit, "history-limit", 0, "keep this many published builds and delete older ones (0 keeps all)")
 	fl.DurationVar(&f.historyGrace, "history-grace", time.Hour, "keep a replaced build this long after it was replaced, beyond --history-limit, for readers still on it (0: none)")
 	fl.BoolVar(&f.json, "json", false, "print the build manifest as JSON on stdout")
+	fl.BoolVar(&f.checkSplits, "check-splits", true, "read the splits back before publishing: a key in two splits fails the build under --on-failure fail (see 'mldata splits check')")
 	addLimitFlags(fl, &f.limits)
 	return cmd
 }
@@ -172,7 +174,7 @@ func (f *buildFlags) config() (pipeline.Config, error) {
 			CSV: csv, NullValues: f.nullValues, InferTimestamps: &f.inferTimestamps},
 		Output:              v1alpha1.OutputSpec{URI: v1alpha1.BucketURI(f.output), Format: v1alpha1.OutputFormat(outKind), Compression: v1alpha1.OutputCompression(comp)},
 		Split:               &v1alpha1.SplitSpec{Key: v1alpha1.ColumnName(f.splitKey), StratifyBy: v1alpha1.ColumnName(f.stratifyBy)},
-		Validation:          &v1alpha1.ValidationSpec{Rules: worker.SpecRules(rules), OnFailure: onFailure},
+		Validation:          &v1alpha1.ValidationSpec{Rules: worker.SpecRules(rules), OnFailure: onFailure, Splits: &v1alpha1.SplitCheckSpec{Enabled: &f.checkSplits}},
 		SchemaPolicy:        v1alpha1.SchemaPolicy(policy),
 		Incremental:         ptr.To(f.incremental && !f.full),
 		Parallelism:         &v1alpha1.ParallelismSpec{ChunkRows: ptr.To(int32(f.chunkRows)), PartRows: &f.partRows},
