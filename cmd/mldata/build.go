@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -43,6 +44,7 @@ type buildFlags struct {
 	historyLimit                                      int
 	historyGrace                                      time.Duration
 	checkSplits                                       bool
+	gate                                              string
 }
 
 func newBuildCmd() *cobra.Command {
@@ -96,6 +98,7 @@ URIs are local paths or bucket URLs: file://, s3://, gs://, azblob://, mem://.`,
 	fl.IntVar(&f.historyLimit, "history-limit", 0, "keep this many published builds and delete older ones (0 keeps all)")
 	fl.DurationVar(&f.historyGrace, "history-grace", time.Hour, "keep a replaced build this long after it was replaced, beyond --history-limit, for readers still on it (0: none)")
 	fl.BoolVar(&f.json, "json", false, "print the build manifest as JSON on stdout")
+	fl.StringVar(&f.gate, "gate", "", "publish gate file (YAML, a DatasetBuild's spec.publishGate): compare the build with the published one before publishing; a drifted build is refused (exit 3) under onDrift: Fail")
 	fl.BoolVar(&f.checkSplits, "check-splits", true, "read the splits back before publishing: a key in two splits fails the build under --on-failure fail (see 'mldata splits check')")
 	addLimitFlags(fl, &f.limits)
 	return cmd
@@ -184,6 +187,11 @@ func (f *buildFlags) config() (pipeline.Config, error) {
 	if f.workers > 0 {
 		spec.Parallelism.Workers = ptr.To(int32(f.workers))
 	}
+	if f.gate != "" {
+		if spec.PublishGate, err = readGate(f.gate); err != nil {
+			return cfg, err
+		}
+	}
 	for i, name := range sp.Names {
 		spec.Split.Ratios = append(spec.Split.Ratios, v1alpha1.SplitRatio{Name: v1alpha1.SplitName(name), Ratio: sp.Ratios[i]})
 	}
@@ -246,6 +254,10 @@ func runBuild(ctx context.Context, cfg pipeline.Config, asJSON bool, stdout, std
 	start := time.Now()
 	res, err := pipeline.Build(ctx, cfg)
 	stop()
+	var ge *pipeline.GateError
+	if errors.As(err, &ge) {
+		return &exitError{code: exitDrift, err: err}
+	}
 	if err != nil {
 		return err
 	}
@@ -286,6 +298,9 @@ func runBuild(ctx context.Context, cfg pipeline.Config, asJSON bool, stdout, std
 	}
 	for _, c := range m.SchemaChanges {
 		fmt.Fprintf(stdout, "  schema:   %s\n", c)
+	}
+	if g := m.PublishGate; g != nil {
+		fmt.Fprintf(stdout, "  gate:     %s\n", gateLine(g))
 	}
 	fmt.Fprintf(stdout, "  data:     %s\n", joinURI(cfg.Output, manifest.BuildDir(m.BuildID)+"/"))
 	fmt.Fprintf(stdout, "  manifest: %s\n", joinURI(cfg.Output, manifest.Key(m.BuildID)))

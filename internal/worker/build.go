@@ -106,6 +106,9 @@ func BuildConfig(spec *v1alpha1.DatasetBuildSpec, opt Options) (pipeline.Config,
 		Full:         spec.Incremental != nil && !*spec.Incremental,
 		HistoryLimit: history, HistoryGrace: grace, ScratchDir: opt.ScratchDir, Now: opt.Now,
 	}
+	if cfg.Gate, err = GateConfig(spec.PublishGate); err != nil {
+		return cfg, err
+	}
 	if p := spec.Parallelism; p != nil {
 		if p.Workers != nil {
 			cfg.Workers = int(*p.Workers)
@@ -183,11 +186,14 @@ func RunBuild(ctx context.Context, spec *v1alpha1.DatasetBuildSpec, opt Options)
 		var ve *pipeline.ValidationError
 		var pe *schema.PolicyError
 		var le *pipeline.SplitLeakError
+		var ge *pipeline.GateError
 		switch {
 		case errors.As(err, &ve):
 			return nil, &Failure{Reason: v1alpha1.ReasonValidationFailed, Err: err}
 		case errors.As(err, &le):
 			return nil, &Failure{Reason: v1alpha1.ReasonSplitsLeak, Err: err}
+		case errors.As(err, &ge):
+			return nil, &Failure{Reason: v1alpha1.ReasonDriftGateFailed, Err: err}
 		case errors.As(err, &pe):
 			return nil, &Failure{Reason: v1alpha1.ReasonBreakingSchemaChange, Err: err}
 		}

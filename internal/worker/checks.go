@@ -70,3 +70,31 @@ func applySplits(set func(typ string, ok bool, reason, msg string), s *Summary) 
 		set(v1alpha1.ConditionSplitsConsistent, true, v1alpha1.ReasonSplitsConsistent, s.SplitsMessage)
 	}
 }
+
+// GateConfig converts spec.publishGate into the pipeline's gate. Its columns
+// and metrics go through DriftOptions, as a DriftCheck's do, so that the
+// gate and a DriftCheck with the same settings give the same verdict.
+func GateConfig(g *v1alpha1.PublishGateSpec) (*pipeline.Gate, error) {
+	if g == nil {
+		return nil, nil
+	}
+	opt, err := DriftOptions(&v1alpha1.DriftCheckSpec{Columns: g.Columns, Metrics: g.Metrics})
+	if err != nil {
+		return nil, fmt.Errorf("publishGate.%w", err)
+	}
+	out := &pipeline.Gate{Drift: opt, Split: string(g.Split), OnDrift: pipeline.OnDriftFail}
+	switch g.OnDrift {
+	case "", v1alpha1.OnDriftFail:
+	case v1alpha1.OnDriftWarn:
+		out.OnDrift = pipeline.OnDriftWarn
+	default:
+		return nil, fmt.Errorf("publishGate.onDrift %q: use Fail or Warn", g.OnDrift)
+	}
+	if a := g.Against; a != nil {
+		if a.BuildID != "" && a.ProfileURI != "" {
+			return nil, fmt.Errorf("publishGate.against: set either buildID or profileURI, not both")
+		}
+		out.BuildID, out.ProfileURI = a.BuildID, string(a.ProfileURI)
+	}
+	return out, nil
+}

@@ -90,3 +90,52 @@ func TestSplitsConsistentCondition(t *testing.T) {
 		t.Errorf("Ready %+v", c)
 	}
 }
+
+func TestDriftGateFailedStatus(t *testing.T) {
+	dir := t.TempDir()
+	rows := func(lo, hi, base int) string {
+		var b strings.Builder
+		b.WriteString("id,fee\n")
+		for id := lo; id < hi; id++ {
+			fmt.Fprintf(&b, "%d,%d\n", id, base+id%50)
+		}
+		return b.String()
+	}
+	writeFile(t, dir, "src/jan.csv", rows(0, 500, 10))
+	spec := &v1alpha1.DatasetBuildSpec{
+		Source: v1alpha1.SourceSpec{URI: v1alpha1.BucketURI(filepath.Join(dir, "src"))},
+		Output: v1alpha1.OutputSpec{URI: v1alpha1.BucketURI(filepath.Join(dir, "out"))},
+		Split:  &v1alpha1.SplitSpec{Ratios: []v1alpha1.SplitRatio{{Name: "train", Ratio: 0.8}, {Name: "test", Ratio: 0.2}}, Key: "id"},
+		PublishGate: &v1alpha1.PublishGateSpec{Columns: &v1alpha1.ColumnSelector{Exclude: []string{"id"}}},
+	}
+	var st v1alpha1.DatasetBuildStatus
+	res, err := Run(ctx, &Task{Kind: KindDatasetBuild, Build: spec}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := res.Build.Result.Manifest.BuildID
+	ApplyBuild(&st, 1, terminated(res.Summary), res.Build.Result.Manifest, fixedNow)
+
+	writeFile(t, dir, "src/feb.csv", rows(500, 1000, 200))
+	_, err = RunBuild(ctx, spec, Options{})
+	if ReasonOf(err) != v1alpha1.ReasonDriftGateFailed || !Permanent(err) {
+		t.Fatalf("drifted build: reason %s: %v", ReasonOf(err), err)
+	}
+	ApplyBuild(&st, 2, terminated(FailureSummary(KindDatasetBuild, err)), nil, fixedNow)
+	c := apimeta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady)
+	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != v1alpha1.ReasonDriftGateFailed ||
+		!strings.Contains(c.Message, "in 1 column(s): fee (PSI") || !strings.Contains(c.Message, "build "+first+" stays the published one") {
+		t.Fatalf("Ready %+v", c)
+	}
+	// The last good build stays in status.
+	if st.BuildID != first || st.TotalRows != 500 {
+		t.Errorf("status build %s rows %d, want %s with 500", st.BuildID, st.TotalRows, first)
+	}
+
+	// A spec whose gate cannot work is InvalidSpec.
+	bad := spec.DeepCopy()
+	bad.PublishGate.OnDrift = "Maybe"
+	if _, err := RunBuild(ctx, bad, Options{}); ReasonOf(err) != v1alpha1.ReasonInvalidSpec {
+		t.Errorf("bad onDrift: %v", err)
+	}
+}
