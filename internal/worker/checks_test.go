@@ -103,9 +103,9 @@ func TestDriftGateFailedStatus(t *testing.T) {
 	}
 	writeFile(t, dir, "src/jan.csv", rows(0, 500, 10))
 	spec := &v1alpha1.DatasetBuildSpec{
-		Source: v1alpha1.SourceSpec{URI: v1alpha1.BucketURI(filepath.Join(dir, "src"))},
-		Output: v1alpha1.OutputSpec{URI: v1alpha1.BucketURI(filepath.Join(dir, "out"))},
-		Split:  &v1alpha1.SplitSpec{Ratios: []v1alpha1.SplitRatio{{Name: "train", Ratio: 0.8}, {Name: "test", Ratio: 0.2}}, Key: "id"},
+		Source:      v1alpha1.SourceSpec{URI: v1alpha1.BucketURI(filepath.Join(dir, "src"))},
+		Output:      v1alpha1.OutputSpec{URI: v1alpha1.BucketURI(filepath.Join(dir, "out"))},
+		Split:       &v1alpha1.SplitSpec{Ratios: []v1alpha1.SplitRatio{{Name: "train", Ratio: 0.8}, {Name: "test", Ratio: 0.2}}, Key: "id"},
 		PublishGate: &v1alpha1.PublishGateSpec{Columns: &v1alpha1.ColumnSelector{Exclude: []string{"id"}}},
 	}
 	var st v1alpha1.DatasetBuildStatus
