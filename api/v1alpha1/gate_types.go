@@ -81,6 +81,21 @@ const (
 	OnDriftWarn OnDrift = "Warn"
 )
 
+// GateCompare is what a publish gate compares.
+// +kubebuilder:validation:Enum=Build;ChangedFiles
+type GateCompare string
+
+// Publish gate comparisons.
+const (
+	// GateCompareBuild compares the candidate build with the baseline.
+	GateCompareBuild GateCompare = "Build"
+	// GateCompareChangedFiles compares the rows of the source files the
+	// candidate added or changed against the baseline build with the rows
+	// of the files it kept, and breaks each drifted column's PSI down by
+	// changed file (the manifest's publish_gate.changed_files).
+	GateCompareChangedFiles GateCompare = "ChangedFiles"
+)
+
 // GateBaseline is what a publish gate compares the candidate build with.
 // Set at most one field; omit all for the published build.
 // +kubebuilder:validation:XValidation:rule="!(has(self.buildID) && has(self.profileURI))",message="set either buildID or profileURI, not both"
@@ -104,10 +119,20 @@ type GateBaseline struct {
 // build is published (before latest.json moves), with the metrics and
 // thresholds of a DriftCheck. The first build of an output has nothing to
 // compare with and passes.
+// +kubebuilder:validation:XValidation:rule="!has(self.compare) || self.compare != 'ChangedFiles' || !has(self.against) || !has(self.against.profileURI)",message="compare ChangedFiles needs a build as baseline: remove against.profileURI"
 type PublishGateSpec struct {
 	// against is the baseline. Omit for the published build.
 	// +optional
 	Against *GateBaseline `json:"against,omitempty"`
+
+	// compare: Build compares the candidate with the baseline;
+	// ChangedFiles compares the candidate's new and changed source files
+	// with the files it kept from the baseline build, and says which
+	// changed file moved each drifted column. ChangedFiles needs a build
+	// as baseline, not a profile.
+	// +kubebuilder:default=Build
+	// +optional
+	Compare GateCompare `json:"compare,omitempty"`
 
 	// split compares one split of both sides (e.g. train). Omit for all
 	// rows.

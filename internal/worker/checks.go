@@ -90,6 +90,13 @@ func GateConfig(g *v1alpha1.PublishGateSpec) (*pipeline.Gate, error) {
 	default:
 		return nil, fmt.Errorf("publishGate.onDrift %q: use Fail or Warn", g.OnDrift)
 	}
+	switch g.Compare {
+	case "", v1alpha1.GateCompareBuild:
+	case v1alpha1.GateCompareChangedFiles:
+		out.ChangedFiles = true
+	default:
+		return nil, fmt.Errorf("publishGate.compare %q: use Build or ChangedFiles", g.Compare)
+	}
 	if a := g.Against; a != nil {
 		if a.BuildID != "" && a.ProfileURI != "" {
 			return nil, fmt.Errorf("publishGate.against: set either buildID or profileURI, not both")

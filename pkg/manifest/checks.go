@@ -87,6 +87,47 @@ type PublishGate struct {
 	MaxPSI          float64        `json:"max_psi"`
 	Drifted         []GateColumn   `json:"drifted,omitempty"`
 	Skipped         []SplitSkipped `json:"skipped,omitempty"`
+
+	// ChangedFiles is set when the gate compared the rows of the source
+	// files the build added or changed (against the baseline build) with
+	// the rows of the files it kept: how many of each, and, per drifted
+	// column, which changed file moved the distribution.
+	ChangedFiles *ChangedFiles `json:"changed_files,omitempty"`
+}
+
+// ChangedFiles is the changed-files comparison of a publish gate.
+type ChangedFiles struct {
+	Changed       []string `json:"changed"`
+	ChangedRows   int64    `json:"changed_rows"`
+	Unchanged     int      `json:"unchanged"`
+	UnchangedRows int64    `json:"unchanged_rows"`
+	// Breakdown gives, per drifted column, each changed file's share of
+	// the drift.
+	Breakdown []ColumnBreakdown `json:"breakdown,omitempty"`
+	// Note says what was left out (files beyond the limit) or why nothing
+	// was compared.
+	Note string `json:"note,omitempty"`
+}
+
+// ColumnBreakdown splits one drifted column's PSI by changed file.
+type ColumnBreakdown struct {
+	Column string      `json:"column"`
+	PSI    float64     `json:"psi"`
+	Files  []FileDrift `json:"files"`
+}
+
+// FileDrift is one changed file's part in a column's drift: its own PSI
+// against the unchanged rows, and its contribution to the column's PSI —
+// Σᵢ (c_f,i/N − w·pᵢ)·ln(qᵢ/pᵢ) with c_f the file's counts per bin or
+// category, N the changed rows' total, w the file's share of it, q the
+// changed rows' shares and p the unchanged rows' — which sum over the
+// files to the column's PSI. The contribution is absent when it cannot be
+// computed exactly (more categories than a report lists).
+type FileDrift struct {
+	File         string   `json:"file"`
+	Rows         int64    `json:"rows"`
+	PSI          float64  `json:"psi"`
+	Contribution *float64 `json:"contribution,omitempty"`
 }
 
 // GateColumn is one drifted column of a publish gate.

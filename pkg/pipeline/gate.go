@@ -36,6 +36,11 @@ type Gate struct {
 	Drift drift.Options
 	// OnDrift is OnDriftFail (the default) or OnDriftWarn.
 	OnDrift string
+	// ChangedFiles compares the rows of the source files the candidate
+	// added or changed against the baseline build with the rows of the
+	// files it kept, instead of the candidate with the baseline
+	// (changed.go).
+	ChangedFiles bool
 }
 
 func (g *Gate) validate() error {
@@ -50,6 +55,9 @@ func (g *Gate) validate() error {
 	if g.BuildID != "" && g.ProfileURI != "" {
 		return fmt.Errorf("publish gate: set a baseline build id or a profile URI, not both")
 	}
+	if g.ChangedFiles && g.ProfileURI != "" {
+		return fmt.Errorf("publish gate: compare changedFiles needs a baseline build to tell changed files from kept ones, not a profile")
+	}
 	return nil
 }
 
@@ -57,13 +65,22 @@ func (g *Gate) validate() error {
 type GateError struct {
 	Gate    *manifest.PublishGate
 	BuildID string
+	// Published is the build that stays published ("" for none).
+	Published string
 }
 
 func (e *GateError) Error() string {
 	msg := fmt.Sprintf("publish gate: build %s drifted from %s in %d column(s): %s; nothing was published",
 		e.BuildID, e.Gate.Against, len(e.Gate.Drifted), GateColumns(e.Gate))
-	if e.Gate.BaselineBuild != "" && strings.HasPrefix(e.Gate.Against, "published") {
-		msg += fmt.Sprintf(", build %s stays the published one", e.Gate.BaselineBuild)
+	if cf := e.Gate.ChangedFiles; cf != nil {
+		for _, b := range cf.Breakdown {
+			if len(b.Files) > 0 {
+				msg += fmt.Sprintf("; %s moved most by %s", b.Column, b.Files[0].File)
+			}
+		}
+	}
+	if e.Published != "" {
+		msg += fmt.Sprintf(", build %s stays the published one", e.Published)
 	}
 	return msg
 }
@@ -102,7 +119,11 @@ func (b *builder) gate(ctx context.Context, out *storage.Location, prev *manifes
 		res.Warnings = append(res.Warnings, fmt.Sprintf("publish gate: drifted from %s in %s (published anyway: onDrift Warn)", v.Against, GateColumns(v)))
 		return nil
 	}
-	return &GateError{Gate: v, BuildID: b.m.BuildID}
+	e := &GateError{Gate: v, BuildID: b.m.BuildID}
+	if prev != nil {
+		e.Published = prev.BuildID
+	}
+	return e
 }
 
 func compareGate(ctx context.Context, cfg Config, g *Gate, out *storage.Location, cand, prev *manifest.Manifest, opt drift.Options) (*manifest.PublishGate, error) {
@@ -140,6 +161,10 @@ func compareGate(ctx context.Context, cfg Config, g *Gate, out *storage.Location
 		if g.BuildID == "" {
 			v.Against = "published build " + bm.BuildID
 		}
+		if g.ChangedFiles {
+			dopt.Format = format.Kind(cand.Output.Format)
+			return v, compareChanged(ctx, cfg.Output, g.Split, cand, bm, opt, dopt, v)
+		}
 		dopt.Format = format.Kind(bm.Output.Format)
 		d, err := dataset.OpenBuild(ctx, cfg.Output, bm, g.Split, dopt)
 		if err != nil {
@@ -158,6 +183,12 @@ func compareGate(ctx context.Context, cfg Config, g *Gate, out *storage.Location
 	if err != nil {
 		return nil, fmt.Errorf("publish gate: %w", err)
 	}
+	verdict(v, r)
+	return v, nil
+}
+
+// verdict fills v from a drift report.
+func verdict(v *manifest.PublishGate, r *drift.Report) {
 	v.ColumnsCompared = len(r.NumericDrift) + len(r.CategoricalDrift)
 	v.MaxPSI = r.MaxPSI()
 	for _, f := range r.NumericDrift {
@@ -175,7 +206,6 @@ func compareGate(ctx context.Context, cfg Config, g *Gate, out *storage.Location
 		v.Skipped = append(v.Skipped, manifest.SplitSkipped{Column: s.Column, Reason: s.Reason})
 	}
 	v.Passed = !r.HasDrift
-	return v, nil
 }
 
 // readProfile reads a stored profile JSON.

@@ -135,3 +135,89 @@ func countFiles(t *testing.T, dir string) int {
 	})
 	return n
 }
+
+func TestPublishGateChangedFiles(t *testing.T) {
+	ctx := context.Background()
+	src, out := t.TempDir(), t.TempDir()
+	writeAmounts(t, src, "a.csv", 0, 1000, 0)
+	gate := &Gate{Drift: drift.Options{Exclude: []string{"id"}}, ChangedFiles: true}
+	if _, err := Build(ctx, gateConfig(t, src, out, "b1", gate)); err != nil {
+		t.Fatal(err)
+	}
+	// b.csv moves every amount to 500…599, c.csv to 50…149.
+	writeAmounts(t, src, "b.csv", 1000, 2000, 500)
+	writeAmounts(t, src, "c.csv", 2000, 3000, 50)
+	_, err := Build(ctx, gateConfig(t, src, out, "b2", gate))
+	var ge *GateError
+	if !errors.As(err, &ge) {
+		t.Fatalf("drifted build: %v, want a GateError", err)
+	}
+	g := ge.Gate
+	cf := g.ChangedFiles
+	if cf == nil || len(cf.Changed) != 2 || cf.Changed[0] != "b.csv" || cf.Changed[1] != "c.csv" || cf.Unchanged != 1 || cf.ChangedRows != 2000 || cf.UnchangedRows != 1000 {
+		t.Fatalf("changed files %+v", cf)
+	}
+	if g.Against != "the unchanged files of build b1" || !strings.Contains(err.Error(), "drifted from the unchanged files of build b1") || !strings.Contains(err.Error(), "amount moved most by b.csv") {
+		t.Errorf("against %q, error %v", g.Against, err)
+	}
+	// PSI over a.csv's 10 bins of 100 rows (share 0.1 each), with empty
+	// shares replaced by 0.001.
+	psi := func(q []float64) float64 {
+		s := 0.0
+		for _, qi := range q {
+			if qi == 0 {
+				qi = 0.001
+			}
+			s += (qi - 0.1) * math.Log(qi/0.1)
+		}
+		return s
+	}
+	wantAll := psi([]float64{0, 0, 0, 0, 0, 0.05, 0.05, 0.05, 0.05, 0.8})
+	wantB := psi([]float64{0, 0, 0, 0, 0, 0, 0, 0, 0, 1})
+	wantC := psi([]float64{0, 0, 0, 0, 0, 0.1, 0.1, 0.1, 0.1, 0.6})
+	if len(g.Drifted) != 1 || g.Drifted[0].Column != "amount" || math.Abs(g.Drifted[0].PSI-wantAll) > 1e-12 {
+		t.Fatalf("drifted %+v, want amount with PSI %v", g.Drifted, wantAll)
+	}
+	if len(cf.Breakdown) != 1 || cf.Breakdown[0].Column != "amount" || len(cf.Breakdown[0].Files) != 2 {
+		t.Fatalf("breakdown %+v", cf.Breakdown)
+	}
+	files := cf.Breakdown[0].Files
+	// b.csv moved amount most: it comes first.
+	if files[0].File != "b.csv" || math.Abs(files[0].PSI-wantB) > 1e-12 || files[1].File != "c.csv" || math.Abs(files[1].PSI-wantC) > 1e-12 {
+		t.Errorf("files %+v, want b.csv PSI %v then c.csv PSI %v", files, wantB, wantC)
+	}
+	if files[0].Contribution == nil || files[1].Contribution == nil {
+		t.Fatalf("contributions missing: %+v", files)
+	}
+	if sum := *files[0].Contribution + *files[1].Contribution; math.Abs(sum-wantAll) > 1e-12 {
+		t.Errorf("contributions %v + %v = %v, want the column's PSI %v", *files[0].Contribution, *files[1].Contribution, sum, wantAll)
+	}
+	if !(*files[0].Contribution > *files[1].Contribution && *files[1].Contribution > 0) {
+		t.Errorf("contributions %v, %v: want b.csv's larger, both positive", *files[0].Contribution, *files[1].Contribution)
+	}
+	if p := readPointer(t, out); p.BuildID != "b1" {
+		t.Errorf("published %s, want b1", p.BuildID)
+	}
+}
+
+func TestPSIContributionsSumToPSI(t *testing.T) {
+	base := []int64{30, 0, 50, 20, 7}
+	files := [][]int64{{0, 0, 10, 40, 1}, {5, 0, 0, 3, 0}, {12, 0, 9, 0, 2}}
+	cur := make([]int64, len(base))
+	for _, f := range files {
+		for i, c := range f {
+			cur[i] += c
+		}
+	}
+	sum := 0.0
+	for _, f := range files {
+		sum += psiContribution(base, cur, f, 0.001)
+	}
+	if want := drift.PSI(base, cur, 0.001); math.Abs(sum-want) > 1e-12 {
+		t.Errorf("contributions sum to %v, PSI is %v", sum, want)
+	}
+	// One file is all the changed rows: its contribution is the PSI.
+	if c, want := psiContribution(base, files[0], files[0], 0.001), drift.PSI(base, files[0], 0.001); math.Abs(c-want) > 1e-12 {
+		t.Errorf("single file: %v, want %v", c, want)
+	}
+}
