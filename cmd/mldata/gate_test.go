@@ -96,3 +96,40 @@ func TestBuildGateRefusesDriftedBuild(t *testing.T) {
 		t.Errorf("bad gate file: exit %d\n%s", code, stderr)
 	}
 }
+
+// The gate's baseline can be a stored profile, and the comparison one
+// split of the candidate.
+func TestBuildGateAgainstProfile(t *testing.T) {
+	dir := t.TempDir()
+	src, out := filepath.Join(dir, "src"), filepath.Join(dir, "out")
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFees(t, filepath.Join(src, "jan.csv"), 0, 1000, 10)
+	if _, stderr, code := pdRun(t, "build", "--source", src, "--output", out, "--split-key", "id", "--build-id", "jan"); code != exitOK {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	prof := filepath.Join(dir, "jan-train.json")
+	if _, stderr, code := pdRun(t, "profile", out, "--split", "train", "--output", prof); code != exitOK {
+		t.Fatalf("profile: exit %d\n%s", code, stderr)
+	}
+	gate := filepath.Join(dir, "gate.yaml")
+	if err := os.WriteFile(gate, []byte(fmt.Sprintf("against: {profileURI: %q}\nsplit: train\ncolumns: {include: [fee]}\n", prof)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	writeFees(t, filepath.Join(src, "feb.csv"), 1000, 2000, 110)
+	_, stderr, code := pdRun(t, "build", "--source", src, "--output", out, "--split-key", "id", "--build-id", "feb", "--gate", gate)
+	if code != exitDrift || !strings.Contains(stderr, "build feb drifted from profile "+prof+" in 1 column(s): fee (PSI") {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	if id := publishedID(t, out); id != "jan" {
+		t.Errorf("published %s, want jan", id)
+	}
+	// Against a profile, changed files cannot be told from kept ones.
+	if err := os.WriteFile(gate, []byte(fmt.Sprintf("against: {profileURI: %q}\ncompare: ChangedFiles\n", prof)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := pdRun(t, "build", "--source", src, "--output", out, "--gate", gate); code != exitUsage || !strings.Contains(stderr, "ChangedFiles") {
+		t.Errorf("changedFiles against a profile: exit %d\n%s", code, stderr)
+	}
+}

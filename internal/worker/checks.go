@@ -103,5 +103,8 @@ func GateConfig(g *v1alpha1.PublishGateSpec) (*pipeline.Gate, error) {
 		}
 		out.BuildID, out.ProfileURI = a.BuildID, string(a.ProfileURI)
 	}
+	if out.ChangedFiles && out.ProfileURI != "" {
+		return nil, fmt.Errorf("publishGate: compare ChangedFiles needs a build as baseline, not against.profileURI")
+	}
 	return out, nil
 }
