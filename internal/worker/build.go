@@ -231,6 +231,7 @@ func (b *BuildResult) Summary() *Summary {
 		s.Message = fmt.Sprintf("sources unchanged: build %s stays published (%d rows)", m.BuildID, m.Rows())
 	default:
 		s.Message = fmt.Sprintf("published build %s: %d rows from %d source file(s), schema v%d", m.BuildID, m.Rows(), len(m.Source.Files), m.Schema.Version)
+		s.Message += gateNote(m.PublishGate)
 	}
 	return s
 }

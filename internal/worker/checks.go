@@ -108,3 +108,12 @@ func GateConfig(g *v1alpha1.PublishGateSpec) (*pipeline.Gate, error) {
 	}
 	return out, nil
 }
+
+// gateNote is what a published build's Ready message says of a gate that
+// found drift under onDrift Warn ("" otherwise).
+func gateNote(g *manifest.PublishGate) string {
+	if g == nil || g.Passed {
+		return ""
+	}
+	return fmt.Sprintf("; publish gate: drifted from %s in %s (published anyway: onDrift Warn)", g.Against, pipeline.GateColumns(g))
+}

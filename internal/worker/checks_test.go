@@ -132,6 +132,20 @@ func TestDriftGateFailedStatus(t *testing.T) {
 		t.Errorf("status build %s rows %d, want %s with 500", st.BuildID, st.TotalRows, first)
 	}
 
+	// Under Warn the build is published and Ready says what drifted.
+	warn := spec.DeepCopy()
+	warn.PublishGate.OnDrift = v1alpha1.OnDriftWarn
+	res, err = Run(ctx, &Task{Kind: KindDatasetBuild, Build: warn}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ApplyBuild(&st, 3, terminated(res.Summary), res.Build.Result.Manifest, fixedNow)
+	c = apimeta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady)
+	if c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "publish gate: drifted from published build "+first+" in fee (PSI") ||
+		!strings.Contains(c.Message, "published anyway") || st.BuildID == first || st.TotalRows != 1000 {
+		t.Errorf("Ready %+v, build %s rows %d", c, st.BuildID, st.TotalRows)
+	}
+
 	// A spec whose gate cannot work is InvalidSpec.
 	bad := spec.DeepCopy()
 	bad.PublishGate.OnDrift = "Maybe"
