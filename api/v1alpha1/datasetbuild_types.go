@@ -494,8 +494,7 @@ type DatasetBuildStatus struct {
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty"`
 
-	// conditions: Ready, Reconciling, Stalled, Validated, SchemaCompatible,
-	// SplitsConsistent.
+	// conditions: Ready, Reconciling, Stalled, Validated, SchemaCompatible.
 	// +listType=map
 	// +listMapKey=type
 	// +patchStrategy=merge
