@@ -281,3 +281,21 @@ func TestCheckSplitsRowContentAndSimilarity(t *testing.T) {
 		}
 	})
 }
+
+func TestSplitCheckSkipped(t *testing.T) {
+	src := t.TempDir()
+	writeLeakySource(t, src, 50, 4)
+	// One split: nothing to check.
+	cfg := leakyConfig(t, src, t.TempDir())
+	cfg.Split.Names, cfg.Split.Ratios = []string{"all"}, []float64{1}
+	m, err := buildManifest(cfg)
+	if err != nil || m.SplitIntegrity != nil {
+		t.Fatalf("one split: %v, split_integrity %+v", err, m)
+	}
+	// Turned off: the leaking split is published unchecked.
+	cfg = leakyConfig(t, src, t.TempDir())
+	cfg.SplitCheck.Disabled = true
+	if m, err = buildManifest(cfg); err != nil || m.SplitIntegrity != nil {
+		t.Fatalf("check off: %v", err)
+	}
+}
