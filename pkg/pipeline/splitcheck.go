@@ -114,7 +114,9 @@ func DissimilarMessage(s *manifest.SplitIntegrity) string {
 // Cost: the check reads every part back (reused parts included): the key
 // column alone (or every column) once for the keys, each split once more and
 // the first split once per other split for the similarity. Memory is 8
-// bytes per row of the largest split, plus drift's per-column state.
+// bytes per distinct key of every split together (the sorted key sets are
+// merged at the end) plus 8 per row of the split being read, then drift's
+// per-column state.
 func CheckSplits(ctx context.Context, uri string, m *manifest.Manifest, c SplitCheck, workers int, read format.Options, scratch string) (*manifest.SplitIntegrity, error) {
 	c = c.withDefaults()
 	if workers <= 0 {
@@ -154,7 +156,7 @@ func CheckSplits(ctx context.Context, uri string, m *manifest.Manifest, c SplitC
 		res.Keys[i].Keys = int64(len(sets[i]))
 	}
 	leaked := leaks(res, names, sets)
-	sets = nil
+	sets = nil // let the collector have the key sets during the similarity check
 	if len(leaked) > 0 {
 		ex, err := examples(ctx, sides, key, leaked, workers)
 		if err != nil {
