@@ -148,6 +148,12 @@ type ValidationSpec struct {
 	// +kubebuilder:default=Fail
 	// +optional
 	OnFailure OnFailure `json:"onFailure,omitempty"`
+
+	// splits configures the split check: no key in two splits, splits
+	// alike. It runs on every build with two or more splits unless
+	// turned off.
+	// +optional
+	Splits *SplitCheckSpec `json:"splits,omitempty"`
 }
 
 // ValidationRule is one check on the data.
@@ -351,6 +357,12 @@ type DatasetBuildSpec struct {
 	// +kubebuilder:validation:Maximum=2592000
 	// +optional
 	HistoryGraceSeconds *int64 `json:"historyGraceSeconds,omitempty"`
+
+	// publishGate compares each candidate build with a baseline (the
+	// published build by default) before publishing it; a drifted
+	// candidate is not published under onDrift Fail.
+	// +optional
+	PublishGate *PublishGateSpec `json:"publishGate,omitempty"`
 }
 
 // SplitRows is the row count of one split.

@@ -23,6 +23,7 @@ var everyType = []any{
 	&v1alpha1.HistoryLimits{}, &v1alpha1.InputLimits{}, &v1alpha1.OutputSpec{}, &v1alpha1.ParallelismSpec{}, &v1alpha1.ProfileOptions{},
 	&v1alpha1.ProfileSource{}, &v1alpha1.ReportOutputSpec{}, &v1alpha1.RetrySpec{}, &v1alpha1.RetryStatus{}, &v1alpha1.RunPolicy{}, &v1alpha1.SchemaChanges{}, &v1alpha1.SchemaStatus{},
 	&v1alpha1.SchemaVersion{}, &v1alpha1.SecretRef{}, &v1alpha1.ShardStatus{}, &v1alpha1.SourceFile{}, &v1alpha1.SourceSpec{},
+	&v1alpha1.GateBaseline{}, &v1alpha1.PublishGateSpec{}, &v1alpha1.SplitCheckSpec{},
 	&v1alpha1.SplitRatio{}, &v1alpha1.SplitRows{}, &v1alpha1.SplitSpec{}, &v1alpha1.TypeChange{},
 	&v1alpha1.ValidationRule{}, &v1alpha1.ValidationSpec{},
 	&v1alpha1.DriftMethodRule{}, &v1alpha1.DriftVerdict{},

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -43,6 +44,8 @@ type buildFlags struct {
 	historyLimit                                      int
 	historyGrace                                      time.Duration
 	phase                                             phaseFlags
+	checkSplits                                       bool
+	gate                                              string
 }
 
 func newBuildCmd() *cobra.Command {
@@ -104,6 +107,8 @@ URIs are local paths or bucket URLs: file://, s3://, gs://, azblob://, mem://.`,
 	fl.IntVar(&f.historyLimit, "history-limit", 0, "keep this many published builds and delete older ones (0 keeps all)")
 	fl.DurationVar(&f.historyGrace, "history-grace", time.Hour, "keep a replaced build this long after it was replaced, beyond --history-limit, for readers still on it (0: none)")
 	fl.BoolVar(&f.json, "json", false, "print the build manifest as JSON on stdout")
+	fl.StringVar(&f.gate, "gate", "", "publish gate file (YAML, a DatasetBuild's spec.publishGate): compare the build with the published one before publishing; a drifted build is refused (exit 3) under onDrift: Fail")
+	fl.BoolVar(&f.checkSplits, "check-splits", true, "read the splits back before publishing: a key in two splits fails the build under --on-failure fail (see 'mldata splits check')")
 	addLimitFlags(fl, &f.limits)
 	addPhaseFlags(fl, &f.phase)
 	return cmd
@@ -182,7 +187,7 @@ func (f *buildFlags) config() (pipeline.Config, error) {
 			CSV: csv, NullValues: f.nullValues, InferTimestamps: &f.inferTimestamps},
 		Output:              v1alpha1.OutputSpec{URI: v1alpha1.BucketURI(f.output), Format: v1alpha1.OutputFormat(outKind), Compression: v1alpha1.OutputCompression(comp)},
 		Split:               &v1alpha1.SplitSpec{Key: v1alpha1.ColumnName(f.splitKey), StratifyBy: v1alpha1.ColumnName(f.stratifyBy)},
-		Validation:          &v1alpha1.ValidationSpec{Rules: worker.SpecRules(rules), OnFailure: onFailure},
+		Validation:          &v1alpha1.ValidationSpec{Rules: worker.SpecRules(rules), OnFailure: onFailure, Splits: &v1alpha1.SplitCheckSpec{Enabled: &f.checkSplits}},
 		SchemaPolicy:        v1alpha1.SchemaPolicy(policy),
 		Incremental:         ptr.To(f.incremental && !f.full),
 		Parallelism:         &v1alpha1.ParallelismSpec{ChunkRows: ptr.To(int32(f.chunkRows)), PartRows: &f.partRows},
@@ -191,6 +196,11 @@ func (f *buildFlags) config() (pipeline.Config, error) {
 	}
 	if f.workers > 0 {
 		spec.Parallelism.Workers = ptr.To(int32(f.workers))
+	}
+	if f.gate != "" {
+		if spec.PublishGate, err = readGate(f.gate); err != nil {
+			return cfg, err
+		}
 	}
 	for i, name := range sp.Names {
 		spec.Split.Ratios = append(spec.Split.Ratios, v1alpha1.SplitRatio{Name: v1alpha1.SplitName(name), Ratio: sp.Ratios[i]})
@@ -254,6 +264,10 @@ func runBuild(ctx context.Context, cfg pipeline.Config, asJSON bool, stdout, std
 	start := time.Now()
 	res, err := pipeline.Build(ctx, cfg)
 	stop()
+	var ge *pipeline.GateError
+	if errors.As(err, &ge) {
+		return &exitError{code: exitDrift, err: err}
+	}
 	if err != nil {
 		return err
 	}
@@ -299,6 +313,9 @@ func printBuild(cfg pipeline.Config, res *pipeline.Result, start time.Time, asJS
 	}
 	for _, c := range m.SchemaChanges {
 		fmt.Fprintf(stdout, "  schema:   %s\n", c)
+	}
+	if g := m.PublishGate; g != nil {
+		fmt.Fprintf(stdout, "  gate:     %s\n", gateLine(g))
 	}
 	fmt.Fprintf(stdout, "  data:     %s\n", joinURI(cfg.Output, manifest.BuildDir(m.BuildID)+"/"))
 	fmt.Fprintf(stdout, "  manifest: %s\n", joinURI(cfg.Output, manifest.Key(m.BuildID)))

@@ -102,9 +102,12 @@ func BuildConfig(spec *v1alpha1.DatasetBuildSpec, opt Options) (pipeline.Config,
 	cfg = pipeline.Config{
 		Source: string(src.URI), Include: src.Include, Format: kind, Read: read,
 		Output: string(spec.Output.URI), OutputFormat: outKind, Compression: format.Compression(spec.Output.Compression),
-		Split: sp, Rules: rules, OnFailure: onFailure, SchemaPolicy: policy,
+		Split: sp, Rules: rules, OnFailure: onFailure, SchemaPolicy: policy, SplitCheck: SplitCheckConfig(spec.Validation),
 		Full:         spec.Incremental != nil && !*spec.Incremental,
 		HistoryLimit: history, HistoryGrace: grace, ScratchDir: opt.ScratchDir, Now: opt.Now,
+	}
+	if cfg.Gate, err = GateConfig(spec.PublishGate); err != nil {
+		return cfg, err
 	}
 	if p := spec.Parallelism; p != nil {
 		if p.Workers != nil {
@@ -193,9 +196,15 @@ func RunBuild(ctx context.Context, spec *v1alpha1.DatasetBuildSpec, opt Options)
 func buildFailure(spec *v1alpha1.DatasetBuildSpec, err error) error {
 	var ve *pipeline.ValidationError
 	var pe *schema.PolicyError
+	var le *pipeline.SplitLeakError
+	var ge *pipeline.GateError
 	switch {
 	case errors.As(err, &ve):
 		return &Failure{Reason: v1alpha1.ReasonValidationFailed, Err: err}
+	case errors.As(err, &le):
+		return &Failure{Reason: v1alpha1.ReasonSplitsLeak, Err: err}
+	case errors.As(err, &ge):
+		return &Failure{Reason: v1alpha1.ReasonDriftGateFailed, Err: err}
 	case errors.As(err, &pe):
 		return &Failure{Reason: v1alpha1.ReasonBreakingSchemaChange, Err: err}
 	}
@@ -225,6 +234,7 @@ func (b *BuildResult) Summary() *Summary {
 	for _, sp := range m.Splits {
 		s.Rows = append(s.Rows, v1alpha1.SplitRows{Name: v1alpha1.SplitName(sp.Name), Rows: sp.Rows})
 	}
+	splitSummary(s, m.SplitIntegrity)
 	if r := b.Result.Reuse; r != nil && !b.Result.UpToDate {
 		s.FilesProcessed, s.FilesReused = int64(len(r.Processed)), int64(len(r.Reused))
 	}
@@ -236,6 +246,7 @@ func (b *BuildResult) Summary() *Summary {
 		s.Message = fmt.Sprintf("sources unchanged: build %s stays published (%d rows)", m.BuildID, m.Rows())
 	default:
 		s.Message = fmt.Sprintf("published build %s: %d rows from %d source file(s), schema v%d", m.BuildID, m.Rows(), len(m.Source.Files), m.Schema.Version)
+		s.Message += gateNote(m.PublishGate)
 	}
 	return s
 }
@@ -258,6 +269,8 @@ func ApplyBuild(st *v1alpha1.DatasetBuildStatus, gen int64, s *Summary, m *manif
 			set(v1alpha1.ConditionValidated, false, s.Reason, s.Message)
 		case v1alpha1.ReasonBreakingSchemaChange:
 			set(v1alpha1.ConditionSchemaCompatible, false, s.Reason, s.Message)
+		case v1alpha1.ReasonSplitsLeak:
+			set(v1alpha1.ConditionSplitsConsistent, false, s.Reason, s.Message)
 		}
 		return
 	}
@@ -279,6 +292,7 @@ func ApplyBuild(st *v1alpha1.DatasetBuildStatus, gen int64, s *Summary, m *manif
 		set(v1alpha1.ConditionValidated, true, v1alpha1.ReasonValidationPassed, "every validation rule passed")
 	}
 	set(v1alpha1.ConditionSchemaCompatible, true, v1alpha1.ReasonSchemaCompatible, fmt.Sprintf("schema version %d", s.SchemaVersion))
+	applySplits(set, s)
 
 	if st.BuildID != s.BuildID || st.LastBuildTime == nil {
 		st.LastBuildTime = &t

@@ -45,9 +45,14 @@ func TaskURIs(t *Task) []URIField {
 
 // BuildURIs are a DatasetBuild's URIs.
 func BuildURIs(s *v1alpha1.DatasetBuildSpec) []URIField {
+	var profile string
+	if g := s.PublishGate; g != nil && g.Against != nil {
+		profile = string(g.Against.ProfileURI)
+	}
 	return nonEmpty(
 		URIField{"spec.source.uri", string(s.Source.URI)},
 		URIField{"spec.output.uri", string(s.Output.URI)},
+		URIField{"spec.publishGate.against.profileURI", profile},
 	)
 }
 

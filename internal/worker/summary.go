@@ -47,6 +47,12 @@ type Summary struct {
 	Warnings []string `json:"warnings,omitempty"`
 	Digest   string   `json:"digest,omitempty"` // manifest.Digest of the build
 
+	// DatasetBuild's split check (SplitsConsistent).
+	SplitsChecked    bool   `json:"splitsChecked,omitempty"`
+	SplitsLeakedKeys int64  `json:"splitsLeakedKeys,omitempty"`
+	SplitsDissimilar int32  `json:"splitsDissimilar,omitempty"`
+	SplitsMessage    string `json:"splitsMessage,omitempty"`
+
 	// DatasetProfile and DriftCheck.
 	ReportURI     string `json:"reportURI,omitempty"`
 	HTMLReportURI string `json:"htmlReportURI,omitempty"`

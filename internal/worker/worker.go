@@ -163,6 +163,8 @@ var permanentReasons = map[string]bool{
 	v1alpha1.ReasonValidationFailed:     true,
 	v1alpha1.ReasonBreakingSchemaChange: true,
 	v1alpha1.ReasonReferenceNotFound:    true,
+	v1alpha1.ReasonSplitsLeak:           true,
+	v1alpha1.ReasonDriftGateFailed:      true,
 }
 
 // Permanent reports whether err is a failure that a retry cannot cure: bad

@@ -102,6 +102,12 @@ type Manifest struct {
 	Strata     *split.Counts `json:"strata,omitempty"`
 	Validation Validation    `json:"validation"`
 	Timings    Timings       `json:"timings"`
+
+	// SplitIntegrity is the split check's result (see checks.go); nil
+	// when the check did not run.
+	SplitIntegrity *SplitIntegrity `json:"split_integrity,omitempty"`
+	// PublishGate is the publish gate's verdict; nil without a gate.
+	PublishGate *PublishGate `json:"publish_gate,omitempty"`
 }
 
 // Source describes what the build read.

@@ -54,6 +54,11 @@ type Config struct {
 	Rules        []validate.Rule
 	OnFailure    string // OnFailureFail (default) or OnFailureWarn
 	SchemaPolicy schema.Policy
+	// SplitCheck configures the split integrity check (splitcheck.go).
+	SplitCheck SplitCheck
+	// Gate, when set, compares the build with a baseline before it is
+	// published (gate.go).
+	Gate *Gate
 
 	// Workers is the number of goroutines; 0 means all cores.
 	Workers int
@@ -191,6 +196,9 @@ func newBuilder(cfg Config) (*builder, error) {
 	if cfg.SchemaPolicy == "" {
 		cfg.SchemaPolicy = schema.AllowAdditive
 	}
+	if err := cfg.Gate.validate(); err != nil {
+		return nil, err
+	}
 	if cfg.Workers <= 0 {
 		cfg.Workers = runtime.GOMAXPROCS(0)
 	}
@@ -290,6 +298,14 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 	m.Timings.ProcessMS = ms(b.now().Sub(tInfer))
 
 	if err := b.finish(w, proc, prev); err != nil {
+		b.discard(out, proc)
+		return nil, err
+	}
+	if err := b.checkSplits(ctx, res); err != nil {
+		b.discard(out, proc)
+		return nil, err
+	}
+	if err := b.gate(ctx, out, prev, res); err != nil {
 		b.discard(out, proc)
 		return nil, err
 	}

@@ -1,0 +1,155 @@
+package worker
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/mldata-io/mldata/api/v1alpha1"
+)
+
+// leakyCSV has users under several segments: a split keyed by user and
+// stratified by segment puts some users' rows in two splits.
+func leakyCSV(users int) string {
+	var b strings.Builder
+	b.WriteString("user,segment,amount\n")
+	for u := range users {
+		for k := range 3 {
+			fmt.Fprintf(&b, "%d,s%d,%d\n", u, k, (u+k)%50)
+		}
+	}
+	return b.String()
+}
+
+func TestSplitsConsistentCondition(t *testing.T) {
+	dir := t.TempDir()
+	src := writeFile(t, dir, "src/a.csv", leakyCSV(200))
+	spec := func(out string, stratify v1alpha1.ColumnName, on v1alpha1.OnFailure) *v1alpha1.DatasetBuildSpec {
+		return &v1alpha1.DatasetBuildSpec{
+			Source: v1alpha1.SourceSpec{URI: v1alpha1.BucketURI(src)},
+			Output: v1alpha1.OutputSpec{URI: v1alpha1.BucketURI(filepath.Join(dir, out))},
+			Split: &v1alpha1.SplitSpec{Ratios: []v1alpha1.SplitRatio{{Name: "train", Ratio: 0.5}, {Name: "test", Ratio: 0.5}},
+				Key: "user", StratifyBy: stratify},
+			Validation: &v1alpha1.ValidationSpec{OnFailure: on},
+		}
+	}
+	cond := func(st *v1alpha1.DatasetBuildStatus, typ string) *metav1.Condition {
+		c := apimeta.FindStatusCondition(st.Conditions, typ)
+		if c == nil {
+			t.Fatalf("no %s condition in %+v", typ, st.Conditions)
+		}
+		return c
+	}
+
+	// Keyed by user alone: a user's rows share a split.
+	var ok v1alpha1.DatasetBuildStatus
+	res, err := Run(ctx, &Task{Kind: KindDatasetBuild, Build: spec("ok", "", v1alpha1.OnFailureFail)}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ApplyBuild(&ok, 1, terminated(res.Summary), res.Build.Result.Manifest, fixedNow)
+	if c := cond(&ok, v1alpha1.ConditionSplitsConsistent); c.Status != metav1.ConditionTrue || c.Reason != v1alpha1.ReasonSplitsConsistent || !strings.Contains(c.Message, "column user") {
+		t.Errorf("SplitsConsistent %+v", c)
+	}
+
+	// Stratified by segment, Fail: refused, permanently, nothing published.
+	var failed v1alpha1.DatasetBuildStatus
+	_, err = RunBuild(ctx, spec("fail", "segment", v1alpha1.OnFailureFail), Options{})
+	if ReasonOf(err) != v1alpha1.ReasonSplitsLeak || !Permanent(err) {
+		t.Fatalf("leaking build: reason %s permanent %v: %v", ReasonOf(err), Permanent(err), err)
+	}
+	ApplyBuild(&failed, 1, terminated(FailureSummary(KindDatasetBuild, err)), nil, fixedNow)
+	if c := cond(&failed, v1alpha1.ConditionSplitsConsistent); c.Status != metav1.ConditionFalse || c.Reason != v1alpha1.ReasonSplitsLeak || !strings.Contains(c.Message, "appear in more than one split") {
+		t.Errorf("SplitsConsistent %+v", c)
+	}
+	if c := cond(&failed, v1alpha1.ConditionReady); c.Status != metav1.ConditionFalse || c.Reason != v1alpha1.ReasonSplitsLeak || failed.BuildID != "" {
+		t.Errorf("Ready %+v, build %q", c, failed.BuildID)
+	}
+
+	// Warn: published, and the condition says the splits leak.
+	var warned v1alpha1.DatasetBuildStatus
+	res, err = Run(ctx, &Task{Kind: KindDatasetBuild, Build: spec("warn", "segment", v1alpha1.OnFailureWarn)}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Build.Result.Manifest
+	if m.SplitIntegrity == nil || m.SplitIntegrity.LeakedKeys == 0 || res.Summary.SplitsLeakedKeys != m.SplitIntegrity.LeakedKeys {
+		t.Fatalf("manifest %+v, summary leaked %d", m.SplitIntegrity, res.Summary.SplitsLeakedKeys)
+	}
+	ApplyBuild(&warned, 1, terminated(res.Summary), m, fixedNow)
+	c := cond(&warned, v1alpha1.ConditionSplitsConsistent)
+	want := fmt.Sprintf("splits leak: %d key(s) (column user)", m.SplitIntegrity.LeakedKeys)
+	if c.Status != metav1.ConditionFalse || c.Reason != v1alpha1.ReasonSplitsLeak || !strings.HasPrefix(c.Message, want) || !strings.Contains(c.Message, "published anyway") {
+		t.Errorf("SplitsConsistent %+v, want message starting %q", c, want)
+	}
+	if c := cond(&warned, v1alpha1.ConditionReady); c.Status != metav1.ConditionTrue || warned.BuildID != m.BuildID {
+		t.Errorf("Ready %+v", c)
+	}
+}
+
+func TestDriftGateFailedStatus(t *testing.T) {
+	dir := t.TempDir()
+	rows := func(lo, hi, base int) string {
+		var b strings.Builder
+		b.WriteString("id,fee\n")
+		for id := lo; id < hi; id++ {
+			fmt.Fprintf(&b, "%d,%d\n", id, base+id%50)
+		}
+		return b.String()
+	}
+	writeFile(t, dir, "src/jan.csv", rows(0, 500, 10))
+	spec := &v1alpha1.DatasetBuildSpec{
+		Source:      v1alpha1.SourceSpec{URI: v1alpha1.BucketURI(filepath.Join(dir, "src"))},
+		Output:      v1alpha1.OutputSpec{URI: v1alpha1.BucketURI(filepath.Join(dir, "out"))},
+		Split:       &v1alpha1.SplitSpec{Ratios: []v1alpha1.SplitRatio{{Name: "train", Ratio: 0.8}, {Name: "test", Ratio: 0.2}}, Key: "id"},
+		PublishGate: &v1alpha1.PublishGateSpec{Columns: &v1alpha1.ColumnSelector{Exclude: []string{"id"}}},
+	}
+	var st v1alpha1.DatasetBuildStatus
+	res, err := Run(ctx, &Task{Kind: KindDatasetBuild, Build: spec}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first := res.Build.Result.Manifest.BuildID
+	ApplyBuild(&st, 1, terminated(res.Summary), res.Build.Result.Manifest, fixedNow)
+
+	writeFile(t, dir, "src/feb.csv", rows(500, 1000, 200))
+	_, err = RunBuild(ctx, spec, Options{})
+	if ReasonOf(err) != v1alpha1.ReasonDriftGateFailed || !Permanent(err) {
+		t.Fatalf("drifted build: reason %s: %v", ReasonOf(err), err)
+	}
+	ApplyBuild(&st, 2, terminated(FailureSummary(KindDatasetBuild, err)), nil, fixedNow)
+	c := apimeta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady)
+	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != v1alpha1.ReasonDriftGateFailed ||
+		!strings.Contains(c.Message, "in 1 column(s): fee (PSI") || !strings.Contains(c.Message, "build "+first+" stays the published one") {
+		t.Fatalf("Ready %+v", c)
+	}
+	// The last good build stays in status.
+	if st.BuildID != first || st.TotalRows != 500 {
+		t.Errorf("status build %s rows %d, want %s with 500", st.BuildID, st.TotalRows, first)
+	}
+
+	// Under Warn the build is published and Ready says what drifted.
+	warn := spec.DeepCopy()
+	warn.PublishGate.OnDrift = v1alpha1.OnDriftWarn
+	res, err = Run(ctx, &Task{Kind: KindDatasetBuild, Build: warn}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ApplyBuild(&st, 3, terminated(res.Summary), res.Build.Result.Manifest, fixedNow)
+	c = apimeta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady)
+	if c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "publish gate: drifted from published build "+first+" in fee (PSI") ||
+		!strings.Contains(c.Message, "published anyway") || st.BuildID == first || st.TotalRows != 1000 {
+		t.Errorf("Ready %+v, build %s rows %d", c, st.BuildID, st.TotalRows)
+	}
+
+	// A spec whose gate cannot work is InvalidSpec.
+	bad := spec.DeepCopy()
+	bad.PublishGate.OnDrift = "Maybe"
+	if _, err := RunBuild(ctx, bad, Options{}); ReasonOf(err) != v1alpha1.ReasonInvalidSpec {
+		t.Errorf("bad onDrift: %v", err)
+	}
+}
