@@ -301,6 +301,16 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 		b.discard(out, proc)
 		return nil, err
 	}
+	return b.publish(ctx, out, ptr, prev, proc, res)
+}
+
+// publish checks a finished build (split integrity, the publish gate),
+// publishes its manifest (b.m) behind the pointer ptr it started from and
+// prunes old builds: the last step of a one-process build and of a sharded
+// build's commit. A failed check discards the build's parts; nothing is
+// published.
+func (b *builder) publish(ctx context.Context, out *storage.Location, ptr *manifest.Pointer, prev *manifest.Manifest, proc *processed, res *Result) (*Result, error) {
+	cfg, m := b.cfg, b.m
 	if err := b.checkSplits(ctx, res); err != nil {
 		b.discard(out, proc)
 		return nil, err

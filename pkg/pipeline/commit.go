@@ -171,41 +171,14 @@ func Commit(ctx context.Context, cfg Config) (*Result, error) {
 		return nil, err
 	}
 
-	// Publish: the manifest, the generation claim, then the pointer, last.
-	b.stats.setStage("publish")
-	res := &Result{Plan: sp.Plan, Reuse: sp.Reuse}
-	tPub := b.now()
-	m.Timings.TotalMS = ms(tPub.Sub(b.start))
-	p, err := manifest.PublishWith(ctx, out, m, sp.Pointer, manifest.PublishOptions{Now: b.now(), Retry: cfg.storeRetry})
-	switch {
-	case p != nil && err != nil:
-		res.Warnings = append(res.Warnings, err.Error())
-	case errors.Is(err, manifest.ErrConflict):
-		b.discard(out, proc)
-		return nil, err
-	case err != nil:
+	res, err := b.publish(ctx, out, sp.Pointer, prev, proc, &Result{Plan: sp.Plan, Reuse: sp.Reuse})
+	if err != nil {
 		return nil, err
 	}
-	m.Timings.PublishMS = ms(b.now().Sub(tPub))
-	res.Manifest = m
 	// The staging area has served its purpose.
 	if err := deleteStaging(ctx, out, sp); err != nil {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("build %s is published, but its staging files stay: %v", m.BuildID, err))
+		res.Warnings = append(res.Warnings, fmt.Sprintf("build %s is published, but its staging files stay: %v", res.Manifest.BuildID, err))
 	}
-	if cfg.HistoryLimit > 0 {
-		b.stats.setStage("prune")
-		grace := cfg.HistoryGrace
-		switch {
-		case grace == 0:
-			grace = DefaultHistoryGrace
-		case grace < 0:
-			grace = 0
-		}
-		if res.Pruned, err = Prune(ctx, out, PruneOptions{Keep: cfg.HistoryLimit, Grace: grace, Now: b.now()}); err != nil {
-			res.Warnings = append(res.Warnings, fmt.Sprintf("build %s is published, but pruning old builds failed: %v", m.BuildID, err))
-		}
-	}
-	b.stats.setStage("done")
 	return res, nil
 }
 
