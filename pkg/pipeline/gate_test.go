@@ -221,3 +221,37 @@ func TestPSIContributionsSumToPSI(t *testing.T) {
 		t.Errorf("single file: %v, want %v", c, want)
 	}
 }
+
+// TestShardedCommitIsGated: the commit of a sharded build publishes through
+// the same gate as a one-process build: a drifted candidate is refused and
+// the published build stays.
+func TestShardedCommitIsGated(t *testing.T) {
+	ctx := context.Background()
+	src, out := t.TempDir(), t.TempDir()
+	writeAmounts(t, src, "a.csv", 0, 1000, 0)
+	gate := &Gate{Drift: drift.Options{Exclude: []string{"id"}}, OnDrift: OnDriftFail}
+	if _, err := Build(ctx, gateConfig(t, src, out, "b1", gate)); err != nil {
+		t.Fatal(err)
+	}
+	writeAmounts(t, src, "b.csv", 1000, 2000, 500)
+	cfg := gateConfig(t, src, out, "b2", gate)
+	if _, err := PlanShards(ctx, cfg, ShardOptions{Shards: 2}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 2 {
+		if _, err := RunShard(ctx, cfg, i, 2); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := Commit(ctx, cfg)
+	var ge *GateError
+	if !errors.As(err, &ge) || len(ge.Gate.Drifted) != 1 || ge.Gate.Drifted[0].Column != "amount" {
+		t.Fatalf("commit of a drifted sharded build: %v, want a GateError naming amount", err)
+	}
+	if p := readPointer(t, out); p.BuildID != "b1" {
+		t.Errorf("latest.json names %s after a refused commit, want b1", p.BuildID)
+	}
+	if n := countFiles(t, filepath.Join(out, "builds", "b2")); n != 0 {
+		t.Errorf("the refused build left %d part files", n)
+	}
+}
