@@ -14,7 +14,8 @@
 # Cold builds measured on a 2-core machine shared by other builds (load
 # about 30), modules downloaded by the same call: kubeconform 39 s wall,
 # 11 s CPU; helm 33 min wall, 351 s CPU (about 3 min on an idle machine);
-# promtool: see docs/install.md. Cached, a call takes milliseconds.
+# promtool 54 min wall, 792 s CPU, 3.4 GB peak RSS. Cached, a call takes
+# milliseconds.
 set -euo pipefail
 
 if [[ $# -ne 3 ]]; then
