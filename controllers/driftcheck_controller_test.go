@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -110,6 +111,19 @@ func TestDriftCheckSchedule(t *testing.T) {
 		st := getDrift(t, d).Status
 		if st.LastScheduleTime == nil || !st.LastScheduleTime.Time.Equal(b2) {
 			return fmt.Errorf("lastScheduleTime %v", st.LastScheduleTime)
+		}
+		return nil
+	})
+	// A skipped run counts as handled for MLDataDriftCheckMissedSchedule.
+	eventually(t, "schedule gauges", func() error {
+		got := statusSeriesOf(t, ns)
+		for _, w := range []string{
+			"mldata_driftcheck_last_schedule_timestamp_seconds{name=dc} " + fmt.Sprint(float64(b2.Unix())),
+			"mldata_schedule_interval_seconds{kind=DriftCheck,name=dc} 1800",
+		} {
+			if !slices.Contains(got, w) {
+				return fmt.Errorf("no %s in %v", w, got)
+			}
 		}
 		return nil
 	})

@@ -201,6 +201,13 @@ func TestDriftMetrics(t *testing.T) {
 		}
 		return nil
 	})
+	// The condition the MLDataDriftDetected alert reads.
+	eventually(t, "DriftDetected series", func() error {
+		if got := statusSeriesOf(t, ns); !slices.Contains(got, "mldata_condition{kind=DriftCheck,name=dc,type=DriftDetected} 1") {
+			return fmt.Errorf("status series %v", got)
+		}
+		return nil
+	})
 	checkGauge(t, metrics.DriftPSI.WithLabelValues(ns, "dc", "plan"), planPSI)
 	checkGauge(t, metrics.DriftPSI.WithLabelValues(ns, "dc", "nps"), npsPSI)
 	checkGauge(t, metrics.DriftMaxPSI.WithLabelValues(ns, "dc"), planPSI)
@@ -240,6 +247,7 @@ func TestDriftMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "series deleted", func() error { return sameSeries(nil, seriesOf(t, ns)) })
+	eventually(t, "status series deleted", func() error { return sameSeries(nil, statusSeriesOf(t, ns)) })
 }
 
 // TestMetricsBounded: a run that reports more drifted columns than status
