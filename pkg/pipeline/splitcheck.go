@@ -156,7 +156,6 @@ func CheckSplits(ctx context.Context, uri string, m *manifest.Manifest, c SplitC
 		res.Keys[i].Keys = int64(len(sets[i]))
 	}
 	leaked := leaks(res, names, sets)
-	sets = nil // let the collector have the key sets during the similarity check
 	if len(leaked) > 0 {
 		ex, err := examples(ctx, sides, key, leaked, workers)
 		if err != nil {
