@@ -601,6 +601,8 @@ type workerData struct {
 	cats []*tally.Strings
 	fbuf []float64
 	ibuf []int64
+	// dcounts is scratch for counting dictionary indices.
+	dcounts []int64
 }
 
 // decided reports the planned columns whose result the baseline alone
@@ -713,7 +715,7 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 				t = new(tally.Strings)
 				wd.cats[i] = t
 			}
-			countCategories(t, arr, renders[i])
+			wd.dcounts = countCategories(t, arr, renders[i], wd.dcounts)
 			if opt.MaxCategories > 0 && t.Len() > opt.MaxCategories {
 				overflow[i].Store(true)
 				wd.cats[i] = nil
@@ -759,10 +761,28 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 }
 
 // countCategories counts the non-null values of arr in t; strings are
-// counted as they are, other types as render gives them.
-func countCategories(t *tally.Strings, arr arrow.Array, render func(arrow.Array, int) string) {
+// counted as they are, other types as render gives them. A dictionary of
+// strings is counted by index, then each value once (scratch holds the
+// counts per index and is returned for reuse).
+func countCategories(t *tally.Strings, arr arrow.Array, render func(arrow.Array, int) string, scratch []int64) []int64 {
 	hasNulls := arr.NullN() > 0
 	switch a := arr.(type) {
+	case *array.Dictionary:
+		scratch, _ = profile.DictionaryCounts(a, scratch)
+		dict := a.Dictionary()
+		for k, n := range scratch {
+			if n == 0 {
+				continue
+			}
+			var s string
+			switch d := dict.(type) {
+			case *array.String:
+				s = d.Value(k)
+			default:
+				s = render(dict, k)
+			}
+			t.AddHash(tally.Hash(s), s, n)
+		}
 	case *array.String:
 		for j := 0; j < a.Len(); j++ {
 			if hasNulls && a.IsNull(j) {
@@ -804,6 +824,7 @@ func countCategories(t *tally.Strings, arr arrow.Array, render func(arrow.Array,
 			t.Add(render(arr, j))
 		}
 	}
+	return scratch
 }
 
 // parallel runs fn(0) … fn(n−1) on at most workers goroutines.

@@ -51,3 +51,15 @@ func projection(schema *arrow.Schema, cols []int) (*arrow.Schema, []int, error) 
 	md := schema.Metadata()
 	return arrow.NewSchema(fields, &md), cols, nil
 }
+
+// DictionaryDecoder is a ColumnDecoder that can keep string columns as the
+// file stores them, dictionary-encoded, for readers that count values.
+type DictionaryDecoder interface {
+	ColumnDecoder
+	// DecodeDictionaries is DecodeColumns, except that a column of type
+	// string may come as a dictionary<int32, string> array whose dictionary
+	// holds distinct, non-null values: the batch's schema then gives that
+	// type for the column. Its values and nulls are those DecodeColumns
+	// gives; a reader that counts values counts indices instead of strings.
+	DecodeDictionaries(c *Chunk, schema *arrow.Schema, cols []int) (arrow.RecordBatch, error)
+}
