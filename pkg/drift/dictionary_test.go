@@ -3,11 +3,13 @@ package drift_test
 import (
 	"context"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	gocmp "github.com/google/go-cmp/cmp"
 
 	"github.com/mldata-io/mldata/pkg/dataset"
 	"github.com/mldata-io/mldata/pkg/drift"
@@ -72,5 +74,53 @@ func TestParquetDictionariesGiveTheSameReport(t *testing.T) {
 	}
 	if dictBatches == 0 {
 		t.Error("no string column came as a dictionary")
+	}
+}
+
+// Timestamps and dates are counted as integers and rendered once per
+// distinct value: the categories, counts and metrics are those of the same
+// values as rendered text, and the category limit falls at the same count.
+func TestTemporalCategoriesAsText(t *testing.T) {
+	usec := &arrow.TimestampType{Unit: arrow.Microsecond, TimeZone: "UTC"}
+	side := func(seed int64, n int) (stamps, days, texts, dayTexts []arrow.Array) {
+		for start := 0; start < n; start += 70 {
+			var ts, ds, tx, dx []string
+			for i := start; i < min(start+70, n); i++ {
+				if i%13 == 5 {
+					ts, ds, tx, dx = append(ts, "null"), append(ds, "null"), append(tx, "null"), append(dx, "null")
+					continue
+				}
+				v := time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration((int64(i)*seed)%97) * 1500 * time.Microsecond)
+				d := time.Date(1999, 12, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, int((int64(i)*seed)%61))
+				q := func(s string) string { return `"` + s + `"` }
+				ts = append(ts, q(v.Format(time.RFC3339Nano)))
+				tx = append(tx, q(v.Format(time.RFC3339Nano)))
+				ds = append(ds, q(d.Format("2006-01-02")))
+				dx = append(dx, q(d.Format("2006-01-02")))
+			}
+			j := func(xs []string) string { return "[" + strings.Join(xs, ",") + "]" }
+			stamps = append(stamps, fromJSON(t, usec, j(ts)))
+			days = append(days, fromJSON(t, arrow.FixedWidthTypes.Date32, j(ds)))
+			texts = append(texts, fromJSON(t, arrow.BinaryTypes.String, j(tx)))
+			dayTexts = append(dayTexts, fromJSON(t, arrow.BinaryTypes.String, j(dx)))
+		}
+		return
+	}
+	bs, bd, bt, bdt := side(7, 1000)
+	cs, cd, ct, cdt := side(11, 800)
+	for _, limit := range []int{0, 60, 96, 97, -1} {
+		for _, workers := range []int{1, 3} {
+			opt := drift.Options{MaxCategories: limit, Workers: workers}
+			for name, pair := range map[string][4][]arrow.Array{"timestamps": {bs, cs, bt, ct}, "dates": {bd, cd, bdt, cdt}} {
+				got := compare(t, oneColumn(t, pair[0]...), oneColumn(t, pair[1]...), opt)
+				want := compare(t, oneColumn(t, pair[2]...), oneColumn(t, pair[3]...), opt)
+				if diff := gocmp.Diff(want.CategoricalDrift, got.CategoricalDrift); diff != "" {
+					t.Errorf("%s, limit %d, %d workers (-text +got):\n%s", name, limit, workers, diff)
+				}
+				if diff := gocmp.Diff(want.Skipped, got.Skipped); diff != "" {
+					t.Errorf("%s, limit %d, %d workers: skipped (-text +got):\n%s", name, limit, workers, diff)
+				}
+			}
+		}
 	}
 }

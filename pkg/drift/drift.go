@@ -599,6 +599,9 @@ func (c catSide) categories(side string, limit int) (baseCategories, string) {
 type workerData struct {
 	nums []*numSide
 	cats []*tally.Strings
+	// ints count the columns whose values are int64 underneath
+	// (timestamps, dates) by value; they are rendered once the side is read.
+	ints []*tally.Ints
 	fbuf []float64
 	ibuf []int64
 	// dcounts is scratch for counting dictionary indices.
@@ -663,6 +666,7 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 	workers := opt.Workers
 	per := make([]*workerData, workers)
 	renders := make([]func(arrow.Array, int) string, len(plans))
+	intRenders := make([]func(int64) string, len(plans))
 	// overflow[i] is set once any worker has seen more than the limit of
 	// distinct values in column i: the side as a whole has too, so every
 	// worker stops counting it.
@@ -675,6 +679,7 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 		}
 		if !pl.numeric {
 			renders[i] = profile.ValueRenderer(types[i])
+			intRenders[i] = profile.IntKeyRenderer(types[i])
 		}
 	}
 	err := scan(ctx, workers, func(w int, rec arrow.RecordBatch) error {
@@ -683,7 +688,7 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 		}
 		wd := per[w]
 		if wd == nil {
-			wd = &workerData{nums: make([]*numSide, len(plans)), cats: make([]*tally.Strings, len(plans))}
+			wd = &workerData{nums: make([]*numSide, len(plans)), cats: make([]*tally.Strings, len(plans)), ints: make([]*tally.Ints, len(plans))}
 			for i, pl := range plans {
 				if pl.numeric {
 					wd.nums[i] = newNumSide(types[i])
@@ -707,7 +712,22 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 				continue
 			}
 			if overflow[i].Load() {
-				wd.cats[i] = nil
+				wd.cats[i], wd.ints[i] = nil, nil
+				continue
+			}
+			if intRenders[i] != nil {
+				t := wd.ints[i]
+				if t == nil {
+					t = new(tally.Ints)
+					wd.ints[i] = t
+				}
+				if err := countIntKeys(t, arr); err != nil {
+					return fmt.Errorf("column %q: %w", pl.name, err)
+				}
+				if opt.MaxCategories > 0 && t.Len() > opt.MaxCategories {
+					overflow[i].Store(true)
+					wd.ints[i] = nil
+				}
 				continue
 			}
 			t := wd.cats[i]
@@ -749,6 +769,33 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 				ts = append(ts, wd.cats[i])
 				wd.cats[i] = nil
 			}
+		}
+		if intRenders[i] != nil {
+			// Distinct values render as distinct text: the rendered
+			// values are as many as the integers, with their counts.
+			all := new(tally.Ints)
+			for _, wd := range per {
+				if wd != nil && wd.ints[i] != nil {
+					o := wd.ints[i]
+					if o.Len() > all.Len() {
+						all, o = o, all
+					}
+					all.Merge(o)
+					wd.ints[i] = nil
+				}
+			}
+			t := new(tally.Strings)
+			if opt.MaxCategories < 0 || all.Len() <= opt.MaxCategories {
+				t.Reserve(all.Len())
+				for v, n := range all.All() {
+					s := intRenders[i](v)
+					t.AddHash(tally.Hash(s), s, n)
+				}
+			} else {
+				out.cats[i] = catSide{overflow: true}
+				return
+			}
+			ts = []*tally.Strings{t}
 		}
 		u := tally.NewUnion(ts...)
 		if opt.MaxCategories > 0 && u.Len() > opt.MaxCategories {
@@ -825,6 +872,29 @@ func countCategories(t *tally.Strings, arr arrow.Array, render func(arrow.Array,
 		}
 	}
 	return scratch
+}
+
+// countIntKeys counts the non-null values of a timestamp or date32 array
+// as integers, which IntKeyRenderer renders.
+func countIntKeys(t *tally.Ints, arr arrow.Array) error {
+	hasNulls := arr.NullN() > 0
+	switch a := arr.(type) {
+	case *array.Timestamp:
+		for j, v := range a.TimestampValues() {
+			if !hasNulls || a.IsValid(j) {
+				t.Add(int64(v))
+			}
+		}
+	case *array.Date32:
+		for j, v := range a.Date32Values() {
+			if !hasNulls || a.IsValid(j) {
+				t.Add(int64(v))
+			}
+		}
+	default:
+		return fmt.Errorf("%s is not a timestamp or date32 column", arr.DataType())
+	}
+	return nil
 }
 
 // parallel runs fn(0) … fn(n−1) on at most workers goroutines.

@@ -445,6 +445,19 @@ func BoolText(b bool) string {
 	return "False"
 }
 
+// IntKeyRenderer returns, for a column that profiles count as integers
+// (timestamps, dates), how its int64 values render as ValueRenderer renders
+// them; nil for other types. Distinct values render as distinct text.
+func IntKeyRenderer(dt arrow.DataType) func(int64) string {
+	switch dt := dt.(type) {
+	case *arrow.TimestampType:
+		return timestampRenderer(dt)
+	case *arrow.Date32Type:
+		return date32Render
+	}
+	return nil
+}
+
 // ValueRenderer returns how profiles render the values of a non-numeric
 // column (the keys of its distribution): drift checks use it so that their
 // categories match a stored profile's. The returned string may point into
