@@ -411,7 +411,9 @@ func (d *Dataset) scanColumns(ctx context.Context, workers int, cols []int, dict
 // ScanColumns, a string column that a Parquet file stores
 // dictionary-encoded may come as a dictionary<int32, string> array (see
 // format.DictionaryDecoder), with the batch's schema saying so: the same
-// values, which such readers count by index.
+// values, which such readers count by index. A reader may also give up
+// columns during the scan with format.WithColumnDrops on the context:
+// Parquet chunks decoded after that give them as nulls, unread.
 func (d *Dataset) Columns(cols []int) func(ctx context.Context, workers int, fn func(worker int, rec arrow.RecordBatch) error) error {
 	return func(ctx context.Context, workers int, fn func(worker int, rec arrow.RecordBatch) error) error {
 		return d.scanColumns(ctx, workers, cols, true, fn)
@@ -446,7 +448,8 @@ func scanFileColumns[U any](ctx context.Context, schema *arrow.Schema, cols []in
 	}
 	decode := func(c *format.Chunk) (arrow.RecordBatch, error) { return dec.Decode(c, schema) }
 	if dd, ok := dec.(format.DictionaryDecoder); ok && dict {
-		decode = func(c *format.Chunk) (arrow.RecordBatch, error) { return dd.DecodeDictionaries(c, schema, cols) }
+		drops := format.ColumnDropsOf(ctx)
+		decode = func(c *format.Chunk) (arrow.RecordBatch, error) { return dd.DecodeDictionaries(c, schema, cols, drops) }
 	} else if cd, ok := dec.(format.ColumnDecoder); ok && cols != nil {
 		decode = func(c *format.Chunk) (arrow.RecordBatch, error) { return cd.DecodeColumns(c, schema, cols) }
 	} else if cols != nil {

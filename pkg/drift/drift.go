@@ -38,7 +38,8 @@
 //     (session ids, timestamps as text) has a new category in almost every
 //     row, its PSI only measures that the ids are new, and counting them
 //     would hold every id of both sides in memory. Counting stops as soon
-//     as a side passes the limit. MaxCategories < 0 lifts the limit.
+//     as a side passes the limit, and so does reading the column where the
+//     side can leave it out (Parquet). MaxCategories < 0 lifts the limit.
 //   - Sums over categories (PSI, JS, chi-square) add the terms of
 //     categories with the same pair of counts as one term times their
 //     number, in ascending order of the pair: the result does not depend
@@ -55,9 +56,13 @@
 // values are kept (8 bytes each) for KS, and sorted as soon as that side
 // is read; integer columns whose range is at most twice their count
 // (identifiers, codes) are kept as counts per value instead, which give
-// the same edges, bins and KS statistic without a sort. Categories are counted in package tally's tables (no per-value
-// allocation, nothing for the garbage collector to scan), at most
-// MaxCategories of them per side. Columns are compared in parallel.
+// the same edges, bins and KS statistic without a sort. Categories are
+// counted in package tally's tables (no per-value allocation, nothing for
+// the garbage collector to scan), at most MaxCategories of them per side:
+// strings that a Parquet file stores dictionary-encoded by dictionary index
+// (each dictionary value looked up once per batch), timestamps and dates as
+// integers (each distinct value rendered once). Columns are compared in
+// parallel.
 package drift
 
 import (
@@ -77,6 +82,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/mldata-io/mldata/pkg/format"
 	"github.com/mldata-io/mldata/pkg/profile"
 	"github.com/mldata-io/mldata/pkg/profile/tally"
 )
@@ -682,7 +688,18 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 			intRenders[i] = profile.IntKeyRenderer(types[i])
 		}
 	}
-	err := scan(ctx, workers, func(w int, rec arrow.RecordBatch) error {
+	// A column past the category limit is not read any further by scans
+	// that can leave columns out (Parquet files).
+	ncols := 0
+	for _, idx := range pos {
+		ncols = max(ncols, idx+1)
+	}
+	drops := format.NewColumnDrops(ncols)
+	stop := func(i int) {
+		overflow[i].Store(true)
+		drops.Drop(pos[i])
+	}
+	err := scan(format.WithColumnDrops(ctx, drops), workers, func(w int, rec arrow.RecordBatch) error {
 		if w < 0 || w >= workers {
 			return fmt.Errorf("scan used worker %d of %d", w, workers)
 		}
@@ -725,7 +742,7 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 					return fmt.Errorf("column %q: %w", pl.name, err)
 				}
 				if opt.MaxCategories > 0 && t.Len() > opt.MaxCategories {
-					overflow[i].Store(true)
+					stop(i)
 					wd.ints[i] = nil
 				}
 				continue
@@ -737,7 +754,7 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 			}
 			wd.dcounts = countCategories(t, arr, renders[i], wd.dcounts)
 			if opt.MaxCategories > 0 && t.Len() > opt.MaxCategories {
-				overflow[i].Store(true)
+				stop(i)
 				wd.cats[i] = nil
 			}
 		}

@@ -1,6 +1,7 @@
 package format
 
 import (
+	"bytes"
 	"fmt"
 	"testing"
 
@@ -63,7 +64,7 @@ func TestParquetDecodeDictionaries(t *testing.T) {
 		plainChunks, _ := parquetChunks(t, plain)
 		nchunks += len(chunks)
 		for k, c := range chunks {
-			got, err := dd.DecodeDictionaries(c, schema, cols)
+			got, err := dd.DecodeDictionaries(c, schema, cols, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -102,5 +103,56 @@ func TestParquetDecodeDictionaries(t *testing.T) {
 	}
 	if dictChunks != nchunks {
 		t.Errorf("%d dictionary columns in %d chunks", dictChunks, nchunks)
+	}
+}
+
+// A column dropped during a scan comes as nulls of its type from then on,
+// and its column chunks are not read; the other columns are unchanged.
+func TestParquetColumnDrops(t *testing.T) {
+	data := dictParquet(t, 6000, 2000)
+	ranges := columnChunkRanges(t, data)
+	log := &readLog{ReaderAt: bytes.NewReader(data)}
+	d, err := NewDecoder(Input{Name: "d.parquet", ReaderAt: log, Size: int64(len(data))}, Options{ChunkRows: 700})
+	if err != nil {
+		t.Fatal(err)
+	}
+	chunks, schema := parquetChunks(t, d)
+	want := mustRead(t, memInput("d.parquet", data), Options{ChunkRows: 700})
+	drops := NewColumnDrops(2)
+	cols := []int{0, 1} // small, id
+	var rows [][]any
+	for k, c := range chunks {
+		if k == 3 {
+			drops.Drop(1)
+			log.take()
+		}
+		rec, err := d.(DictionaryDecoder).DecodeDictionaries(c, schema, cols, drops)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if k >= 3 && (rec.Column(1).NullN() != c.Rows || rec.Column(1).DataType().ID() != arrow.STRING) {
+			t.Errorf("chunk %d: dropped column is %s with %d nulls of %d", k, rec.Column(1).DataType(), rec.Column(1).NullN(), c.Rows)
+		}
+		small, err := castColumn(rec.Column(0), arrow.BinaryTypes.String)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for r := 0; r < c.Rows; r++ {
+			rows = append(rows, []any{cell(t, small, r)})
+		}
+		small.Release()
+		rec.Release()
+	}
+	var wantRows [][]any
+	for _, row := range want.rows {
+		wantRows = append(wantRows, []any{row[0]})
+	}
+	diff(t, "column small", wantRows, rows)
+	for _, rd := range log.take() {
+		for _, cr := range ranges["id"][1:] { // chunk 3 is in the second row group
+			if overlaps(rd, cr) {
+				t.Errorf("read %v touches column chunk %v of the dropped column", rd, cr)
+			}
+		}
 	}
 }

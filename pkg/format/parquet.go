@@ -514,16 +514,17 @@ func (d *parquetDecoder) Decode(c *Chunk, schema *arrow.Schema) (arrow.RecordBat
 // DecodeColumns reads only the columns cols of the chunk (all when nil):
 // the column chunks of the others are never read.
 func (d *parquetDecoder) DecodeColumns(c *Chunk, schema *arrow.Schema, cols []int) (arrow.RecordBatch, error) {
-	return d.decodeColumns(c, schema, cols, false)
+	return d.decodeColumns(c, schema, cols, false, nil)
 }
 
 // DecodeDictionaries is DecodeColumns, keeping dictionary-encoded string
-// column chunks as dictionaries (see dictionaryChunk).
-func (d *parquetDecoder) DecodeDictionaries(c *Chunk, schema *arrow.Schema, cols []int) (arrow.RecordBatch, error) {
-	return d.decodeColumns(c, schema, cols, true)
+// column chunks as dictionaries (see dictionaryChunk) and reading no
+// column that drops has dropped.
+func (d *parquetDecoder) DecodeDictionaries(c *Chunk, schema *arrow.Schema, cols []int, drops *ColumnDrops) (arrow.RecordBatch, error) {
+	return d.decodeColumns(c, schema, cols, true, drops)
 }
 
-func (d *parquetDecoder) decodeColumns(c *Chunk, schema *arrow.Schema, cols []int, dict bool) (arrow.RecordBatch, error) {
+func (d *parquetDecoder) decodeColumns(c *Chunk, schema *arrow.Schema, cols []int, dict bool, drops *ColumnDrops) (arrow.RecordBatch, error) {
 	pc, err := d.payload(c)
 	if err != nil {
 		return nil, err
@@ -551,7 +552,13 @@ func (d *parquetDecoder) decodeColumns(c *Chunk, schema *arrow.Schema, cols []in
 	// using, then wait for the others.
 	g := pc.rg
 	var busy []int
+	dropped := make([]bool, len(cols))
 	for j, i := range cols {
+		if drops.Dropped(j) {
+			dropped[j] = true
+			arrs[j] = array.MakeArrayOfNull(memory.DefaultAllocator, schema.Field(i).Type, c.Rows)
+			continue
+		}
 		col := g.column(i, dict && schema.Field(i).Type.ID() == arrow.STRING)
 		if !col.mu.TryLock() {
 			busy = append(busy, j)
@@ -579,6 +586,11 @@ func (d *parquetDecoder) decodeColumns(c *Chunk, schema *arrow.Schema, cols []in
 	var fields []arrow.Field // the batch's fields when a column is a dictionary
 	for j, i := range cols {
 		f := schema.Field(i)
+		if dropped[j] {
+			arrs[j].Retain()
+			res[j] = arrs[j]
+			continue
+		}
 		if da, ok := arrs[j].(*array.Dictionary); ok && dict && f.Type.ID() == arrow.STRING &&
 			da.Dictionary().DataType().ID() == arrow.STRING && da.Dictionary().NullN() == 0 {
 			da.Retain()
