@@ -83,8 +83,10 @@ type parquetRowGroup struct {
 
 	mu   sync.Mutex
 	cols []*parquetColumn
-	// dcols are the readers of the fields read as dictionaries.
-	dcols []*parquetColumn
+	// dcols are the readers of the fields read as dictionaries, once
+	// dchecked says whether the field's column chunk can be.
+	dcols    []*parquetColumn
+	dchecked []bool
 }
 
 // parquetColumn reads one column of a row group slice by slice, in order.
@@ -187,7 +189,7 @@ func (d *parquetDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) er
 		n := rgm.NumRows()
 		g := &parquetRowGroup{file: pf, idx: rg, rows: n, slice: d.rows,
 			slices: int((n + int64(d.rows) - 1) / int64(d.rows)), cols: make([]*parquetColumn, sc.NumFields()),
-			dcols: make([]*parquetColumn, sc.NumFields())}
+			dcols: make([]*parquetColumn, sc.NumFields()), dchecked: make([]bool, sc.NumFields())}
 		for k := 0; k < g.slices; k++ {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -224,8 +226,11 @@ func (g *parquetRowGroup) sliceRows(k int) int {
 func (g *parquetRowGroup) column(i int, dict bool) *parquetColumn {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if dict && g.dcols[i] == nil && g.file.dictionaryChunk(g.idx, i) {
-		g.dcols[i] = &parquetColumn{dict: true}
+	if dict && !g.dchecked[i] {
+		g.dchecked[i] = true
+		if g.file.dictionaryChunk(g.idx, i) {
+			g.dcols[i] = &parquetColumn{dict: true}
+		}
 	}
 	if dict && g.dcols[i] != nil {
 		return g.dcols[i]
@@ -249,7 +254,7 @@ func (pf *parquetSource) dictionaryLeaves() ([]int, *pqarrow.FileReader, error) 
 	pf.dictOnce.Do(func() {
 		pf.dictLeaf = make([]int, pf.schema.NumFields())
 		props := parquetReadProps
-		any := false
+		found := false
 		for i, f := range pf.schema.Fields() {
 			pf.dictLeaf[i] = -1
 			if f.Type.ID() != arrow.STRING || len(pf.leaves[i]) != 1 {
@@ -260,11 +265,11 @@ func (pf *parquetSource) dictionaryLeaves() ([]int, *pqarrow.FileReader, error) 
 					pf.meta.Schema.Column(c).PhysicalType() == parquet.Types.ByteArray {
 					pf.dictLeaf[i] = c
 					props.SetReadDict(c, true)
-					any = true
+					found = true
 				}
 			}
 		}
-		if any {
+		if found {
 			pf.dictFR, pf.dictErr = pqarrow.NewFileReader(pf.pr, props, memory.DefaultAllocator)
 		}
 	})
