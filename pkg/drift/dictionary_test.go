@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -33,7 +34,7 @@ func TestParquetDictionariesGiveTheSameReport(t *testing.T) {
 		return ds
 	}
 	base, cur := open(basePath), open(curPath)
-	dictBatches := 0
+	var dictBatches atomic.Int64
 	withDicts := func(ds *dataset.Dataset) drift.Input {
 		return drift.Input{Name: "x", Schema: ds.Schema, Scan: ds.Scan, Columns: func(cols []int) profile.ScanFunc {
 			scan := ds.Columns(cols)
@@ -41,7 +42,7 @@ func TestParquetDictionariesGiveTheSameReport(t *testing.T) {
 				return scan(ctx, workers, func(w int, rec arrow.RecordBatch) error {
 					for _, c := range rec.Columns() {
 						if _, ok := c.(*array.Dictionary); ok {
-							dictBatches++ // one worker at a time below
+							dictBatches.Add(1)
 						}
 					}
 					return fn(w, rec)
@@ -53,8 +54,9 @@ func TestParquetDictionariesGiveTheSameReport(t *testing.T) {
 		return drift.Input{Name: "x", Schema: ds.Schema, Scan: ds.Scan}
 	}
 	now := func() time.Time { return time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC) }
-	for _, limit := range []int{0, 150, 250, -1} {
-		opt := drift.Options{MaxCategories: limit, Workers: 1, Now: now}
+	for _, tc := range []struct{ limit, workers int }{{0, 1}, {150, 2}, {250, 1}, {-1, 2}} {
+		limit := tc.limit
+		opt := drift.Options{MaxCategories: limit, Workers: tc.workers, Now: now}
 		want, err := drift.Compare(context.Background(), plain(base), plain(cur), opt)
 		if err != nil {
 			t.Fatal(err)
@@ -72,7 +74,7 @@ func TestParquetDictionariesGiveTheSameReport(t *testing.T) {
 			t.Errorf("limit %d: category was not compared: %v", limit, want.Skipped)
 		}
 	}
-	if dictBatches == 0 {
+	if dictBatches.Load() == 0 {
 		t.Error("no string column came as a dictionary")
 	}
 }
