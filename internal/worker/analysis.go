@@ -90,7 +90,7 @@ func ProfileInput(ctx context.Context, in *Input, popt profile.Options, opt Opti
 	// The row count sizes the tables of identifier-like columns once
 	// instead of growing them step by step; results do not depend on it.
 	popt.RowsHint = ds.Rows
-	p, err := profile.Compute(ctx, ds.Schema, ds.Scan, popt)
+	p, err := profile.Compute(ctx, ds.Schema, ds.Columns(nil), popt)
 	if err != nil {
 		return nil, fmt.Errorf("profiling %s: %w", ds.Location(), err)
 	}

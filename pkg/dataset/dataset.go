@@ -394,6 +394,12 @@ func (d *Dataset) Scan(ctx context.Context, workers int, fn func(worker int, rec
 // format.Project(d.Schema, cols). Parquet files never read the other
 // columns; text files are parsed whole and the other columns dropped.
 func (d *Dataset) ScanColumns(ctx context.Context, workers int, cols []int, fn func(worker int, rec arrow.RecordBatch) error) error {
+	return d.scanColumns(ctx, workers, cols, false, fn)
+}
+
+// scanColumns is ScanColumns; dict keeps dictionary-encoded string columns
+// of Parquet files as dictionaries (format.DictionaryDecoder).
+func (d *Dataset) scanColumns(ctx context.Context, workers int, cols []int, dict bool, fn func(worker int, rec arrow.RecordBatch) error) error {
 	if _, err := format.Project(d.Schema, cols); err != nil {
 		return err
 	}
@@ -401,7 +407,7 @@ func (d *Dataset) ScanColumns(ctx context.Context, workers int, cols []int, fn f
 	fileWorkers := max(1, min(workers, len(d.Files)))
 	chunkWorkers := workers / fileWorkers // ≥ 1; slot·chunkWorkers + w < workers
 	return parallel.ForEach(ctx, fileWorkers, len(d.Files), func(slot, i int) error {
-		return ScanFileColumns(ctx, d.Schema, cols, d.Files[i], i, d.opts.Read, chunkWorkers,
+		return scanFileColumns(ctx, d.Schema, cols, dict, d.Files[i], i, d.opts.Read, chunkWorkers,
 			func(w int, b Batch) (struct{}, error) {
 				defer b.Record.Release()
 				return struct{}{}, fn(slot*chunkWorkers+w, b.Record)
@@ -411,10 +417,16 @@ func (d *Dataset) ScanColumns(ctx context.Context, workers int, cols []int, fn f
 }
 
 // Columns returns ScanColumns over cols as a scan function, for readers
-// that take one (profiles, drift checks).
+// that count values and take one (profiles, drift checks). Unlike
+// ScanColumns, a string column that a Parquet file stores
+// dictionary-encoded may come as a dictionary<int32, string> array (see
+// format.DictionaryDecoder), with the batch's schema saying so: the same
+// values, which such readers count by index. A reader may also give up
+// columns during the scan with format.WithColumnDrops on the context:
+// Parquet chunks decoded after that give them as nulls, unread.
 func (d *Dataset) Columns(cols []int) func(ctx context.Context, workers int, fn func(worker int, rec arrow.RecordBatch) error) error {
 	return func(ctx context.Context, workers int, fn func(worker int, rec arrow.RecordBatch) error) error {
-		return d.ScanColumns(ctx, workers, cols, fn)
+		return d.scanColumns(ctx, workers, cols, true, fn)
 	}
 }
 
@@ -430,6 +442,11 @@ func ScanFile[U any](ctx context.Context, schema *arrow.Schema, f *File, fileInd
 // only (nil means all), as ScanColumns reads them.
 func ScanFileColumns[U any](ctx context.Context, schema *arrow.Schema, cols []int, f *File, fileIndex int, ropt format.Options, workers int,
 	work func(worker int, b Batch) (U, error), consume func(U) error) error {
+	return scanFileColumns(ctx, schema, cols, false, f, fileIndex, ropt, workers, work, consume)
+}
+
+func scanFileColumns[U any](ctx context.Context, schema *arrow.Schema, cols []int, dict bool, f *File, fileIndex int, ropt format.Options, workers int,
+	work func(worker int, b Batch) (U, error), consume func(U) error) error {
 	ropt.Kind = f.Kind
 	dec, err := format.NewDecoder(f.input, ropt)
 	if err != nil {
@@ -440,7 +457,10 @@ func ScanFileColumns[U any](ctx context.Context, schema *arrow.Schema, cols []in
 		return err
 	}
 	decode := func(c *format.Chunk) (arrow.RecordBatch, error) { return dec.Decode(c, schema) }
-	if cd, ok := dec.(format.ColumnDecoder); ok && cols != nil {
+	if dd, ok := dec.(format.DictionaryDecoder); ok && dict {
+		drops := format.ColumnDropsOf(ctx)
+		decode = func(c *format.Chunk) (arrow.RecordBatch, error) { return dd.DecodeDictionaries(c, schema, cols, drops) }
+	} else if cd, ok := dec.(format.ColumnDecoder); ok && cols != nil {
 		decode = func(c *format.Chunk) (arrow.RecordBatch, error) { return cd.DecodeColumns(c, schema, cols) }
 	} else if cols != nil {
 		decode = func(c *format.Chunk) (arrow.RecordBatch, error) {

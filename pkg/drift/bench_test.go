@@ -75,7 +75,7 @@ func BenchmarkDrift(b *testing.B) {
 
 // writeParquet writes a side's batches to a Parquet file (snappy, as
 // builds write them) in dir.
-func writeParquet(b *testing.B, dir, name string, in drift.Input) string {
+func writeParquet(b testing.TB, dir, name string, in drift.Input) string {
 	p := filepath.Join(dir, name)
 	f, err := os.Create(p)
 	if err != nil {

@@ -41,7 +41,8 @@
 //     (session ids, timestamps as text) has a new category in almost every
 //     row, its PSI only measures that the ids are new, and counting them
 //     would hold every id of both sides in memory. Counting stops as soon
-//     as a side passes the limit. MaxCategories < 0 lifts the limit.
+//     as a side passes the limit, and so does reading the column where the
+//     side can leave it out (Parquet). MaxCategories < 0 lifts the limit.
 //   - Sums over categories (PSI, JS, chi-square) add the terms of
 //     categories with the same pair of counts as one term times their
 //     number, in ascending order of the pair: the result does not depend
@@ -58,9 +59,13 @@
 // values are kept (8 bytes each) for KS, and sorted as soon as that side
 // is read; integer columns whose range is at most twice their count
 // (identifiers, codes) are kept as counts per value instead, which give
-// the same edges, bins and KS statistic without a sort. Categories are counted in package tally's tables (no per-value
-// allocation, nothing for the garbage collector to scan), at most
-// MaxCategories of them per side. Columns are compared in parallel.
+// the same edges, bins and KS statistic without a sort. Categories are
+// counted in package tally's tables (no per-value allocation, nothing for
+// the garbage collector to scan), at most MaxCategories of them per side:
+// strings that a Parquet file stores dictionary-encoded by dictionary index
+// (each dictionary value looked up once per batch), timestamps and dates as
+// integers (each distinct value rendered once). Columns are compared in
+// parallel.
 package drift
 
 import (
@@ -80,6 +85,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
 
+	"github.com/mldata-io/mldata/pkg/format"
 	"github.com/mldata-io/mldata/pkg/profile"
 	"github.com/mldata-io/mldata/pkg/profile/tally"
 )
@@ -664,8 +670,13 @@ func (c catSide) categories(side string, limit int) (baseCategories, string) {
 type workerData struct {
 	nums []*numSide
 	cats []*tally.Strings
+	// ints count the columns whose values are int64 underneath
+	// (timestamps, dates) by value; they are rendered once the side is read.
+	ints []*tally.Ints
 	fbuf []float64
 	ibuf []int64
+	// dcounts is scratch for counting dictionary indices.
+	dcounts []int64
 }
 
 // decided reports the planned columns whose result the baseline alone
@@ -726,6 +737,7 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 	workers := opt.Workers
 	per := make([]*workerData, workers)
 	renders := make([]func(arrow.Array, int) string, len(plans))
+	intRenders := make([]func(int64) string, len(plans))
 	// overflow[i] is set once any worker has seen more than the limit of
 	// distinct values in column i: the side as a whole has too, so every
 	// worker stops counting it.
@@ -738,15 +750,27 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 		}
 		if !pl.numeric {
 			renders[i] = profile.ValueRenderer(types[i])
+			intRenders[i] = profile.IntKeyRenderer(types[i])
 		}
 	}
-	err := scan(ctx, workers, func(w int, rec arrow.RecordBatch) error {
+	// A column past the category limit is not read any further by scans
+	// that can leave columns out (Parquet files).
+	ncols := 0
+	for _, idx := range pos {
+		ncols = max(ncols, idx+1)
+	}
+	drops := format.NewColumnDrops(ncols)
+	stop := func(i int) {
+		overflow[i].Store(true)
+		drops.Drop(pos[i])
+	}
+	err := scan(format.WithColumnDrops(ctx, drops), workers, func(w int, rec arrow.RecordBatch) error {
 		if w < 0 || w >= workers {
 			return fmt.Errorf("scan used worker %d of %d", w, workers)
 		}
 		wd := per[w]
 		if wd == nil {
-			wd = &workerData{nums: make([]*numSide, len(plans)), cats: make([]*tally.Strings, len(plans))}
+			wd = &workerData{nums: make([]*numSide, len(plans)), cats: make([]*tally.Strings, len(plans)), ints: make([]*tally.Ints, len(plans))}
 			for i, pl := range plans {
 				if pl.numeric {
 					wd.nums[i] = newNumSide(types[i])
@@ -770,7 +794,22 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 				continue
 			}
 			if overflow[i].Load() {
-				wd.cats[i] = nil
+				wd.cats[i], wd.ints[i] = nil, nil
+				continue
+			}
+			if intRenders[i] != nil {
+				t := wd.ints[i]
+				if t == nil {
+					t = new(tally.Ints)
+					wd.ints[i] = t
+				}
+				if err := countIntKeys(t, arr); err != nil {
+					return fmt.Errorf("column %q: %w", pl.name, err)
+				}
+				if opt.MaxCategories > 0 && t.Len() > opt.MaxCategories {
+					stop(i)
+					wd.ints[i] = nil
+				}
 				continue
 			}
 			t := wd.cats[i]
@@ -778,9 +817,9 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 				t = new(tally.Strings)
 				wd.cats[i] = t
 			}
-			countCategories(t, arr, renders[i])
+			wd.dcounts = countCategories(t, arr, renders[i], wd.dcounts)
 			if opt.MaxCategories > 0 && t.Len() > opt.MaxCategories {
-				overflow[i].Store(true)
+				stop(i)
 				wd.cats[i] = nil
 			}
 		}
@@ -813,6 +852,33 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 				wd.cats[i] = nil
 			}
 		}
+		if intRenders[i] != nil {
+			// Distinct values render as distinct text: the rendered
+			// values are as many as the integers, with their counts.
+			all := new(tally.Ints)
+			for _, wd := range per {
+				if wd != nil && wd.ints[i] != nil {
+					o := wd.ints[i]
+					if o.Len() > all.Len() {
+						all, o = o, all
+					}
+					all.Merge(o)
+					wd.ints[i] = nil
+				}
+			}
+			t := new(tally.Strings)
+			if opt.MaxCategories < 0 || all.Len() <= opt.MaxCategories {
+				t.Reserve(all.Len())
+				for v, n := range all.All() {
+					s := intRenders[i](v)
+					t.AddHash(tally.Hash(s), s, n)
+				}
+			} else {
+				out.cats[i] = catSide{overflow: true}
+				return
+			}
+			ts = []*tally.Strings{t}
+		}
 		u := tally.NewUnion(ts...)
 		if opt.MaxCategories > 0 && u.Len() > opt.MaxCategories {
 			out.cats[i] = catSide{overflow: true}
@@ -824,10 +890,28 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 }
 
 // countCategories counts the non-null values of arr in t; strings are
-// counted as they are, other types as render gives them.
-func countCategories(t *tally.Strings, arr arrow.Array, render func(arrow.Array, int) string) {
+// counted as they are, other types as render gives them. A dictionary of
+// strings is counted by index, then each value once (scratch holds the
+// counts per index and is returned for reuse).
+func countCategories(t *tally.Strings, arr arrow.Array, render func(arrow.Array, int) string, scratch []int64) []int64 {
 	hasNulls := arr.NullN() > 0
 	switch a := arr.(type) {
+	case *array.Dictionary:
+		scratch, _ = profile.DictionaryCounts(a, scratch)
+		dict := a.Dictionary()
+		for k, n := range scratch {
+			if n == 0 {
+				continue
+			}
+			var s string
+			switch d := dict.(type) {
+			case *array.String:
+				s = d.Value(k)
+			default:
+				s = render(dict, k)
+			}
+			t.AddHash(tally.Hash(s), s, n)
+		}
 	case *array.String:
 		for j := 0; j < a.Len(); j++ {
 			if hasNulls && a.IsNull(j) {
@@ -869,6 +953,30 @@ func countCategories(t *tally.Strings, arr arrow.Array, render func(arrow.Array,
 			t.Add(render(arr, j))
 		}
 	}
+	return scratch
+}
+
+// countIntKeys counts the non-null values of a timestamp or date32 array
+// as integers, which IntKeyRenderer renders.
+func countIntKeys(t *tally.Ints, arr arrow.Array) error {
+	hasNulls := arr.NullN() > 0
+	switch a := arr.(type) {
+	case *array.Timestamp:
+		for j, v := range a.TimestampValues() {
+			if !hasNulls || a.IsValid(j) {
+				t.Add(int64(v))
+			}
+		}
+	case *array.Date32:
+		for j, v := range a.Date32Values() {
+			if !hasNulls || a.IsValid(j) {
+				t.Add(int64(v))
+			}
+		}
+	default:
+		return fmt.Errorf("%s is not a timestamp or date32 column", arr.DataType())
+	}
+	return nil
 }
 
 // parallel runs fn(0) … fn(n−1) on at most workers goroutines.

@@ -139,9 +139,10 @@ func collectBounded(ctx context.Context, in Input, plans []columnPlan, skip []bo
 	scan, pos := sideScan(in, plans, skip, isBase)
 	workers := opt.Workers
 	type wdata struct {
-		nums []*bounded
-		cats []*tally.Strings
-		buf  []float64
+		nums    []*bounded
+		cats    []*tally.Strings
+		buf     []float64
+		dcounts []int64 // countCategories' scratch
 	}
 	per := make([]*wdata, workers)
 	renders := make([]func(arrow.Array, int) string, len(plans))
@@ -220,7 +221,7 @@ func collectBounded(ctx context.Context, in Input, plans []columnPlan, skip []bo
 				t = new(tally.Strings)
 				wd.cats[i] = t
 			}
-			countCategories(t, arr, renders[i])
+			wd.dcounts = countCategories(t, arr, renders[i], wd.dcounts)
 			if opt.MaxCategories > 0 && t.Len() > opt.MaxCategories {
 				overflow[i].Store(true)
 				wd.cats[i] = nil

@@ -2,6 +2,7 @@ package format
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,11 +59,20 @@ type parquetDecoder struct {
 type parquetSource struct {
 	name   string
 	lim    limits
+	alloc  memory.Allocator // bounded by the chunk limit
+	pr     *file.Reader
 	fr     *pqarrow.FileReader
 	meta   *metadata.FileMetaData
 	schema *arrow.Schema
 	// leaves are the Parquet leaf columns of each top-level field.
 	leaves []map[int]bool
+
+	// dictFR reads the string fields that can be kept as dictionaries
+	// (dictLeaf ≥ 0) as dictionary arrays; made on first use.
+	dictOnce sync.Once
+	dictFR   *pqarrow.FileReader
+	dictErr  error
+	dictLeaf []int
 }
 
 // parquetRowGroup is one row group being read: a sequential reader per
@@ -77,10 +87,15 @@ type parquetRowGroup struct {
 
 	mu   sync.Mutex
 	cols []*parquetColumn
+	// dcols are the readers of the fields read as dictionaries, once
+	// dchecked says whether the field's column chunk can be.
+	dcols    []*parquetColumn
+	dchecked []bool
 }
 
 // parquetColumn reads one column of a row group slice by slice, in order.
 type parquetColumn struct {
+	dict  bool // read with parquetSource.dictFR
 	mu    sync.Mutex
 	rd    *pqarrow.ColumnReader
 	next  int                 // the next slice to read
@@ -127,7 +142,7 @@ func (d *parquetDecoder) open() (*parquetSource, error) {
 	if err != nil {
 		return nil, &Error{File: d.in.Name, Msg: fmt.Sprintf("cannot read the Parquet schema: %v", err), Hint: parquetHint}
 	}
-	pf := &parquetSource{name: d.in.Name, lim: d.lim, fr: fr, meta: r.MetaData(), schema: sc, leaves: make([]map[int]bool, sc.NumFields())}
+	pf := &parquetSource{name: d.in.Name, lim: d.lim, alloc: alloc, pr: r, fr: fr, meta: r.MetaData(), schema: sc, leaves: make([]map[int]bool, sc.NumFields())}
 	var walk func(f *pqarrow.SchemaField, into map[int]bool)
 	walk = func(f *pqarrow.SchemaField, into map[int]bool) {
 		if f.IsLeaf() {
@@ -184,7 +199,8 @@ func (d *parquetDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) er
 		}
 		n := rgm.NumRows()
 		g := &parquetRowGroup{file: pf, idx: rg, first: row, rows: n, slice: d.rows,
-			slices: int((n + int64(d.rows) - 1) / int64(d.rows)), cols: make([]*parquetColumn, sc.NumFields())}
+			slices: int((n + int64(d.rows) - 1) / int64(d.rows)), cols: make([]*parquetColumn, sc.NumFields()),
+			dcols: make([]*parquetColumn, sc.NumFields()), dchecked: make([]bool, sc.NumFields())}
 		for k := 0; k < g.slices; k++ {
 			if err := ctx.Err(); err != nil {
 				return err
@@ -215,13 +231,123 @@ func (g *parquetRowGroup) sliceRows(k int) int {
 	return int(min(int64(g.slice), g.rows-int64(k)*int64(g.slice)))
 }
 
-func (g *parquetRowGroup) column(i int) *parquetColumn {
+// column returns the reader of field i; dict asks for the dictionary
+// reader, which the field gets if its column chunk in this row group can be
+// kept as a dictionary (dictionaryChunk), the plain one otherwise.
+func (g *parquetRowGroup) column(i int, dict bool) *parquetColumn {
 	g.mu.Lock()
 	defer g.mu.Unlock()
+	if dict && !g.dchecked[i] {
+		g.dchecked[i] = true
+		if g.file.dictionaryChunk(g.idx, i) {
+			g.dcols[i] = &parquetColumn{dict: true}
+		}
+	}
+	if dict && g.dcols[i] != nil {
+		return g.dcols[i]
+	}
 	if g.cols[i] == nil {
 		g.cols[i] = &parquetColumn{}
 	}
 	return g.cols[i]
+}
+
+// Dictionaries. A string column that a row group stores dictionary-encoded
+// — a small dictionary of distinct values and data pages of indices only —
+// can be handed to readers that count values (profiles, drift) as a
+// dictionary array: they count the indices and look each dictionary value
+// up once, instead of copying and hashing every row's string.
+
+// dictionaryLeaves returns the leaf column of each field that may be read
+// as a dictionary (−1 for the others): utf8 strings that are a top-level
+// leaf. The reader that reads them so is made with it.
+func (pf *parquetSource) dictionaryLeaves() ([]int, *pqarrow.FileReader, error) {
+	pf.dictOnce.Do(func() {
+		pf.dictLeaf = make([]int, pf.schema.NumFields())
+		props := parquetReadProps
+		found := false
+		for i, f := range pf.schema.Fields() {
+			pf.dictLeaf[i] = -1
+			if f.Type.ID() != arrow.STRING || len(pf.leaves[i]) != 1 {
+				continue
+			}
+			for c := range pf.leaves[i] {
+				if p := pf.meta.Schema.Column(c).ColumnPath(); len(p) == 1 && p[0] == f.Name &&
+					pf.meta.Schema.Column(c).PhysicalType() == parquet.Types.ByteArray {
+					pf.dictLeaf[i] = c
+					props.SetReadDict(c, true)
+					found = true
+				}
+			}
+		}
+		if found {
+			pf.dictFR, pf.dictErr = pqarrow.NewFileReader(pf.pr, props, pf.alloc)
+		}
+	})
+	return pf.dictLeaf, pf.dictFR, pf.dictErr
+}
+
+// dictionaryChunk reports whether field i of row group rg is read as a
+// dictionary: a utf8 leaf whose column chunk has a dictionary page of
+// distinct values, at most a quarter of the chunk's bytes, and only
+// dictionary-encoded data pages (no fallback to plain values, which the
+// dictionary reader would have to hash one by one). A chunk that fails a
+// check is read as plain strings, with the same values.
+func (pf *parquetSource) dictionaryChunk(rg, i int) bool {
+	leaves, fr, err := pf.dictionaryLeaves()
+	if err != nil || fr == nil || leaves[i] < 0 {
+		return false
+	}
+	cc, err := pf.meta.RowGroup(rg).ColumnChunk(leaves[i])
+	if err != nil || !cc.HasDictionaryPage() {
+		return false
+	}
+	dictBytes := cc.DataPageOffset() - cc.DictionaryPageOffset()
+	if dictBytes <= 0 || 4*dictBytes > cc.TotalCompressedSize() {
+		return false
+	}
+	stats := cc.EncodingStats()
+	data := 0
+	for _, st := range stats {
+		switch st.PageType.String() {
+		case "DATA_PAGE", "DATA_PAGE_V2":
+			if st.Encoding != parquet.Encodings.RLEDict && st.Encoding != parquet.Encodings.PlainDict {
+				return false
+			}
+			data++
+		}
+	}
+	return data > 0 && pf.distinctDictionary(rg, leaves[i])
+}
+
+// distinctDictionary reads the dictionary page of column c in row group rg
+// and reports whether its values are distinct, as writers make them: the
+// dictionary reader dedupes the values it is given, which would shift the
+// indices after a repeated one.
+func (pf *parquetSource) distinctDictionary(rg, c int) bool {
+	pr, err := pf.pr.RowGroup(rg).GetColumnPageReader(c)
+	if err != nil || !pr.Next() {
+		return false
+	}
+	page, ok := pr.Page().(*file.DictionaryPage)
+	if !ok {
+		return false
+	}
+	defer page.Release()
+	b, n := page.Data(), int(page.NumValues())
+	seen := make(map[string]struct{}, n)
+	for range n {
+		if len(b) < 4 {
+			return false
+		}
+		l := int(binary.LittleEndian.Uint32(b))
+		if l < 0 || l > len(b)-4 {
+			return false
+		}
+		seen[string(b[4:4+l])] = struct{}{}
+		b = b[4+l:]
+	}
+	return len(seen) == n
 }
 
 // read returns slice k of field i; c.mu must be held. Slices before k that
@@ -277,7 +403,11 @@ func (g *parquetRowGroup) read(c *parquetColumn, i, k int) (a arrow.Array, err e
 		return a, nil
 	}
 	if c.rd == nil {
-		rd, err := g.file.fr.GetFieldReader(context.Background(), i, g.file.leaves[i], []int{g.idx})
+		fr := g.file.fr
+		if c.dict {
+			fr = g.file.dictFR
+		}
+		rd, err := fr.GetFieldReader(context.Background(), i, g.file.leaves[i], []int{g.idx})
 		if err != nil {
 			return fail(err)
 		}
@@ -425,6 +555,17 @@ func (d *parquetDecoder) Decode(c *Chunk, schema *arrow.Schema) (arrow.RecordBat
 // DecodeColumns reads only the columns cols of the chunk (all when nil):
 // the column chunks of the others are never read.
 func (d *parquetDecoder) DecodeColumns(c *Chunk, schema *arrow.Schema, cols []int) (arrow.RecordBatch, error) {
+	return d.decodeColumns(c, schema, cols, false, nil)
+}
+
+// DecodeDictionaries is DecodeColumns, keeping dictionary-encoded string
+// column chunks as dictionaries (see dictionaryChunk) and reading no
+// column that drops has dropped.
+func (d *parquetDecoder) DecodeDictionaries(c *Chunk, schema *arrow.Schema, cols []int, drops *ColumnDrops) (arrow.RecordBatch, error) {
+	return d.decodeColumns(c, schema, cols, true, drops)
+}
+
+func (d *parquetDecoder) decodeColumns(c *Chunk, schema *arrow.Schema, cols []int, dict bool, drops *ColumnDrops) (arrow.RecordBatch, error) {
 	pc, err := d.payload(c)
 	if err != nil {
 		return nil, err
@@ -452,8 +593,14 @@ func (d *parquetDecoder) DecodeColumns(c *Chunk, schema *arrow.Schema, cols []in
 	// using, then wait for the others.
 	g := pc.rg
 	var busy []int
+	dropped := make([]bool, len(cols))
 	for j, i := range cols {
-		col := g.column(i)
+		if drops.Dropped(j) {
+			dropped[j] = true
+			arrs[j] = array.MakeArrayOfNull(memory.DefaultAllocator, schema.Field(i).Type, c.Rows)
+			continue
+		}
+		col := g.column(i, dict && schema.Field(i).Type.ID() == arrow.STRING)
 		if !col.mu.TryLock() {
 			busy = append(busy, j)
 			continue
@@ -466,7 +613,7 @@ func (d *parquetDecoder) DecodeColumns(c *Chunk, schema *arrow.Schema, cols []in
 		}
 	}
 	for _, j := range busy {
-		col := g.column(cols[j])
+		col := g.column(cols[j], dict && schema.Field(cols[j]).Type.ID() == arrow.STRING)
 		col.mu.Lock()
 		arrs[j], err = g.read(col, cols[j], pc.slice)
 		col.mu.Unlock()
@@ -477,13 +624,29 @@ func (d *parquetDecoder) DecodeColumns(c *Chunk, schema *arrow.Schema, cols []in
 	}
 	defer releaseAll(arrs)
 	res := make([]arrow.Array, len(cols))
+	var fields []arrow.Field // the batch's fields when a column is a dictionary
 	for j, i := range cols {
 		f := schema.Field(i)
+		if dropped[j] {
+			arrs[j].Retain()
+			res[j] = arrs[j]
+			continue
+		}
 		if n := dictionaryBytes(arrs[j]); n > d.lim.chunk {
 			releaseAll(res)
 			return nil, &Error{File: d.in.Name, Row: c.FirstRow + 1, Column: f.Name,
 				Msg:  fmt.Sprintf("row group %d: rows %d-%d of the column expand through their dictionary to %s, more than the limit of %s", g.idx, c.FirstRow+1, c.FirstRow+int64(c.Rows), byteSize(n), byteSize(d.lim.chunk)),
 				Hint: "raise the limit with --max-chunk-bytes if the input is meant to be like this, or rewrite the file with smaller row groups"}
+		}
+		if da, ok := arrs[j].(*array.Dictionary); ok && dict && f.Type.ID() == arrow.STRING &&
+			da.Dictionary().DataType().ID() == arrow.STRING && da.Dictionary().NullN() == 0 {
+			da.Retain()
+			res[j] = da
+			if fields == nil {
+				fields = slices.Clone(out.Fields())
+			}
+			fields[j].Type = da.DataType()
+			continue
 		}
 		a, err := castColumn(arrs[j], f.Type)
 		if err != nil {
@@ -498,6 +661,10 @@ func (d *parquetDecoder) DecodeColumns(c *Chunk, schema *arrow.Schema, cols []in
 		res[j] = a
 	}
 	defer releaseAll(res)
+	if fields != nil {
+		md := out.Metadata()
+		out = arrow.NewSchema(fields, &md)
+	}
 	return array.NewRecordBatch(out, res, int64(c.Rows)), nil
 }
 

@@ -1,7 +1,9 @@
 package format
 
 import (
+	"context"
 	"fmt"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 )
@@ -50,4 +52,55 @@ func projection(schema *arrow.Schema, cols []int) (*arrow.Schema, []int, error) 
 	}
 	md := schema.Metadata()
 	return arrow.NewSchema(fields, &md), cols, nil
+}
+
+// DictionaryDecoder is a ColumnDecoder that can keep string columns as the
+// file stores them, dictionary-encoded, for readers that count values.
+type DictionaryDecoder interface {
+	ColumnDecoder
+	// DecodeDictionaries is DecodeColumns, except that a column of type
+	// string may come as a dictionary<int32, string> array whose dictionary
+	// holds distinct, non-null values: the batch's schema then gives that
+	// type for the column. Its values and nulls are those DecodeColumns
+	// gives; a reader that counts values counts indices instead of strings.
+	// The batch's columns that drops has dropped are not read: they come
+	// as all-null arrays of their type (a nil drops drops none).
+	DecodeDictionaries(c *Chunk, schema *arrow.Schema, cols []int, drops *ColumnDrops) (arrow.RecordBatch, error)
+}
+
+// ColumnDrops lets the reader of a scan give up columns it no longer needs
+// while the scan runs — a drift check stops counting a column once it has
+// more categories than the limit — so that the chunks decoded after that do
+// not read them. Columns are numbered as in the scan's batches. A nil
+// *ColumnDrops drops nothing.
+type ColumnDrops struct{ d []atomic.Bool }
+
+// NewColumnDrops returns drops for batches of n columns.
+func NewColumnDrops(n int) *ColumnDrops { return &ColumnDrops{d: make([]atomic.Bool, n)} }
+
+// Drop marks column j as no longer needed; chunks decoded from then on
+// give it as nulls.
+func (d *ColumnDrops) Drop(j int) {
+	if d != nil && j >= 0 && j < len(d.d) {
+		d.d[j].Store(true)
+	}
+}
+
+// Dropped reports whether column j was dropped.
+func (d *ColumnDrops) Dropped(j int) bool {
+	return d != nil && j >= 0 && j < len(d.d) && d.d[j].Load()
+}
+
+type dropsKey struct{}
+
+// WithColumnDrops returns ctx carrying d, for scans that honour it
+// (dataset.Dataset.Columns over Parquet files).
+func WithColumnDrops(ctx context.Context, d *ColumnDrops) context.Context {
+	return context.WithValue(ctx, dropsKey{}, d)
+}
+
+// ColumnDropsOf returns the drops ctx carries, or nil.
+func ColumnDropsOf(ctx context.Context) *ColumnDrops {
+	d, _ := ctx.Value(dropsKey{}).(*ColumnDrops)
+	return d
 }

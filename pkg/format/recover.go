@@ -163,6 +163,18 @@ func (g *guardedColumns) DecodeColumns(c *Chunk, schema *arrow.Schema, cols []in
 	return g.d.(ColumnDecoder).DecodeColumns(c, schema, cols)
 }
 
+func (g *guardedColumns) DecodeDictionaries(c *Chunk, schema *arrow.Schema, cols []int, drops *ColumnDrops) (rec arrow.RecordBatch, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			rec, err = nil, g.panicError(fmt.Sprintf("decoding rows %d-%d", c.FirstRow+1, c.FirstRow+int64(c.Rows)), v)
+		}
+	}()
+	if dd, ok := g.d.(DictionaryDecoder); ok {
+		return dd.DecodeDictionaries(c, schema, cols, drops)
+	}
+	return g.d.(ColumnDecoder).DecodeColumns(c, schema, cols)
+}
+
 // guardedReplay is guarded for decoders that replay the chunks of their
 // first pass (CSV), keeping that ability behind the guard.
 type guardedReplay struct{ guarded }

@@ -75,6 +75,8 @@ type strAcc struct {
 	// table was sized for it (or found not to need it) after a first batch.
 	rowsHint int64
 	sized    bool
+	// dcounts is scratch for counting a dictionary array's indices.
+	dcounts []int64
 }
 
 func newStrAcc() *strAcc { return &strAcc{t: new(tally.Strings)} }
@@ -88,6 +90,16 @@ func (a *strAcc) observe(s string) {
 	a.t.Add(s)
 }
 
+// observeN counts s n times.
+func (a *strAcc) observeN(s string, n int64) {
+	if a.sk != nil {
+		a.sk.hll.add(xxhash.Sum64String(s))
+		a.sk.mg.add(s, n, strings.Clone)
+		return
+	}
+	a.t.AddHash(tally.Hash(s), s, n)
+}
+
 func (a *strAcc) add(arr arrow.Array) (int64, error) {
 	var before int64
 	if a.sk == nil {
@@ -96,6 +108,16 @@ func (a *strAcc) add(arr arrow.Array) (int64, error) {
 	n0 := a.nulls
 	hasNulls := arr.NullN() > 0
 	switch arr := arr.(type) {
+	case *array.Dictionary:
+		var nulls int64
+		a.dcounts, nulls = DictionaryCounts(arr, a.dcounts)
+		a.nulls += nulls
+		dict := arr.Dictionary()
+		for k, n := range a.dcounts {
+			if n > 0 {
+				a.observeN(dictText(dict, k), n)
+			}
+		}
 	case *array.String:
 		for i := 0; i < arr.Len(); i++ {
 			if hasNulls && arr.IsNull(i) {
@@ -423,6 +445,19 @@ func BoolText(b bool) string {
 	return "False"
 }
 
+// IntKeyRenderer returns, for a column that profiles count as integers
+// (timestamps, dates), how its int64 values render as ValueRenderer renders
+// them; nil for other types. Distinct values render as distinct text.
+func IntKeyRenderer(dt arrow.DataType) func(int64) string {
+	switch dt := dt.(type) {
+	case *arrow.TimestampType:
+		return timestampRenderer(dt)
+	case *arrow.Date32Type:
+		return date32Render
+	}
+	return nil
+}
+
 // ValueRenderer returns how profiles render the values of a non-numeric
 // column (the keys of its distribution): drift checks use it so that their
 // categories match a stored profile's. The returned string may point into
@@ -442,4 +477,83 @@ func ValueRenderer(dt arrow.DataType) func(arr arrow.Array, i int) string {
 		return func(arr arrow.Array, i int) string { return date32Render(int64(arr.(*array.Date32).Value(i))) }
 	}
 	return func(arr arrow.Array, i int) string { return arr.ValueStr(i) }
+}
+
+// DictionaryCounts counts the non-null values of a dictionary array by
+// index: counts[k] is how often dictionary value k occurs. counts is reused
+// (cleared, grown to the dictionary's length) and returned, with the number
+// of nulls — null indices, and indices of null dictionary values. Counting
+// the indices and looking each dictionary value up once gives the counts
+// per value that expanding the array would, without copying or hashing a
+// string per row, as long as the dictionary's values are distinct (Parquet
+// dictionaries, which format.DictionaryDecoder hands out, are).
+func DictionaryCounts(a *array.Dictionary, counts []int64) ([]int64, int64) {
+	dict := a.Dictionary()
+	n := dict.Len()
+	if cap(counts) < n {
+		counts = make([]int64, n)
+	} else {
+		counts = counts[:n]
+		clear(counts)
+	}
+	var nulls int64
+	hasNulls := a.NullN() > 0
+	switch idx := a.Indices().(type) {
+	case *array.Int32:
+		nulls = countIndices(counts, idx.Int32Values(), a, hasNulls)
+	case *array.Int16:
+		nulls = countIndices(counts, idx.Int16Values(), a, hasNulls)
+	case *array.Int8:
+		nulls = countIndices(counts, idx.Int8Values(), a, hasNulls)
+	case *array.Uint8:
+		nulls = countIndices(counts, idx.Uint8Values(), a, hasNulls)
+	case *array.Uint16:
+		nulls = countIndices(counts, idx.Uint16Values(), a, hasNulls)
+	default:
+		for j := 0; j < a.Len(); j++ {
+			if a.IsNull(j) {
+				nulls++
+				continue
+			}
+			counts[a.GetValueIndex(j)]++
+		}
+	}
+	if dict.NullN() > 0 {
+		for k := range counts {
+			if dict.IsNull(k) {
+				nulls += counts[k]
+				counts[k] = 0
+			}
+		}
+	}
+	return counts, nulls
+}
+
+func countIndices[T int8 | int16 | int32 | uint8 | uint16](counts []int64, idx []T, a arrow.Array, hasNulls bool) int64 {
+	if !hasNulls {
+		for _, k := range idx {
+			counts[k]++
+		}
+		return 0
+	}
+	var nulls int64
+	for j, k := range idx {
+		if a.IsNull(j) {
+			nulls++
+			continue
+		}
+		counts[k]++
+	}
+	return nulls
+}
+
+// dictText renders dictionary value k as profiles render its type.
+func dictText(dict arrow.Array, k int) string {
+	switch d := dict.(type) {
+	case *array.String:
+		return d.Value(k)
+	case *array.LargeString:
+		return d.Value(k)
+	}
+	return dict.ValueStr(k)
 }

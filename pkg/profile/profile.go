@@ -310,7 +310,7 @@ func Compute(ctx context.Context, schema *arrow.Schema, scan ScanFunc, opt Optio
 		rows[w] += rec.NumRows()
 		for c, f := range fields {
 			col := rec.Column(c)
-			if !arrow.TypeEqual(col.DataType(), f.Type) {
+			if !arrow.TypeEqual(col.DataType(), f.Type) && !dictionaryOf(col.DataType(), f.Type) {
 				return fmt.Errorf("profile: column %q is %s in a batch, %s in the schema", f.Name, col.DataType(), f.Type)
 			}
 			acc := accs[w][c]
@@ -391,4 +391,12 @@ func Compute(ctx context.Context, schema *arrow.Schema, scan ScanFunc, opt Optio
 		p.Distributions = Object[Object[int64]]{}
 	}
 	return p, nil
+}
+
+// dictionaryOf reports whether dt is a dictionary of string values standing
+// for a column of type string (see dataset.Dataset.Columns), which string
+// columns count by index.
+func dictionaryOf(dt, t arrow.DataType) bool {
+	d, ok := dt.(*arrow.DictionaryType)
+	return ok && t.ID() == arrow.STRING && arrow.TypeEqual(d.ValueType, t)
 }

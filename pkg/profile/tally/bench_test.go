@@ -71,7 +71,7 @@ func BenchmarkSortedFloats(b *testing.B) {
 		v.Append(xs...)
 		return &v
 	}
-	b.Run("buckets", func(b *testing.B) {
+	b.Run("radix", func(b *testing.B) {
 		for range b.N {
 			b.StopTimer()
 			v := fill()

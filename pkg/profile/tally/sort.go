@@ -3,88 +3,79 @@ package tally
 import (
 	"math"
 	"slices"
+	"unsafe"
 )
 
-// bucketSize is the average number of values per bucket in SortedFloats:
-// small enough that sorting a bucket stays in the first-level cache.
-const bucketSize = 32
+// radixMin is the number of values from which SortedFloats sorts by radix;
+// fewer are sorted by comparison.
+const radixMin = 1 << 12
 
-// SortedFloats returns v's values ascending and empties v. It distributes
-// the values into buckets of equal width over their range, in one pass
-// from v's blocks into the result, then sorts each bucket: about a third
-// faster than sorting a copy, and no more memory. The bucket of a value
-// is a monotone function of it, so the buckets are in order; values that
-// crowd one bucket (a long tail) only make that bucket's sort larger.
-// NaN must not occur (it is a null everywhere here).
+// radixBits is the width of a radix digit: 2,048 counters per pass fit in
+// the first-level cache, and six passes cover 64 bits.
+const (
+	radixBits   = 11
+	radixPasses = (64 + radixBits - 1) / radixBits
+)
+
+// SortedFloats returns v's values ascending and empties v. From radixMin
+// values on it sorts by least-significant-digit radix over the bits of
+// each float, mapped to integers that order as the floats do (negative
+// floats with every bit flipped, others with the sign bit set): a fixed
+// number of linear passes, whatever the distribution (long tails, outliers,
+// repeats), and a pass is skipped when every value has the same digit in
+// it. NaN must not occur (it is a null everywhere here); −0 sorts before
+// +0, which compare equal.
 func SortedFloats(v *Values[float64]) []float64 {
 	n := v.Len()
-	lo, hi := math.Inf(1), math.Inf(-1)
-	var negInf, posInf int
-	for c := range v.Chunks() {
-		for _, x := range c {
-			switch {
-			case math.IsInf(x, 1):
-				posInf++
-			case math.IsInf(x, -1):
-				negInf++
-			default:
-				lo, hi = min(lo, x), max(hi, x)
-			}
-		}
-	}
-	out := make([]float64, n)
-	for i := range negInf {
-		out[i] = math.Inf(-1)
-	}
-	for i := n - posInf; i < n; i++ {
-		out[i] = math.Inf(1)
-	}
-	finite := out[negInf : n-posInf]
-	nb := len(finite) / bucketSize
-	scale := float64(nb) / (hi - lo)
-	if nb < 2 || math.IsInf(scale, 0) || math.IsNaN(scale) || math.IsInf(hi-lo, 0) {
-		// Few values, one value, or a range too wide or too narrow to
-		// divide: sort them as they are.
-		k := 0
-		for c := range v.Chunks() {
-			for _, x := range c {
-				if !math.IsInf(x, 0) {
-					finite[k] = x
-					k++
-				}
-			}
-		}
-		*v = Values[float64]{}
-		slices.Sort(finite)
+	if n < radixMin {
+		out := v.Collect()
+		slices.Sort(out)
 		return out
 	}
-	bucket := func(x float64) int { return min(int((x-lo)*scale), nb-1) }
-	next := make([]int, nb+1)
+	keys := make([]uint64, n)
+	var counts [radixPasses][1 << radixBits]int
+	k := 0
 	for c := range v.Chunks() {
 		for _, x := range c {
-			if !math.IsInf(x, 0) {
-				next[bucket(x)+1]++
+			u := math.Float64bits(x)
+			if u>>63 == 1 {
+				u = ^u
+			} else {
+				u |= 1 << 63
 			}
-		}
-	}
-	for b := 1; b <= nb; b++ {
-		next[b] += next[b-1]
-	}
-	ends := slices.Clone(next[1:])
-	for c := range v.Chunks() {
-		for _, x := range c {
-			if !math.IsInf(x, 0) {
-				b := bucket(x)
-				finite[next[b]] = x
-				next[b]++
+			keys[k] = u
+			k++
+			for p := range radixPasses {
+				counts[p][(u>>(p*radixBits))&(1<<radixBits-1)]++
 			}
 		}
 	}
 	*v = Values[float64]{}
-	start := 0
-	for _, end := range ends {
-		slices.Sort(finite[start:end])
-		start = end
+	src, dst := keys, make([]uint64, n)
+	for p := range radixPasses {
+		c := &counts[p]
+		shift := p * radixBits
+		if c[(src[0]>>shift)&(1<<radixBits-1)] == n {
+			continue // one digit for all: the order stays
+		}
+		sum := 0
+		for d, m := range c {
+			c[d], sum = sum, sum+m
+		}
+		for _, u := range src {
+			d := (u >> shift) & (1<<radixBits - 1)
+			dst[c[d]] = u
+			c[d]++
+		}
+		src, dst = dst, src
 	}
-	return out
+	for i, u := range src {
+		if u>>63 == 1 {
+			src[i] = u &^ (1 << 63)
+		} else {
+			src[i] = ^u
+		}
+	}
+	// The keys are float64 bits now: the same memory, read as floats.
+	return unsafe.Slice((*float64)(unsafe.Pointer(unsafe.SliceData(src))), n)
 }
