@@ -90,7 +90,7 @@ func TestKubectlNames(t *testing.T) {
 		t.Errorf("kubectl get mldata = %q, want %q", got, want)
 	}
 	headers := map[string][]string{
-		"dsb": {"NAME", "READY", "STATUS", "ROWS", "SCHEMA", "SHARDS", "AGE"},
+		"dsb": {"NAME", "READY", "STATUS", "ROWS", "SCHEMA", "AGE"},
 		"dsp": {"NAME", "READY", "STATUS", "ROWS", "COLUMNS", "AGE"},
 		"dc":  {"NAME", "READY", "STATUS", "DRIFT", "MAX PSI", "SCHEDULE", "LAST RUN", "AGE"},
 	}

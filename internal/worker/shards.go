@@ -34,6 +34,10 @@ func Shards(spec *v1alpha1.DatasetBuildSpec) int {
 // starts no shard), else it says how the work was cut; a shard's says what
 // it processed; the commit's is the published build's, as RunBuild's.
 func RunBuildPhase(ctx context.Context, t *Task, opt Options) (*Result, error) {
+	opt, err := limitOptions(t.Build.Limits, opt)
+	if err != nil {
+		return nil, err
+	}
 	cfg, err := BuildConfig(t.Build, opt)
 	if err != nil {
 		return nil, &Failure{Reason: v1alpha1.ReasonInvalidSpec, Err: err}
@@ -89,7 +93,14 @@ func RunBuildPhase(ctx context.Context, t *Task, opt Options) (*Result, error) {
 // (each in its own process when opt.RunShard is set), then the commit.
 func runSharded(ctx context.Context, name string, spec *v1alpha1.DatasetBuildSpec, opt Options) (*BuildResult, error) {
 	n := Shards(spec)
-	t := &Task{Kind: KindDatasetBuild, Name: name, Build: spec, Shards: n,
+	// Every phase reads with the same limits, also a shard run in a
+	// process of its own: they are part of the settings the plan records.
+	lim, err := ResolveLimits(spec.Limits, opt.Limits)
+	if err != nil {
+		return nil, &Failure{Reason: v1alpha1.ReasonInvalidSpec, Err: err}
+	}
+	opt.Limits = lim.Format()
+	t := &Task{Kind: KindDatasetBuild, Name: name, Build: spec, Shards: n, Limits: lim,
 		BuildID: manifest.NewBuildID(opt.now(), fmt.Sprintf("s%d", n))}
 	plan := *t
 	plan.Phase = PhasePlan
@@ -122,6 +133,9 @@ func runSharded(ctx context.Context, name string, spec *v1alpha1.DatasetBuildSpe
 	commit.Phase = PhaseCommit
 	cr, err := RunBuildPhase(ctx, &commit, opt)
 	if err != nil {
+		if serr := errors.Join(errs...); serr != nil {
+			return nil, fmt.Errorf("%w\nthe shards' own errors: %v", err, serr)
+		}
 		return nil, err
 	}
 	return cr.Build, nil
