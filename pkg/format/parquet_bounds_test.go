@@ -2,8 +2,11 @@ package format
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -80,5 +83,45 @@ func TestParquetFooterBeyondFile(t *testing.T) {
 	fe := limitErr(t, memInput("cut.parquet", cut), Options{})
 	if got := placeOf(fe); got != (errorPlace{"cut.parquet", 0, 1, "s"}) || !strings.Contains(fe.Msg, "beyond the end of the") || !strings.Contains(fe.Hint, "truncated or corrupt") {
 		t.Errorf("got %v", fe)
+	}
+}
+
+// A refused allocation in one chunk's read fails the column for every
+// chunk of its row group: chunks decoding in parallel, waiting for the
+// column's reader, get the error instead of waiting for ever.
+func TestParquetRefusalReleasesTheColumn(t *testing.T) {
+	data := hostile.DictionaryBombParquet(t, 256<<10, 4096, false)
+	in := memInput("bomb.parquet", data)
+	d, err := NewDecoder(in, Options{ChunkRows: 512, Limits: Limits{MaxChunkBytes: 16 << 20}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chunks []*Chunk
+	if err := d.Chunks(context.Background(), func(c *Chunk) error { chunks = append(chunks, c); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(chunks) != 8 {
+		t.Fatalf("%d chunks, want 8 of 512 rows", len(chunks))
+	}
+	schema := arrow.NewSchema([]arrow.Field{{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true}}, nil)
+	errs := make([]error, len(chunks))
+	var wg sync.WaitGroup
+	for i, c := range chunks {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rec, err := d.Decode(c, schema)
+			if rec != nil {
+				rec.Release()
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		var fe *Error
+		if !errors.As(err, &fe) || fe.Column != "s" || !strings.Contains(fe.Hint, "--max-chunk-bytes") {
+			t.Errorf("chunk %d: %v", i, err)
+		}
 	}
 }
