@@ -90,6 +90,12 @@ func (e *idleError) Error() string { return e.msg }
 // errors.
 func summarize(conds *[]metav1.Condition, observed *int64, gen int64, res ctrl.Result, err error) (ctrl.Result, error) {
 	*observed = gen
+	// Ready keeps its value on some paths below, but it is always an
+	// answer for this generation: kubectl wait and Argo CD ignore a
+	// condition whose observedGeneration is behind the object's.
+	if c := apimeta.FindStatusCondition(*conds, v1alpha1.ConditionReady); c != nil {
+		c.ObservedGeneration = gen
+	}
 	set := func(typ string, s metav1.ConditionStatus, reason, msg string) {
 		setCondition(conds, gen, typ, s, reason, msg)
 	}

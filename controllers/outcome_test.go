@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/ptr"
+	ctrl "sigs.k8s.io/controller-runtime"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
@@ -308,5 +309,31 @@ func TestListingFailed(t *testing.T) {
 				t.Errorf("after a listing that succeeded: %+v", retry)
 			}
 		})
+	}
+}
+
+// TestSummarizeReadyFollowsTheGeneration: every path that keeps Ready's
+// value (idle, e.g. suspended; waiting; success without a new result)
+// still answers for the new generation, as kubectl wait and Argo CD
+// require of a condition.
+func TestSummarizeReadyFollowsTheGeneration(t *testing.T) {
+	for name, err := range map[string]error{
+		"idle":    &idleError{reason: v1alpha1.ReasonSuspended, msg: "suspended"},
+		"waiting": &waitingError{reason: v1alpha1.ReasonRetryScheduled, err: errors.New("retry"), after: time.Minute},
+		"success": nil,
+	} {
+		conds := []metav1.Condition{{Type: v1alpha1.ConditionReady, Status: metav1.ConditionTrue, Reason: v1alpha1.ReasonUpToDate, ObservedGeneration: 1}}
+		var observed int64
+		if _, rerr := summarize(&conds, &observed, 2, ctrl.Result{}, err); rerr != nil {
+			t.Fatalf("%s: %v", name, rerr)
+		}
+		for _, c := range conds {
+			if c.ObservedGeneration != 2 {
+				t.Errorf("%s: condition %s has observedGeneration %d, want 2", name, c.Type, c.ObservedGeneration)
+			}
+		}
+		if c := conds[0]; c.Type != v1alpha1.ConditionReady || c.Status != metav1.ConditionTrue || c.Reason != v1alpha1.ReasonUpToDate {
+			t.Errorf("%s: Ready changed to %+v", name, c)
+		}
 	}
 }
