@@ -668,7 +668,9 @@ type ShardStatus struct {
 	// +optional
 	BuildID string `json:"buildID,omitempty"`
 
-	// phase: Plan, Shards, Commit or Done.
+	// phase is the step the sharded build is at: Plan, Shards, Commit or
+	// Done. It is progress within one run, not the resource's state, which
+	// the conditions give.
 	// +kubebuilder:validation:Enum=Plan;Shards;Commit;Done
 	// +optional
 	Phase string `json:"phase,omitempty"`
@@ -677,12 +679,14 @@ type ShardStatus struct {
 	// +optional
 	Shards int32 `json:"shards,omitempty"`
 
-	// succeeded, failed and running count shards (a failed shard is retried
-	// alone, up to the per-shard retry limit).
+	// succeeded counts the shards that finished.
 	// +optional
 	Succeeded int32 `json:"succeeded,omitempty"`
+	// failed counts the shards that used up their retries (a failed shard
+	// is retried alone, up to the per-shard retry limit).
 	// +optional
 	Failed int32 `json:"failed,omitempty"`
+	// running counts the shards running now.
 	// +optional
 	Running int32 `json:"running,omitempty"`
 

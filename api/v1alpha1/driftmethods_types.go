@@ -64,7 +64,7 @@ type DriftMethodRule struct {
 
 	// method whose threshold decides.
 	// +required
-	Method DriftMethod `json:"method"`
+	Method DriftMethod `json:"method,omitempty"`
 
 	// threshold of the method; omit for its default (see method).
 	// +kubebuilder:validation:Minimum=0
@@ -85,7 +85,7 @@ type DriftVerdict struct {
 	// +optional
 	Methods []DriftMethodRule `json:"methods,omitempty"`
 
-	// driftShare: the dataset drifts when at least this share of the
+	// driftShare makes the dataset drift when at least this share of the
 	// compared columns drift (--drift-share), e.g. 0.5. Omit to say the
 	// dataset drifts when any column does.
 	// +kubebuilder:validation:Minimum=0

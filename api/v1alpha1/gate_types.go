@@ -41,15 +41,15 @@ type SplitCheckSpec struct {
 	// +optional
 	Enabled *bool `json:"enabled,omitempty"`
 
-	// psiThreshold: a column whose PSI between the first split and
-	// another is at least this makes the splits dissimilar.
+	// psiThreshold is the PSI between the first split and another at or
+	// above which a column makes the splits dissimilar.
 	// +kubebuilder:default=0.1
 	// +kubebuilder:validation:Minimum=0
 	// +kubebuilder:validation:ExclusiveMinimum=true
 	// +optional
 	PSIThreshold *float64 `json:"psiThreshold,omitempty"`
 
-	// minRows: splits with fewer rows are compared but not judged, since
+	// minRows is the size below which splits are compared but not judged, since
 	// the PSI of a small sample is mostly sampling noise (about
 	// (bins−1)·(1/n1 + 1/n2) between two random samples).
 	// +kubebuilder:default=1000
@@ -125,7 +125,7 @@ type PublishGateSpec struct {
 	// +optional
 	Against *GateBaseline `json:"against,omitempty"`
 
-	// compare: Build compares the candidate with the baseline;
+	// compare is what is compared: Build compares the candidate with the baseline;
 	// ChangedFiles compares the candidate's new and changed source files
 	// with the files it kept from the baseline build, and says which
 	// changed file moved each drifted column. ChangedFiles needs a build
@@ -149,7 +149,7 @@ type PublishGateSpec struct {
 	// +optional
 	Metrics *DriftMetrics `json:"metrics,omitempty"`
 
-	// onDrift: Fail keeps a drifted candidate unpublished; Warn publishes
+	// onDrift is what a drifted candidate gets: Fail keeps it unpublished; Warn publishes
 	// it and records the drift.
 	// +kubebuilder:default=Fail
 	// +optional
