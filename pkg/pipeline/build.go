@@ -220,40 +220,69 @@ func newBuilder(cfg Config) (*builder, error) {
 	return b, nil
 }
 
-func (b *builder) run(ctx context.Context) (*Result, error) {
+// fetched is what a build and a sharded build's plan start from: the
+// source's listing and the published build.
+type fetched struct {
+	src, out *storage.Location
+	objs     []storage.Object // the source's files, sorted by key
+	ptr      *manifest.Pointer
+	prev     *manifest.Manifest
+	prevErr  error // the published manifest is damaged (the pointer was read)
+}
+
+func (f *fetched) close() {
+	_ = f.src.Close() // read only: nothing is lost
+	_ = f.out.Close()
+}
+
+// fetch starts a build: it sets the start time and the build id, lists
+// the source and reads the published build.
+func (b *builder) fetch(ctx context.Context) (*fetched, error) {
 	cfg := b.cfg
 	b.start = b.now()
 	if cfg.BuildID == "" {
-		cfg.BuildID = manifest.NewBuildID(b.start, randomSuffix())
-		b.cfg.BuildID = cfg.BuildID
+		b.cfg.BuildID = manifest.NewBuildID(b.start, randomSuffix())
 	}
-
-	// Fetch: list the source and compare with the published build.
 	b.stats.setStage("list")
 	src, err := storage.Open(ctx, cfg.Source)
 	if err != nil {
 		return nil, err
 	}
-	defer src.Close()
 	objs, err := src.List(ctx, cfg.Include)
 	if err != nil {
+		src.Close()
 		return nil, err
 	}
 	if len(objs) == 0 {
+		src.Close()
 		return nil, fmt.Errorf("source %s: no files match (include %v); check the URI and --include", src, cfg.Include)
 	}
 	out, err := storage.OpenOutput(ctx, cfg.Output)
 	if err != nil {
+		src.Close()
 		return nil, err
 	}
-	defer out.Close()
-	ptr, prev, prevErr := manifest.ReadLatest(ctx, out)
-	if errors.Is(prevErr, manifest.ErrNoBuild) {
-		ptr, prev, prevErr = nil, nil, nil
+	f := &fetched{src: src, out: out, objs: objs}
+	f.ptr, f.prev, f.prevErr = manifest.ReadLatest(ctx, out)
+	if errors.Is(f.prevErr, manifest.ErrNoBuild) {
+		f.ptr, f.prev, f.prevErr = nil, nil, nil
 	}
-	if prevErr != nil && ptr == nil {
-		return nil, prevErr // the store itself failed
+	if f.prevErr != nil && f.ptr == nil {
+		f.close()
+		return nil, f.prevErr // the store itself failed
 	}
+	return f, nil
+}
+
+func (b *builder) run(ctx context.Context) (*Result, error) {
+	// Fetch: list the source and compare with the published build.
+	f, err := b.fetch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer f.close()
+	cfg := b.cfg
+	src, out, objs, ptr, prev, prevErr := f.src, f.out, f.objs, f.ptr, f.prev, f.prevErr
 	res := &Result{Plan: plan(objs, prev, prevErr, configHash(cfg), !cfg.Full)}
 	if cfg.OnPlan != nil {
 		cfg.OnPlan(res.Plan)

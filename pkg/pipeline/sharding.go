@@ -166,37 +166,13 @@ func PlanShards(ctx context.Context, cfg Config, opt ShardOptions) (*PlanResult,
 	if err != nil {
 		return nil, err
 	}
+	f, err := b.fetch(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer f.close()
 	cfg = b.cfg
-	b.start = b.now()
-	if cfg.BuildID == "" {
-		cfg.BuildID = manifest.NewBuildID(b.start, randomSuffix())
-		b.cfg.BuildID = cfg.BuildID
-	}
-	b.stats.setStage("list")
-	src, err := storage.Open(ctx, cfg.Source)
-	if err != nil {
-		return nil, err
-	}
-	defer src.Close()
-	objs, err := src.List(ctx, cfg.Include)
-	if err != nil {
-		return nil, err
-	}
-	if len(objs) == 0 {
-		return nil, fmt.Errorf("source %s: no files match (include %v); check the URI and --include", src, cfg.Include)
-	}
-	out, err := storage.OpenOutput(ctx, cfg.Output)
-	if err != nil {
-		return nil, err
-	}
-	defer out.Close()
-	ptr, prev, prevErr := manifest.ReadLatest(ctx, out)
-	if errors.Is(prevErr, manifest.ErrNoBuild) {
-		ptr, prev, prevErr = nil, nil, nil
-	}
-	if prevErr != nil && ptr == nil {
-		return nil, prevErr
-	}
+	src, out, objs, ptr, prev, prevErr := f.src, f.out, f.objs, f.ptr, f.prev, f.prevErr
 	res := &PlanResult{Plan: plan(objs, prev, prevErr, configHash(cfg), !cfg.Full)}
 	if cfg.OnPlan != nil {
 		cfg.OnPlan(res.Plan)
