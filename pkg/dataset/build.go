@@ -27,21 +27,7 @@ func OpenBuild(ctx context.Context, uri string, m *manifest.Manifest, split stri
 		loc.Close()
 		return nil, err
 	}
-	files, err := Inspect(ctx, loc, objs, opt)
-	if err != nil {
-		loc.Close()
-		return nil, err
-	}
-	d.Files = files
-	if d.Schema, err = UnifyFiles(files); err != nil {
-		d.Close()
-		return nil, err
-	}
-	for _, f := range files {
-		d.Rows += f.Rows
-		d.Size += f.Object.Size
-	}
-	return d, nil
+	return d.inspect(ctx, objs)
 }
 
 func errNoParts(buildID, split string) error {

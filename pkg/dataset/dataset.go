@@ -95,9 +95,15 @@ func Open(ctx context.Context, uri string, opt Options) (*Dataset, error) {
 		return nil, err
 	}
 	d.Build = build
-	files, err := Inspect(ctx, loc, objs, opt)
+	return d.inspect(ctx, objs)
+}
+
+// inspect reads objs once (schema, rows, hash) into d and unifies their
+// schema; on failure it closes d.
+func (d *Dataset) inspect(ctx context.Context, objs []storage.Object) (*Dataset, error) {
+	files, err := Inspect(ctx, d.loc, objs, d.opts)
 	if err != nil {
-		loc.Close()
+		d.loc.Close()
 		return nil, err
 	}
 	d.Files = files
