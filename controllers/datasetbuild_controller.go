@@ -140,10 +140,7 @@ func (r *DatasetBuildReconciler) reconcile(ctx context.Context, b *v1alpha1.Data
 	if b.Spec.Suspend {
 		return ctrl.Result{}, suspended(b.Status.Conditions)
 	}
-	if _, err := r.Reach.taskLimits(b.Spec.Limits); err != nil {
-		return ctrl.Result{}, err
-	}
-	if err := refusal(r.Reach.admit(worker.BuildURIs(&b.Spec), b.Spec.ServiceAccountName)); err != nil {
+	if err := r.Reach.permit(b.Spec.Limits, worker.BuildURIs(&b.Spec), b.Spec.ServiceAccountName); err != nil {
 		return ctrl.Result{}, err
 	}
 	secrets := []string{secretName(b.Spec.Source.SecretRef), secretName(b.Spec.Output.SecretRef)}

@@ -122,10 +122,7 @@ func (r *DatasetProfileReconciler) reconcile(ctx context.Context, p *v1alpha1.Da
 	if p.Spec.Suspend {
 		return ctrl.Result{}, suspended(p.Status.Conditions)
 	}
-	if _, err := r.Reach.taskLimits(p.Spec.Limits); err != nil {
-		return ctrl.Result{}, err
-	}
-	if err := refusal(r.Reach.admit(worker.ProfileURIs(&p.Spec), p.Spec.ServiceAccountName)); err != nil {
+	if err := r.Reach.permit(p.Spec.Limits, worker.ProfileURIs(&p.Spec), p.Spec.ServiceAccountName); err != nil {
 		return ctrl.Result{}, err
 	}
 	run, err := r.inputs(ctx, p)

@@ -146,10 +146,7 @@ func (r *DriftCheckReconciler) reconcile(ctx context.Context, d *v1alpha1.DriftC
 		}
 		return ctrl.Result{}, suspended(d.Status.Conditions)
 	}
-	if _, err := r.Reach.taskLimits(d.Spec.Limits); err != nil {
-		return ctrl.Result{}, err
-	}
-	if err := refusal(r.Reach.admit(worker.DriftURIs(&d.Spec), d.Spec.ServiceAccountName)); err != nil {
+	if err := r.Reach.permit(d.Spec.Limits, worker.DriftURIs(&d.Spec), d.Spec.ServiceAccountName); err != nil {
 		return ctrl.Result{}, err
 	}
 	run, err := r.inputs(ctx, d)

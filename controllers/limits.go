@@ -19,3 +19,14 @@ func (r Reach) taskLimits(s *v1alpha1.InputLimits) (*worker.Limits, error) {
 	}
 	return l, nil
 }
+
+// permit checks what a resource's spec asks of the operator before
+// anything is listed or started: its limits under the manager's ceilings,
+// its URIs under the policy and its service account. A refusal is a
+// stalling error naming the field and the flag.
+func (r Reach) permit(l *v1alpha1.InputLimits, uris []worker.URIField, serviceAccount string) error {
+	if _, err := r.taskLimits(l); err != nil {
+		return err
+	}
+	return refusal(r.admit(uris, serviceAccount))
+}
