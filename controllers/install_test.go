@@ -2,11 +2,13 @@ package controllers
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	authorizationv1 "k8s.io/api/authorization/v1"
@@ -99,17 +101,30 @@ func checkMatrix(t *testing.T, mode, sa string, matrix []access) {
 	t.Helper()
 	user := "system:serviceaccount:mldata-system:" + sa
 	groups := []string{"system:serviceaccounts", "system:serviceaccounts:mldata-system", "system:authenticated"}
-	for _, a := range matrix {
-		what := a.verb + " " + a.resource
-		if a.subresource != "" {
-			what += "/" + a.subresource
+	// The API server's RBAC authorizer answers from informers, so a
+	// Role or binding created (or deleted) a moment ago may not count
+	// yet: ask again until the answers match or ten seconds pass.
+	var wrong []string
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		wrong = wrong[:0]
+		for _, a := range matrix {
+			what := a.verb + " " + a.resource
+			if a.subresource != "" {
+				what += "/" + a.subresource
+			}
+			if a.path != "" {
+				what = a.verb + " " + a.path
+			}
+			if got := canI(t, user, groups, a); got != a.want {
+				wrong = append(wrong, fmt.Sprintf("%s: can %s %s in %q? %v, want %v", mode, sa, what, a.namespace, got, a.want))
+			}
 		}
-		if a.path != "" {
-			what = a.verb + " " + a.path
+		if len(wrong) == 0 || time.Now().After(deadline) {
+			break
 		}
-		if got := canI(t, user, groups, a); got != a.want {
-			t.Errorf("%s: can %s %s in %q? %v, want %v", mode, sa, what, a.namespace, got, a.want)
-		}
+	}
+	for _, w := range wrong {
+		t.Error(w)
 	}
 }
 
