@@ -284,7 +284,9 @@ spec:
   # One split: no split check, which would read 5,000 parts back.
   split:
     ratios: [{name: all, ratio: 1}]
-  parallelism: {shards: 4}
+  # Reading tiny objects waits on the store more than on the CPU: 8
+  # reads at once per pod.
+  parallelism: {shards: 4, workers: 8}
 `, bucketURI("raw/many/"), bucketURI("datasets/many/")))
 	start = time.Now()
 	wait(t, 6*time.Minute, "condition=Ready", "datasetbuild/many")
