@@ -23,7 +23,7 @@
 #   SERVICE_CIDR      service cluster IP range (default 10.96.0.0/16)
 #   CLUSTER_NO_NODE=1 start the control plane only (pods stay Pending);
 #                     the same as CLUSTER_NODES=0
-#   CLUSTER_IMAGES    more image mappings for the node, "name=/abs/path ..."
+#   CLUSTER_IMAGES    more image mappings for the nodes, "name=/abs/path ..."
 #   CLUSTER_TIMEOUT   seconds to wait for each component (default 120)
 set -euo pipefail
 
@@ -32,7 +32,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 case ${1:-} in
 -h | --help)
-	sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 0
 	;;
 "") ;;
