@@ -117,8 +117,8 @@ test: envtest-bins
 verify: verify-generated
 
 # ---------------------------------------------------------------------------
-# Local single-node cluster (hack/cluster): etcd, kube-apiserver,
-# kube-controller-manager, kube-scheduler and the mldata-node agent, all from
+# Local two-node cluster (hack/cluster): etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler and two mldata-node agents, all from
 # bin/, on 127.0.0.1. State, certificates and logs live in bin/cluster.
 
 .PHONY: dev-cluster

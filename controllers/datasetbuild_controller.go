@@ -53,6 +53,11 @@ type DatasetBuildReconciler struct {
 	// RetryBase is the wait before the first retry of a transient
 	// failure (doubling after each further one); 0 means 30 s.
 	RetryBase time.Duration
+	// ShardRangeBytes: a sharded build's plan cuts source files larger
+	// than this into ranges for different shards; 0 means the engine's
+	// default (pipeline.DefaultRangeBytes). It changes which shard does
+	// what, never the published parts.
+	ShardRangeBytes int64
 }
 
 // +kubebuilder:rbac:groups=mldata.io,resources=datasetbuilds,verbs=get;list;watch

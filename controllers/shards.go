@@ -43,6 +43,9 @@ func (r *DatasetBuildReconciler) shardedJob(b *v1alpha1.DatasetBuild, runID, bui
 		SecretNames: secrets, Resources: b.Spec.Resources, ServiceAccountName: b.Spec.ServiceAccountName,
 		ActiveDeadlineSeconds: ptr.To(b.Spec.ActiveDeadlineOf()),
 	}
+	if phase == worker.PhasePlan {
+		run.Task.RangeBytes = r.ShardRangeBytes
+	}
 	var job *batchv1.Job
 	if phase == worker.PhaseShard {
 		var maxPar int32

@@ -234,3 +234,22 @@ func TestShardedDatasetBuild(t *testing.T) {
 		}
 	}
 }
+
+// TestShardRangeBytesReachesThePlan: the manager's --shard-range-bytes
+// travels in the plan Job's task only; the shards and the commit read the
+// plan, which records the units it cut.
+func TestShardRangeBytesReachesThePlan(t *testing.T) {
+	r := &DatasetBuildReconciler{Jobs: testSettings, Reach: testReach, ShardRangeBytes: 8 << 20}
+	b := newBuild("ns", "ranged", "file:///src", "file:///out")
+	b.UID = "uid-1"
+	b.Spec.Parallelism = &v1alpha1.ParallelismSpec{Shards: ptr.To[int32](4)}
+	for phase, want := range map[string]int64{worker.PhasePlan: 8 << 20, worker.PhaseShard: 0, worker.PhaseCommit: 0} {
+		j, err := r.shardedJob(b, "r1", "b1", phase, []string{"", ""})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := taskOf(t, j).RangeBytes; got != want {
+			t.Errorf("%s task: rangeBytes %d, want %d", phase, got, want)
+		}
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"github.com/mldata-io/mldata/controllers"
 	"github.com/mldata-io/mldata/internal/jobs"
 	"github.com/mldata-io/mldata/internal/metrics"
+	"github.com/mldata-io/mldata/pkg/pipeline"
 )
 
 func init() { subcommands = append(subcommands, newManagerCmd) }
@@ -35,6 +36,7 @@ func newManagerCmd() *cobra.Command {
 		limits                        limitFlags
 		metricsSecure                 bool
 		reconcileTimeout              time.Duration
+		rangeBytes                    int64
 	)
 	cmd := &cobra.Command{
 		Use:   "manager",
@@ -69,6 +71,9 @@ A resource's series are deleted with the resource.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if image == "" {
 				return usagef("--worker-image is required: the image whose mldata binary the Jobs run")
+			}
+			if rangeBytes < 1 {
+				return usagef("--shard-range-bytes %d: give a size in bytes of at least 1 (default %d, 256 MiB)", rangeBytes, pipeline.DefaultRangeBytes)
 			}
 			// klog writes structured logs; it is already a dependency of client-go.
 			ctrl.SetLogger(klog.NewKlogr())
@@ -115,7 +120,7 @@ A resource's series are deleted with the resource.`,
 				settings.TTLSecondsAfterFinished = ptr.To(ttl)
 			}
 			clk := clock.RealClock{}
-			if err := (&controllers.DatasetBuildReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("mldata"), Clock: clk, Jobs: settings, Reach: reachOpts}).SetupWithManager(mgr, concurrency); err != nil {
+			if err := (&controllers.DatasetBuildReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("mldata"), Clock: clk, Jobs: settings, Reach: reachOpts, ShardRangeBytes: rangeBytes}).SetupWithManager(mgr, concurrency); err != nil {
 				return err
 			}
 			if err := (&controllers.DatasetProfileReconciler{Client: mgr.GetClient(), Recorder: mgr.GetEventRecorder("mldata"), Clock: clk, Jobs: settings, Reach: reachOpts}).SetupWithManager(mgr, concurrency); err != nil {
@@ -148,6 +153,7 @@ A resource's series are deleted with the resource.`,
 	fl.StringVar(&metricsAddr, "metrics-bind-address", ":8443", "address of the Prometheus metrics endpoint, /metrics (0 disables it)")
 	fl.StringVar(&probeAddr, "health-probe-bind-address", ":8081", "address of the health and readiness probes")
 	fl.Int32Var(&backoff, "job-backoff-limit", 2, "retries of a failed worker pod")
+	fl.Int64Var(&rangeBytes, "shard-range-bytes", pipeline.DefaultRangeBytes, "sharded builds cut source files larger than this many bytes into ranges that different shards process")
 	fl.Int32Var(&ttl, "job-ttl-seconds", 86400, "delete finished build and profile Jobs after this long (0 keeps them)")
 	fl.BoolVar(&metricsSecure, "metrics-secure", true, "serve metrics over HTTPS to authenticated and authorized clients only (false: plain HTTP, for local runs)")
 	reach.register(fl)

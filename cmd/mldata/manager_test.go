@@ -36,3 +36,16 @@ func TestManagerHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestManagerShardRangeBytes: --shard-range-bytes defaults to the engine's
+// 256 MiB and refuses a size below one byte before anything starts.
+func TestManagerShardRangeBytes(t *testing.T) {
+	stdout, _, _ := pdRun(t, "manager", "--help")
+	if !strings.Contains(stdout, "--shard-range-bytes int") || !strings.Contains(stdout, "(default 268435456)") {
+		t.Errorf("help lacks --shard-range-bytes with its default:\n%s", stdout)
+	}
+	_, stderr, code := pdRun(t, "manager", "--worker-image", "mldata:test", "--shard-range-bytes", "0")
+	if code != exitUsage || !strings.Contains(stderr, "--shard-range-bytes 0: give a size in bytes of at least 1") {
+		t.Errorf("exit %d: %s", code, stderr)
+	}
+}

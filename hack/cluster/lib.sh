@@ -18,8 +18,21 @@ etcd_port=${ETCD_PORT:-12379}
 etcd_peer_port=${ETCD_PEER_PORT:-12380}
 node_name=mldata-local
 
+# Nodes: node 1 is mldata-local (component mldata-node, working dir node/,
+# pod logs in logs/pods/); node i > 1 is mldata-local-i (mldata-node-i,
+# node-i/, logs/pods-i/). CLUSTER_NODES says how many up.sh starts (default
+# 2, at most max_nodes); CLUSTER_NO_NODE=1 means none.
+max_nodes=4
+node_count=${CLUSTER_NODES:-2}
+[[ ${CLUSTER_NO_NODE:-0} == 1 ]] && node_count=0
+node_suffix() { (($1 > 1)) && echo "-$1"; true; } # node index → "" or -i
+node_name_of() { echo "$node_name$(node_suffix "$1")"; }
+node_component() { echo "mldata-node$(node_suffix "$1")"; }
+node_components=()
+for ((i = 1; i <= max_nodes; i++)); do node_components+=("$(node_component "$i")"); done
+
 # Start order; down.sh stops them in reverse.
-components=(etcd kube-apiserver kube-controller-manager kube-scheduler mldata-node)
+components=(etcd kube-apiserver kube-controller-manager kube-scheduler "${node_components[@]}")
 
 log() { echo "cluster: $*" >&2; }
 die() {
@@ -118,7 +131,7 @@ api() { # path [curl args...]
 stop_components() { # grace component...
 	local grace=$1 group c pid
 	shift
-	for group in mldata-node "kube-controller-manager kube-scheduler" kube-apiserver etcd; do
+	for group in "${node_components[*]}" "kube-controller-manager kube-scheduler" kube-apiserver etcd; do
 		local p=() names=()
 		for c in $group; do
 			[[ " $* " == *" $c "* ]] || continue

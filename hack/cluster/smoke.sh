@@ -71,13 +71,21 @@ export KUBECONFIG=${out#export KUBECONFIG=}
 # What runs decides the checks: CLUSTER_NO_NODE=1 keeps up.sh from starting a
 # node, but one that runs already is used.
 with_node=0
-if pid_of mldata-node >/dev/null; then
+nodes=() # the names of the nodes that run
+for ((i = 1; i <= max_nodes; i++)); do
+	pid_of "$(node_component "$i")" >/dev/null && nodes+=("$(node_name_of "$i")")
+done
+if [[ ${#nodes[@]} -gt 0 ]]; then
 	with_node=1
-elif kubectl get node "$node_name" >/dev/null 2>&1; then
-	# Left by an earlier run with a node: until the node lifecycle controller
-	# marks it unreachable, the scheduler would bind pods to it.
-	log "deleting Node $node_name, left by an earlier run: no node runs now"
-	kubectl delete node "$node_name" >/dev/null
+else
+	for ((i = 1; i <= max_nodes; i++)); do
+		n=$(node_name_of "$i")
+		kubectl get node "$n" >/dev/null 2>&1 || continue
+		# Left by an earlier run with a node: until the node lifecycle
+		# controller marks it unreachable, the scheduler would bind pods to it.
+		log "deleting Node $n, left by an earlier run: no node runs now"
+		kubectl delete node "$n" >/dev/null
+	done
 fi
 
 pass() { log "ok: $*"; }
@@ -109,7 +117,11 @@ job_pods() { k get pods -l "batch.kubernetes.io/job-name=$1" -o name; }
 has_pod() { [[ -n $(job_pods "$1") ]]; }
 no_pods() { [[ -z $(job_pods "$1") ]]; }
 pod_of() { job_pods "$1" | sed -n 1p; }
-bound() { [[ $(jsonpath "$(pod_of "$1")" '{.spec.nodeName}') == "$node_name" ]]; }
+bound() { # to one of the nodes that run
+	local n
+	n=$(jsonpath "$(pod_of "$1")" '{.spec.nodeName}')
+	[[ -n $n && " ${nodes[*]} " == *" $n "* ]]
+}
 unschedulable() {
 	is Unschedulable "$(pod_of "$1")" '{.status.conditions[?(@.type=="PodScheduled")].reason}'
 }
@@ -159,7 +171,7 @@ YAML
 ns=mldata-smoke-$(date +%s)-$RANDOM
 kubectl create namespace "$ns" >/dev/null
 kubectl label namespace "$ns" pod-security.kubernetes.io/enforce=restricted >/dev/null
-log "checks run in namespace $ns ($([[ $with_node == 1 ]] && echo "with node $node_name" || echo "without a node"))"
+log "checks run in namespace $ns ($([[ $with_node == 1 ]] && echo "with node(s) ${nodes[*]}" || echo "without a node"))"
 
 # --- admission and namespace controllers -------------------------------------
 
@@ -222,7 +234,7 @@ if [[ $with_node == 1 ]]; then
 	# The node maps image mldata to bin/mldata; `version` ends at once.
 	job run mldata:smoke 3 -- version | k apply -f - >/dev/null
 	wait_until "the Job controller created the Pod of job/run" has_pod run
-	wait_until "the scheduler bound it to $node_name" bound run
+	wait_until "the scheduler bound it to a node (${nodes[*]})" bound run
 	wait_until "the node ran it and job/run is Complete" job_condition run Complete
 	is Succeeded "$(pod_of run)" '{.status.phase}' || fail "job/run is Complete but its pod is $(jsonpath "$(pod_of run)" '{.status.phase}')"
 	out=$(k logs "$(pod_of run)" 2>&1) || true

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Starts a single-node Kubernetes cluster on 127.0.0.1 from the binaries in
-# bin/: etcd, kube-apiserver, kube-controller-manager, kube-scheduler and the
-# mldata-node agent, which runs bound pods as local processes. It prints
+# Starts a Kubernetes cluster on 127.0.0.1 from the binaries in bin/: etcd,
+# kube-apiserver, kube-controller-manager, kube-scheduler and two nodes
+# (mldata-node agents, mldata-local and mldata-local-2), which run the pods
+# bound to them as local processes. It prints
 # `export KUBECONFIG=<state>/kubeconfig` on stdout; everything else goes to
 # stderr, so `eval "$(hack/cluster/up.sh)"` works.
 #
@@ -16,10 +17,13 @@
 #   APISERVER_PORT    kube-apiserver secure port (default 16443)
 #   ETCD_PORT         etcd client port (default 12379)
 #   ETCD_PEER_PORT    etcd peer port (default 12380)
-#   NODE_PORT         the node's log endpoint (default APISERVER_PORT + 1)
+#   NODE_PORT         the first node's log endpoint (default APISERVER_PORT
+#                     + 1); node i listens on NODE_PORT + i - 1
+#   CLUSTER_NODES     how many nodes (default 2, at most 4)
 #   SERVICE_CIDR      service cluster IP range (default 10.96.0.0/16)
-#   CLUSTER_NO_NODE=1 start the control plane only (pods stay Pending)
-#   CLUSTER_IMAGES    more image mappings for the node, "name=/abs/path ..."
+#   CLUSTER_NO_NODE=1 start the control plane only (pods stay Pending);
+#                     the same as CLUSTER_NODES=0
+#   CLUSTER_IMAGES    more image mappings for the nodes, "name=/abs/path ..."
 #   CLUSTER_TIMEOUT   seconds to wait for each component (default 120)
 set -euo pipefail
 
@@ -28,7 +32,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 case ${1:-} in
 -h | --help)
-	sed -n '2,23p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 0
 	;;
 "") ;;
@@ -37,8 +41,8 @@ esac
 
 service_cidr=${SERVICE_CIDR:-10.96.0.0/16}
 timeout=${CLUSTER_TIMEOUT:-120}
-with_node=1
-[[ ${CLUSTER_NO_NODE:-0} == 1 ]] && with_node=0
+[[ $node_count =~ ^[0-9]+$ ]] && ((node_count <= max_nodes)) ||
+	die "CLUSTER_NODES=$node_count: use 0 to $max_nodes"
 t0=$(now)
 
 # The node serves `kubectl logs` to the API server. Next to the API server's
@@ -49,10 +53,13 @@ if [[ -z $node_port && $apiserver_port =~ ^[0-9]+$ ]]; then
 	node_port=$((apiserver_port + 1))
 fi
 for v in apiserver_port etcd_port etcd_peer_port node_port; do
-	if ! [[ ${!v} =~ ^[0-9]+$ ]] || ((${!v} < 1 || ${!v} > 65535)); then
+	if ! [[ ${!v} =~ ^[0-9]+$ ]] || ((${!v} < 1 || ${!v} > 65535 - max_nodes)); then
 		die "${v^^}=${!v} is not a TCP port number"
 	fi
 done
+# Node i serves its logs on the port after node i-1's.
+node_port_of() { echo $((node_port + $1 - 1)); }
+node_dir_of() { echo "$state/node$(node_suffix "$1")"; }
 [[ $service_cidr =~ ^([0-9]+)\.([0-9]+)\.([0-9]+)\.([0-9]+)/([0-9]+)$ ]] ||
 	die "SERVICE_CIDR=$service_cidr is not an IPv4 CIDR such as 10.96.0.0/16"
 # The first address of the range is the `kubernetes` Service's ClusterIP,
@@ -63,7 +70,8 @@ command -v openssl >/dev/null || die "openssl is needed for the certificates (ap
 command -v curl >/dev/null || die "curl is needed for the health checks (apt-get install curl)"
 command -v kubectl >/dev/null || die "kubectl is needed to wait for the cluster"
 
-mkdir -p "$pki" "$logs" "$pids" "$state/etcd" "$state/node"
+mkdir -p "$pki" "$logs" "$pids" "$state/etcd"
+for ((i = 1; i <= node_count; i++)); do mkdir -p "$(node_dir_of "$i")"; done
 chmod 700 "$pki" "$state/etcd"
 
 # Concurrent runs on one state dir would start everything twice.
@@ -102,9 +110,9 @@ check_port() { # port variable component
 check_port "$etcd_port" ETCD_PORT etcd
 check_port "$etcd_peer_port" ETCD_PEER_PORT etcd
 check_port "$apiserver_port" APISERVER_PORT kube-apiserver
-if [[ $with_node == 1 ]]; then
-	check_port "$node_port" NODE_PORT mldata-node
-fi
+for ((i = 1; i <= node_count; i++)); do
+	check_port "$(node_port_of "$i")" NODE_PORT "$(node_component "$i")"
+done
 
 # --- binaries ---------------------------------------------------------------
 
@@ -114,7 +122,7 @@ if [[ ! -x $root/bin/mldata ]]; then
 	make -C "$root" --no-print-directory build >&2
 fi
 node_bin=
-if [[ $with_node == 1 ]]; then
+if ((node_count > 0)); then
 	[[ -x $root/hack/node/build.sh ]] ||
 		die "hack/node/build.sh not found: the node agent cannot be built; CLUSTER_NO_NODE=1 starts the control plane alone"
 	node_bin=$("$root/hack/node/build.sh")
@@ -147,7 +155,7 @@ if ! fresh "$pki/ca.crt" || [[ ! -s $pki/ca.key ]]; then
 	openssl req -x509 -new -nodes -newkey rsa:2048 -sha256 -days 3650 -config "$cnf" -extensions ca \
 		-subj "/CN=mldata-local-ca" -keyout "$pki/ca.key" -out "$pki/ca.crt" 2>/dev/null
 	# Certificates of the previous CA would not verify any more.
-	rm -f "$pki"/{apiserver,admin,kube-controller-manager,kube-scheduler,node}.{crt,key}
+	rm -f "$pki"/{apiserver,admin,kube-controller-manager,kube-scheduler}.{crt,key} "$pki"/node*.{crt,key}
 fi
 
 leaf() { # name subject usage [subjectAltName]
@@ -185,7 +193,9 @@ leaf admin "/O=system:masters/CN=mldata-local-admin" clientAuth
 # Node and the pods bound to it.
 leaf kube-controller-manager "/CN=system:kube-controller-manager" clientAuth
 leaf kube-scheduler "/CN=system:kube-scheduler" clientAuth
-leaf node "/O=system:nodes/CN=system:node:$node_name" clientAuth
+for ((i = 1; i <= node_count; i++)); do
+	leaf "node$(node_suffix "$i")" "/O=system:nodes/CN=system:node:$(node_name_of "$i")" clientAuth
+done
 
 if [[ ! -s $pki/sa.key || ! -s $pki/sa.pub ]]; then
 	log "creating the service-account signing key"
@@ -221,7 +231,9 @@ KC
 write_kubeconfig "$kubeconfig" admin mldata-local-admin
 write_kubeconfig "$pki/kube-controller-manager.kubeconfig" kube-controller-manager system:kube-controller-manager
 write_kubeconfig "$pki/kube-scheduler.kubeconfig" kube-scheduler system:kube-scheduler
-write_kubeconfig "$pki/node.kubeconfig" node "system:node:$node_name"
+for ((i = 1; i <= node_count; i++)); do
+	write_kubeconfig "$pki/node$(node_suffix "$i").kubeconfig" "node$(node_suffix "$i")" "system:node:$(node_name_of "$i")"
+done
 umask 022
 
 # --- processes --------------------------------------------------------------
@@ -349,24 +361,28 @@ running kube-scheduler || start kube-scheduler "$k8s/kube-scheduler" \
 	--secure-port=0 \
 	--leader-elect=false
 
-if [[ $with_node == 1 ]]; then
-	images=(--image "mldata=$root/bin/mldata")
-	for m in ${CLUSTER_IMAGES:-}; do
-		[[ $m == *=/* ]] || die "CLUSTER_IMAGES entry '$m' is not name=/absolute/path"
-		images+=(--image "$m")
-	done
-	node_since=
-	if ! running mldata-node; then
-		node_since=$(date -u +%FT%TZ)
-		start mldata-node "$node_bin" \
-			--kubeconfig "$pki/node.kubeconfig" \
-			--node-name "$node_name" \
-			--root "$state/node" \
-			--listen-address "127.0.0.1:$node_port" \
+images=(--image "mldata=$root/bin/mldata")
+for m in ${CLUSTER_IMAGES:-}; do
+	[[ $m == *=/* ]] || die "CLUSTER_IMAGES entry '$m' is not name=/absolute/path"
+	images+=(--image "$m")
+done
+# Every node has this machine's CPUs and memory as its capacity, so the
+# scheduler sees two equal, empty nodes and spreads pods over them.
+node_since=()
+for ((i = 1; i <= node_count; i++)); do
+	node_since[i]=
+	c=$(node_component "$i")
+	if ! running "$c"; then
+		node_since[i]=$(date -u +%FT%TZ)
+		start "$c" "$node_bin" \
+			--kubeconfig "$pki/node$(node_suffix "$i").kubeconfig" \
+			--node-name "$(node_name_of "$i")" \
+			--root "$(node_dir_of "$i")" \
+			--listen-address "127.0.0.1:$(node_port_of "$i")" \
 			"${images[@]}" \
-			--log-dir "$logs/pods"
+			--log-dir "$logs/pods$(node_suffix "$i")"
 	fi
-fi
+done
 
 export KUBECONFIG=$kubeconfig
 # The ServiceAccount admission plugin rejects pods until the serviceaccount
@@ -374,17 +390,19 @@ export KUBECONFIG=$kubeconfig
 # works with its service-account credentials.
 wait_for "the default ServiceAccount exists" kube-controller-manager \
 	kubectl get serviceaccount default --namespace default
-if [[ $with_node == 1 ]]; then
+if ((node_count > 0)); then
 	# The Node object outlives a restart with its last Ready=True, so a node
 	# this run started counts only once it has reported since its start
 	# (RFC 3339 UTC times of one format compare as strings).
-	node_ready() {
+	node_ready() { # name since
 		local r
-		r=$(kubectl get node "$node_name" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].lastHeartbeatTime}')
+		r=$(kubectl get node "$1" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status} {.status.conditions[?(@.type=="Ready")].lastHeartbeatTime}')
 		[[ ${r%% *} == True ]] || return 1
-		[[ -z $node_since || ! ${r#* } < $node_since ]]
+		[[ -z $2 || ! ${r#* } < $2 ]]
 	}
-	wait_for "node $node_name is Ready" mldata-node node_ready
+	for ((i = 1; i <= node_count; i++)); do
+		wait_for "node $(node_name_of "$i") is Ready" "$(node_component "$i")" node_ready "$(node_name_of "$i")" "${node_since[i]}"
+	done
 else
 	log "no node (CLUSTER_NO_NODE=1): pods are scheduled nowhere and stay Pending"
 fi

@@ -48,7 +48,7 @@ func RunBuildPhase(ctx context.Context, t *Task, opt Options) (*Result, error) {
 	cfg.BuildID = t.BuildID
 	switch t.Phase {
 	case PhasePlan:
-		pr, err := pipeline.PlanShards(ctx, cfg, pipeline.ShardOptions{Shards: t.Shards})
+		pr, err := pipeline.PlanShards(ctx, cfg, pipeline.ShardOptions{Shards: t.Shards, RangeBytes: t.RangeBytes})
 		if err != nil {
 			return nil, buildFailure(t.Build, err)
 		}

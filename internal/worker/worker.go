@@ -97,6 +97,10 @@ type Task struct {
 	BuildID string `json:"buildID,omitempty"`
 	Shards  int    `json:"shards,omitempty"`
 	Shard   int    `json:"shard,omitempty"`
+	// RangeBytes, for a plan: source files larger than this are cut into
+	// ranges that different shards process; 0 means
+	// pipeline.DefaultRangeBytes (the manager's --shard-range-bytes).
+	RangeBytes int64 `json:"rangeBytes,omitempty"`
 }
 
 // Options are how the worker runs, as opposed to what it runs.

@@ -31,8 +31,11 @@ import (
 
 // TestE2E runs the user's story in order: each step starts from what the
 // previous ones left (the samples' dataset is rebuilt incrementally, then
-// refused a breaking change, …).
+// refused a breaking change, …). The other top-level scenarios use names
+// of their own and run beside it (t.Parallel), which keeps the suite's
+// wall time near this story's.
 func TestE2E(t *testing.T) {
+	t.Parallel()
 	for _, s := range []struct {
 		name string
 		f    func(*testing.T)

@@ -19,6 +19,7 @@ import (
 // raw/gated/ and datasets/gated/), so it runs beside TestE2E or alone
 // (go test -tags e2e -run TestE2EPublishGate ./test/e2e/).
 func TestE2EPublishGate(t *testing.T) {
+	t.Parallel()
 	if err := uploadDir("testdata/sample", "raw/gated/"); err != nil {
 		t.Fatal(err)
 	}

@@ -297,6 +297,9 @@ func restartManager() error {
 		"--metrics-bind-address", env.metrics,
 		"--health-probe-bind-address", probe,
 		"--job-backoff-limit", "2",
+		// Ranges of 2 MiB instead of 256 MiB, so that TestE2EShardedBuild's
+		// big file (16 MB) is cut into ranges.
+		"--shard-range-bytes", fmt.Sprint(shardRangeBytes),
 		// A local run: plain-HTTP metrics, the S3 server on loopback
 		// (refused by default), and pods sized for a laptop's node.
 		"--metrics-secure=false", "--allowed-endpoints", "127.0.0.1/32",
