@@ -62,7 +62,7 @@ func TestBuildGateRefusesDriftedBuild(t *testing.T) {
 	if code != exitDrift {
 		t.Fatalf("drifted build: exit %d, want %d\n%s", code, exitDrift, stderr)
 	}
-	for _, s := range []string{"publish gate: build feb drifted from published build jan in 1 column(s): fee (PSI", "nothing was published", "build jan stays the published one"} {
+	for _, s := range []string{"publish gate: build feb drifted from published build jan in 1 column(s): fee: psi ", "nothing was published", "build jan stays the published one"} {
 		if !strings.Contains(stderr, s) {
 			t.Errorf("stderr lacks %q:\n%s", s, stderr)
 		}
@@ -119,7 +119,7 @@ func TestBuildGateAgainstProfile(t *testing.T) {
 	}
 	writeFees(t, filepath.Join(src, "feb.csv"), 1000, 2000, 110)
 	_, stderr, code := pdRun(t, "build", "--source", src, "--output", out, "--split-key", "id", "--build-id", "feb", "--gate", gate)
-	if code != exitDrift || !strings.Contains(stderr, "build feb drifted from profile "+prof+" in 1 column(s): fee (PSI") {
+	if code != exitDrift || !strings.Contains(stderr, "build feb drifted from profile "+prof+" in 1 column(s): fee: psi ") {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 	if id := publishedID(t, out); id != "jan" {

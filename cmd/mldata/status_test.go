@@ -238,7 +238,8 @@ func TestStatusCommand(t *testing.T) {
 				Message: "2 of 8 columns drifted:\n tenure_months, monthly_fee", LastTransitionTime: t2}},
 			LastRun: &v1alpha1.DriftRun{JobName: "churn-drift-29400000", ScheduledTime: &t1, CompletionTime: &t2, Succeeded: true, DriftDetected: true,
 				MaxPSI: &psi, DriftedColumnCount: 2, ReportURI: "file:///data/reports/runs/29400000/drift.json",
-				DriftedColumns: []v1alpha1.DriftedColumn{{Name: "tenure_months", PSI: 0.31, Severity: v1alpha1.SeverityHigh}}},
+				DriftedColumns: []v1alpha1.DriftedColumn{{Name: "tenure_months", PSI: 0.31, Severity: v1alpha1.SeverityHigh,
+					Method: "wasserstein", Metric: "wasserstein_normed", Value: ptr.To(0.42), Threshold: ptr.To(0.1)}}},
 			RecentRuns: []v1alpha1.DriftRunSummary{
 				{JobName: "churn-drift-29400000", ScheduledTime: &t1, CompletionTime: &t2, Succeeded: true, DriftDetected: true, MaxPSI: &psi, DriftedColumnCount: 2, ReportURI: "file:///data/reports/runs/29400000/drift.json"},
 				{JobName: "churn-drift-29399940", ScheduledTime: &t1, Succeeded: false},
@@ -255,7 +256,7 @@ func TestStatusCommand(t *testing.T) {
 		for _, w := range []string{
 			"\n  DriftDetected  True    DriftDetected  59m  2 of 8 columns drifted: tenure_months, monthly_fee\n",
 			"\n  last run: drift in 2 column(s), max PSI 0.310\n",
-			"\n  drifted:  tenure_months (PSI 0.310)\n",
+			"\n  drifted:  tenure_months: wasserstein_normed 0.42 >= 0.1\n",
 			"\nRecent runs (newest first):\n",
 			"  2026-11-27T11:00:00Z  2026-11-27T11:01:00Z  drift in 2 column(s), max PSI 0.310  churn-drift-29400000  file:///data/reports/runs/29400000/drift.json\n",
 			"  2026-11-27T11:00:00Z  -                     failed                               churn-drift-29399940  -\n",

@@ -124,7 +124,7 @@ func TestDriftGateFailedStatus(t *testing.T) {
 	ApplyBuild(&st, 2, terminated(FailureSummary(KindDatasetBuild, err)), nil, fixedNow)
 	c := apimeta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady)
 	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != v1alpha1.ReasonDriftGateFailed ||
-		!strings.Contains(c.Message, "in 1 column(s): fee (PSI") || !strings.Contains(c.Message, "build "+first+" stays the published one") {
+		!strings.Contains(c.Message, "in 1 column(s): fee: psi ") || !strings.Contains(c.Message, "build "+first+" stays the published one") {
 		t.Fatalf("Ready %+v", c)
 	}
 	// The last good build stays in status.
@@ -141,7 +141,7 @@ func TestDriftGateFailedStatus(t *testing.T) {
 	}
 	ApplyBuild(&st, 3, terminated(res.Summary), res.Build.Result.Manifest, fixedNow)
 	c = apimeta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady)
-	if c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "publish gate: drifted from published build "+first+" in fee (PSI") ||
+	if c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "publish gate: drifted from published build "+first+" in fee: psi ") ||
 		!strings.Contains(c.Message, "published anyway") || st.BuildID == first || st.TotalRows != 1000 {
 		t.Errorf("Ready %+v, build %s rows %d", c, st.BuildID, st.TotalRows)
 	}

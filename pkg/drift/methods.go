@@ -420,6 +420,9 @@ func orNaN(p *float64) float64 {
 // by name; for MethodThresholds it tries the default rule's metrics in
 // order with the thresholds t.
 func decision(m Method, threshold *float64, values map[string]float64, t Thresholds) Decision {
+	if m == "" { // a result built by hand: the default rule
+		m, threshold = MethodPSI, &t.PSI
+	}
 	if m != MethodThresholds {
 		name := metricOf[m]
 		d := Decision{Method: m, Metric: name, Value: math.NaN(), PValue: methods[m].pvalue}
@@ -468,3 +471,7 @@ func (r *CategoricalDrift) Decision(t Thresholds) Decision {
 		"linf_distance": r.LInfDistance, "hellinger_distance": r.HellingerDistance,
 	}, t)
 }
+
+// IsPValue reports whether a Decision's metric is a p-value (drift below
+// the threshold), for decisions read back from a manifest or a status.
+func IsPValue(metric string) bool { return metric == "ks_pvalue" || metric == "chi2_pvalue" }

@@ -130,9 +130,17 @@ type FileDrift struct {
 	Contribution *float64 `json:"contribution,omitempty"`
 }
 
-// GateColumn is one drifted column of a publish gate.
+// GateColumn is one drifted column of a publish gate: its PSI and
+// severity, and what decided it drifted — the column's method, the metric
+// that method compares (a field of the drift report, e.g.
+// wasserstein_normed), the metric's value and the threshold it crossed
+// (at or above it; below it for a p-value).
 type GateColumn struct {
-	Column   string  `json:"column"`
-	PSI      float64 `json:"psi"`
-	Severity string  `json:"severity"`
+	Column    string  `json:"column"`
+	PSI       float64 `json:"psi"`
+	Severity  string  `json:"severity"`
+	Method    string  `json:"method"`
+	Metric    string  `json:"metric"`
+	Value     float64 `json:"value"`
+	Threshold float64 `json:"threshold"`
 }
