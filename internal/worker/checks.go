@@ -78,7 +78,7 @@ func GateConfig(g *v1alpha1.PublishGateSpec) (*pipeline.Gate, error) {
 	if g == nil {
 		return nil, nil
 	}
-	opt, err := DriftOptions(&v1alpha1.DriftCheckSpec{Columns: g.Columns, Metrics: g.Metrics})
+	opt, err := DriftOptions(&v1alpha1.DriftCheckSpec{Columns: g.Columns, Metrics: g.Metrics, MaxMemory: g.MaxMemory})
 	if err != nil {
 		return nil, fmt.Errorf("publishGate.%w", err)
 	}

@@ -7,7 +7,9 @@ import (
 	"testing"
 
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
 )
@@ -151,5 +153,47 @@ func TestDriftGateFailedStatus(t *testing.T) {
 	bad.PublishGate.OnDrift = "Maybe"
 	if _, err := RunBuild(ctx, bad, Options{}); ReasonOf(err) != v1alpha1.ReasonInvalidSpec {
 		t.Errorf("bad onDrift: %v", err)
+	}
+}
+
+// publishGate.maxMemory bounds the gate's comparison as a DriftCheck's
+// spec.maxMemory does: past it the columns are sketched and the gate's
+// drift report states the bounds.
+func TestGateMaxMemory(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("id,fee\n")
+	for id := range 2000 {
+		fmt.Fprintf(&b, "%d,%d\n", id, 10+id%50)
+	}
+	writeFile(t, dir, "src/jan.csv", b.String())
+	q := resource.MustParse("1Ki") // 128 values
+	spec := &v1alpha1.DatasetBuildSpec{
+		Source: v1alpha1.SourceSpec{URI: v1alpha1.BucketURI(filepath.Join(dir, "src"))},
+		Output: v1alpha1.OutputSpec{URI: v1alpha1.BucketURI(filepath.Join(dir, "out"))},
+		Split:  &v1alpha1.SplitSpec{Ratios: []v1alpha1.SplitRatio{{Name: "train", Ratio: 0.8}, {Name: "test", Ratio: 0.2}}, Key: "id"},
+		PublishGate: &v1alpha1.PublishGateSpec{Columns: &v1alpha1.ColumnSelector{Include: []string{"fee"}}, MaxMemory: &q,
+			OnDrift: v1alpha1.OnDriftWarn},
+	}
+	g, err := GateConfig(spec.PublishGate)
+	if err != nil || g.Drift.MaxMemory != 1024 {
+		t.Fatalf("gate config %+v, %v: want MaxMemory 1024", g, err)
+	}
+	if _, err := Run(ctx, &Task{Kind: KindDatasetBuild, Build: spec}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	full := spec.DeepCopy()
+	full.Incremental = ptr.To(false)
+	res, err := Run(ctx, &Task{Kind: KindDatasetBuild, Build: full}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Build.Result.GateReport
+	if r == nil {
+		t.Fatal("no gate report")
+	}
+	fee, ok := r.NumericDrift.Get("fee")
+	if !ok || fee.Approximate == nil || fee.Approximate.KSStatistic[1] <= 0 {
+		t.Errorf("fee under a 1 KiB bound: %+v, want sketched with KS bounds", fee)
 	}
 }
