@@ -31,7 +31,7 @@ func readGate(path string) (*v1alpha1.PublishGateSpec, error) {
 	}
 	var g v1alpha1.PublishGateSpec
 	if err := yaml.UnmarshalStrict(data, &g); err != nil {
-		return nil, usagef("--gate %s: %v (the file has the fields of a DatasetBuild's spec.publishGate: against, split, columns, metrics, onDrift)", path, err)
+		return nil, usagef("--gate %s: %v (the file has the fields of a DatasetBuild's spec.publishGate: against, compare, split, columns, metrics, maxMemory, onDrift)", path, err)
 	}
 	return &g, nil
 }
@@ -41,10 +41,13 @@ func gateLine(g *manifest.PublishGate) string {
 	switch {
 	case g.Against == "none":
 		return "passed (no published build to compare with)"
+	case g.Passed && len(g.Drifted) > 0:
+		return fmt.Sprintf("passed against %s: %d column(s), max PSI %.4g; %s drifted, a share of %.4g, below the drift share",
+			g.Against, g.ColumnsCompared, g.MaxPSI, pipeline.GateColumns(g), g.DriftShare)
 	case g.Passed:
 		return fmt.Sprintf("passed against %s: %d column(s), max PSI %.4g", g.Against, g.ColumnsCompared, g.MaxPSI)
 	}
-	return fmt.Sprintf("drifted from %s in %s; published anyway (onDrift %s)", g.Against, pipeline.GateColumns(g), g.OnDrift)
+	return fmt.Sprintf("drifted from %s in %s%s; published anyway (onDrift %s)", g.Against, pipeline.GateColumns(g), pipeline.MovedMost(g), g.OnDrift)
 }
 
 // gateOutput names where --gate-report and --gate-html go.

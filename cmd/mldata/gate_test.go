@@ -248,3 +248,24 @@ func TestBuildGateShardedCommit(t *testing.T) {
 		t.Errorf("published %s, want jan", id)
 	}
 }
+
+func TestGateLine(t *testing.T) {
+	drifted := []manifest.GateColumn{{Column: "fee", PSI: 0.4, Method: "wasserstein", Metric: "wasserstein_normed", Value: 0.31, Threshold: 0.1}}
+	cases := []struct {
+		g    manifest.PublishGate
+		want string
+	}{
+		{manifest.PublishGate{Against: "none", Passed: true}, "passed (no published build to compare with)"},
+		{manifest.PublishGate{Against: "published build jan", Passed: true, ColumnsCompared: 3, MaxPSI: 0.02}, "passed against published build jan: 3 column(s), max PSI 0.02"},
+		{manifest.PublishGate{Against: "published build jan", Passed: true, ColumnsCompared: 4, MaxPSI: 0.4, DriftShare: 0.25, Drifted: drifted},
+			"passed against published build jan: 4 column(s), max PSI 0.4; fee: wasserstein_normed 0.31 >= 0.1 drifted, a share of 0.25, below the drift share"},
+		{manifest.PublishGate{Against: "the unchanged files of build jan", OnDrift: "Warn", Drifted: drifted,
+			ChangedFiles: &manifest.ChangedFiles{Breakdown: []manifest.ColumnBreakdown{{Column: "fee", Files: []manifest.FileDrift{{File: "feb.csv"}, {File: "mar.csv"}}}}}},
+			"drifted from the unchanged files of build jan in fee: wasserstein_normed 0.31 >= 0.1; fee moved most by feb.csv; published anyway (onDrift Warn)"},
+	}
+	for _, c := range cases {
+		if got := gateLine(&c.g); got != c.want {
+			t.Errorf("gateLine:\n got %q\nwant %q", got, c.want)
+		}
+	}
+}

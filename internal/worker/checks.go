@@ -115,5 +115,5 @@ func gateNote(g *manifest.PublishGate) string {
 	if g == nil || g.Passed {
 		return ""
 	}
-	return fmt.Sprintf("; publish gate: drifted from %s in %s (published anyway: onDrift Warn)", g.Against, pipeline.GateColumns(g))
+	return fmt.Sprintf("; publish gate: drifted from %s in %s%s (published anyway: onDrift Warn)", g.Against, pipeline.GateColumns(g), pipeline.MovedMost(g))
 }

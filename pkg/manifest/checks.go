@@ -85,6 +85,10 @@ type PublishGate struct {
 	Passed          bool           `json:"passed"`
 	ColumnsCompared int            `json:"columns_compared"`
 	MaxPSI          float64        `json:"max_psi"`
+	// DriftShare is the drifted share of the compared columns; with a
+	// drift share threshold, a gate passes below it even though some
+	// columns drifted.
+	DriftShare float64 `json:"drift_share"`
 	Drifted         []GateColumn   `json:"drifted,omitempty"`
 	Skipped         []SplitSkipped `json:"skipped,omitempty"`
 

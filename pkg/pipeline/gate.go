@@ -76,15 +76,24 @@ type GateError struct {
 func (e *GateError) Error() string {
 	msg := fmt.Sprintf("publish gate: build %s drifted from %s in %d column(s): %s; nothing was published",
 		e.BuildID, e.Gate.Against, len(e.Gate.Drifted), GateColumns(e.Gate))
-	if cf := e.Gate.ChangedFiles; cf != nil {
+	msg += MovedMost(e.Gate)
+	if e.Published != "" {
+		msg += fmt.Sprintf(", build %s stays the published one", e.Published)
+	}
+	return msg
+}
+
+// MovedMost names, for a changed-files gate, the file that moved each
+// drifted column most: "; amount moved most by 2026/03.csv" ("" for other
+// gates).
+func MovedMost(g *manifest.PublishGate) string {
+	msg := ""
+	if cf := g.ChangedFiles; cf != nil {
 		for _, b := range cf.Breakdown {
 			if len(b.Files) > 0 {
 				msg += fmt.Sprintf("; %s moved most by %s", b.Column, b.Files[0].File)
 			}
 		}
-	}
-	if e.Published != "" {
-		msg += fmt.Sprintf(", build %s stays the published one", e.Published)
 	}
 	return msg
 }
@@ -131,7 +140,7 @@ func (b *builder) gate(ctx context.Context, out *storage.Location, prev *manifes
 		return nil
 	}
 	if g.OnDrift == OnDriftWarn {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("publish gate: drifted from %s in %s (published anyway: onDrift Warn)", v.Against, GateColumns(v)))
+		res.Warnings = append(res.Warnings, fmt.Sprintf("publish gate: drifted from %s in %s%s (published anyway: onDrift Warn)", v.Against, GateColumns(v), MovedMost(v)))
 		return nil
 	}
 	e := &GateError{Gate: v, BuildID: b.m.BuildID, Report: r}
@@ -208,7 +217,7 @@ func compareGate(ctx context.Context, cfg Config, g *Gate, out *storage.Location
 // verdict fills v from a drift report.
 func verdict(v *manifest.PublishGate, r *drift.Report) {
 	v.ColumnsCompared = len(r.NumericDrift) + len(r.CategoricalDrift)
-	v.MaxPSI = r.MaxPSI()
+	v.MaxPSI, v.DriftShare = r.MaxPSI(), r.DriftShare
 	th := r.Conventions.Thresholds
 	col := func(name string, psi float64, severity string, d drift.Decision) manifest.GateColumn {
 		return manifest.GateColumn{Column: name, PSI: psi, Severity: severity,

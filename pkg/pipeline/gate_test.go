@@ -69,6 +69,9 @@ func TestPublishGate(t *testing.T) {
 	if g.Passed || len(g.Drifted) != 1 || g.Drifted[0].Column != "amount" || math.Abs(g.Drifted[0].PSI-want) > 1e-12 || g.Drifted[0].Severity != "high" {
 		t.Fatalf("gate %+v, want amount alone drifted with PSI %v", g, want)
 	}
+	if g.DriftShare != 0.5 {
+		t.Errorf("drift share %v, want 1 of 2 columns", g.DriftShare)
+	}
 	if d := g.Drifted[0]; d.Method != "psi" || d.Metric != "psi" || d.Value != d.PSI || d.Threshold != 0.1 {
 		t.Errorf("amount's decision %+v, want psi %v >= 0.1", d, want)
 	}
@@ -305,5 +308,18 @@ func TestPublishGateMethods(t *testing.T) {
 	}
 	if r := res.GateReport; r == nil || r.HasDrift {
 		t.Errorf("passed gate's report %+v", r)
+	}
+
+	// Against b1, a drift share above the drifted share (1 of 2 columns)
+	// passes a drifted column, which the verdict still lists.
+	opt.Methods = nil
+	share := 0.75
+	opt.Thresholds.DriftShare = &share
+	res, err = Build(ctx, func() Config { c := gateConfig(t, src, out, "b4", &Gate{Drift: opt, BuildID: "b1"}); c.Full = true; return c }())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := res.Manifest.PublishGate; !g.Passed || g.DriftShare != 0.5 || len(g.Drifted) != 1 || g.Drifted[0].Column != "amount" {
+		t.Errorf("gate %+v: want passed, amount drifted, share 0.5", g)
 	}
 }
