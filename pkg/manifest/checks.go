@@ -82,15 +82,15 @@ type PublishGate struct {
 	BaselineBuild string `json:"baseline_build,omitempty"`
 	OnDrift       string `json:"on_drift"`
 	// Passed is false when a compared column drifted.
-	Passed          bool           `json:"passed"`
-	ColumnsCompared int            `json:"columns_compared"`
-	MaxPSI          float64        `json:"max_psi"`
+	Passed          bool    `json:"passed"`
+	ColumnsCompared int     `json:"columns_compared"`
+	MaxPSI          float64 `json:"max_psi"`
 	// DriftShare is the drifted share of the compared columns; with a
 	// drift share threshold, a gate passes below it even though some
 	// columns drifted.
-	DriftShare float64 `json:"drift_share"`
-	Drifted         []GateColumn   `json:"drifted,omitempty"`
-	Skipped         []SplitSkipped `json:"skipped,omitempty"`
+	DriftShare float64        `json:"drift_share"`
+	Drifted    []GateColumn   `json:"drifted,omitempty"`
+	Skipped    []SplitSkipped `json:"skipped,omitempty"`
 
 	// ChangedFiles is set when the gate compared the rows of the source
 	// files the build added or changed (against the baseline build) with

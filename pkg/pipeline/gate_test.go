@@ -315,7 +315,11 @@ func TestPublishGateMethods(t *testing.T) {
 	opt.Methods = nil
 	share := 0.75
 	opt.Thresholds.DriftShare = &share
-	res, err = Build(ctx, func() Config { c := gateConfig(t, src, out, "b4", &Gate{Drift: opt, BuildID: "b1"}); c.Full = true; return c }())
+	res, err = Build(ctx, func() Config {
+		c := gateConfig(t, src, out, "b4", &Gate{Drift: opt, BuildID: "b1"})
+		c.Full = true
+		return c
+	}())
 	if err != nil {
 		t.Fatal(err)
 	}
