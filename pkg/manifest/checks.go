@@ -81,7 +81,8 @@ type PublishGate struct {
 	// BaselineBuild is the id of the baseline build, if it is one.
 	BaselineBuild string `json:"baseline_build,omitempty"`
 	OnDrift       string `json:"on_drift"`
-	// Passed is false when a compared column drifted.
+	// Passed is false when the comparison found drift: a column drifted
+	// and, with a drift share threshold, DriftShare reached it.
 	Passed          bool    `json:"passed"`
 	ColumnsCompared int     `json:"columns_compared"`
 	MaxPSI          float64 `json:"max_psi"`
