@@ -11,7 +11,6 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
-	"github.com/mldata-io/mldata/pkg/drift"
 	"github.com/mldata-io/mldata/pkg/manifest"
 	"github.com/mldata-io/mldata/pkg/pipeline"
 	"github.com/mldata-io/mldata/pkg/report"
@@ -53,40 +52,27 @@ func gateLine(g *manifest.PublishGate) string {
 // gateOutput names where --gate-report and --gate-html go.
 type gateOutput struct{ json, html string }
 
-// GateReport is what --gate-report writes: the gate's verdict (the
-// manifest's publish_gate) and the drift report it decided on (absent
-// when nothing was compared).
-type GateReport struct {
-	PublishGate *manifest.PublishGate `json:"publish_gate"`
-	Drift       *drift.Report         `json:"drift,omitempty"`
-}
-
 // write finishes a build (res, err) that may have run a publish gate: it
 // writes the gate's reports when asked and the gate ran, and returns the
 // build's error, with exit code 3 for a build the gate refused. A build
 // that was up to date ran no gate and writes nothing.
 func (o gateOutput) write(ctx context.Context, res *pipeline.Result, err error) error {
-	var rep *GateReport
-	var ge *pipeline.GateError
-	switch {
-	case errors.As(err, &ge):
-		rep = &GateReport{PublishGate: ge.Gate, Drift: ge.Report}
-	case err != nil:
-		return err
-	case res != nil && !res.UpToDate && res.Manifest != nil && res.Manifest.PublishGate != nil:
-		rep = &GateReport{PublishGate: res.Manifest.PublishGate, Drift: res.GateReport}
-	}
+	rep, _ := pipeline.GateOutcome(res, err)
 	var werr error
 	if rep != nil {
 		werr = o.writeReports(ctx, rep)
 	}
-	if ge != nil {
+	var ge *pipeline.GateError
+	switch {
+	case errors.As(err, &ge):
 		return &exitError{code: exitDrift, err: errors.Join(err, werr)}
+	case err != nil:
+		return err
 	}
 	return werr
 }
 
-func (o gateOutput) writeReports(ctx context.Context, rep *GateReport) error {
+func (o gateOutput) writeReports(ctx context.Context, rep *pipeline.GateReport) error {
 	if o.json != "" {
 		data, err := json.MarshalIndent(rep, "", "  ")
 		if err == nil {

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/mldata-io/mldata/pkg/manifest"
+	"github.com/mldata-io/mldata/pkg/pipeline"
 )
 
 // writeFees writes customers id lo…hi−1 whose fee is base + id mod 50.
@@ -158,7 +159,7 @@ func TestBuildGateReports(t *testing.T) {
 	if stderr, code := build("jan"); code != exitOK {
 		t.Fatalf("first build: exit %d\n%s", code, stderr)
 	}
-	var first GateReport
+	var first pipeline.GateReport
 	readJSON(t, jsonOut, &first)
 	if g := first.PublishGate; g == nil || !g.Passed || g.Against != "none" || first.Drift != nil {
 		t.Fatalf("first build's gate report %+v", first)
@@ -174,7 +175,7 @@ func TestBuildGateReports(t *testing.T) {
 	if !strings.Contains(stderr, "in 1 column(s): fee: wasserstein_normed ") || !strings.Contains(stderr, "fee moved most by feb.csv") {
 		t.Errorf("stderr:\n%s", stderr)
 	}
-	var rep GateReport
+	var rep pipeline.GateReport
 	readJSON(t, jsonOut, &rep)
 	g := rep.PublishGate
 	if g == nil || g.Passed || len(g.Drifted) != 1 || g.ChangedFiles == nil || rep.Drift == nil {
@@ -239,7 +240,7 @@ func TestBuildGateShardedCommit(t *testing.T) {
 	if code != exitDrift || !strings.Contains(stderr, "in 1 column(s): fee: psi ") {
 		t.Fatalf("commit of a drifted build: exit %d, want %d\n%s", code, exitDrift, stderr)
 	}
-	var rep GateReport
+	var rep pipeline.GateReport
 	readJSON(t, jsonOut, &rep)
 	if rep.PublishGate == nil || rep.PublishGate.Passed || rep.Drift == nil || !rep.Drift.HasDrift {
 		t.Errorf("commit's gate report %+v", rep)

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -59,6 +60,28 @@ func (g *Gate) validate() error {
 		return fmt.Errorf("publish gate: compare changedFiles needs a baseline build to tell changed files from kept ones, not a profile")
 	}
 	return nil
+}
+
+// GateReport is a publish gate's verdict (the manifest's publish_gate)
+// with the drift report it decided on (absent when nothing was compared),
+// as `mldata build --gate-report` and a DatasetBuild write it.
+type GateReport struct {
+	PublishGate *manifest.PublishGate `json:"publish_gate"`
+	Drift       *drift.Report         `json:"drift,omitempty"`
+}
+
+// GateOutcome returns the gate report of a finished build (res, err): a
+// refused build's or a published one's, nil when no gate ran (no gate, an
+// up-to-date build, another error).
+func GateOutcome(res *Result, err error) (rep *GateReport, buildID string) {
+	var ge *GateError
+	switch {
+	case errors.As(err, &ge):
+		return &GateReport{PublishGate: ge.Gate, Drift: ge.Report}, ge.BuildID
+	case err == nil && res != nil && !res.UpToDate && res.Manifest != nil && res.Manifest.PublishGate != nil:
+		return &GateReport{PublishGate: res.Manifest.PublishGate, Drift: res.GateReport}, res.Manifest.BuildID
+	}
+	return nil, ""
 }
 
 // GateError is returned when the candidate drifted under OnDrift Fail.
