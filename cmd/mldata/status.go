@@ -268,6 +268,7 @@ func statusViewOf(obj client.Object, now time.Time) *statusView {
 			add("build", st.BuildID)
 			add("manifest", st.ManifestURI)
 		}
+		add("gate", st.GateReportURI)
 		if st.BuildID != "" {
 			var rows []string
 			for _, r := range st.Rows {

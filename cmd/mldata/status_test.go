@@ -387,3 +387,17 @@ func TestStatusViewProfile(t *testing.T) {
 		t.Errorf("a new profile:\n%s", got)
 	}
 }
+
+func TestStatusViewBuildGate(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	b := &v1alpha1.DatasetBuild{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ml", Name: "churn", Generation: 1},
+		Spec:       v1alpha1.DatasetBuildSpec{Output: v1alpha1.OutputSpec{URI: "s3://ml/churn/"}},
+		Status: v1alpha1.DatasetBuildStatus{ObservedGeneration: 1, BuildID: "b2", ManifestURI: "s3://ml/churn/builds/b2/manifest.json",
+			GateReportURI: "s3://ml/churn/builds/b2/gate.html"},
+	}
+	got := statusViewOf(b, now).render()
+	if !strings.Contains(got, "\n  manifest: s3://ml/churn/builds/b2/manifest.json\n  gate:     s3://ml/churn/builds/b2/gate.html\n") {
+		t.Errorf("status view lacks the gate report:\n%s", got)
+	}
+}

@@ -1,7 +1,9 @@
 package worker
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -12,6 +14,7 @@ import (
 	"k8s.io/utils/ptr"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
+	"github.com/mldata-io/mldata/pkg/pipeline"
 )
 
 // leakyCSV has users under several segments: a split keyed by user and
@@ -133,6 +136,23 @@ func TestDriftGateFailedStatus(t *testing.T) {
 	if st.BuildID != first || st.TotalRows != 500 {
 		t.Errorf("status build %s rows %d, want %s with 500", st.BuildID, st.TotalRows, first)
 	}
+	// The refused build's gate reports are beside where its manifest
+	// would be, and Ready names the page.
+	_, uri, ok := strings.Cut(c.Message, "; the gate's report: ")
+	if !ok || !strings.HasSuffix(uri, "/"+GateHTML) {
+		t.Fatalf("Ready %q names no gate report", c.Message)
+	}
+	page := readLocal(t, uri)
+	if !strings.Contains(page, "refused: drifted") || !strings.Contains(page, "Columns by severity") {
+		t.Errorf("refused build's gate page lacks its verdict or drift report")
+	}
+	var rep pipeline.GateReport
+	if err := json.Unmarshal([]byte(readLocal(t, strings.TrimSuffix(uri, GateHTML)+GateJSON)), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.PublishGate == nil || rep.PublishGate.Passed || len(rep.PublishGate.Drifted) != 1 || rep.Drift == nil || !rep.Drift.HasDrift {
+		t.Errorf("refused build's gate.json %+v", rep)
+	}
 
 	// Under Warn the build is published and Ready says what drifted.
 	warn := spec.DeepCopy()
@@ -146,6 +166,9 @@ func TestDriftGateFailedStatus(t *testing.T) {
 	if c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "publish gate: drifted from published build "+first+" in fee: psi ") ||
 		!strings.Contains(c.Message, "published anyway") || st.BuildID == first || st.TotalRows != 1000 {
 		t.Errorf("Ready %+v, build %s rows %d", c, st.BuildID, st.TotalRows)
+	}
+	if !strings.HasSuffix(st.GateReportURI, st.BuildID+"/"+GateHTML) || !strings.Contains(readLocal(t, st.GateReportURI), "drifted; published anyway (onDrift Warn)") {
+		t.Errorf("status.gateReportURI %q", st.GateReportURI)
 	}
 
 	// A spec whose gate cannot work is InvalidSpec.
@@ -196,4 +219,14 @@ func TestGateMaxMemory(t *testing.T) {
 	if !ok || fee.Approximate == nil || fee.Approximate.KSStatistic[1] <= 0 {
 		t.Errorf("fee under a 1 KiB bound: %+v, want sketched with KS bounds", fee)
 	}
+}
+
+// readLocal reads a file named by a local path or file:// URI.
+func readLocal(t *testing.T, uri string) string {
+	t.Helper()
+	data, err := os.ReadFile(strings.TrimPrefix(uri, "file://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
 }
