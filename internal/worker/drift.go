@@ -181,9 +181,7 @@ func DriftedColumnText(c v1alpha1.DriftedColumn) string {
 	if c.Metric == "" || c.Value == nil || c.Threshold == nil {
 		return fmt.Sprintf("%s: psi %.4g", c.Name, c.PSI)
 	}
-	d := drift.Decision{Method: drift.Method(c.Method), Metric: c.Metric, Value: *c.Value, Threshold: *c.Threshold,
-		PValue: drift.IsPValue(c.Metric)}
-	return c.Name + ": " + d.String()
+	return c.Name + ": " + drift.RecordedDecision(c.Method, c.Metric, *c.Value, *c.Threshold).String()
 }
 
 // DriftRun converts a summary into status.lastRun.

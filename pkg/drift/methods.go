@@ -472,6 +472,9 @@ func (r *CategoricalDrift) Decision(t Thresholds) Decision {
 	}, t)
 }
 
-// IsPValue reports whether a Decision's metric is a p-value (drift below
-// the threshold), for decisions read back from a manifest or a status.
-func IsPValue(metric string) bool { return metric == "ks_pvalue" || metric == "chi2_pvalue" }
+// RecordedDecision rebuilds a Decision kept as its fields (in a manifest
+// or a status); whether it is a p-value follows from the metric.
+func RecordedDecision(method, metric string, value, threshold float64) Decision {
+	return Decision{Method: Method(method), Metric: metric, Value: value, Threshold: threshold,
+		PValue: metric == "ks_pvalue" || metric == "chi2_pvalue"}
+}

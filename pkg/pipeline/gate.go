@@ -137,8 +137,7 @@ func GateDecision(c manifest.GateColumn) drift.Decision {
 	if c.Metric == "" {
 		return drift.Decision{Method: drift.MethodPSI, Metric: "psi", Value: c.PSI}
 	}
-	return drift.Decision{Method: drift.Method(c.Method), Metric: c.Metric, Value: c.Value, Threshold: c.Threshold,
-		PValue: drift.IsPValue(c.Metric)}
+	return drift.RecordedDecision(c.Method, c.Metric, c.Value, c.Threshold)
 }
 
 // gate runs the publish gate on the finished candidate (b.m) before it is

@@ -382,8 +382,7 @@ func gateView(g *manifest.PublishGate) *gView {
 		v.Outcome, v.Class = "refused: drifted, nothing was published (onDrift Fail)", "drift"
 	}
 	for _, c := range g.Drifted {
-		d := drift.Decision{Method: drift.Method(c.Method), Metric: c.Metric, Value: c.Value, Threshold: c.Threshold, PValue: drift.IsPValue(c.Metric)}
-		rule := d.String()
+		rule := drift.RecordedDecision(c.Method, c.Metric, c.Value, c.Threshold).String()
 		if c.Metric == "" {
 			rule = "psi " + formatNumber(c.PSI)
 		}
