@@ -198,6 +198,12 @@ func RunBuild(ctx context.Context, spec *v1alpha1.DatasetBuildSpec, opt Options)
 		return nil, &Failure{Reason: v1alpha1.ReasonInvalidSpec, Err: err}
 	}
 	res, err := pipeline.Build(ctx, cfg)
+	return finishBuild(ctx, spec, cfg, res, err)
+}
+
+// finishBuild turns a build's or a sharded build's commit's outcome into
+// the run's: the gate's reports written, a failure given its reason.
+func finishBuild(ctx context.Context, spec *v1alpha1.DatasetBuildSpec, cfg pipeline.Config, res *pipeline.Result, err error) (*BuildResult, error) {
 	jsonURI, htmlURI, gerr := writeGateReports(ctx, cfg.Output, res, err)
 	if err != nil {
 		if gerr != nil {

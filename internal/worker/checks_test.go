@@ -230,3 +230,44 @@ func readLocal(t *testing.T, uri string) string {
 	}
 	return string(data)
 }
+
+// A sharded build's commit goes through the gate and writes its reports
+// as a one-process build does.
+func TestShardedBuildGateReports(t *testing.T) {
+	dir := t.TempDir()
+	rows := func(lo, hi, base int) string {
+		var b strings.Builder
+		b.WriteString("id,fee\n")
+		for id := lo; id < hi; id++ {
+			fmt.Fprintf(&b, "%d,%d\n", id, base+id%50)
+		}
+		return b.String()
+	}
+	writeFile(t, dir, "src/jan.csv", rows(0, 500, 10))
+	build := &v1alpha1.DatasetBuild{}
+	build.Name = "gated"
+	build.Spec = v1alpha1.DatasetBuildSpec{
+		Source:      v1alpha1.SourceSpec{URI: v1alpha1.BucketURI(filepath.Join(dir, "src"))},
+		Output:      v1alpha1.OutputSpec{URI: v1alpha1.BucketURI(filepath.Join(dir, "out"))},
+		Split:       &v1alpha1.SplitSpec{Ratios: []v1alpha1.SplitRatio{{Name: "train", Ratio: 0.8}, {Name: "test", Ratio: 0.2}}, Key: "id"},
+		Parallelism: &v1alpha1.ParallelismSpec{Shards: ptr.To[int32](2)},
+		PublishGate: &v1alpha1.PublishGateSpec{Columns: &v1alpha1.ColumnSelector{Exclude: []string{"id"}}},
+	}
+	if ran := RunLocal(ctx, []Resource{{Build: build}}, Options{}); ran[0].Err != nil {
+		t.Fatal(ran[0].Err)
+	}
+	first := build.Status.BuildID
+	if !strings.HasSuffix(first, "-s2") {
+		t.Fatalf("build %s was not sharded", first)
+	}
+	writeFile(t, dir, "src/feb.csv", rows(500, 1000, 200))
+	ran := RunLocal(ctx, []Resource{{Build: build}}, Options{})
+	if ReasonOf(ran[0].Err) != v1alpha1.ReasonDriftGateFailed {
+		t.Fatalf("drifted sharded build: %v", ran[0].Err)
+	}
+	c := apimeta.FindStatusCondition(build.Status.Conditions, v1alpha1.ConditionReady)
+	_, uri, ok := strings.Cut(c.Message, "; the gate's report: ")
+	if !ok || !strings.Contains(readLocal(t, uri), "refused: drifted") || build.Status.BuildID != first {
+		t.Errorf("Ready %q, build %s (want %s)", c.Message, build.Status.BuildID, first)
+	}
+}
