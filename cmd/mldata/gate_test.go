@@ -264,6 +264,12 @@ func TestGateLine(t *testing.T) {
 			ChangedFiles: &manifest.ChangedFiles{Breakdown: []manifest.ColumnBreakdown{{Column: "fee", Files: []manifest.FileDrift{{File: "feb.csv"}, {File: "mar.csv"}}}}}},
 			"drifted from the unchanged files of build jan in fee: wasserstein_normed 0.31 >= 0.1; fee moved most by feb.csv; published anyway (onDrift Warn)"},
 	}
+	// A manifest written before gates kept each column's method.
+	cases = append(cases, struct {
+		g    manifest.PublishGate
+		want string
+	}{manifest.PublishGate{Against: "published build jan", OnDrift: "Warn", Drifted: []manifest.GateColumn{{Column: "fee", PSI: 0.4}}},
+		"drifted from published build jan in fee (PSI 0.4); published anyway (onDrift Warn)"})
 	for _, c := range cases {
 		if got := gateLine(&c.g); got != c.want {
 			t.Errorf("gateLine:\n got %q\nwant %q", got, c.want)

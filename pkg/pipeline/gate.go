@@ -126,18 +126,13 @@ func MovedMost(g *manifest.PublishGate) string {
 func GateColumns(g *manifest.PublishGate) string {
 	parts := make([]string, len(g.Drifted))
 	for i, c := range g.Drifted {
-		parts[i] = c.Column + ": " + GateDecision(c).String()
+		if c.Metric == "" { // recorded before gates kept the method
+			parts[i] = fmt.Sprintf("%s (PSI %.4g)", c.Column, c.PSI)
+			continue
+		}
+		parts[i] = c.Column + ": " + drift.RecordedDecision(c.Method, c.Metric, c.Value, c.Threshold).String()
 	}
 	return strings.Join(parts, ", ")
-}
-
-// GateDecision is the decision recorded for a drifted column. A column
-// recorded before gates kept the method is stated by its PSI.
-func GateDecision(c manifest.GateColumn) drift.Decision {
-	if c.Metric == "" {
-		return drift.Decision{Method: drift.MethodPSI, Metric: "psi", Value: c.PSI}
-	}
-	return drift.RecordedDecision(c.Method, c.Metric, c.Value, c.Threshold)
 }
 
 // gate runs the publish gate on the finished candidate (b.m) before it is
