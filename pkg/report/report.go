@@ -77,11 +77,12 @@ func Gate(w io.Writer, g *manifest.PublishGate, r *drift.Report) error {
 	if g == nil {
 		return fmt.Errorf("report: no publish gate")
 	}
-	if r == nil {
+	compared := r != nil
+	if !compared {
 		r = &drift.Report{Baseline: g.Against, Current: "candidate build"}
 	}
 	v := driftView(r)
-	v.Gate = gateView(g)
+	v.Gate, v.NoReport = gateView(g), !compared
 	if err := templates.ExecuteTemplate(w, "drift.html", v); err != nil {
 		return fmt.Errorf("report: rendering publish gate: %w", err)
 	}
@@ -226,6 +227,7 @@ func topBars(d profile.Object[int64], nonNull int64) ([]barView, int64) {
 type dView struct {
 	R        *drift.Report
 	Gate     *gView // set on a publish gate's page
+	NoReport bool   // a gate's page without a comparison
 	Rows     []driftRow
 	Drifted  int
 	MaxPSI   float64
