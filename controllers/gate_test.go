@@ -72,7 +72,7 @@ func TestDatasetBuildPublishGate(t *testing.T) {
 	})
 	st := getBuild(t, b).Status
 	c := apimeta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady)
-	if !strings.Contains(c.Message, "in 1 column(s): monthly_fee (PSI") || !strings.Contains(c.Message, "build "+first+" stays the published one") {
+	if !strings.Contains(c.Message, "in 1 column(s): monthly_fee: psi ") || !strings.Contains(c.Message, "build "+first+" stays the published one") {
 		t.Errorf("Ready message %q", c.Message)
 	}
 	if s := condition(st.Conditions, v1alpha1.ConditionStalled); s != "True/DriftGateFailed" {

@@ -549,6 +549,13 @@ type DatasetBuildStatus struct {
 	// +optional
 	ManifestURI string `json:"manifestURI,omitempty"`
 
+	// gateReportURI is the published build's publish gate page (gate.html
+	// beside its manifest; gate.json holds the verdict with its drift
+	// report). A refused build's page is named in the Ready message.
+	// +kubebuilder:validation:MaxLength=2048
+	// +optional
+	GateReportURI string `json:"gateReportURI,omitempty"`
+
 	// totalRows is the number of rows over all splits.
 	// +optional
 	TotalRows int64 `json:"totalRows,omitempty"`

@@ -286,6 +286,25 @@ type DriftedColumn struct {
 	// severity from psi.
 	// +required
 	Severity Severity `json:"severity"`
+	// method is the column's verdict method: psi, ks, js, wasserstein,
+	// linf, hellinger or chisquare, or thresholds for the default rule
+	// with optional thresholds set.
+	// +kubebuilder:validation:MaxLength=32
+	// +optional
+	Method string `json:"method,omitempty"`
+	// metric is the drift report field the method compared (psi,
+	// ks_pvalue, js_distance, wasserstein_normed, linf_distance,
+	// hellinger_distance, chi2_pvalue).
+	// +kubebuilder:validation:MaxLength=32
+	// +optional
+	Metric string `json:"metric,omitempty"`
+	// value of the metric.
+	// +optional
+	Value *float64 `json:"value,omitempty"`
+	// threshold the value crossed: at or above it, or below it for a
+	// p-value (ks_pvalue, chi2_pvalue).
+	// +optional
+	Threshold *float64 `json:"threshold,omitempty"`
 }
 
 // ColumnPSI is one column's population stability index in a run.

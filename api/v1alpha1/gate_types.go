@@ -1,5 +1,7 @@
 package v1alpha1
 
+import "k8s.io/apimachinery/pkg/api/resource"
+
 // Conditions and reasons of the checks a DatasetBuild runs before it
 // publishes: the split check and the publish gate.
 const (
@@ -148,6 +150,13 @@ type PublishGateSpec struct {
 	// spec.metrics: per-column verdict methods set there apply here too.
 	// +optional
 	Metrics *DriftMetrics `json:"metrics,omitempty"`
+
+	// maxMemory bounds the memory the numeric values of each side take, as
+	// a DriftCheck's spec.maxMemory: past it, that side's numeric columns
+	// are compared through KLL sketches and the gate's drift report states
+	// the error bounds. Omit for exact results whatever the memory.
+	// +optional
+	MaxMemory *resource.Quantity `json:"maxMemory,omitempty"`
 
 	// onDrift is what a drifted candidate gets: Fail keeps it unpublished; Warn publishes
 	// it and records the drift.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -46,6 +45,7 @@ type buildFlags struct {
 	phase                                             phaseFlags
 	checkSplits                                       bool
 	gate                                              string
+	gateOut                                           gateOutput
 }
 
 func newBuildCmd() *cobra.Command {
@@ -75,9 +75,9 @@ URIs are local paths or bucket URLs: file://, s3://, gs://, azblob://, mem://.`,
 				return err
 			}
 			if f.phase.set() {
-				return runPhase(cmd.Context(), cfg, f.phase, f.json, cmd.OutOrStdout(), cmd.ErrOrStderr())
+				return runPhase(cmd.Context(), cfg, f.phase, f.json, f.gateOut, cmd.OutOrStdout(), cmd.ErrOrStderr())
 			}
-			return runBuild(cmd.Context(), cfg, f.json, cmd.OutOrStdout(), cmd.ErrOrStderr())
+			return runBuild(cmd.Context(), cfg, f.json, f.gateOut, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}
 	fl := cmd.Flags()
@@ -108,6 +108,8 @@ URIs are local paths or bucket URLs: file://, s3://, gs://, azblob://, mem://.`,
 	fl.DurationVar(&f.historyGrace, "history-grace", time.Hour, "keep a replaced build this long after it was replaced, beyond --history-limit, for readers still on it (0: none)")
 	fl.BoolVar(&f.json, "json", false, "print the build manifest as JSON on stdout")
 	fl.StringVar(&f.gate, "gate", "", "publish gate file (YAML, a DatasetBuild's spec.publishGate): compare the build with the published one before publishing; a drifted build is refused (exit 3) under onDrift: Fail")
+	fl.StringVar(&f.gateOut.json, "gate-report", "", "write the publish gate's verdict and drift report as JSON here (path or bucket URL), whether the build is published or refused")
+	fl.StringVar(&f.gateOut.html, "gate-html", "", "write the publish gate's HTML page here (path or bucket URL): what decided each drifted column and, with compare: ChangedFiles, each one's PSI by changed file")
 	fl.BoolVar(&f.checkSplits, "check-splits", true, "read the splits back before publishing: a key in two splits fails the build under --on-failure fail (see 'mldata splits check')")
 	addLimitFlags(fl, &f.limits)
 	addPhaseFlags(fl, &f.phase)
@@ -201,6 +203,8 @@ func (f *buildFlags) config() (pipeline.Config, error) {
 		if spec.PublishGate, err = readGate(f.gate); err != nil {
 			return cfg, err
 		}
+	} else if f.gateOut.json != "" || f.gateOut.html != "" {
+		return cfg, usagef("--gate-report and --gate-html need --gate")
 	}
 	for i, name := range sp.Names {
 		spec.Split.Ratios = append(spec.Split.Ratios, v1alpha1.SplitRatio{Name: v1alpha1.SplitName(name), Ratio: sp.Ratios[i]})
@@ -251,7 +255,7 @@ func parseCompression(s string, kind format.Kind) (format.Compression, error) {
 	return "", usagef("--compression %q: use snappy, gzip, zstd or none", s)
 }
 
-func runBuild(ctx context.Context, cfg pipeline.Config, asJSON bool, stdout, stderr io.Writer) error {
+func runBuild(ctx context.Context, cfg pipeline.Config, asJSON bool, gate gateOutput, stdout, stderr io.Writer) error {
 	stats := &pipeline.Stats{}
 	cfg.Stats = stats
 	// The plan goes to stderr so that --json keeps stdout for the manifest.
@@ -264,11 +268,7 @@ func runBuild(ctx context.Context, cfg pipeline.Config, asJSON bool, stdout, std
 	start := time.Now()
 	res, err := pipeline.Build(ctx, cfg)
 	stop()
-	var ge *pipeline.GateError
-	if errors.As(err, &ge) {
-		return &exitError{code: exitDrift, err: err}
-	}
-	if err != nil {
+	if err := gate.write(ctx, res, err); err != nil {
 		return err
 	}
 	return printBuild(cfg, res, start, asJSON, stdout, stderr)

@@ -188,7 +188,25 @@ func runDrift(ctx context.Context, baseURI, curURI string, f driftFlags, opt dri
 			len(r.NumericDrift)+len(r.CategoricalDrift), len(r.Skipped), len(drifted), r.MaxPSI())
 	}
 	if r.HasDrift && f.failOnDrift {
-		return &exitError{code: exitDrift, err: fmt.Errorf("drift detected in %d column(s): %s", len(drifted), strings.Join(drifted, ", "))}
+		return &exitError{code: exitDrift, err: fmt.Errorf("drift detected in %d column(s) (drift share %.4g): %s", len(drifted), r.DriftShare, strings.Join(decisions(r), ", "))}
 	}
 	return nil
+}
+
+// decisions names each drifted column with what decided it, e.g.
+// "price: wasserstein_normed 7.797 >= 0.1".
+func decisions(r *drift.Report) []string {
+	th := r.Conventions.Thresholds
+	var out []string
+	for _, f := range r.NumericDrift {
+		if f.Value.DriftDetected {
+			out = append(out, f.Key+": "+f.Value.Decision(th).String())
+		}
+	}
+	for _, f := range r.CategoricalDrift {
+		if f.Value.DriftDetected {
+			out = append(out, f.Key+": "+f.Value.Decision(th).String())
+		}
+	}
+	return out
 }

@@ -49,7 +49,9 @@ func TestDriftMethodFlags(t *testing.T) {
 	if r, code, errOut := report("--method", "country=linf:0.7", "--drift-share", "0.6", "--fail-on-drift"); r == nil || code != exitOK || r.HasDrift {
 		t.Errorf("drift share 0.6: exit %d, %s", code, errOut)
 	}
-	if _, code, errOut := report("--method", "country=linf:0.7", "--drift-share", "0.5", "--fail-on-drift"); code != exitDrift || !strings.Contains(errOut, "price") {
+	// The message names what decided each drifted column, and the share.
+	if _, code, errOut := report("--method", "numeric=wasserstein", "--method", "country=linf:0.7", "--drift-share", "0.5", "--fail-on-drift"); code != exitDrift ||
+		!strings.Contains(errOut, "drift detected in 1 column(s) (drift share 0.5): price: wasserstein_normed 7.797 >= 0.1") {
 		t.Errorf("drift share 0.5: exit %d, %s", code, errOut)
 	}
 

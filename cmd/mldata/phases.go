@@ -49,7 +49,7 @@ func parseShard(s string) (i, n int, err error) {
 }
 
 // runPhase runs one phase of a sharded build.
-func runPhase(ctx context.Context, cfg pipeline.Config, f phaseFlags, asJSON bool, stdout, stderr io.Writer) error {
+func runPhase(ctx context.Context, cfg pipeline.Config, f phaseFlags, asJSON bool, gate gateOutput, stdout, stderr io.Writer) error {
 	n := 0
 	for _, on := range []bool{f.planOnly, f.shard != "", f.commit} {
 		if on {
@@ -119,7 +119,7 @@ func runPhase(ctx context.Context, cfg pipeline.Config, f phaseFlags, asJSON boo
 		stop := startProgress(stats, stderr)
 		res, err := pipeline.Commit(ctx, cfg)
 		stop()
-		if err != nil {
+		if err := gate.write(ctx, res, err); err != nil {
 			return err
 		}
 		return printBuild(cfg, res, start, asJSON, stdout, stderr)

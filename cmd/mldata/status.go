@@ -26,6 +26,7 @@ import (
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
 	"github.com/mldata-io/mldata/internal/jobs"
+	"github.com/mldata-io/mldata/internal/worker"
 )
 
 func init() { subcommands = append(subcommands, newStatusCmd) }
@@ -267,6 +268,7 @@ func statusViewOf(obj client.Object, now time.Time) *statusView {
 			add("build", st.BuildID)
 			add("manifest", st.ManifestURI)
 		}
+		add("gate", st.GateReportURI)
 		if st.BuildID != "" {
 			var rows []string
 			for _, r := range st.Rows {
@@ -299,7 +301,7 @@ func statusViewOf(obj client.Object, now time.Time) *statusView {
 			add("last run", driftVerdict(r.Succeeded, r.DriftDetected, r.MaxPSI, r.DriftedColumnCount))
 			var cols []string
 			for _, c := range r.DriftedColumns {
-				cols = append(cols, fmt.Sprintf("%s (PSI %.3f)", c.Name, c.PSI))
+				cols = append(cols, worker.DriftedColumnText(c))
 			}
 			add("drifted", strings.Join(cols, ", "))
 			add("report", r.ReportURI)

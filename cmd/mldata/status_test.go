@@ -238,7 +238,8 @@ func TestStatusCommand(t *testing.T) {
 				Message: "2 of 8 columns drifted:\n tenure_months, monthly_fee", LastTransitionTime: t2}},
 			LastRun: &v1alpha1.DriftRun{JobName: "churn-drift-29400000", ScheduledTime: &t1, CompletionTime: &t2, Succeeded: true, DriftDetected: true,
 				MaxPSI: &psi, DriftedColumnCount: 2, ReportURI: "file:///data/reports/runs/29400000/drift.json",
-				DriftedColumns: []v1alpha1.DriftedColumn{{Name: "tenure_months", PSI: 0.31, Severity: v1alpha1.SeverityHigh}}},
+				DriftedColumns: []v1alpha1.DriftedColumn{{Name: "tenure_months", PSI: 0.31, Severity: v1alpha1.SeverityHigh,
+					Method: "wasserstein", Metric: "wasserstein_normed", Value: ptr.To(0.42), Threshold: ptr.To(0.1)}}},
 			RecentRuns: []v1alpha1.DriftRunSummary{
 				{JobName: "churn-drift-29400000", ScheduledTime: &t1, CompletionTime: &t2, Succeeded: true, DriftDetected: true, MaxPSI: &psi, DriftedColumnCount: 2, ReportURI: "file:///data/reports/runs/29400000/drift.json"},
 				{JobName: "churn-drift-29399940", ScheduledTime: &t1, Succeeded: false},
@@ -255,7 +256,7 @@ func TestStatusCommand(t *testing.T) {
 		for _, w := range []string{
 			"\n  DriftDetected  True    DriftDetected  59m  2 of 8 columns drifted: tenure_months, monthly_fee\n",
 			"\n  last run: drift in 2 column(s), max PSI 0.310\n",
-			"\n  drifted:  tenure_months (PSI 0.310)\n",
+			"\n  drifted:  tenure_months: wasserstein_normed 0.42 >= 0.1\n",
 			"\nRecent runs (newest first):\n",
 			"  2026-11-27T11:00:00Z  2026-11-27T11:01:00Z  drift in 2 column(s), max PSI 0.310  churn-drift-29400000  file:///data/reports/runs/29400000/drift.json\n",
 			"  2026-11-27T11:00:00Z  -                     failed                               churn-drift-29399940  -\n",
@@ -384,5 +385,19 @@ func TestStatusViewProfile(t *testing.T) {
 	}
 	if got := statusViewOf(&v1alpha1.DatasetProfile{ObjectMeta: metav1.ObjectMeta{Namespace: "ml", Name: "new"}}, now).render(); !strings.Contains(got, "none yet: the controller has not reconciled it") || strings.Contains(got, "Worker log") {
 		t.Errorf("a new profile:\n%s", got)
+	}
+}
+
+func TestStatusViewBuildGate(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	b := &v1alpha1.DatasetBuild{
+		ObjectMeta: metav1.ObjectMeta{Namespace: "ml", Name: "churn", Generation: 1},
+		Spec:       v1alpha1.DatasetBuildSpec{Output: v1alpha1.OutputSpec{URI: "s3://ml/churn/"}},
+		Status: v1alpha1.DatasetBuildStatus{ObservedGeneration: 1, BuildID: "b2", ManifestURI: "s3://ml/churn/builds/b2/manifest.json",
+			GateReportURI: "s3://ml/churn/builds/b2/gate.html"},
+	}
+	got := statusViewOf(b, now).render()
+	if !strings.Contains(got, "\n  manifest: s3://ml/churn/builds/b2/manifest.json\n  gate:     s3://ml/churn/builds/b2/gate.html\n") {
+		t.Errorf("status view lacks the gate report:\n%s", got)
 	}
 }

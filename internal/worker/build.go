@@ -1,7 +1,9 @@
 package worker
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -13,6 +15,7 @@ import (
 	"github.com/mldata-io/mldata/pkg/format"
 	"github.com/mldata-io/mldata/pkg/manifest"
 	"github.com/mldata-io/mldata/pkg/pipeline"
+	"github.com/mldata-io/mldata/pkg/report"
 	"github.com/mldata-io/mldata/pkg/schema"
 	"github.com/mldata-io/mldata/pkg/split"
 	"github.com/mldata-io/mldata/pkg/storage"
@@ -173,7 +176,16 @@ func splitSpec(s *v1alpha1.SplitSpec) (split.Spec, error) {
 type BuildResult struct {
 	Result      *pipeline.Result
 	ManifestURI string
+	// GateReportURI and GateHTMLURI are the publish gate's reports (""
+	// without a gate, or when writing them failed: see the warnings).
+	GateReportURI, GateHTMLURI string
 }
+
+// Names of a publish gate's reports, beside the candidate's manifest.
+const (
+	GateJSON = "gate.json"
+	GateHTML = "gate.html"
+)
 
 // RunBuild runs the build the spec describes and publishes it.
 func RunBuild(ctx context.Context, spec *v1alpha1.DatasetBuildSpec, opt Options) (*BuildResult, error) {
@@ -186,10 +198,71 @@ func RunBuild(ctx context.Context, spec *v1alpha1.DatasetBuildSpec, opt Options)
 		return nil, &Failure{Reason: v1alpha1.ReasonInvalidSpec, Err: err}
 	}
 	res, err := pipeline.Build(ctx, cfg)
+	return finishBuild(ctx, spec, cfg, res, err)
+}
+
+// finishBuild turns a build's or a sharded build's commit's outcome into
+// the run's: the gate's reports written, a failure given its reason.
+func finishBuild(ctx context.Context, spec *v1alpha1.DatasetBuildSpec, cfg pipeline.Config, res *pipeline.Result, err error) (*BuildResult, error) {
+	jsonURI, htmlURI, gerr := writeGateReports(ctx, cfg.Output, res, err)
 	if err != nil {
-		return nil, buildFailure(spec, err)
+		if gerr != nil {
+			err = fmt.Errorf("%w (%v)", err, gerr)
+		}
+		err = buildFailure(spec, err)
+		var f *Failure
+		if errors.As(err, &f) {
+			f.HTMLReportURI = htmlURI
+		}
+		return nil, err
 	}
-	return buildResult(ctx, cfg, res)
+	if gerr != nil {
+		res.Warnings = append(res.Warnings, gerr.Error())
+	}
+	br, err := buildResult(ctx, cfg, res)
+	if err != nil {
+		return nil, err
+	}
+	br.GateReportURI, br.GateHTMLURI = jsonURI, htmlURI
+	return br, nil
+}
+
+// writeGateReports writes a finished build's publish gate verdict with its
+// drift report (gate.json) and the gate's page (gate.html) beside the
+// candidate's manifest, builds/<id>/, for a published build and a refused
+// one alike: a refused build's folder then holds its reports only, and
+// pruning removes it as it does any unpublished build's.
+func writeGateReports(ctx context.Context, output string, res *pipeline.Result, buildErr error) (jsonURI, htmlURI string, err error) {
+	rep, id := pipeline.GateOutcome(res, buildErr)
+	if rep == nil {
+		return "", "", nil
+	}
+	loc, err := storage.OpenOutput(ctx, output)
+	if err != nil {
+		return "", "", fmt.Errorf("publish gate report: %w", err)
+	}
+	defer loc.Close()
+	data, err := json.MarshalIndent(rep, "", "  ")
+	if err != nil {
+		return "", "", fmt.Errorf("publish gate report: %w", err)
+	}
+	var page bytes.Buffer
+	if err := report.Gate(&page, rep.PublishGate, rep.Drift); err != nil {
+		return "", "", err
+	}
+	dir := manifest.BuildDir(id)
+	for _, f := range []struct {
+		name string
+		data []byte
+		uri  *string
+	}{{GateJSON, append(data, '\n'), &jsonURI}, {GateHTML, page.Bytes(), &htmlURI}} {
+		key := dir + "/" + f.name
+		if err := loc.WriteFile(ctx, key, f.data); err != nil {
+			return "", "", fmt.Errorf("writing the publish gate's report %s: %w", loc.URIOf(key), err)
+		}
+		*f.uri = loc.URIOf(key)
+	}
+	return jsonURI, htmlURI, nil
 }
 
 // buildFailure gives a failed build's error its condition reason.
@@ -229,6 +302,8 @@ func (b *BuildResult) Summary() *Summary {
 		SourceCount: int64(len(m.Source.Files)), SourceDigest: m.Source.Digest,
 		SchemaVersion: int32(m.Schema.Version), SchemaFingerprint: m.Schema.Fingerprint,
 		ValidationFailed: int32(len(validate.Failed(m.Validation.Results))),
+		ReportURI:        b.GateReportURI,
+		HTMLReportURI:    b.GateHTMLURI,
 		Warnings:         boundWarnings(b.Result.Warnings, maxWarning),
 	}
 	for _, sp := range m.Splits {
@@ -262,8 +337,12 @@ func ApplyBuild(st *v1alpha1.DatasetBuildStatus, gen int64, s *Summary, m *manif
 	st.ObservedGeneration = gen
 	set(v1alpha1.ConditionReconciling, false, v1alpha1.ReasonSucceeded, "no build is running")
 	if !s.OK {
-		set(v1alpha1.ConditionReady, false, s.Reason, s.Message)
-		set(v1alpha1.ConditionStalled, true, s.Reason, s.Message)
+		msg := s.Message
+		if s.HTMLReportURI != "" {
+			msg += "; the gate's report: " + s.HTMLReportURI
+		}
+		set(v1alpha1.ConditionReady, false, s.Reason, msg)
+		set(v1alpha1.ConditionStalled, true, s.Reason, msg)
 		switch s.Reason {
 		case v1alpha1.ReasonValidationFailed:
 			set(v1alpha1.ConditionValidated, false, s.Reason, s.Message)
@@ -299,6 +378,9 @@ func ApplyBuild(st *v1alpha1.DatasetBuildStatus, gen int64, s *Summary, m *manif
 	}
 	st.LastCheckTime = &t
 	st.BuildID, st.ManifestURI = s.BuildID, s.ManifestURI
+	if !s.UpToDate {
+		st.GateReportURI = s.HTMLReportURI
+	}
 	st.Rows, st.TotalRows = s.Rows, 0
 	for _, r := range s.Rows {
 		st.TotalRows += r.Rows

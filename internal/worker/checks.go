@@ -78,7 +78,7 @@ func GateConfig(g *v1alpha1.PublishGateSpec) (*pipeline.Gate, error) {
 	if g == nil {
 		return nil, nil
 	}
-	opt, err := DriftOptions(&v1alpha1.DriftCheckSpec{Columns: g.Columns, Metrics: g.Metrics})
+	opt, err := DriftOptions(&v1alpha1.DriftCheckSpec{Columns: g.Columns, Metrics: g.Metrics, MaxMemory: g.MaxMemory})
 	if err != nil {
 		return nil, fmt.Errorf("publishGate.%w", err)
 	}
@@ -115,5 +115,5 @@ func gateNote(g *manifest.PublishGate) string {
 	if g == nil || g.Passed {
 		return ""
 	}
-	return fmt.Sprintf("; publish gate: drifted from %s in %s (published anyway: onDrift Warn)", g.Against, pipeline.GateColumns(g))
+	return fmt.Sprintf("; publish gate: drifted from %s in %s%s (published anyway: onDrift Warn)", g.Against, pipeline.GateColumns(g), pipeline.MovedMost(g))
 }

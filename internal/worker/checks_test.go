@@ -1,15 +1,20 @@
 package worker
 
 import (
+	"encoding/json"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	apimeta "k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/utils/ptr"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
+	"github.com/mldata-io/mldata/pkg/pipeline"
 )
 
 // leakyCSV has users under several segments: a split keyed by user and
@@ -124,12 +129,29 @@ func TestDriftGateFailedStatus(t *testing.T) {
 	ApplyBuild(&st, 2, terminated(FailureSummary(KindDatasetBuild, err)), nil, fixedNow)
 	c := apimeta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady)
 	if c == nil || c.Status != metav1.ConditionFalse || c.Reason != v1alpha1.ReasonDriftGateFailed ||
-		!strings.Contains(c.Message, "in 1 column(s): fee (PSI") || !strings.Contains(c.Message, "build "+first+" stays the published one") {
+		!strings.Contains(c.Message, "in 1 column(s): fee: psi ") || !strings.Contains(c.Message, "build "+first+" stays the published one") {
 		t.Fatalf("Ready %+v", c)
 	}
 	// The last good build stays in status.
 	if st.BuildID != first || st.TotalRows != 500 {
 		t.Errorf("status build %s rows %d, want %s with 500", st.BuildID, st.TotalRows, first)
+	}
+	// The refused build's gate reports are beside where its manifest
+	// would be, and Ready names the page.
+	_, uri, ok := strings.Cut(c.Message, "; the gate's report: ")
+	if !ok || !strings.HasSuffix(uri, "/"+GateHTML) {
+		t.Fatalf("Ready %q names no gate report", c.Message)
+	}
+	page := readLocal(t, uri)
+	if !strings.Contains(page, "refused: drifted") || !strings.Contains(page, "Columns by severity") {
+		t.Errorf("refused build's gate page lacks its verdict or drift report")
+	}
+	var rep pipeline.GateReport
+	if err := json.Unmarshal([]byte(readLocal(t, strings.TrimSuffix(uri, GateHTML)+GateJSON)), &rep); err != nil {
+		t.Fatal(err)
+	}
+	if rep.PublishGate == nil || rep.PublishGate.Passed || len(rep.PublishGate.Drifted) != 1 || rep.Drift == nil || !rep.Drift.HasDrift {
+		t.Errorf("refused build's gate.json %+v", rep)
 	}
 
 	// Under Warn the build is published and Ready says what drifted.
@@ -141,9 +163,12 @@ func TestDriftGateFailedStatus(t *testing.T) {
 	}
 	ApplyBuild(&st, 3, terminated(res.Summary), res.Build.Result.Manifest, fixedNow)
 	c = apimeta.FindStatusCondition(st.Conditions, v1alpha1.ConditionReady)
-	if c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "publish gate: drifted from published build "+first+" in fee (PSI") ||
+	if c.Status != metav1.ConditionTrue || !strings.Contains(c.Message, "publish gate: drifted from published build "+first+" in fee: psi ") ||
 		!strings.Contains(c.Message, "published anyway") || st.BuildID == first || st.TotalRows != 1000 {
 		t.Errorf("Ready %+v, build %s rows %d", c, st.BuildID, st.TotalRows)
+	}
+	if !strings.HasSuffix(st.GateReportURI, st.BuildID+"/"+GateHTML) || !strings.Contains(readLocal(t, st.GateReportURI), "drifted; published anyway (onDrift Warn)") {
+		t.Errorf("status.gateReportURI %q", st.GateReportURI)
 	}
 
 	// A spec whose gate cannot work is InvalidSpec.
@@ -151,5 +176,98 @@ func TestDriftGateFailedStatus(t *testing.T) {
 	bad.PublishGate.OnDrift = "Maybe"
 	if _, err := RunBuild(ctx, bad, Options{}); ReasonOf(err) != v1alpha1.ReasonInvalidSpec {
 		t.Errorf("bad onDrift: %v", err)
+	}
+}
+
+// publishGate.maxMemory bounds the gate's comparison as a DriftCheck's
+// spec.maxMemory does: past it the columns are sketched and the gate's
+// drift report states the bounds.
+func TestGateMaxMemory(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("id,fee\n")
+	for id := range 2000 {
+		fmt.Fprintf(&b, "%d,%d\n", id, 10+id%50)
+	}
+	writeFile(t, dir, "src/jan.csv", b.String())
+	q := resource.MustParse("1Ki") // 128 values
+	spec := &v1alpha1.DatasetBuildSpec{
+		Source: v1alpha1.SourceSpec{URI: v1alpha1.BucketURI(filepath.Join(dir, "src"))},
+		Output: v1alpha1.OutputSpec{URI: v1alpha1.BucketURI(filepath.Join(dir, "out"))},
+		Split:  &v1alpha1.SplitSpec{Ratios: []v1alpha1.SplitRatio{{Name: "train", Ratio: 0.8}, {Name: "test", Ratio: 0.2}}, Key: "id"},
+		PublishGate: &v1alpha1.PublishGateSpec{Columns: &v1alpha1.ColumnSelector{Include: []string{"fee"}}, MaxMemory: &q,
+			OnDrift: v1alpha1.OnDriftWarn},
+	}
+	g, err := GateConfig(spec.PublishGate)
+	if err != nil || g.Drift.MaxMemory != 1024 {
+		t.Fatalf("gate config %+v, %v: want MaxMemory 1024", g, err)
+	}
+	if _, err := Run(ctx, &Task{Kind: KindDatasetBuild, Build: spec}, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	full := spec.DeepCopy()
+	full.Incremental = ptr.To(false)
+	res, err := Run(ctx, &Task{Kind: KindDatasetBuild, Build: full}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Build.Result.GateReport
+	if r == nil {
+		t.Fatal("no gate report")
+	}
+	fee, ok := r.NumericDrift.Get("fee")
+	if !ok || fee.Approximate == nil || fee.Approximate.KSStatistic[1] <= 0 {
+		t.Errorf("fee under a 1 KiB bound: %+v, want sketched with KS bounds", fee)
+	}
+}
+
+// readLocal reads a file named by a local path or file:// URI.
+func readLocal(t *testing.T, uri string) string {
+	t.Helper()
+	data, err := os.ReadFile(strings.TrimPrefix(uri, "file://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// A sharded build's commit goes through the gate and writes its reports
+// as a one-process build does.
+func TestShardedBuildGateReports(t *testing.T) {
+	dir := t.TempDir()
+	rows := func(lo, hi, base int) string {
+		var b strings.Builder
+		b.WriteString("id,fee\n")
+		for id := lo; id < hi; id++ {
+			fmt.Fprintf(&b, "%d,%d\n", id, base+id%50)
+		}
+		return b.String()
+	}
+	writeFile(t, dir, "src/jan.csv", rows(0, 500, 10))
+	build := &v1alpha1.DatasetBuild{}
+	build.Name = "gated"
+	build.Spec = v1alpha1.DatasetBuildSpec{
+		Source:      v1alpha1.SourceSpec{URI: v1alpha1.BucketURI(filepath.Join(dir, "src"))},
+		Output:      v1alpha1.OutputSpec{URI: v1alpha1.BucketURI(filepath.Join(dir, "out"))},
+		Split:       &v1alpha1.SplitSpec{Ratios: []v1alpha1.SplitRatio{{Name: "train", Ratio: 0.8}, {Name: "test", Ratio: 0.2}}, Key: "id"},
+		Parallelism: &v1alpha1.ParallelismSpec{Shards: ptr.To[int32](2)},
+		PublishGate: &v1alpha1.PublishGateSpec{Columns: &v1alpha1.ColumnSelector{Exclude: []string{"id"}}},
+	}
+	if ran := RunLocal(ctx, []Resource{{Build: build}}, Options{}); ran[0].Err != nil {
+		t.Fatal(ran[0].Err)
+	}
+	first := build.Status.BuildID
+	if !strings.HasSuffix(first, "-s2") {
+		t.Fatalf("build %s was not sharded", first)
+	}
+	writeFile(t, dir, "src/feb.csv", rows(500, 1000, 200))
+	ran := RunLocal(ctx, []Resource{{Build: build}}, Options{})
+	if ReasonOf(ran[0].Err) != v1alpha1.ReasonDriftGateFailed {
+		t.Fatalf("drifted sharded build: %v", ran[0].Err)
+	}
+	c := apimeta.FindStatusCondition(build.Status.Conditions, v1alpha1.ConditionReady)
+	_, uri, ok := strings.Cut(c.Message, "; the gate's report: ")
+	if !ok || !strings.Contains(readLocal(t, uri), "refused: drifted") || build.Status.BuildID != first {
+		t.Errorf("Ready %q, build %s (want %s)", c.Message, build.Status.BuildID, first)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"math"
 	"sort"
 	"time"
 
@@ -93,14 +94,23 @@ func RunDrift(ctx context.Context, t *Task, opt Options) (*DriftResult, error) {
 // columns drifted in all.
 func DriftedColumns(r *drift.Report) ([]v1alpha1.DriftedColumn, int) {
 	var cols []v1alpha1.DriftedColumn
+	th := r.Conventions.Thresholds
+	col := func(name string, categorical bool, psi float64, severity string, d drift.Decision) v1alpha1.DriftedColumn {
+		c := v1alpha1.DriftedColumn{Name: name, Categorical: categorical, PSI: psi, Severity: v1alpha1.Severity(severity),
+			Method: string(d.Method), Metric: d.Metric, Threshold: &d.Threshold}
+		if !math.IsNaN(d.Value) {
+			c.Value = &d.Value
+		}
+		return c
+	}
 	for _, f := range r.NumericDrift {
 		if f.Value != nil && f.Value.DriftDetected {
-			cols = append(cols, v1alpha1.DriftedColumn{Name: f.Key, PSI: f.Value.PSI, Severity: v1alpha1.Severity(f.Value.Severity)})
+			cols = append(cols, col(f.Key, false, f.Value.PSI, f.Value.Severity, f.Value.Decision(th)))
 		}
 	}
 	for _, f := range r.CategoricalDrift {
 		if f.Value != nil && f.Value.DriftDetected {
-			cols = append(cols, v1alpha1.DriftedColumn{Name: f.Key, Categorical: true, PSI: f.Value.PSI, Severity: v1alpha1.Severity(f.Value.Severity)})
+			cols = append(cols, col(f.Key, true, f.Value.PSI, f.Value.Severity, f.Value.Decision(th)))
 		}
 	}
 	sort.SliceStable(cols, func(i, j int) bool {
@@ -164,6 +174,16 @@ func (d *DriftResult) Summary() *Summary {
 	return s
 }
 
+// DriftedColumnText names a drifted column and what decided it, e.g.
+// "amount: wasserstein_normed 0.3102 >= 0.1"; a column recorded without
+// its method, by its PSI.
+func DriftedColumnText(c v1alpha1.DriftedColumn) string {
+	if c.Metric == "" || c.Value == nil || c.Threshold == nil {
+		return fmt.Sprintf("%s: psi %.4g", c.Name, c.PSI)
+	}
+	return c.Name + ": " + drift.RecordedDecision(c.Method, c.Metric, *c.Value, *c.Threshold).String()
+}
+
 // DriftRun converts a summary into status.lastRun.
 // The lists are cut to the API's bounds whatever the summary holds (the
 // worker never writes longer ones; a summary is still input to the
@@ -212,7 +232,7 @@ func ApplyDrift(st *v1alpha1.DriftCheckStatus, gen int64, s *Summary, jobName st
 			if i > 0 {
 				names += ", "
 			}
-			names += c.Name
+			names += DriftedColumnText(c)
 		}
 		set(v1alpha1.ConditionDriftDetected, true, v1alpha1.ReasonDriftFound, s.Message+": "+names)
 	} else {

@@ -171,22 +171,38 @@ func TestSchemaChangesBounded(t *testing.T) {
 }
 
 func TestDriftedColumns(t *testing.T) {
-	r := &drift.Report{}
+	f := func(x float64) *float64 { return &x }
+	r := &drift.Report{Conventions: drift.Conventions{Thresholds: drift.Thresholds{PSI: 0.1}}}
 	for i, v := range []float64{0.3, 0.05, 0.9} {
 		r.NumericDrift = append(r.NumericDrift, profile.Field[*drift.NumericDrift]{Key: fmt.Sprintf("n%d", i),
-			Value: &drift.NumericDrift{PSI: v, DriftDetected: v >= 0.1, Severity: "high"}})
+			Value: &drift.NumericDrift{PSI: v, DriftDetected: v >= 0.1, Severity: "high", Method: drift.MethodPSI, Threshold: f(0.1)}})
 	}
+	// n3's method is Wasserstein: it drifted with a low PSI.
+	r.NumericDrift = append(r.NumericDrift, profile.Field[*drift.NumericDrift]{Key: "n3",
+		Value: &drift.NumericDrift{PSI: 0.01, WassersteinNormed: f(0.31), DriftDetected: true, Severity: "low", Method: drift.MethodWasserstein, Threshold: f(0.1)}})
 	r.NumericDrift = append(r.NumericDrift, profile.Field[*drift.NumericDrift]{Key: "empty"})
 	r.CategoricalDrift = append(r.CategoricalDrift,
-		profile.Field[*drift.CategoricalDrift]{Key: "c", Value: &drift.CategoricalDrift{PSI: 0.3, DriftDetected: true, Severity: "high"}})
+		profile.Field[*drift.CategoricalDrift]{Key: "c", Value: &drift.CategoricalDrift{PSI: 0.3, Chi2PValue: 0.001, DriftDetected: true, Severity: "high", Method: drift.MethodChiSquare, Threshold: f(0.01)}})
 	cols, n := DriftedColumns(r)
 	want := []v1alpha1.DriftedColumn{
-		{Name: "n2", PSI: 0.9, Severity: "high"},
-		{Name: "c", Categorical: true, PSI: 0.3, Severity: "high"}, // ties by name
-		{Name: "n0", PSI: 0.3, Severity: "high"},
+		{Name: "n2", PSI: 0.9, Severity: "high", Method: "psi", Metric: "psi", Value: f(0.9), Threshold: f(0.1)},
+		{Name: "c", Categorical: true, PSI: 0.3, Severity: "high", Method: "chisquare", Metric: "chi2_pvalue", Value: f(0.001), Threshold: f(0.01)}, // ties by name
+		{Name: "n0", PSI: 0.3, Severity: "high", Method: "psi", Metric: "psi", Value: f(0.3), Threshold: f(0.1)},
+		{Name: "n3", PSI: 0.01, Severity: "low", Method: "wasserstein", Metric: "wasserstein_normed", Value: f(0.31), Threshold: f(0.1)},
 	}
-	if d := cmp.Diff(want, cols); d != "" || n != 3 {
+	if d := cmp.Diff(want, cols); d != "" || n != 4 {
 		t.Errorf("n = %d, (-want +got):\n%s", n, d)
+	}
+	texts := make([]string, len(cols))
+	for i, c := range cols {
+		texts[i] = DriftedColumnText(c)
+	}
+	if got, want := strings.Join(texts, ", "), "n2: psi 0.9 >= 0.1, c: chi2_pvalue 0.001 < 0.01, n0: psi 0.3 >= 0.1, n3: wasserstein_normed 0.31 >= 0.1"; got != want {
+		t.Errorf("texts %q\nwant  %q", got, want)
+	}
+	// A status written before columns kept their method.
+	if got := DriftedColumnText(v1alpha1.DriftedColumn{Name: "x", PSI: 0.25}); got != "x: psi 0.25" {
+		t.Errorf("old column: %q", got)
 	}
 
 	r = &drift.Report{}

@@ -77,10 +77,7 @@ func RunBuildPhase(ctx context.Context, t *Task, opt Options) (*Result, error) {
 			Message: fmt.Sprintf("shard %d/%d of build %s: %d unit(s) of %d file(s), %d rows", t.Shard, t.Shards, r.BuildID, len(r.Units), len(r.Files), rows)}}, nil
 	case PhaseCommit:
 		res, err := pipeline.Commit(ctx, cfg)
-		if err != nil {
-			return nil, buildFailure(t.Build, err)
-		}
-		b, err := buildResult(ctx, cfg, res)
+		b, err := finishBuild(ctx, t.Build, cfg, res, err)
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"unicode/utf8"
@@ -53,7 +54,8 @@ type Summary struct {
 	SplitsDissimilar int32  `json:"splitsDissimilar,omitempty"`
 	SplitsMessage    string `json:"splitsMessage,omitempty"`
 
-	// DatasetProfile and DriftCheck.
+	// DatasetProfile and DriftCheck; a DatasetBuild's publish gate
+	// reports.
 	ReportURI     string `json:"reportURI,omitempty"`
 	HTMLReportURI string `json:"htmlReportURI,omitempty"`
 	SourceBuildID string `json:"sourceBuildID,omitempty"`
@@ -79,7 +81,12 @@ type Summary struct {
 
 // FailureSummary is the summary of a run that failed with err.
 func FailureSummary(kind string, err error) *Summary {
-	return &Summary{Kind: kind, Reason: ReasonOf(err), Message: err.Error(), Permanent: Permanent(err)}
+	s := &Summary{Kind: kind, Reason: ReasonOf(err), Message: err.Error(), Permanent: Permanent(err)}
+	var f *Failure
+	if errors.As(err, &f) {
+		s.HTMLReportURI = f.HTMLReportURI
+	}
+	return s
 }
 
 // maxMessage bounds a summary's message so that the JSON around it fits;

@@ -141,6 +141,9 @@ type Result struct {
 type Failure struct {
 	Reason string
 	Err    error
+	// HTMLReportURI is a report the failed run still wrote: a refused
+	// build's publish gate page.
+	HTMLReportURI string
 }
 
 func (f *Failure) Error() string { return f.Err.Error() }

@@ -2,6 +2,7 @@ package drift
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -347,4 +348,133 @@ func (e *OptionError) Error() string { return e.msg }
 
 func optionErr(format string, args ...any) error {
 	return &OptionError{msg: fmt.Sprintf(format, args...)}
+}
+
+// Decision is the comparison behind a column's drift_detected: the metric
+// (a field of the column's result) its method compares, the metric's value
+// and the threshold. For MethodThresholds it is the first of psi,
+// ks_pvalue, js_distance and chi2_pvalue that crossed its threshold (psi
+// when none did).
+type Decision struct {
+	Method Method `json:"method"`
+	// Metric is the result field compared: psi, ks_pvalue, js_distance,
+	// wasserstein_normed, linf_distance, hellinger_distance or chi2_pvalue.
+	Metric string `json:"metric"`
+	// Value is NaN when the metric could not be computed (see
+	// unavailable), which never drifts.
+	Value     float64 `json:"value"`
+	Threshold float64 `json:"threshold"`
+	// PValue is true for p-values, which drift below the threshold; other
+	// metrics drift at or above it.
+	PValue bool `json:"pvalue,omitempty"`
+}
+
+// Crossed reports whether the value crossed the threshold.
+func (d Decision) Crossed() bool {
+	if math.IsNaN(d.Value) {
+		return false
+	}
+	if d.PValue {
+		return d.Value < d.Threshold
+	}
+	return d.Value >= d.Threshold
+}
+
+// String states the comparison, e.g. "wasserstein_normed 0.3102 >= 0.1"
+// or "ks_pvalue 0.0012 < 0.05" (the operator is the one that holds).
+func (d Decision) String() string {
+	if math.IsNaN(d.Value) {
+		return fmt.Sprintf("%s unavailable (threshold %.4g)", d.Metric, d.Threshold)
+	}
+	op := ">="
+	switch {
+	case d.PValue && !d.Crossed():
+		op = ">="
+	case d.PValue:
+		op = "<"
+	case !d.Crossed():
+		op = "<"
+	}
+	return fmt.Sprintf("%s %.4g %s %.4g", d.Metric, d.Value, op, d.Threshold)
+}
+
+// metricOf names the result field each method compares.
+var metricOf = map[Method]string{
+	MethodPSI:         "psi",
+	MethodKS:          "ks_pvalue",
+	MethodJS:          "js_distance",
+	MethodWasserstein: "wasserstein_normed",
+	MethodLInf:        "linf_distance",
+	MethodHellinger:   "hellinger_distance",
+	MethodChiSquare:   "chi2_pvalue",
+}
+
+func orNaN(p *float64) float64 {
+	if p == nil {
+		return math.NaN()
+	}
+	return *p
+}
+
+// decision builds the Decision of method m from the values of the metrics
+// by name; for MethodThresholds it tries the default rule's metrics in
+// order with the thresholds t.
+func decision(m Method, threshold *float64, values map[string]float64, t Thresholds) Decision {
+	if m == "" { // a result built by hand: the default rule
+		m, threshold = MethodPSI, &t.PSI
+	}
+	if m != MethodThresholds {
+		name := metricOf[m]
+		d := Decision{Method: m, Metric: name, Value: math.NaN(), PValue: methods[m].pvalue}
+		if v, ok := values[name]; ok {
+			d.Value = v
+		}
+		if threshold != nil {
+			d.Threshold = *threshold
+		}
+		return d
+	}
+	first := Decision{Method: m, Metric: "psi", Value: values["psi"], Threshold: t.PSI}
+	if first.Crossed() {
+		return first
+	}
+	for _, o := range []struct {
+		name   string
+		th     *float64
+		pvalue bool
+	}{{"ks_pvalue", t.KSPValue, true}, {"js_distance", t.JS, false}, {"chi2_pvalue", t.Chi2PValue, true}} {
+		v, ok := values[o.name]
+		if o.th == nil || !ok {
+			continue
+		}
+		if d := (Decision{Method: m, Metric: o.name, Value: v, Threshold: *o.th, PValue: o.pvalue}); d.Crossed() {
+			return d
+		}
+	}
+	return first
+}
+
+// Decision returns the comparison behind the column's drift_detected, with
+// the report's thresholds t (its conventions.thresholds).
+func (r *NumericDrift) Decision(t Thresholds) Decision {
+	return decision(r.Method, r.Threshold, map[string]float64{
+		"psi": r.PSI, "ks_pvalue": orNaN(r.KSPValue), "js_distance": r.JSDistance,
+		"wasserstein_normed": orNaN(r.WassersteinNormed), "hellinger_distance": r.HellingerDistance,
+	}, t)
+}
+
+// Decision returns the comparison behind the column's drift_detected, with
+// the report's thresholds t (its conventions.thresholds).
+func (r *CategoricalDrift) Decision(t Thresholds) Decision {
+	return decision(r.Method, r.Threshold, map[string]float64{
+		"psi": r.PSI, "js_distance": r.JSDistance, "chi2_pvalue": r.Chi2PValue,
+		"linf_distance": r.LInfDistance, "hellinger_distance": r.HellingerDistance,
+	}, t)
+}
+
+// RecordedDecision rebuilds a Decision kept as its fields (in a manifest
+// or a status); whether it is a p-value follows from the metric.
+func RecordedDecision(method, metric string, value, threshold float64) Decision {
+	return Decision{Method: Method(method), Metric: metric, Value: value, Threshold: threshold,
+		PValue: metric == "ks_pvalue" || metric == "chi2_pvalue"}
 }

@@ -212,3 +212,68 @@ func TestMethodsAgainstProfile(t *testing.T) {
 		}
 	}
 }
+
+// TestDecision: a column's decision names the metric its method compares,
+// its value and threshold, and agrees with drift_detected.
+func TestDecision(t *testing.T) {
+	f := func(x float64) *float64 { return &x }
+	ks, js, chi := 0.05, 0.2, 0.01
+	th := drift.Thresholds{PSI: 0.1, KSPValue: &ks, JS: &js, Chi2PValue: &chi}
+	cases := []struct {
+		name  string
+		got   drift.Decision
+		want  string
+		drift bool
+	}{
+		{"wasserstein decides though PSI is low",
+			(&drift.NumericDrift{PSI: 0.01, WassersteinNormed: f(0.31), Method: drift.MethodWasserstein, Threshold: f(0.1)}).Decision(th),
+			"wasserstein_normed 0.31 >= 0.1", true},
+		{"KS p-value below", (&drift.NumericDrift{PSI: 0.5, KSPValue: f(0.001), Method: drift.MethodKS, Threshold: f(0.05)}).Decision(th),
+			"ks_pvalue 0.001 < 0.05", true},
+		{"KS p-value above", (&drift.NumericDrift{KSPValue: f(0.2), Method: drift.MethodKS, Threshold: f(0.05)}).Decision(th),
+			"ks_pvalue 0.2 >= 0.05", false},
+		{"KS p-value unavailable", (&drift.NumericDrift{Method: drift.MethodKS, Threshold: f(0.05)}).Decision(th),
+			"ks_pvalue unavailable (threshold 0.05)", false},
+		{"linf", (&drift.CategoricalDrift{LInfDistance: 0.25, Method: drift.MethodLInf, Threshold: f(0.1)}).Decision(th),
+			"linf_distance 0.25 >= 0.1", true},
+		{"chi-square", (&drift.CategoricalDrift{Chi2PValue: 0.5, Method: drift.MethodChiSquare, Threshold: f(0.05)}).Decision(th),
+			"chi2_pvalue 0.5 >= 0.05", false},
+		{"default rule, PSI", (&drift.NumericDrift{PSI: 0.12, Method: drift.MethodPSI, Threshold: f(0.1)}).Decision(th),
+			"psi 0.12 >= 0.1", true},
+		// The default rule with optional thresholds: the first crossed.
+		{"thresholds, JS crossed", (&drift.NumericDrift{PSI: 0.05, KSPValue: f(0.5), JSDistance: 0.3, Method: drift.MethodThresholds}).Decision(th),
+			"js_distance 0.3 >= 0.2", true},
+		{"thresholds, chi-square crossed", (&drift.CategoricalDrift{PSI: 0.05, Chi2PValue: 0.001, Method: drift.MethodThresholds}).Decision(th),
+			"chi2_pvalue 0.001 < 0.01", true},
+		{"thresholds, none crossed", (&drift.CategoricalDrift{PSI: 0.05, Chi2PValue: 0.5, Method: drift.MethodThresholds}).Decision(th),
+			"psi 0.05 < 0.1", false},
+	}
+	for _, c := range cases {
+		if s := c.got.String(); s != c.want {
+			t.Errorf("%s: %q, want %q", c.name, s, c.want)
+		}
+		if c.got.Crossed() != c.drift {
+			t.Errorf("%s: crossed %v, want %v", c.name, c.got.Crossed(), c.drift)
+		}
+	}
+
+	// On a real comparison the decision agrees with drift_detected.
+	b, cur := pair(t)
+	r, err := drift.Compare(context.Background(), b, cur, drift.Options{
+		Methods: []drift.MethodRule{{Type: drift.Numeric, Method: drift.MethodWasserstein}, {Type: drift.Categorical, Method: drift.MethodLInf}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range r.NumericDrift {
+		d := kv.Value.Decision(r.Conventions.Thresholds)
+		if d.Metric != "wasserstein_normed" || d.Value != *kv.Value.WassersteinNormed || d.Crossed() != kv.Value.DriftDetected {
+			t.Errorf("%s: decision %+v, result drift_detected %v", kv.Key, d, kv.Value.DriftDetected)
+		}
+	}
+	for _, kv := range r.CategoricalDrift {
+		d := kv.Value.Decision(r.Conventions.Thresholds)
+		if d.Metric != "linf_distance" || d.Value != kv.Value.LInfDistance || d.Crossed() != kv.Value.DriftDetected {
+			t.Errorf("%s: decision %+v, result drift_detected %v", kv.Key, d, kv.Value.DriftDetected)
+		}
+	}
+}

@@ -81,12 +81,17 @@ type PublishGate struct {
 	// BaselineBuild is the id of the baseline build, if it is one.
 	BaselineBuild string `json:"baseline_build,omitempty"`
 	OnDrift       string `json:"on_drift"`
-	// Passed is false when a compared column drifted.
-	Passed          bool           `json:"passed"`
-	ColumnsCompared int            `json:"columns_compared"`
-	MaxPSI          float64        `json:"max_psi"`
-	Drifted         []GateColumn   `json:"drifted,omitempty"`
-	Skipped         []SplitSkipped `json:"skipped,omitempty"`
+	// Passed is false when the comparison found drift: a column drifted
+	// and, with a drift share threshold, DriftShare reached it.
+	Passed          bool    `json:"passed"`
+	ColumnsCompared int     `json:"columns_compared"`
+	MaxPSI          float64 `json:"max_psi"`
+	// DriftShare is the drifted share of the compared columns; with a
+	// drift share threshold, a gate passes below it even though some
+	// columns drifted.
+	DriftShare float64        `json:"drift_share"`
+	Drifted    []GateColumn   `json:"drifted,omitempty"`
+	Skipped    []SplitSkipped `json:"skipped,omitempty"`
 
 	// ChangedFiles is set when the gate compared the rows of the source
 	// files the build added or changed (against the baseline build) with
@@ -130,9 +135,17 @@ type FileDrift struct {
 	Contribution *float64 `json:"contribution,omitempty"`
 }
 
-// GateColumn is one drifted column of a publish gate.
+// GateColumn is one drifted column of a publish gate: its PSI and
+// severity, and what decided it drifted — the column's method, the metric
+// that method compares (a field of the drift report, e.g.
+// wasserstein_normed), the metric's value and the threshold it crossed
+// (at or above it; below it for a p-value).
 type GateColumn struct {
-	Column   string  `json:"column"`
-	PSI      float64 `json:"psi"`
-	Severity string  `json:"severity"`
+	Column    string  `json:"column"`
+	PSI       float64 `json:"psi"`
+	Severity  string  `json:"severity"`
+	Method    string  `json:"method"`
+	Metric    string  `json:"metric"`
+	Value     float64 `json:"value"`
+	Threshold float64 `json:"threshold"`
 }

@@ -20,6 +20,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow"
 
 	"github.com/mldata-io/mldata/pkg/dataset"
+	"github.com/mldata-io/mldata/pkg/drift"
 	"github.com/mldata-io/mldata/pkg/format"
 	"github.com/mldata-io/mldata/pkg/manifest"
 	"github.com/mldata-io/mldata/pkg/schema"
@@ -138,6 +139,9 @@ type Result struct {
 	UpToDate bool
 	// Pruned lists the builds deleted by the history limit.
 	Pruned []string
+	// GateReport is the publish gate's drift report (nil without a gate or
+	// when it had nothing to compare).
+	GateReport *drift.Report
 	// Warnings are problems that did not stop the build from being
 	// published (latest.json left behind the claim, pruning failed).
 	Warnings []string

@@ -21,8 +21,9 @@ const maxBreakdownFiles = 20
 // from the baseline build's (by SHA-256) against the rows of the files it
 // kept, then, per drifted column, each changed file against the kept rows.
 // Binning depends on the baseline side alone (the kept rows), so every
-// file's bins are the overall comparison's.
-func compareChanged(ctx context.Context, uri, split string, cand, base *manifest.Manifest, opt drift.Options, dopt dataset.Options, v *manifest.PublishGate) error {
+// file's bins are the overall comparison's. It returns the drift report of
+// all changed rows against the kept ones (nil when one side is empty).
+func compareChanged(ctx context.Context, uri, split string, cand, base *manifest.Manifest, opt drift.Options, dopt dataset.Options, v *manifest.PublishGate) (*drift.Report, error) {
 	known := make(map[string]string, len(base.Source.Files))
 	for _, f := range base.Source.Files {
 		known[f.Key] = f.SHA256
@@ -44,29 +45,29 @@ func compareChanged(ctx context.Context, uri, split string, cand, base *manifest
 	v.Against = fmt.Sprintf("the unchanged files of build %s", base.BuildID)
 	if len(changed) == 0 || len(kept) == 0 {
 		cf.Note = "nothing to compare: no source file changed, or every one did"
-		return nil
+		return nil, nil
 	}
 	open := func(files []manifest.SourceFile) (*dataset.Dataset, error) {
 		return dataset.OpenBuild(ctx, uri, filesBuild(cand, files, split), "", dopt)
 	}
 	rest, err := open(kept)
 	if err != nil {
-		return fmt.Errorf("publish gate: reading the unchanged files' rows: %w", err)
+		return nil, fmt.Errorf("publish gate: reading the unchanged files' rows: %w", err)
 	}
 	defer rest.Close()
 	all, err := open(changed)
 	if err != nil {
-		return fmt.Errorf("publish gate: reading the changed files' rows: %w", err)
+		return nil, fmt.Errorf("publish gate: reading the changed files' rows: %w", err)
 	}
 	defer all.Close()
 	restIn := drift.Input{Name: "unchanged files", Schema: rest.Schema, Scan: rest.Scan, Columns: columnsOf(rest)}
 	r, err := drift.Compare(ctx, restIn, drift.Input{Name: "changed files", Schema: all.Schema, Scan: all.Scan, Columns: columnsOf(all)}, opt)
 	if err != nil {
-		return fmt.Errorf("publish gate: %w", err)
+		return nil, fmt.Errorf("publish gate: %w", err)
 	}
 	verdict(v, r)
 	if len(v.Drifted) == 0 {
-		return nil
+		return r, nil
 	}
 
 	// Break every drifted column down by changed file, largest first.
@@ -89,12 +90,12 @@ func compareChanged(ctx context.Context, uri, split string, cand, base *manifest
 		}
 		d, err := open([]manifest.SourceFile{f})
 		if err != nil {
-			return fmt.Errorf("publish gate: reading the rows of %s: %w", f.Key, err)
+			return nil, fmt.Errorf("publish gate: reading the rows of %s: %w", f.Key, err)
 		}
 		fr, err := drift.Compare(ctx, restIn, drift.Input{Name: f.Key, Schema: d.Schema, Scan: d.Scan, Columns: columnsOf(d)}, fopt)
 		d.Close()
 		if err != nil {
-			return fmt.Errorf("publish gate: comparing %s: %w", f.Key, err)
+			return nil, fmt.Errorf("publish gate: comparing %s: %w", f.Key, err)
 		}
 		for i := range cf.Breakdown {
 			b := &cf.Breakdown[i]
@@ -110,7 +111,7 @@ func compareChanged(ctx context.Context, uri, split string, cand, base *manifest
 		files := cf.Breakdown[i].Files
 		sort.SliceStable(files, func(a, b int) bool { return contribution(files[a]) > contribution(files[b]) })
 	}
-	return nil
+	return r, nil
 }
 
 func contribution(f manifest.FileDrift) float64 {

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -61,10 +62,36 @@ func (g *Gate) validate() error {
 	return nil
 }
 
+// GateReport is a publish gate's verdict (the manifest's publish_gate)
+// with the drift report it decided on (absent when nothing was compared),
+// as `mldata build --gate-report` and a DatasetBuild write it.
+type GateReport struct {
+	PublishGate *manifest.PublishGate `json:"publish_gate"`
+	Drift       *drift.Report         `json:"drift,omitempty"`
+}
+
+// GateOutcome returns the gate report of a finished build (res, err): a
+// refused build's or a published one's, nil when no gate ran (no gate, an
+// up-to-date build, another error).
+func GateOutcome(res *Result, err error) (rep *GateReport, buildID string) {
+	var ge *GateError
+	switch {
+	case errors.As(err, &ge):
+		return &GateReport{PublishGate: ge.Gate, Drift: ge.Report}, ge.BuildID
+	case err == nil && res != nil && !res.UpToDate && res.Manifest != nil && res.Manifest.PublishGate != nil:
+		return &GateReport{PublishGate: res.Manifest.PublishGate, Drift: res.GateReport}, res.Manifest.BuildID
+	}
+	return nil, ""
+}
+
 // GateError is returned when the candidate drifted under OnDrift Fail.
 type GateError struct {
 	Gate    *manifest.PublishGate
 	BuildID string
+	// Report is the gate's drift report (nil when nothing was compared):
+	// the candidate against the baseline, or the changed files' rows
+	// against the kept ones.
+	Report *drift.Report
 	// Published is the build that stays published ("" for none).
 	Published string
 }
@@ -72,24 +99,38 @@ type GateError struct {
 func (e *GateError) Error() string {
 	msg := fmt.Sprintf("publish gate: build %s drifted from %s in %d column(s): %s; nothing was published",
 		e.BuildID, e.Gate.Against, len(e.Gate.Drifted), GateColumns(e.Gate))
-	if cf := e.Gate.ChangedFiles; cf != nil {
-		for _, b := range cf.Breakdown {
-			if len(b.Files) > 0 {
-				msg += fmt.Sprintf("; %s moved most by %s", b.Column, b.Files[0].File)
-			}
-		}
-	}
+	msg += MovedMost(e.Gate)
 	if e.Published != "" {
 		msg += fmt.Sprintf(", build %s stays the published one", e.Published)
 	}
 	return msg
 }
 
-// GateColumns lists a gate's drifted columns with their PSI.
+// MovedMost names, for a changed-files gate, the file that moved each
+// drifted column most: "; amount moved most by 2026/03.csv" ("" for other
+// gates).
+func MovedMost(g *manifest.PublishGate) string {
+	msg := ""
+	if cf := g.ChangedFiles; cf != nil {
+		for _, b := range cf.Breakdown {
+			if len(b.Files) > 0 {
+				msg += fmt.Sprintf("; %s moved most by %s", b.Column, b.Files[0].File)
+			}
+		}
+	}
+	return msg
+}
+
+// GateColumns lists a gate's drifted columns with what decided each:
+// "amount: wasserstein_normed 0.3102 >= 0.1, country: psi 0.21 >= 0.1".
 func GateColumns(g *manifest.PublishGate) string {
 	parts := make([]string, len(g.Drifted))
 	for i, c := range g.Drifted {
-		parts[i] = fmt.Sprintf("%s (PSI %.4g)", c.Column, c.PSI)
+		if c.Metric == "" { // recorded before gates kept the method
+			parts[i] = fmt.Sprintf("%s (PSI %.4g)", c.Column, c.PSI)
+			continue
+		}
+		parts[i] = c.Column + ": " + drift.RecordedDecision(c.Method, c.Metric, c.Value, c.Threshold).String()
 	}
 	return strings.Join(parts, ", ")
 }
@@ -107,26 +148,28 @@ func (b *builder) gate(ctx context.Context, out *storage.Location, prev *manifes
 	if opt.Workers == 0 {
 		opt.Workers = b.cfg.Workers
 	}
-	v, err := compareGate(ctx, b.cfg, g, out, b.m, prev, opt)
+	v, r, err := compareGate(ctx, b.cfg, g, out, b.m, prev, opt)
 	if err != nil {
 		return err
 	}
-	b.m.PublishGate = v
+	b.m.PublishGate, res.GateReport = v, r
 	if v.Passed {
 		return nil
 	}
 	if g.OnDrift == OnDriftWarn {
-		res.Warnings = append(res.Warnings, fmt.Sprintf("publish gate: drifted from %s in %s (published anyway: onDrift Warn)", v.Against, GateColumns(v)))
+		res.Warnings = append(res.Warnings, fmt.Sprintf("publish gate: drifted from %s in %s%s (published anyway: onDrift Warn)", v.Against, GateColumns(v), MovedMost(v)))
 		return nil
 	}
-	e := &GateError{Gate: v, BuildID: b.m.BuildID}
+	e := &GateError{Gate: v, BuildID: b.m.BuildID, Report: r}
 	if prev != nil {
 		e.Published = prev.BuildID
 	}
 	return e
 }
 
-func compareGate(ctx context.Context, cfg Config, g *Gate, out *storage.Location, cand, prev *manifest.Manifest, opt drift.Options) (*manifest.PublishGate, error) {
+// compareGate returns the gate's verdict and its drift report (nil when
+// there was nothing to compare).
+func compareGate(ctx context.Context, cfg Config, g *Gate, out *storage.Location, cand, prev *manifest.Manifest, opt drift.Options) (*manifest.PublishGate, *drift.Report, error) {
 	v := &manifest.PublishGate{OnDrift: g.OnDrift, Passed: true}
 	if v.OnDrift == "" {
 		v.OnDrift = OnDriftFail
@@ -139,7 +182,7 @@ func compareGate(ctx context.Context, cfg Config, g *Gate, out *storage.Location
 		v.Against = "profile " + g.ProfileURI
 		p, err := readProfile(ctx, g.ProfileURI)
 		if err != nil {
-			return nil, fmt.Errorf("publish gate: %w", err)
+			return nil, nil, fmt.Errorf("publish gate: %w", err)
 		}
 		base = drift.Input{Name: g.ProfileURI, Profile: p}
 	default:
@@ -149,13 +192,13 @@ func compareGate(ctx context.Context, cfg Config, g *Gate, out *storage.Location
 			v.Against = "build " + g.BuildID
 			m, err := manifest.Read(ctx, out, manifest.Key(g.BuildID))
 			if err != nil {
-				return nil, fmt.Errorf("publish gate: baseline build %s: %w", g.BuildID, err)
+				return nil, nil, fmt.Errorf("publish gate: baseline build %s: %w", g.BuildID, err)
 			}
 			bm = m
 		}
 		if bm == nil {
 			v.Against = "none"
-			return v, nil // the first build: nothing to compare with
+			return v, nil, nil // the first build: nothing to compare with
 		}
 		v.BaselineBuild = bm.BuildID
 		if g.BuildID == "" {
@@ -163,12 +206,13 @@ func compareGate(ctx context.Context, cfg Config, g *Gate, out *storage.Location
 		}
 		if g.ChangedFiles {
 			dopt.Format = format.Kind(cand.Output.Format)
-			return v, compareChanged(ctx, cfg.Output, g.Split, cand, bm, opt, dopt, v)
+			r, err := compareChanged(ctx, cfg.Output, g.Split, cand, bm, opt, dopt, v)
+			return v, r, err
 		}
 		dopt.Format = format.Kind(bm.Output.Format)
 		d, err := dataset.OpenBuild(ctx, cfg.Output, bm, g.Split, dopt)
 		if err != nil {
-			return nil, fmt.Errorf("publish gate: reading baseline build %s: %w", bm.BuildID, err)
+			return nil, nil, fmt.Errorf("publish gate: reading baseline build %s: %w", bm.BuildID, err)
 		}
 		defer d.Close()
 		base = drift.Input{Name: "build " + bm.BuildID, Schema: d.Schema, Scan: d.Scan, Columns: columnsOf(d)}
@@ -176,29 +220,34 @@ func compareGate(ctx context.Context, cfg Config, g *Gate, out *storage.Location
 	dopt.Format = format.Kind(cand.Output.Format)
 	cur, err := dataset.OpenBuild(ctx, cfg.Output, cand, g.Split, dopt)
 	if err != nil {
-		return nil, fmt.Errorf("publish gate: reading candidate build %s: %w", cand.BuildID, err)
+		return nil, nil, fmt.Errorf("publish gate: reading candidate build %s: %w", cand.BuildID, err)
 	}
 	defer cur.Close()
 	r, err := drift.Compare(ctx, base, drift.Input{Name: "build " + cand.BuildID, Schema: cur.Schema, Scan: cur.Scan, Columns: columnsOf(cur)}, opt)
 	if err != nil {
-		return nil, fmt.Errorf("publish gate: %w", err)
+		return nil, nil, fmt.Errorf("publish gate: %w", err)
 	}
 	verdict(v, r)
-	return v, nil
+	return v, r, nil
 }
 
 // verdict fills v from a drift report.
 func verdict(v *manifest.PublishGate, r *drift.Report) {
 	v.ColumnsCompared = len(r.NumericDrift) + len(r.CategoricalDrift)
-	v.MaxPSI = r.MaxPSI()
+	v.MaxPSI, v.DriftShare = r.MaxPSI(), r.DriftShare
+	th := r.Conventions.Thresholds
+	col := func(name string, psi float64, severity string, d drift.Decision) manifest.GateColumn {
+		return manifest.GateColumn{Column: name, PSI: psi, Severity: severity,
+			Method: string(d.Method), Metric: d.Metric, Value: d.Value, Threshold: d.Threshold}
+	}
 	for _, f := range r.NumericDrift {
 		if f.Value.DriftDetected {
-			v.Drifted = append(v.Drifted, manifest.GateColumn{Column: f.Key, PSI: f.Value.PSI, Severity: f.Value.Severity})
+			v.Drifted = append(v.Drifted, col(f.Key, f.Value.PSI, f.Value.Severity, f.Value.Decision(th)))
 		}
 	}
 	for _, f := range r.CategoricalDrift {
 		if f.Value.DriftDetected {
-			v.Drifted = append(v.Drifted, manifest.GateColumn{Column: f.Key, PSI: f.Value.PSI, Severity: f.Value.Severity})
+			v.Drifted = append(v.Drifted, col(f.Key, f.Value.PSI, f.Value.Severity, f.Value.Decision(th)))
 		}
 	}
 	sort.SliceStable(v.Drifted, func(i, j int) bool { return v.Drifted[i].PSI > v.Drifted[j].PSI })

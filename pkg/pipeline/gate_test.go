@@ -69,11 +69,20 @@ func TestPublishGate(t *testing.T) {
 	if g.Passed || len(g.Drifted) != 1 || g.Drifted[0].Column != "amount" || math.Abs(g.Drifted[0].PSI-want) > 1e-12 || g.Drifted[0].Severity != "high" {
 		t.Fatalf("gate %+v, want amount alone drifted with PSI %v", g, want)
 	}
+	if g.DriftShare != 0.5 {
+		t.Errorf("drift share %v, want 1 of 2 columns", g.DriftShare)
+	}
+	if d := g.Drifted[0]; d.Method != "psi" || d.Metric != "psi" || d.Value != d.PSI || d.Threshold != 0.1 {
+		t.Errorf("amount's decision %+v, want psi %v >= 0.1", d, want)
+	}
+	if ge.Report == nil || !ge.Report.HasDrift || ge.Report.Current != "build b2" {
+		t.Errorf("the refused build's gate report: %+v", ge.Report)
+	}
 	// id would drift too (its range moved); the gate excludes it.
 	if g.ColumnsCompared != 2 || g.Against != "published build b1" || g.BaselineBuild != "b1" {
 		t.Errorf("gate %+v", g)
 	}
-	for _, s := range []string{"build b2 drifted from published build b1", "amount (PSI 1.079)", "nothing was published", "build b1 stays the published one"} {
+	for _, s := range []string{"build b2 drifted from published build b1", "amount: psi 1.079 >= 0.1", "nothing was published", "build b1 stays the published one"} {
 		if !strings.Contains(err.Error(), s) {
 			t.Errorf("error %q lacks %q", err, s)
 		}
@@ -102,7 +111,7 @@ func TestPublishGate(t *testing.T) {
 	if g := res.Manifest.PublishGate; g == nil || g.Passed || g.OnDrift != OnDriftWarn || len(g.Drifted) != 1 {
 		t.Errorf("warned gate %+v", g)
 	}
-	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "amount (PSI 1.079)") {
+	if len(res.Warnings) != 1 || !strings.Contains(res.Warnings[0], "amount: psi 1.079 >= 0.1") {
 		t.Errorf("warnings %q", res.Warnings)
 	}
 	if p := readPointer(t, out); p.BuildID != "b4" {
@@ -253,5 +262,68 @@ func TestShardedCommitIsGated(t *testing.T) {
 	}
 	if n := countFiles(t, filepath.Join(out, "builds", "b2")); n != 0 {
 		t.Errorf("the refused build left %d part files", n)
+	}
+}
+
+// TestPublishGateMethods: the gate decides by each column's method, and
+// its verdict and messages name that method's metric, value and threshold,
+// not the PSI.
+func TestPublishGateMethods(t *testing.T) {
+	ctx := context.Background()
+	src, out := t.TempDir(), t.TempDir()
+	writeAmounts(t, src, "a.csv", 0, 1000, 0)
+	base := drift.Options{Exclude: []string{"id"}}
+	if _, err := Build(ctx, gateConfig(t, src, out, "b1", &Gate{Drift: base})); err != nil {
+		t.Fatal(err)
+	}
+	writeAmounts(t, src, "b.csv", 1000, 2000, 500)
+
+	// Half the rows move by 500: W = 250; the baseline 0…99 has population
+	// standard deviation √((100² − 1)/12).
+	wantW := 250 / math.Sqrt((100*100-1)/12.0)
+	opt := base
+	opt.Methods = []drift.MethodRule{{Columns: []string{"amount"}, Method: drift.MethodWasserstein, Threshold: 0.1}}
+	_, err := Build(ctx, gateConfig(t, src, out, "b2", &Gate{Drift: opt}))
+	var ge *GateError
+	if !errors.As(err, &ge) || len(ge.Gate.Drifted) != 1 {
+		t.Fatalf("drifted build: %v, want a GateError naming amount", err)
+	}
+	d := ge.Gate.Drifted[0]
+	if d.Column != "amount" || d.Method != "wasserstein" || d.Metric != "wasserstein_normed" || math.Abs(d.Value-wantW) > 1e-9 || d.Threshold != 0.1 {
+		t.Fatalf("decision %+v, want wasserstein_normed %v >= 0.1", d, wantW)
+	}
+	if want := "amount: wasserstein_normed 8.661 >= 0.1"; !strings.Contains(err.Error(), want) || strings.Contains(err.Error(), "PSI") {
+		t.Errorf("error %q: want %q and no PSI", err, want)
+	}
+
+	// The same shift under a threshold above it passes, though its PSI
+	// (1.079) is far above the PSI threshold: the method decides.
+	opt.Methods[0].Threshold = 10
+	res, err := Build(ctx, gateConfig(t, src, out, "b3", &Gate{Drift: opt}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := res.Manifest.PublishGate; !g.Passed || len(g.Drifted) != 0 || g.MaxPSI < 1 {
+		t.Errorf("gate %+v: want passed with a max PSI above 1", g)
+	}
+	if r := res.GateReport; r == nil || r.HasDrift {
+		t.Errorf("passed gate's report %+v", r)
+	}
+
+	// Against b1, a drift share above the drifted share (1 of 2 columns)
+	// passes a drifted column, which the verdict still lists.
+	opt.Methods = nil
+	share := 0.75
+	opt.Thresholds.DriftShare = &share
+	res, err = Build(ctx, func() Config {
+		c := gateConfig(t, src, out, "b4", &Gate{Drift: opt, BuildID: "b1"})
+		c.Full = true
+		return c
+	}())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g := res.Manifest.PublishGate; !g.Passed || g.DriftShare != 0.5 || len(g.Drifted) != 1 || g.Drifted[0].Column != "amount" {
+		t.Errorf("gate %+v: want passed, amount drifted, share 0.5", g)
 	}
 }

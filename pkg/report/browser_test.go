@@ -44,7 +44,7 @@ func runChromium(t *testing.T, bin string, args ...string) (stdout, stderr strin
 	return out.String(), errb.String()
 }
 
-// TestPagesRenderInChromium opens both pages in headless Chromium: the DOM
+// TestPagesRenderInChromium opens the pages (profile, drift, publish gate) in headless Chromium: the DOM
 // must hold the columns, the console must stay silent, and the screenshot
 // must show more than a blank page.
 func TestPagesRenderInChromium(t *testing.T) {
@@ -58,12 +58,19 @@ func TestPagesRenderInChromium(t *testing.T) {
 	if err := Drift(&db, r); err != nil {
 		t.Fatal(err)
 	}
+	var gb bytes.Buffer
+	g, gr := gateSample(t)
+	if err := Gate(&gb, g, gr); err != nil {
+		t.Fatal(err)
+	}
 	pages := map[string]struct {
 		html []byte
 		want []string
 	}{
 		"profile.html": {pb.Bytes(), []string{"price_usd", "country_code", "all_missing", "Dataset profile"}},
 		"drift.html":   {db.Bytes(), []string{"price_usd", "country_code", "drift detected", "Conventions"}},
+		"gate.html": {gb.Bytes(), []string{"Publish gate", "refused: drifted", "Changed files", "2026/big.csv",
+			"wasserstein_normed 1.741 &gt;= 0.25", `<i class="neg"`, "Columns by severity"}},
 	}
 	for name, page := range pages {
 		t.Run(name, func(t *testing.T) {

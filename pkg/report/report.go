@@ -20,6 +20,7 @@ import (
 	"strings"
 
 	"github.com/mldata-io/mldata/pkg/drift"
+	"github.com/mldata-io/mldata/pkg/manifest"
 	"github.com/mldata-io/mldata/pkg/profile"
 )
 
@@ -63,6 +64,27 @@ func Drift(w io.Writer, r *drift.Report) error {
 	}
 	if err := templates.ExecuteTemplate(w, "drift.html", driftView(r)); err != nil {
 		return fmt.Errorf("report: rendering drift report: %w", err)
+	}
+	return nil
+}
+
+// Gate writes the HTML page of a publish gate: its verdict, what decided
+// each drifted column, for a changed-files comparison each drifted
+// column's PSI broken down by changed file (largest contributor first),
+// then the drift report r the gate decided on. r is nil when the gate had
+// nothing to compare (the first build, or no file changed).
+func Gate(w io.Writer, g *manifest.PublishGate, r *drift.Report) error {
+	if g == nil {
+		return fmt.Errorf("report: no publish gate")
+	}
+	compared := r != nil
+	if !compared {
+		r = &drift.Report{Baseline: g.Against, Current: "candidate build"}
+	}
+	v := driftView(r)
+	v.Gate, v.NoReport = gateView(g), !compared
+	if err := templates.ExecuteTemplate(w, "drift.html", v); err != nil {
+		return fmt.Errorf("report: rendering publish gate: %w", err)
 	}
 	return nil
 }
@@ -204,6 +226,8 @@ func topBars(d profile.Object[int64], nonNull int64) ([]barView, int64) {
 
 type dView struct {
 	R        *drift.Report
+	Gate     *gView // set on a publish gate's page
+	NoReport bool   // a gate's page without a comparison
 	Rows     []driftRow
 	Drifted  int
 	MaxPSI   float64
@@ -226,6 +250,7 @@ type driftRow struct {
 	Threshold            *float64
 	Detected             bool
 	Note                 string
+	Approx               *drift.Approximation
 	Chart                *pairChart
 	Index                int
 }
@@ -256,6 +281,7 @@ func driftView(r *drift.Report) dView {
 		if d.KSPValue == nil {
 			row.Note = d.Unavailable["ks_pvalue"]
 		}
+		row.Approx = d.Approximate
 		row.Chart = numericChart(d)
 		v.Rows = append(v.Rows, row)
 		v.Numeric++
@@ -301,6 +327,104 @@ func driftView(r *drift.Report) dView {
 		v.Bins = fmt.Sprintf("%d %s bins", r.Conventions.Bins, r.Conventions.Binning)
 	}
 	return v
+}
+
+// ---------------------------------------------------------------- gate
+
+type gView struct {
+	G       *manifest.PublishGate
+	Outcome string
+	Class   string // drift or ok
+	Drifted []gateColumn
+	Changed *changedView
+}
+
+type gateColumn struct {
+	manifest.GateColumn
+	Rule string // "wasserstein_normed 0.31 >= 0.1"
+}
+
+type changedView struct {
+	CF *manifest.ChangedFiles
+	// Files are the changed files listed (at most maxListedFiles); More
+	// counts the others.
+	Files   []string
+	More    int
+	Columns []breakdownView
+}
+
+type breakdownView struct {
+	Column string
+	PSI    float64
+	Files  []fileView
+}
+
+type fileView struct {
+	manifest.FileDrift
+	Bar float64 // width of the contribution's bar
+	Neg bool    // the file moved the column back towards the baseline
+}
+
+// maxListedFiles bounds the changed files a gate page lists by name.
+const maxListedFiles = 50
+
+// fileBarW is the width of the largest contribution's bar.
+const fileBarW = 160.0
+
+func gateView(g *manifest.PublishGate) *gView {
+	v := &gView{G: g, Class: "ok"}
+	switch {
+	case g.Against == "none":
+		v.Outcome = "passed: no published build to compare with"
+	case g.Passed:
+		v.Outcome = "passed"
+	case g.OnDrift == "Warn":
+		v.Outcome, v.Class = "drifted; published anyway (onDrift Warn)", "drift"
+	default:
+		v.Outcome, v.Class = "refused: drifted, nothing was published (onDrift Fail)", "drift"
+	}
+	for _, c := range g.Drifted {
+		rule := drift.RecordedDecision(c.Method, c.Metric, c.Value, c.Threshold).String()
+		if c.Metric == "" {
+			rule = "psi " + formatNumber(c.PSI)
+		}
+		v.Drifted = append(v.Drifted, gateColumn{GateColumn: c, Rule: rule})
+	}
+	cf := g.ChangedFiles
+	if cf == nil {
+		return v
+	}
+	cv := &changedView{CF: cf, Files: cf.Changed}
+	if len(cv.Files) > maxListedFiles {
+		cv.Files, cv.More = cv.Files[:maxListedFiles], len(cf.Changed)-maxListedFiles
+	}
+	for _, b := range cf.Breakdown {
+		bv := breakdownView{Column: b.Column, PSI: b.PSI}
+		top := 0.0
+		for _, f := range b.Files {
+			top = math.Max(top, math.Abs(contribution(f)))
+		}
+		for _, f := range b.Files {
+			fv := fileView{FileDrift: f, Neg: contribution(f) < 0}
+			if top > 0 {
+				fv.Bar = round1(math.Abs(contribution(f)) / top * fileBarW)
+			}
+			bv.Files = append(bv.Files, fv)
+		}
+		// Largest contributor first (the file's own PSI when the
+		// contribution could not be computed), as the gate ranks them.
+		slices.SortStableFunc(bv.Files, func(a, b fileView) int { return cmp.Compare(contribution(b.FileDrift), contribution(a.FileDrift)) })
+		cv.Columns = append(cv.Columns, bv)
+	}
+	v.Changed = cv
+	return v
+}
+
+func contribution(f manifest.FileDrift) float64 {
+	if f.Contribution == nil {
+		return f.PSI
+	}
+	return *f.Contribution
 }
 
 const (

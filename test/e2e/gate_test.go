@@ -68,7 +68,7 @@ spec:
 	})
 	// PSI against the published build: tenure_months 0.21, support_calls
 	// 0.22 drift; monthly_fee (0.07) does not.
-	for _, s := range []string{"in 2 column(s)", "support_calls (PSI", "tenure_months (PSI", "build " + first.BuildID + " stays the published one"} {
+	for _, s := range []string{"in 2 column(s)", "support_calls: psi ", "tenure_months: psi ", " >= 0.15", "build " + first.BuildID + " stays the published one"} {
 		if !strings.Contains(msg, s) {
 			t.Errorf("Ready %q lacks %q", msg, s)
 		}
