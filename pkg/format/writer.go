@@ -100,6 +100,18 @@ const dictMaxBytes = 1 << 20
 // CPU time.
 const zstdLevel = 1
 
+// zstdWindow is the zstd window of Parquet page encoders. A page is
+// compressed on its own (one frame per page, no history between pages), and
+// pages are about a megabyte, so a window larger than the page changes
+// nothing in the bytes written: offsets never reach past the page, and a
+// frame no larger than the window is written as one segment whatever the
+// window. The library's default window (8 MiB) only sizes each pooled
+// encoder's history buffer, which the garbage collector then counts as
+// live memory; 4 MiB with the library's lower-memory setting (which
+// changes buffer sizes only) cuts that to a quarter. A page larger than
+// 4 MiB (a single huge value) gets a frame with a window descriptor.
+const zstdWindow = 4 << 20
+
 // The Parquet library keeps its zstd page encoders in a sync.Pool, which
 // every garbage collection empties; each new encoder then allocates its
 // history buffers again, a few megabytes per page written after a
@@ -130,7 +142,8 @@ func (z zstdPages) EncodeLevel(dst, src []byte, level int) []byte {
 	default:
 		var err error
 		enc, err = zstd.NewWriter(nil, zstd.WithZeroFrames(true), zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
-			zstd.WithEncoderConcurrency(1), zstd.WithAllLitEntropyCompression(true))
+			zstd.WithEncoderConcurrency(1), zstd.WithAllLitEntropyCompression(true),
+			zstd.WithWindowSize(zstdWindow), zstd.WithLowerEncoderMem(true))
 		if err != nil {
 			return z.Codec.EncodeLevel(dst, src, level)
 		}
