@@ -65,11 +65,14 @@ func NewWriter(w io.Writer, schema *arrow.Schema, kind Kind, c Compression) (Wri
 
 // How the Parquet writer encodes a file:
 //
-//   - Columns of a row group are encoded in parallel (when cores are free:
-//     a build already writes several parts at once), each into its own
-//     buffer, and the buffers are written out in column order when the row
-//     group is full. Which goroutine encodes which column never shows in the
-//     bytes: the same batches give the same file for any number of cores.
+//   - A row group is written column after column, straight to the
+//     destination, when it is full (or the file closes): until then the
+//     writer keeps the batches' arrays (slices of them, no copy). Only one
+//     column's encoder and page buffers exist at a time, instead of one per
+//     column held until the row group ends, and no column chunk is staged
+//     in a second in-memory copy before being written out. A build writes
+//     several parts at once (Stripes × splits), which is where the cores
+//     go; the bytes are the same as with columns encoded side by side.
 //   - Dictionary encoding is chosen per text column from the data: the first
 //     batch written decides. A column whose sample of up to dictSample
 //     non-null values is more than half distinct (ids, free text, hashes)
@@ -186,18 +189,20 @@ type parquetWriter struct {
 	level  int
 
 	fw     *file.Writer // created by the first Write, which chooses the encodings
-	rg     file.BufferedRowGroupWriter
-	rgRows int64
+	ctx    context.Context // pqarrow's scratch buffers; one column at a time
+	rgRows int64           // rows of the open row group
 	cols   []columnState
 	closed bool
 }
 
 // columnState is what one column keeps between batches.
 type columnState struct {
-	ctx      context.Context // pqarrow's scratch buffers; one column at a time
 	nullable bool
-	dict     bool       // dictionary encoded: values wait for the row group's end
+	dict     bool       // dictionary encoded: values are indexed as they arrive
 	ds       *dictState // dict: the row group's dictionary so far
+	// pending are the open row group's arrays, in order: slices of the
+	// batches written, or dictionary arrays of indexed values.
+	pending []arrow.Array
 }
 
 // dictState is a string column's dictionary for the open row group, and the
@@ -230,9 +235,10 @@ func newParquetWriter(w io.Writer, schema *arrow.Schema, c Compression) (Writer,
 			return nil, fmt.Errorf("column %q has type %s, which Parquet output does not support; cast it to string first", f.Name, f.Type)
 		}
 	}
-	p := &parquetWriter{w: w, schema: schema, codec: codec, level: level, cols: make([]columnState, schema.NumFields())}
+	p := &parquetWriter{w: w, schema: schema, codec: codec, level: level, cols: make([]columnState, schema.NumFields()),
+		ctx: pqarrow.NewArrowWriteContext(context.Background(), nil)}
 	for j, f := range schema.Fields() {
-		p.cols[j] = columnState{ctx: pqarrow.NewArrowWriteContext(context.Background(), nil), nullable: f.Nullable}
+		p.cols[j] = columnState{nullable: f.Nullable}
 	}
 	return p, nil
 }
@@ -342,21 +348,14 @@ func (p *parquetWriter) Write(rec arrow.RecordBatch) error {
 		}
 	}
 	for off := int64(0); off < n; {
-		if p.rg == nil {
-			rg, err := p.fw.AppendBufferedRowGroupChecked()
-			if err != nil {
-				return fmt.Errorf("write Parquet rows: %w", err)
-			}
-			p.rg, p.rgRows = rg, 0
-		}
 		take := min(n-off, ParquetRowGroupRows-p.rgRows)
-		if err := p.eachColumn(func(j int) error { return p.writeColumn(j, rec.Column(j), off, take) }); err != nil {
+		if err := p.eachColumn(func(j int) error { return p.keep(j, rec.Column(j), off, take) }); err != nil {
 			return fmt.Errorf("write Parquet rows: %w", err)
 		}
 		off += take
 		p.rgRows += take
 		if p.rgRows == ParquetRowGroupRows {
-			if err := p.closeRowGroup(); err != nil {
+			if err := p.writeRowGroup(); err != nil {
 				return err
 			}
 		}
@@ -364,9 +363,9 @@ func (p *parquetWriter) Write(rec arrow.RecordBatch) error {
 	return nil
 }
 
-// encodeHelpers bounds the goroutines that help writers encode columns,
-// across all writers: a build writes many parts at once, and helpers beyond
-// the cores would only hold more buffers at the same time.
+// encodeHelpers bounds the goroutines that help writers index dictionary
+// columns, across all writers: a build writes many parts at once, and
+// helpers beyond the cores would only hold more buffers at the same time.
 var encodeHelpers = make(chan struct{}, runtime.GOMAXPROCS(0))
 
 // eachColumn runs fn for every column, on this goroutine and on as many
@@ -409,26 +408,24 @@ helpers:
 	return nil
 }
 
-// writeColumn encodes rows [off, off+n) of column j into the open row group;
-// a dictionary column keeps them for closeRowGroup.
-func (p *parquetWriter) writeColumn(j int, arr arrow.Array, off, n int64) error {
+// keep adds rows [off, off+n) of column j to the open row group: a
+// dictionary column indexes them, any other keeps a slice of the array.
+func (p *parquetWriter) keep(j int, arr arrow.Array, off, n int64) error {
 	st := &p.cols[j]
 	if st.dict && !st.ds.dense {
 		return p.index(j, array.NewSlice(arr, off, off+n))
 	}
-	if off != 0 || n != int64(arr.Len()) {
+	if off == 0 && n == int64(arr.Len()) {
+		arr.Retain()
+	} else {
 		arr = array.NewSlice(arr, off, off+n)
-		defer arr.Release()
 	}
-	return p.encode(j, arr)
+	st.pending = append(st.pending, arr)
+	return nil
 }
 
-// encode hands one array to the column's writer.
-func (p *parquetWriter) encode(j int, arr arrow.Array) error {
-	cw, err := p.rg.Column(j)
-	if err != nil {
-		return err
-	}
+// encode hands one array of column j to the column's writer.
+func (p *parquetWriter) encode(cw file.ColumnChunkWriter, j int, arr arrow.Array) error {
 	st := &p.cols[j]
 	var def []int16
 	if st.nullable {
@@ -454,30 +451,67 @@ func (p *parquetWriter) encode(j int, arr arrow.Array) error {
 			}
 		}
 	}
-	return pqarrow.WriteArrowToColumn(st.ctx, cw, arr, def, nil, st.nullable)
+	return pqarrow.WriteArrowToColumn(p.ctx, cw, arr, def, nil, st.nullable)
 }
 
-// closeRowGroup encodes the dictionary columns and writes the row group out.
-func (p *parquetWriter) closeRowGroup() error {
-	err := p.eachColumn(func(j int) error {
-		if !p.cols[j].dict {
-			return nil
-		}
-		ds := p.cols[j].ds
-		defer ds.reset()
-		if ds.dense {
-			return nil
-		}
-		return p.flushDict(j)
-	})
+// writeRowGroup writes the open row group out, column after column.
+func (p *parquetWriter) writeRowGroup() error {
+	rg, err := p.fw.AppendRowGroupChecked()
 	if err == nil {
-		err = p.rg.Close()
+		for j := range p.cols {
+			if err = p.writeColumn(rg, j); err != nil {
+				err = fmt.Errorf("column %q: %w", p.schema.Field(j).Name, err)
+				break
+			}
+		}
 	}
-	p.rg = nil
+	if err == nil {
+		err = rg.Close()
+	}
+	p.release()
+	p.rgRows = 0
 	if err != nil {
 		return fmt.Errorf("write Parquet rows: %w", err)
 	}
 	return nil
+}
+
+// writeColumn encodes column j's arrays of the open row group.
+func (p *parquetWriter) writeColumn(rg file.SerialRowGroupWriter, j int) error {
+	cw, err := rg.NextColumn()
+	if err != nil {
+		return err
+	}
+	st := &p.cols[j]
+	if st.dict && !st.ds.dense {
+		p.flushDict(j)
+	}
+	for k, arr := range st.pending {
+		err := p.encode(cw, j, arr)
+		arr.Release()
+		st.pending[k] = nil
+		if err != nil {
+			return err
+		}
+	}
+	st.pending = st.pending[:0]
+	return nil
+}
+
+// release drops what the open row group kept.
+func (p *parquetWriter) release() {
+	for j := range p.cols {
+		st := &p.cols[j]
+		for _, a := range st.pending {
+			if a != nil {
+				a.Release()
+			}
+		}
+		st.pending = st.pending[:0]
+		if st.dict {
+			st.ds.reset()
+		}
+	}
 }
 
 func newDictState() *dictState {
@@ -495,8 +529,8 @@ func (ds *dictState) reset() {
 // index adds a slice of a dictionary column to the row group's dictionary
 // and keeps its indices. When the dictionary grows past dictMaxBytes, or
 // past half the values once dictSample values have been seen, the indices
-// so far are written and the rest of the row group goes to the Parquet
-// library as plain strings (it falls back to plain pages).
+// so far become dictionary arrays and the rest of the row group goes to the
+// Parquet library as plain strings (it falls back to plain pages).
 func (p *parquetWriter) index(j int, part arrow.Array) error {
 	defer part.Release()
 	ds := p.cols[j].ds
@@ -534,26 +568,24 @@ func (p *parquetWriter) index(j int, part arrow.Array) error {
 	data.Release()
 	if ds.size > dictMaxBytes || (ds.values >= dictSample && 2*len(ds.at) > ds.values) {
 		ds.dense = true
-		return p.flushDict(j)
+		p.flushDict(j)
 	}
 	return nil
 }
 
-// flushDict writes the indices kept for column j with their dictionary.
-func (p *parquetWriter) flushDict(j int) error {
+// flushDict turns the indices kept for column j into dictionary arrays,
+// pending for the row group's write.
+func (p *parquetWriter) flushDict(j int) {
 	ds := p.cols[j].ds
 	dict := ds.vals.NewArray()
 	defer dict.Release()
 	dt := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
-	for _, ix := range ds.indices {
-		da := array.NewDictionaryArray(dt, ix, dict)
-		err := p.encode(j, da)
-		da.Release()
-		if err != nil {
-			return err
-		}
+	for k, ix := range ds.indices {
+		p.cols[j].pending = append(p.cols[j].pending, array.NewDictionaryArray(dt, ix, dict))
+		ix.Release()
+		ds.indices[k] = nil
 	}
-	return nil
+	ds.indices = ds.indices[:0]
 }
 
 func (p *parquetWriter) Close() error {
@@ -566,8 +598,8 @@ func (p *parquetWriter) Close() error {
 			return err
 		}
 	}
-	if p.rg != nil {
-		if err := p.closeRowGroup(); err != nil {
+	if p.rgRows > 0 {
+		if err := p.writeRowGroup(); err != nil {
 			return err
 		}
 	}
