@@ -188,7 +188,7 @@ type parquetWriter struct {
 	codec  compress.Compression
 	level  int
 
-	fw     *file.Writer // created by the first Write, which chooses the encodings
+	fw     *file.Writer    // created by the first Write, which chooses the encodings
 	ctx    context.Context // pqarrow's scratch buffers; one column at a time
 	rgRows int64           // rows of the open row group
 	cols   []columnState
