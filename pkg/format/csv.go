@@ -277,12 +277,15 @@ type csvSplitter struct {
 	qnext   int   // next '"' at or after i, or len(data)
 }
 
-func (d *csvDecoder) splitter(c *Chunk) (*csvSplitter, *textChunk, error) {
+// splitter starts splitting chunk c. With check set it first requires the
+// whole chunk to be UTF-8; Decode instead checks only the bytes it keeps
+// (see Decode).
+func (d *csvDecoder) splitter(c *Chunk, check bool) (*csvSplitter, *textChunk, error) {
 	tc, ok := c.payload.(*textChunk)
 	if !ok || tc.header == nil {
 		return nil, nil, fmt.Errorf("%s: chunk %d was not made by this CSV decoder", d.in.Name, c.Seq)
 	}
-	if !utf8.Valid(tc.data) {
+	if check && !utf8.Valid(tc.data) {
 		return nil, nil, d.utf8Error(c, tc)
 	}
 	nc := len(tc.header.names)
@@ -616,7 +619,7 @@ func recordLine(data []byte, firstLine int64, r int, delim byte) int64 {
 }
 
 func (d *csvDecoder) Infer(c *Chunk) (*Evidence, error) {
-	sp, tc, err := d.splitter(c)
+	sp, tc, err := d.splitter(c, true)
 	if err != nil {
 		return nil, err
 	}
@@ -653,11 +656,26 @@ func (d *csvDecoder) Infer(c *Chunk) (*Evidence, error) {
 	return ev, nil
 }
 
+// Decode converts a chunk to schema. It does not check the whole chunk for
+// UTF-8 first (the inference pass over the same bytes did, and a build
+// checks afterwards that the file did not change): the bytes it keeps, the
+// string columns' values, are checked once converted, and any failure is
+// reported as the invalid byte when the chunk has one, so errors are the
+// same as with a check up front. Fields of other types are ASCII or fail to
+// convert.
 func (d *csvDecoder) Decode(c *Chunk, schema *arrow.Schema) (arrow.RecordBatch, error) {
-	sp, tc, err := d.splitter(c)
+	sp, tc, err := d.splitter(c, false)
 	if err != nil {
 		return nil, err
 	}
+	rec, err := d.decode(c, sp, tc, schema)
+	if err != nil && !utf8.Valid(tc.data) {
+		return nil, d.utf8Error(c, tc)
+	}
+	return rec, err
+}
+
+func (d *csvDecoder) decode(c *Chunk, sp *csvSplitter, tc *textChunk, schema *arrow.Schema) (arrow.RecordBatch, error) {
 	if err := checkColumns(d.in.Name, tc.header.names, schema); err != nil {
 		return nil, err
 	}
@@ -685,6 +703,11 @@ func (d *csvDecoder) Decode(c *Chunk, schema *arrow.Schema) (arrow.RecordBatch, 
 			}
 		}
 	}
+	for _, col := range cols {
+		if sc, ok := col.(*stringColumn); ok && !sc.sb.validUTF8() {
+			return nil, errInvalidUTF8
+		}
+	}
 	arrs := make([]arrow.Array, len(cols))
 	defer releaseAll(arrs)
 	for j, col := range cols {
@@ -696,6 +719,9 @@ func (d *csvDecoder) Decode(c *Chunk, schema *arrow.Schema) (arrow.RecordBatch, 
 	}
 	return array.NewRecordBatch(schema, arrs, int64(c.Rows)), nil
 }
+
+// errInvalidUTF8 stands for the invalid byte Decode then locates.
+var errInvalidUTF8 = errors.New("invalid UTF-8")
 
 // checkColumns requires the schema to have exactly the file's columns.
 func checkColumns(file string, names []string, schema *arrow.Schema) error {
