@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"math/bits"
+	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -46,6 +47,33 @@ type textChunk struct {
 	data   []byte
 	offset int64 // of data[0] in the (decompressed) stream
 	header *csvHeader
+	// replayed: the chunk comes from Replay, whose chunks are decoded
+	// once; Decode hands data back to replayBufs when done (and a second
+	// Decode of the chunk fails instead of reading reused memory).
+	replayed atomic.Bool
+}
+
+// replayBufs holds chunk buffers of Replay that Decode is done with: the
+// next chunks are read into them instead of into fresh memory, which the
+// kernel would have to hand out and clear page by page.
+var replayBufs sync.Pool
+
+func replayBuf(n int) []byte {
+	if p, ok := replayBufs.Get().(*[]byte); ok {
+		if cap(*p) >= n {
+			return (*p)[:n]
+		}
+	}
+	return make([]byte, n, n+n/16) // chunks of one file differ a little in size
+}
+
+// done ends Decode's use of a replayed chunk.
+func (tc *textChunk) done() {
+	if tc.replayed.Swap(false) {
+		b := tc.data
+		tc.data = nil
+		replayBufs.Put(&b)
+	}
 }
 
 func (d *csvDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) error {
@@ -130,6 +158,9 @@ type Replayer interface {
 	// their bytes straight from the input. It fails if the input is no
 	// longer the one indexed (shorter or longer), and it falls back to
 	// Chunks when idx was made with other options.
+	//
+	// A replayed chunk is for one Decode: Decode reuses its memory for
+	// the chunks read after it, and a second Decode of it fails.
 	Replay(ctx context.Context, idx *Index, emit func(*Chunk) error) error
 }
 
@@ -160,7 +191,7 @@ func (d *csvDecoder) Replay(ctx context.Context, idx *Index, emit func(*Chunk) e
 			}
 			return fmt.Errorf("read %s: %w", d.in.Name, err)
 		}
-		data := make([]byte, sp.size)
+		data := replayBuf(sp.size)
 		if _, err := io.ReadFull(rc, data); err != nil {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
 				return changed("shorter")
@@ -172,7 +203,9 @@ func (d *csvDecoder) Replay(ctx context.Context, idx *Index, emit func(*Chunk) e
 			return fmt.Errorf("read %s: %w", d.in.Name, err)
 		}
 		pos = sp.offset + int64(sp.size)
-		c := &Chunk{Seq: seq, FirstRow: row, FirstLine: sp.line, Rows: sp.rows, payload: &textChunk{data: data, offset: sp.offset, header: idx.header}}
+		tc := &textChunk{data: data, offset: sp.offset, header: idx.header}
+		tc.replayed.Store(true)
+		c := &Chunk{Seq: seq, FirstRow: row, FirstLine: sp.line, Rows: sp.rows, payload: tc}
 		row += int64(sp.rows)
 		if err := emit(c); err != nil {
 			return err
@@ -668,6 +701,7 @@ func (d *csvDecoder) Decode(c *Chunk, schema *arrow.Schema) (arrow.RecordBatch, 
 	if err != nil {
 		return nil, err
 	}
+	defer tc.done()
 	rec, err := d.decode(c, sp, tc, schema)
 	if err != nil && !utf8.Valid(tc.data) {
 		return nil, d.utf8Error(c, tc)

@@ -576,3 +576,42 @@ func TestCSVDecodeUTF8(t *testing.T) {
 	defer rec.Release()
 	diff(t, "b", []string{"ü", "日本"}, []string{rec.Column(1).(*array.String).Value(0), rec.Column(1).(*array.String).Value(1)})
 }
+
+// Replayed chunks reuse the memory of chunks already decoded: every chunk
+// still decodes to its own values, and decoding one twice fails.
+func TestCSVReplayReusesDecodedChunks(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("i,s\n")
+	for i := 0; i < 500; i++ {
+		fmt.Fprintf(&b, "%d,row %d %s\n", i, i, strings.Repeat("x", i%17))
+	}
+	in := memInput("r.csv", []byte(b.String()))
+	want := mustRead(t, in, Options{ChunkRows: 64})
+	d, _ := NewDecoder(in, Options{ChunkRows: 64})
+	if _, err := collectChunks(t, func(emit func(*Chunk) error) error { return d.Chunks(context.Background(), emit) }); err != nil {
+		t.Fatal(err)
+	}
+	idx := d.(Replayer).Index()
+	for round := 0; round < 3; round++ {
+		d2, _ := NewDecoder(in, Options{ChunkRows: 64})
+		var got [][]any
+		var last *Chunk
+		err := d2.(Replayer).Replay(context.Background(), idx, func(c *Chunk) error {
+			rec, err := d2.Decode(c, want.schema)
+			if err != nil {
+				return err
+			}
+			got = append(got, recordRows(t, rec)...)
+			rec.Release()
+			last = c
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		diff(t, "rows", want.rows, got)
+		if _, err := d2.Decode(last, want.schema); err == nil || !strings.Contains(err.Error(), "holds 0 records") {
+			t.Errorf("second Decode of a replayed chunk: %v; want an error", err)
+		}
+	}
+}
