@@ -349,7 +349,18 @@ func (p *parquetWriter) Write(rec arrow.RecordBatch) error {
 	}
 	for off := int64(0); off < n; {
 		take := min(n-off, ParquetRowGroupRows-p.rgRows)
-		if err := p.eachColumn(func(j int) error { return p.keep(j, rec.Column(j), off, take) }); err != nil {
+		// Other columns only keep a slice; indexing dictionary columns is
+		// the work worth spreading over cores.
+		var indexed []int
+		for j := range p.cols {
+			if st := &p.cols[j]; st.dict && !st.ds.dense {
+				indexed = append(indexed, j)
+			} else {
+				p.keep(j, rec.Column(j), off, take)
+			}
+		}
+		err := p.eachColumn(indexed, func(j int) error { return p.index(j, array.NewSlice(rec.Column(j), off, off+take)) })
+		if err != nil {
 			return fmt.Errorf("write Parquet rows: %w", err)
 		}
 		off += take
@@ -368,20 +379,20 @@ func (p *parquetWriter) Write(rec arrow.RecordBatch) error {
 // helpers beyond the cores would only hold more buffers at the same time.
 var encodeHelpers = make(chan struct{}, runtime.GOMAXPROCS(0))
 
-// eachColumn runs fn for every column, on this goroutine and on as many
+// eachColumn runs fn for the columns js, on this goroutine and on as many
 // helpers as are free, and returns the error of the first column that
 // failed.
-func (p *parquetWriter) eachColumn(fn func(j int) error) error {
-	nc := len(p.cols)
+func (p *parquetWriter) eachColumn(js []int, fn func(j int) error) error {
+	nc := len(js)
 	errs := make([]error, nc)
 	var next atomic.Int64
 	work := func() {
 		for {
-			j := int(next.Add(1)) - 1
-			if j >= nc {
+			k := int(next.Add(1)) - 1
+			if k >= nc {
 				return
 			}
-			errs[j] = fn(j)
+			errs[k] = fn(js[k])
 		}
 	}
 	var wg sync.WaitGroup
@@ -400,28 +411,23 @@ helpers:
 	}
 	work()
 	wg.Wait()
-	for j, err := range errs {
+	for k, err := range errs {
 		if err != nil {
-			return fmt.Errorf("column %q: %w", p.schema.Field(j).Name, err)
+			return fmt.Errorf("column %q: %w", p.schema.Field(js[k]).Name, err)
 		}
 	}
 	return nil
 }
 
-// keep adds rows [off, off+n) of column j to the open row group: a
-// dictionary column indexes them, any other keeps a slice of the array.
-func (p *parquetWriter) keep(j int, arr arrow.Array, off, n int64) error {
-	st := &p.cols[j]
-	if st.dict && !st.ds.dense {
-		return p.index(j, array.NewSlice(arr, off, off+n))
-	}
+// keep adds rows [off, off+n) of column j, not being indexed, to the open
+// row group: a slice of the array, written when the row group is.
+func (p *parquetWriter) keep(j int, arr arrow.Array, off, n int64) {
 	if off == 0 && n == int64(arr.Len()) {
 		arr.Retain()
 	} else {
 		arr = array.NewSlice(arr, off, off+n)
 	}
-	st.pending = append(st.pending, arr)
-	return nil
+	p.cols[j].pending = append(p.cols[j].pending, arr)
 }
 
 // encode hands one array of column j to the column's writer.
