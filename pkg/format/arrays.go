@@ -2,6 +2,7 @@ package format
 
 import (
 	"fmt"
+	"unicode/utf8"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -77,6 +78,21 @@ func (b *stringsBuilder) appendNull() {
 	b.v.nulls++
 	b.i++
 	b.offsets[b.i] = int32(len(b.data))
+}
+
+// validUTF8 reports whether every value appended is UTF-8: the values
+// together are, and none starts with a continuation byte (which would
+// complete a character begun at the end of the value before).
+func (b *stringsBuilder) validUTF8() bool {
+	if !utf8.Valid(b.data) {
+		return false
+	}
+	for _, o := range b.offsets[:b.i] {
+		if int(o) < len(b.data) && b.data[o]&0xC0 == 0x80 {
+			return false
+		}
+	}
+	return true
 }
 
 func (b *stringsBuilder) array() (arrow.Array, error) {

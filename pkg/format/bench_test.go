@@ -211,6 +211,7 @@ func BenchmarkParquetWrite(b *testing.B) {
 	}()
 	for _, c := range []Compression{Zstd, Snappy} {
 		b.Run(string(c), func(b *testing.B) {
+			b.ReportAllocs()
 			var size int64
 			for b.Loop() {
 				cw := &countWriter{}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"math/bits"
+	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -46,6 +47,33 @@ type textChunk struct {
 	data   []byte
 	offset int64 // of data[0] in the (decompressed) stream
 	header *csvHeader
+	// replayed: the chunk comes from Replay, whose chunks are decoded
+	// once; Decode hands data back to replayBufs when done (and a second
+	// Decode of the chunk fails instead of reading reused memory).
+	replayed atomic.Bool
+}
+
+// replayBufs holds chunk buffers of Replay that Decode is done with: the
+// next chunks are read into them instead of into fresh memory, which the
+// kernel would have to hand out and clear page by page.
+var replayBufs sync.Pool
+
+func replayBuf(n int) []byte {
+	if p, ok := replayBufs.Get().(*[]byte); ok {
+		if cap(*p) >= n {
+			return (*p)[:n]
+		}
+	}
+	return make([]byte, n, n+n/16) // chunks of one file differ a little in size
+}
+
+// done ends Decode's use of a replayed chunk.
+func (tc *textChunk) done() {
+	if tc.replayed.Swap(false) {
+		b := tc.data
+		tc.data = nil
+		replayBufs.Put(&b)
+	}
 }
 
 func (d *csvDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) error {
@@ -130,6 +158,9 @@ type Replayer interface {
 	// their bytes straight from the input. It fails if the input is no
 	// longer the one indexed (shorter or longer), and it falls back to
 	// Chunks when idx was made with other options.
+	//
+	// A replayed chunk is for one Decode: Decode reuses its memory for
+	// the chunks read after it, and a second Decode of it fails.
 	Replay(ctx context.Context, idx *Index, emit func(*Chunk) error) error
 }
 
@@ -160,7 +191,7 @@ func (d *csvDecoder) Replay(ctx context.Context, idx *Index, emit func(*Chunk) e
 			}
 			return fmt.Errorf("read %s: %w", d.in.Name, err)
 		}
-		data := make([]byte, sp.size)
+		data := replayBuf(sp.size)
 		if _, err := io.ReadFull(rc, data); err != nil {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
 				return changed("shorter")
@@ -172,7 +203,9 @@ func (d *csvDecoder) Replay(ctx context.Context, idx *Index, emit func(*Chunk) e
 			return fmt.Errorf("read %s: %w", d.in.Name, err)
 		}
 		pos = sp.offset + int64(sp.size)
-		c := &Chunk{Seq: seq, FirstRow: row, FirstLine: sp.line, Rows: sp.rows, payload: &textChunk{data: data, offset: sp.offset, header: idx.header}}
+		tc := &textChunk{data: data, offset: sp.offset, header: idx.header}
+		tc.replayed.Store(true)
+		c := &Chunk{Seq: seq, FirstRow: row, FirstLine: sp.line, Rows: sp.rows, payload: tc}
 		row += int64(sp.rows)
 		if err := emit(c); err != nil {
 			return err
@@ -277,12 +310,15 @@ type csvSplitter struct {
 	qnext   int   // next '"' at or after i, or len(data)
 }
 
-func (d *csvDecoder) splitter(c *Chunk) (*csvSplitter, *textChunk, error) {
+// splitter starts splitting chunk c. With check set it first requires the
+// whole chunk to be UTF-8; Decode instead checks only the bytes it keeps
+// (see Decode).
+func (d *csvDecoder) splitter(c *Chunk, check bool) (*csvSplitter, *textChunk, error) {
 	tc, ok := c.payload.(*textChunk)
 	if !ok || tc.header == nil {
 		return nil, nil, fmt.Errorf("%s: chunk %d was not made by this CSV decoder", d.in.Name, c.Seq)
 	}
-	if !utf8.Valid(tc.data) {
+	if check && !utf8.Valid(tc.data) {
 		return nil, nil, d.utf8Error(c, tc)
 	}
 	nc := len(tc.header.names)
@@ -616,7 +652,7 @@ func recordLine(data []byte, firstLine int64, r int, delim byte) int64 {
 }
 
 func (d *csvDecoder) Infer(c *Chunk) (*Evidence, error) {
-	sp, tc, err := d.splitter(c)
+	sp, tc, err := d.splitter(c, true)
 	if err != nil {
 		return nil, err
 	}
@@ -653,11 +689,27 @@ func (d *csvDecoder) Infer(c *Chunk) (*Evidence, error) {
 	return ev, nil
 }
 
+// Decode converts a chunk to schema. It does not check the whole chunk for
+// UTF-8 first (the inference pass over the same bytes did, and a build
+// checks afterwards that the file did not change): the bytes it keeps, the
+// string columns' values, are checked once converted, and any failure is
+// reported as the invalid byte when the chunk has one, so errors are the
+// same as with a check up front. Fields of other types are ASCII or fail to
+// convert.
 func (d *csvDecoder) Decode(c *Chunk, schema *arrow.Schema) (arrow.RecordBatch, error) {
-	sp, tc, err := d.splitter(c)
+	sp, tc, err := d.splitter(c, false)
 	if err != nil {
 		return nil, err
 	}
+	defer tc.done()
+	rec, err := d.decode(c, sp, tc, schema)
+	if err != nil && !utf8.Valid(tc.data) {
+		return nil, d.utf8Error(c, tc)
+	}
+	return rec, err
+}
+
+func (d *csvDecoder) decode(c *Chunk, sp *csvSplitter, tc *textChunk, schema *arrow.Schema) (arrow.RecordBatch, error) {
 	if err := checkColumns(d.in.Name, tc.header.names, schema); err != nil {
 		return nil, err
 	}
@@ -685,6 +737,11 @@ func (d *csvDecoder) Decode(c *Chunk, schema *arrow.Schema) (arrow.RecordBatch, 
 			}
 		}
 	}
+	for _, col := range cols {
+		if sc, ok := col.(*stringColumn); ok && !sc.sb.validUTF8() {
+			return nil, errInvalidUTF8
+		}
+	}
 	arrs := make([]arrow.Array, len(cols))
 	defer releaseAll(arrs)
 	for j, col := range cols {
@@ -696,6 +753,9 @@ func (d *csvDecoder) Decode(c *Chunk, schema *arrow.Schema) (arrow.RecordBatch, 
 	}
 	return array.NewRecordBatch(schema, arrs, int64(c.Rows)), nil
 }
+
+// errInvalidUTF8 stands for the invalid byte Decode then locates.
+var errInvalidUTF8 = errors.New("invalid UTF-8")
 
 // checkColumns requires the schema to have exactly the file's columns.
 func checkColumns(file string, names []string, schema *arrow.Schema) error {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
 )
@@ -510,6 +511,107 @@ func TestCSVReplayNoticesAChangedFile(t *testing.T) {
 		e := asError(t, err)
 		if e.File != "c.csv" || !strings.Contains(e.Msg, tc.msg) {
 			t.Errorf("%q: got %v, want %q", tc.data, err, tc.msg)
+		}
+	}
+}
+
+// Decode checks the UTF-8 of what it keeps without a check of the whole
+// chunk up front; the errors are the ones Infer gives.
+func TestCSVDecodeUTF8(t *testing.T) {
+	str := arrow.BinaryTypes.String
+	i64 := arrow.PrimitiveTypes.Int64
+	schema := arrow.NewSchema([]arrow.Field{{Name: "a", Type: str, Nullable: true}, {Name: "b", Type: str, Nullable: true}}, nil)
+	tests := []struct {
+		name   string
+		data   string
+		schema *arrow.Schema
+		place  errorPlace
+		msg    string
+	}{
+		{"in a string", "a,b\nx,y\nz,caf\xe9\n", schema, errorPlace{"u.csv", 3, 2, "b"}, "invalid UTF-8 byte 0xE9 at byte offset 13"},
+		// Two halves of "é" in adjacent fields: the values together are
+		// UTF-8, each alone is not.
+		{"a character split between fields", "a,b\nx\xc3,\xa9y\n", schema, errorPlace{"u.csv", 2, 1, "a"}, "invalid UTF-8 byte 0xC3"},
+		{"split between rows", "a,b\nx,y\xc3\n\xa9,z\n", schema, errorPlace{"u.csv", 2, 1, "b"}, "invalid UTF-8 byte 0xC3"},
+		{"in a number", "a,b\n1,x\n\xff2,y\n", arrow.NewSchema([]arrow.Field{{Name: "a", Type: i64, Nullable: true}, {Name: "b", Type: str, Nullable: true}}, nil),
+			errorPlace{"u.csv", 3, 2, "a"}, "invalid UTF-8 byte 0xFF"},
+		{"quoted with a doubled quote", "a,b\n\"x\"\"\xff\",y\n", schema, errorPlace{"u.csv", 2, 1, "a"}, "invalid UTF-8 byte 0xFF"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d, err := NewDecoder(memInput("u.csv", []byte(tt.data)), Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var chunks []*Chunk
+			if err := d.Chunks(context.Background(), func(c *Chunk) error { chunks = append(chunks, c); return nil }); err != nil {
+				t.Fatal(err)
+			}
+			_, ierr := d.Infer(chunks[0])
+			_, err = d.Decode(chunks[0], tt.schema)
+			if err == nil || ierr == nil {
+				t.Fatalf("Decode: %v, Infer: %v; want errors", err, ierr)
+			}
+			fe := asError(t, err)
+			diff(t, "place", tt.place, placeOf(fe))
+			diff(t, "Infer's error", ierr.Error(), err.Error())
+			if !strings.Contains(fe.Msg, tt.msg) {
+				t.Errorf("message %q does not contain %q", fe.Msg, tt.msg)
+			}
+		})
+	}
+	// Valid multi-byte text decodes.
+	d, err := NewDecoder(memInput("u.csv", []byte("a,b\ncafé,ü\n,日本\n")), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var chunks []*Chunk
+	if err := d.Chunks(context.Background(), func(c *Chunk) error { chunks = append(chunks, c); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := d.Decode(chunks[0], schema)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Release()
+	diff(t, "b", []string{"ü", "日本"}, []string{rec.Column(1).(*array.String).Value(0), rec.Column(1).(*array.String).Value(1)})
+}
+
+// Replayed chunks reuse the memory of chunks already decoded: every chunk
+// still decodes to its own values, and decoding one twice fails.
+func TestCSVReplayReusesDecodedChunks(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("i,s\n")
+	for i := 0; i < 500; i++ {
+		fmt.Fprintf(&b, "%d,row %d %s\n", i, i, strings.Repeat("x", i%17))
+	}
+	in := memInput("r.csv", []byte(b.String()))
+	want := mustRead(t, in, Options{ChunkRows: 64})
+	d, _ := NewDecoder(in, Options{ChunkRows: 64})
+	if _, err := collectChunks(t, func(emit func(*Chunk) error) error { return d.Chunks(context.Background(), emit) }); err != nil {
+		t.Fatal(err)
+	}
+	idx := d.(Replayer).Index()
+	for round := 0; round < 3; round++ {
+		d2, _ := NewDecoder(in, Options{ChunkRows: 64})
+		var got [][]any
+		var last *Chunk
+		err := d2.(Replayer).Replay(context.Background(), idx, func(c *Chunk) error {
+			rec, err := d2.Decode(c, want.schema)
+			if err != nil {
+				return err
+			}
+			got = append(got, recordRows(t, rec)...)
+			rec.Release()
+			last = c
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		diff(t, "rows", want.rows, got)
+		if _, err := d2.Decode(last, want.schema); err == nil || !strings.Contains(err.Error(), "holds 0 records") {
+			t.Errorf("second Decode of a replayed chunk: %v; want an error", err)
 		}
 	}
 }

@@ -65,11 +65,14 @@ func NewWriter(w io.Writer, schema *arrow.Schema, kind Kind, c Compression) (Wri
 
 // How the Parquet writer encodes a file:
 //
-//   - Columns of a row group are encoded in parallel (when cores are free:
-//     a build already writes several parts at once), each into its own
-//     buffer, and the buffers are written out in column order when the row
-//     group is full. Which goroutine encodes which column never shows in the
-//     bytes: the same batches give the same file for any number of cores.
+//   - A row group is written column after column, straight to the
+//     destination, when it is full (or the file closes): until then the
+//     writer keeps the batches' arrays (slices of them, no copy). Only one
+//     column's encoder and page buffers exist at a time, instead of one per
+//     column held until the row group ends, and no column chunk is staged
+//     in a second in-memory copy before being written out. A build writes
+//     several parts at once (Stripes × splits), which is where the cores
+//     go; the bytes are the same as with columns encoded side by side.
 //   - Dictionary encoding is chosen per text column from the data: the first
 //     batch written decides. A column whose sample of up to dictSample
 //     non-null values is more than half distinct (ids, free text, hashes)
@@ -99,6 +102,18 @@ const dictMaxBytes = 1 << 20
 // level 1 writes files of the same size as the default level 3 in 40% less
 // CPU time.
 const zstdLevel = 1
+
+// zstdWindow is the zstd window of Parquet page encoders. A page is
+// compressed on its own (one frame per page, no history between pages), and
+// pages are about a megabyte, so a window larger than the page changes
+// nothing in the bytes written: offsets never reach past the page, and a
+// frame no larger than the window is written as one segment whatever the
+// window. The library's default window (8 MiB) only sizes each pooled
+// encoder's history buffer, which the garbage collector then counts as
+// live memory; 4 MiB with the library's lower-memory setting (which
+// changes buffer sizes only) cuts that to a quarter. A page larger than
+// 4 MiB (a single huge value) gets a frame with a window descriptor.
+const zstdWindow = 4 << 20
 
 // The Parquet library keeps its zstd page encoders in a sync.Pool, which
 // every garbage collection empties; each new encoder then allocates its
@@ -130,7 +145,8 @@ func (z zstdPages) EncodeLevel(dst, src []byte, level int) []byte {
 	default:
 		var err error
 		enc, err = zstd.NewWriter(nil, zstd.WithZeroFrames(true), zstd.WithEncoderLevel(zstd.EncoderLevelFromZstd(level)),
-			zstd.WithEncoderConcurrency(1), zstd.WithAllLitEntropyCompression(true))
+			zstd.WithEncoderConcurrency(1), zstd.WithAllLitEntropyCompression(true),
+			zstd.WithWindowSize(zstdWindow), zstd.WithLowerEncoderMem(true))
 		if err != nil {
 			return z.Codec.EncodeLevel(dst, src, level)
 		}
@@ -172,19 +188,21 @@ type parquetWriter struct {
 	codec  compress.Compression
 	level  int
 
-	fw     *file.Writer // created by the first Write, which chooses the encodings
-	rg     file.BufferedRowGroupWriter
-	rgRows int64
+	fw     *file.Writer    // created by the first Write, which chooses the encodings
+	ctx    context.Context // pqarrow's scratch buffers; one column at a time
+	rgRows int64           // rows of the open row group
 	cols   []columnState
 	closed bool
 }
 
 // columnState is what one column keeps between batches.
 type columnState struct {
-	ctx      context.Context // pqarrow's scratch buffers; one column at a time
 	nullable bool
-	dict     bool       // dictionary encoded: values wait for the row group's end
+	dict     bool       // dictionary encoded: values are indexed as they arrive
 	ds       *dictState // dict: the row group's dictionary so far
+	// pending are the open row group's arrays, in order: slices of the
+	// batches written, or dictionary arrays of indexed values.
+	pending []arrow.Array
 }
 
 // dictState is a string column's dictionary for the open row group, and the
@@ -217,9 +235,10 @@ func newParquetWriter(w io.Writer, schema *arrow.Schema, c Compression) (Writer,
 			return nil, fmt.Errorf("column %q has type %s, which Parquet output does not support; cast it to string first", f.Name, f.Type)
 		}
 	}
-	p := &parquetWriter{w: w, schema: schema, codec: codec, level: level, cols: make([]columnState, schema.NumFields())}
+	p := &parquetWriter{w: w, schema: schema, codec: codec, level: level, cols: make([]columnState, schema.NumFields()),
+		ctx: pqarrow.NewArrowWriteContext(context.Background(), nil)}
 	for j, f := range schema.Fields() {
-		p.cols[j] = columnState{ctx: pqarrow.NewArrowWriteContext(context.Background(), nil), nullable: f.Nullable}
+		p.cols[j] = columnState{nullable: f.Nullable}
 	}
 	return p, nil
 }
@@ -329,21 +348,25 @@ func (p *parquetWriter) Write(rec arrow.RecordBatch) error {
 		}
 	}
 	for off := int64(0); off < n; {
-		if p.rg == nil {
-			rg, err := p.fw.AppendBufferedRowGroupChecked()
-			if err != nil {
-				return fmt.Errorf("write Parquet rows: %w", err)
-			}
-			p.rg, p.rgRows = rg, 0
-		}
 		take := min(n-off, ParquetRowGroupRows-p.rgRows)
-		if err := p.eachColumn(func(j int) error { return p.writeColumn(j, rec.Column(j), off, take) }); err != nil {
+		// Other columns only keep a slice; indexing dictionary columns is
+		// the work worth spreading over cores.
+		var indexed []int
+		for j := range p.cols {
+			if st := &p.cols[j]; st.dict && !st.ds.dense {
+				indexed = append(indexed, j)
+			} else {
+				p.keep(j, rec.Column(j), off, take)
+			}
+		}
+		err := p.eachColumn(indexed, func(j int) error { return p.index(j, array.NewSlice(rec.Column(j), off, off+take)) })
+		if err != nil {
 			return fmt.Errorf("write Parquet rows: %w", err)
 		}
 		off += take
 		p.rgRows += take
 		if p.rgRows == ParquetRowGroupRows {
-			if err := p.closeRowGroup(); err != nil {
+			if err := p.writeRowGroup(); err != nil {
 				return err
 			}
 		}
@@ -351,25 +374,25 @@ func (p *parquetWriter) Write(rec arrow.RecordBatch) error {
 	return nil
 }
 
-// encodeHelpers bounds the goroutines that help writers encode columns,
-// across all writers: a build writes many parts at once, and helpers beyond
-// the cores would only hold more buffers at the same time.
+// encodeHelpers bounds the goroutines that help writers index dictionary
+// columns, across all writers: a build writes many parts at once, and
+// helpers beyond the cores would only hold more buffers at the same time.
 var encodeHelpers = make(chan struct{}, runtime.GOMAXPROCS(0))
 
-// eachColumn runs fn for every column, on this goroutine and on as many
+// eachColumn runs fn for the columns js, on this goroutine and on as many
 // helpers as are free, and returns the error of the first column that
 // failed.
-func (p *parquetWriter) eachColumn(fn func(j int) error) error {
-	nc := len(p.cols)
+func (p *parquetWriter) eachColumn(js []int, fn func(j int) error) error {
+	nc := len(js)
 	errs := make([]error, nc)
 	var next atomic.Int64
 	work := func() {
 		for {
-			j := int(next.Add(1)) - 1
-			if j >= nc {
+			k := int(next.Add(1)) - 1
+			if k >= nc {
 				return
 			}
-			errs[j] = fn(j)
+			errs[k] = fn(js[k])
 		}
 	}
 	var wg sync.WaitGroup
@@ -388,34 +411,27 @@ helpers:
 	}
 	work()
 	wg.Wait()
-	for j, err := range errs {
+	for k, err := range errs {
 		if err != nil {
-			return fmt.Errorf("column %q: %w", p.schema.Field(j).Name, err)
+			return fmt.Errorf("column %q: %w", p.schema.Field(js[k]).Name, err)
 		}
 	}
 	return nil
 }
 
-// writeColumn encodes rows [off, off+n) of column j into the open row group;
-// a dictionary column keeps them for closeRowGroup.
-func (p *parquetWriter) writeColumn(j int, arr arrow.Array, off, n int64) error {
-	st := &p.cols[j]
-	if st.dict && !st.ds.dense {
-		return p.index(j, array.NewSlice(arr, off, off+n))
-	}
-	if off != 0 || n != int64(arr.Len()) {
+// keep adds rows [off, off+n) of column j, not being indexed, to the open
+// row group: a slice of the array, written when the row group is.
+func (p *parquetWriter) keep(j int, arr arrow.Array, off, n int64) {
+	if off == 0 && n == int64(arr.Len()) {
+		arr.Retain()
+	} else {
 		arr = array.NewSlice(arr, off, off+n)
-		defer arr.Release()
 	}
-	return p.encode(j, arr)
+	p.cols[j].pending = append(p.cols[j].pending, arr)
 }
 
-// encode hands one array to the column's writer.
-func (p *parquetWriter) encode(j int, arr arrow.Array) error {
-	cw, err := p.rg.Column(j)
-	if err != nil {
-		return err
-	}
+// encode hands one array of column j to the column's writer.
+func (p *parquetWriter) encode(cw file.ColumnChunkWriter, j int, arr arrow.Array) error {
 	st := &p.cols[j]
 	var def []int16
 	if st.nullable {
@@ -441,30 +457,67 @@ func (p *parquetWriter) encode(j int, arr arrow.Array) error {
 			}
 		}
 	}
-	return pqarrow.WriteArrowToColumn(st.ctx, cw, arr, def, nil, st.nullable)
+	return pqarrow.WriteArrowToColumn(p.ctx, cw, arr, def, nil, st.nullable)
 }
 
-// closeRowGroup encodes the dictionary columns and writes the row group out.
-func (p *parquetWriter) closeRowGroup() error {
-	err := p.eachColumn(func(j int) error {
-		if !p.cols[j].dict {
-			return nil
-		}
-		ds := p.cols[j].ds
-		defer ds.reset()
-		if ds.dense {
-			return nil
-		}
-		return p.flushDict(j)
-	})
+// writeRowGroup writes the open row group out, column after column.
+func (p *parquetWriter) writeRowGroup() error {
+	rg, err := p.fw.AppendRowGroupChecked()
 	if err == nil {
-		err = p.rg.Close()
+		for j := range p.cols {
+			if err = p.writeColumn(rg, j); err != nil {
+				err = fmt.Errorf("column %q: %w", p.schema.Field(j).Name, err)
+				break
+			}
+		}
 	}
-	p.rg = nil
+	if err == nil {
+		err = rg.Close()
+	}
+	p.release()
+	p.rgRows = 0
 	if err != nil {
 		return fmt.Errorf("write Parquet rows: %w", err)
 	}
 	return nil
+}
+
+// writeColumn encodes column j's arrays of the open row group.
+func (p *parquetWriter) writeColumn(rg file.SerialRowGroupWriter, j int) error {
+	cw, err := rg.NextColumn()
+	if err != nil {
+		return err
+	}
+	st := &p.cols[j]
+	if st.dict && !st.ds.dense {
+		p.flushDict(j)
+	}
+	for k, arr := range st.pending {
+		err := p.encode(cw, j, arr)
+		arr.Release()
+		st.pending[k] = nil
+		if err != nil {
+			return err
+		}
+	}
+	st.pending = st.pending[:0]
+	return nil
+}
+
+// release drops what the open row group kept.
+func (p *parquetWriter) release() {
+	for j := range p.cols {
+		st := &p.cols[j]
+		for _, a := range st.pending {
+			if a != nil {
+				a.Release()
+			}
+		}
+		st.pending = st.pending[:0]
+		if st.dict {
+			st.ds.reset()
+		}
+	}
 }
 
 func newDictState() *dictState {
@@ -482,8 +535,8 @@ func (ds *dictState) reset() {
 // index adds a slice of a dictionary column to the row group's dictionary
 // and keeps its indices. When the dictionary grows past dictMaxBytes, or
 // past half the values once dictSample values have been seen, the indices
-// so far are written and the rest of the row group goes to the Parquet
-// library as plain strings (it falls back to plain pages).
+// so far become dictionary arrays and the rest of the row group goes to the
+// Parquet library as plain strings (it falls back to plain pages).
 func (p *parquetWriter) index(j int, part arrow.Array) error {
 	defer part.Release()
 	ds := p.cols[j].ds
@@ -521,26 +574,24 @@ func (p *parquetWriter) index(j int, part arrow.Array) error {
 	data.Release()
 	if ds.size > dictMaxBytes || (ds.values >= dictSample && 2*len(ds.at) > ds.values) {
 		ds.dense = true
-		return p.flushDict(j)
+		p.flushDict(j)
 	}
 	return nil
 }
 
-// flushDict writes the indices kept for column j with their dictionary.
-func (p *parquetWriter) flushDict(j int) error {
+// flushDict turns the indices kept for column j into dictionary arrays,
+// pending for the row group's write.
+func (p *parquetWriter) flushDict(j int) {
 	ds := p.cols[j].ds
 	dict := ds.vals.NewArray()
 	defer dict.Release()
 	dt := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
-	for _, ix := range ds.indices {
-		da := array.NewDictionaryArray(dt, ix, dict)
-		err := p.encode(j, da)
-		da.Release()
-		if err != nil {
-			return err
-		}
+	for k, ix := range ds.indices {
+		p.cols[j].pending = append(p.cols[j].pending, array.NewDictionaryArray(dt, ix, dict))
+		ix.Release()
+		ds.indices[k] = nil
 	}
-	return nil
+	ds.indices = ds.indices[:0]
 }
 
 func (p *parquetWriter) Close() error {
@@ -553,8 +604,8 @@ func (p *parquetWriter) Close() error {
 			return err
 		}
 	}
-	if p.rg != nil {
-		if err := p.closeRowGroup(); err != nil {
+	if p.rgRows > 0 {
+		if err := p.writeRowGroup(); err != nil {
 			return err
 		}
 	}

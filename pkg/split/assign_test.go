@@ -516,3 +516,32 @@ func TestEncodersAgree(t *testing.T) {
 		t.Error("a missing column is not the null kind")
 	}
 }
+
+// With one split every row is assigned to it without hashing, and Partition
+// hands the batch on whole.
+func TestOneSplit(t *testing.T) {
+	rec := idBatch(t, 0, 5000)
+	for _, key := range []string{"", "id"} {
+		a := mustAssigner(t, Spec{Names: []string{"all"}, Ratios: []float64{1}, Seed: 3, Key: key}, rec)
+		out := make([]uint8, rec.NumRows())
+		for i := range out {
+			out[i] = 7 // Assign must overwrite every entry
+		}
+		a.Assign(rec, out)
+		for i, s := range out {
+			if s != 0 {
+				t.Fatalf("key %q: row %d assigned to split %d, want 0", key, i, s)
+			}
+		}
+		parts, err := a.Partition(rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(parts) != 1 || parts[0] != rec {
+			t.Errorf("key %q: Partition gave %d batches, the first the input: %v; want the input batch", key, len(parts), len(parts) == 1 && parts[0] == rec)
+		}
+		for _, p := range parts {
+			p.Release()
+		}
+	}
+}

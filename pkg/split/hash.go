@@ -178,9 +178,15 @@ func column(rec arrow.RecordBatch, name string) arrow.Array {
 }
 
 // Assign writes the split index of each row of rec into out, which must hold
-// at least rec.NumRows() entries. It is safe for concurrent use.
+// at least rec.NumRows() entries. It is safe for concurrent use. With a
+// single split every row is in it, whatever its hash, so nothing is hashed
+// (a build into one split, such as all=1, pays nothing for splitting).
 func (a *Assigner) Assign(rec arrow.RecordBatch, out []uint8) {
 	out = out[:rec.NumRows()]
+	if len(a.bounds) == 0 {
+		clear(out)
+		return
+	}
 	a.eachHash(rec, func(i int, h uint64) { out[i] = a.index(h) })
 }
 
