@@ -83,7 +83,9 @@ func OpenRanges(ctx context.Context, loc *storage.Location, obj storage.Object, 
 		ra := loc.ReaderAt(ctx, obj.Key, obj.Size, &f.read)
 		f.input = format.Input{Name: name, ReaderAt: ra, Size: obj.Size,
 			Open: func(ctx context.Context) (io.ReadCloser, error) { return loc.NewRangeReader(ctx, obj.Key, 0, -1) }}
-		open = func(ctx context.Context, off, n int64) (io.ReadCloser, error) { return loc.NewRangeReader(ctx, obj.Key, off, n) }
+		open = func(ctx context.Context, off, n int64) (io.ReadCloser, error) {
+			return loc.NewRangeReader(ctx, obj.Key, off, n)
+		}
 	}
 	if kind == format.Parquet {
 		return f, nil
