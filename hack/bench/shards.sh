@@ -59,11 +59,13 @@ timed() {
   local name=$1 core=$2
   shift 2
   /usr/bin/time -o "$work/$name.time" -f "%e %U %S %M" taskset -c "$core" env GOMAXPROCS=1 "$@" >"$work/$name.out" 2>"$work/$name.err" ||
-    { cat "$work/$name.err" >&2; exit 1; }
+    { tail -n 3 "$work/$name.err" >&2; return 1; }
   echo "$name $(cat "$work/$name.time")" >>"$work/times"
 }
 
 summary=$work/summary.jsonl
+# Each run's figures as JSON lines, kept next to the table.
+results=bin/bench-shards.jsonl
 for n in $shard_counts; do
   out=$work/out-$n
   rm -f "$work/times"
@@ -82,9 +84,10 @@ for n in $shard_counts; do
   timed commit 0 bin/mldata "${args[@]}" --commit
   t3=$(date +%s.%N)
   sum=$( (cd "$out/builds/bench" && find . -name 'part-*' -type f | sort | xargs sha256sum) | sha256sum | cut -c1-16)
-  python3 - "$n" "$t0" "$t1" "$t2" "$t3" "$work" "$sum" "$planbytes" >>"$summary" <<'PY'
+  outbytes=$(du -sb "$out/builds/bench" | cut -f1)
+  python3 - "$n" "$t0" "$t1" "$t2" "$t3" "$work" "$sum" "$planbytes" "$outbytes" >>"$summary" <<'PY'
 import json, sys
-n, t0, t1, t2, t3, work, digest, planbytes = int(sys.argv[1]), *map(float, sys.argv[2:6]), sys.argv[6], sys.argv[7], int(sys.argv[8])
+n, t0, t1, t2, t3, work, digest, planbytes, outbytes = int(sys.argv[1]), *map(float, sys.argv[2:6]), sys.argv[6], sys.argv[7], int(sys.argv[8]), int(sys.argv[9])
 times = {}
 for line in open(f"{work}/times"):
     name, wall, user, sys_, rss = line.split()
@@ -97,7 +100,7 @@ for i in range(n):
     s["bytes_read"] = res.get("bytes_read", 0)
     shards.append(s)
 print(json.dumps({"n": n, "wall": t3 - t0, "plan": times["plan"], "shards_wall": t2 - t1, "shards": shards,
-                  "commit": times["commit"], "commit_wall": t3 - t2, "digest": digest, "plan_bytes": planbytes}))
+                  "commit": times["commit"], "commit_wall": t3 - t2, "digest": digest, "plan_bytes": planbytes, "out_bytes": outbytes}))
 PY
   rm -rf "$out"
 done
@@ -123,10 +126,15 @@ for nf in $commit_files; do
     timed plan 0 bin/mldata "${args[@]}" --plan-only --shards 4
     for i in 0 1 2 3; do timed "shard$i" $((i % ncpu)) bin/mldata "${args[@]}" --shard "$i/4"; done
     planbytes=$(stat -c %s "$out/staging/bench/plan.json")
-    timed commit 0 bin/mldata "${args[@]}" --commit
-    python3 - "$nf" "$chk" "$work" "$planbytes" "$(stat -c %s "$out/builds/bench/manifest.json")" >>"$csummary" <<'PY'
+    failed=
+    # A failed commit is reported in the table, not fatal.
+    timed commit 0 bin/mldata "${args[@]}" --commit || failed=$(tail -n 1 "$work/commit.err")
+    python3 - "$nf" "$chk" "$work" "$planbytes" "$(stat -c %s "$out/builds/bench/manifest.json" 2>/dev/null || echo 0)" "$failed" >>"$csummary" <<'PY'
 import json, sys
-nf, chk, work, planbytes, manbytes = int(sys.argv[1]), sys.argv[2] == "true", sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+nf, chk, work, planbytes, manbytes, failed = int(sys.argv[1]), sys.argv[2] == "true", sys.argv[3], int(sys.argv[4]), int(sys.argv[5]), sys.argv[6]
+if failed:
+    print(json.dumps({"files": nf, "check": chk, "failed": failed, "plan_bytes": planbytes}))
+    sys.exit()
 t = {}
 for line in open(f"{work}/times"):
     name, wall, user, sys_, rss = line.split()
@@ -138,6 +146,8 @@ PY
   done
 done
 
+touch "$summary" "$csummary"
+cat "$summary" "$csummary" >"$results"
 python3 - "$summary" "$csummary" "$rows" "$files" "$bytes" "$ncpu" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(date -u +%Y-%m-%dT%H:%MZ)" <<'PY' | tee bin/bench-shards.md
 import json, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
@@ -164,7 +174,7 @@ one = next((r for r in runs if r["n"] == 1), None)
 if one:
     cpu = one["shards"][0]["cpu"]
     print(f"\nPer core (shards = 1): a shard {rows / cpu:,.0f} rows/s, {mib / cpu:.1f} MiB/s of CSV; "
-          f"the plan {mib / one['plan']['cpu']:.0f} MiB/s.")
+          f"the plan {mib / one['plan']['cpu']:.0f} MiB/s. Output: {one['out_bytes'] / 2**20:.0f} MiB of Parquet; plan.json {one['plan_bytes'] / 1024:.0f} KiB.")
     for r in runs:
         if r["n"] > 1:
             big = max(s["cpu"] for s in r["shards"])
@@ -177,11 +187,12 @@ if commits:
     by = {}
     for c in commits:
         by.setdefault(c["files"], {})[c["check"]] = c
+    commit = lambda c: f"failed: {c['failed']}" if "failed" in c else f"{c['commit']['wall']:.2f} / {c['commit']['cpu']:.2f}"
     for nf, v in by.items():
         a, b = v.get(False), v.get(True)
-        if not a or not b:
+        if not a or not b or "failed" in a:
             continue
+        rss = "" if "failed" in b else f"{b['commit']['rss_mib']:.0f}"
         print(f"| {nf:,} | {a['plan']['wall']:.1f} / {a['plan']['cpu']:.1f} | {a['shards_cpu']:.1f} | "
-              f"{a['commit']['wall']:.2f} / {a['commit']['cpu']:.2f} | {b['commit']['wall']:.2f} / {b['commit']['cpu']:.2f} | "
-              f"{b['commit']['rss_mib']:.0f} | {a['plan_bytes'] / 1024:.0f} | {a['manifest_bytes'] / 1024:.0f} |")
+              f"{commit(a)} | {commit(b)} | {rss} | {a['plan_bytes'] / 1024:.0f} | {a['manifest_bytes'] / 1024:.0f} |")
 PY
