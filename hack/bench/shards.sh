@@ -13,9 +13,11 @@
 #    the source bytes it read, and checks that every shard count publishes
 #    the same part files byte for byte.
 # 2. Commit vs files: sources of 40, 1,000 and 10,000 files of 100 rows
-#    (COMMIT_FILES="40 1000 10000"), planned for 4 shards: the commit's wall
+#    (COMMIT_FILES="40 1000 10000"; empty skips it), planned for 4 shards: the commit's wall
 #    and CPU time without and with the split check (which reads every part
 #    back), the plan's and the manifest's sizes.
+# 3. With UNIQUE=COLUMN, a build of the scale source with a unique rule on
+#    COLUMN: what the shards send the commit and what the commit costs.
 #
 # Generated sources are kept under BENCH_DATA (default bin/bench-data) and
 # reused. Prints Markdown tables and writes them to bin/bench-shards.md. On
@@ -27,8 +29,8 @@ cd "$(dirname "$0")/../.."
 rows=${1:-5000000}
 files=${2:-40}
 root=${BENCH_DATA:-bin/bench-data}
-shard_counts=${SHARDS:-1 2 4}
-commit_files=${COMMIT_FILES:-40 1000 10000}
+shard_counts=${SHARDS-1 2 4}
+commit_files=${COMMIT_FILES-40 1000 10000}
 ncpu=$(nproc)
 work=$(mktemp -d "${TMPDIR:-/tmp}/mldata-bench-shards.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -146,9 +148,42 @@ PY
   done
 done
 
-touch "$summary" "$csummary"
-cat "$summary" "$csummary" >"$results"
-python3 - "$summary" "$csummary" "$rows" "$files" "$bytes" "$ncpu" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(date -u +%Y-%m-%dT%H:%MZ)" <<'PY' | tee bin/bench-shards.md
+# With UNIQUE=COLUMN: one more build of the scale source, 4 shards, with a
+# unique rule on COLUMN and the split check off: the size of the shards'
+# results (every distinct key travels to the commit) and the commit's cost.
+usummary=$work/unique.jsonl
+if [ -n "${UNIQUE:-}" ]; then
+  out=$work/uout
+  rm -f "$work/times"
+  printf -- '- type: unique\n  column: %s\n' "$UNIQUE" >"$work/rules.yaml"
+  args=(build --source "$data" --include '*.csv' --output "$out" --build-id bench --chunk-rows 16384 --part-rows 65536 --compression zstd --workers 1
+    --rules "$work/rules.yaml" --on-failure warn --check-splits=false)
+  timed plan 0 bin/mldata "${args[@]}" --plan-only --shards 4 --range-bytes "$range"
+  pids=()
+  for i in 0 1 2 3; do
+    timed "shard$i" $((i % ncpu)) bin/mldata "${args[@]}" --shard "$i/4" &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+  staged=$(cat "$out"/staging/bench/shard-*.json | wc -c)
+  timed commit 0 bin/mldata "${args[@]}" --commit
+  python3 - "$UNIQUE" "$work" "$staged" >>"$usummary" <<'PY'
+import json, sys
+col, work, staged = sys.argv[1], sys.argv[2], int(sys.argv[3])
+t = {}
+for line in open(f"{work}/times"):
+    name, wall, user, sys_, rss = line.split()
+    t[name] = {"wall": float(wall), "cpu": float(user) + float(sys_), "rss_mib": int(rss) / 1024}
+sh = [v for k, v in t.items() if k.startswith("shard")]
+print(json.dumps({"unique": col, "shard_cpu": sum(v["cpu"] for v in sh), "shard_rss_mib": max(v["rss_mib"] for v in sh),
+                  "results_bytes": staged, "commit": t["commit"]}))
+PY
+  rm -rf "$out"
+fi
+
+touch "$summary" "$csummary" "$usummary"
+cat "$summary" "$csummary" "$usummary" >"$results"
+python3 - "$summary" "$csummary" "$rows" "$files" "$bytes" "$ncpu" "$(cut -d' ' -f1-3 /proc/loadavg)" "$(date -u +%Y-%m-%dT%H:%MZ)" "$usummary" <<'PY' | tee bin/bench-shards.md
 import json, sys
 runs = [json.loads(l) for l in open(sys.argv[1])]
 commits = [json.loads(l) for l in open(sys.argv[2])]
@@ -195,4 +230,9 @@ if commits:
         rss = "" if "failed" in b else f"{b['commit']['rss_mib']:.0f}"
         print(f"| {nf:,} | {a['plan']['wall']:.1f} / {a['plan']['cpu']:.1f} | {a['shards_cpu']:.1f} | "
               f"{commit(a)} | {commit(b)} | {rss} | {a['plan_bytes'] / 1024:.0f} | {a['manifest_bytes'] / 1024:.0f} |")
+uniq = [json.loads(l) for l in open(sys.argv[9])]
+for u in uniq:
+    c = u["commit"]
+    print(f"\nWith unique({u['unique']}), 4 shards, no split check: shards {u['shard_cpu']:.1f} CPU s (max RSS {u['shard_rss_mib']:.0f} MiB), "
+          f"their results {u['results_bytes'] / 2**20:.0f} MiB; commit {c['wall']:.1f} s wall, {c['cpu']:.1f} CPU s, max RSS {c['rss_mib']:.0f} MiB.")
 PY
