@@ -59,11 +59,35 @@ func CutOf(c *Chunk) (Cut, bool) {
 // first chunk (the header, after any byte order mark and blank lines);
 // JSONL needs none. The chunks decode with any decoder NewDecoder makes for
 // in with opt; in's Open and ReaderAt are not used.
-func ChunksFrom(ctx context.Context, in Input, opt Options, head []byte, r io.Reader, from Cut, emit func(*Chunk) error) error {
-	d, _, err := newDecoder(in, opt)
+//
+// As with NewDecoder's decoders, a panic while cutting is an *Error naming
+// the file; a panic in emit is passed on.
+func ChunksFrom(ctx context.Context, in Input, opt Options, head []byte, r io.Reader, from Cut, emit func(*Chunk) error) (err error) {
+	d, kind, err := newDecoder(in, opt)
 	if err != nil {
 		return err
 	}
+	g := &guarded{d: d, in: in, kind: kind}
+	defer func() {
+		if v := recover(); v != nil {
+			if ep, ok := v.(emitPanic); ok {
+				panic(ep.v)
+			}
+			err = g.panicError("cutting a range of it into chunks", v)
+		}
+	}()
+	return chunksFrom(ctx, d, in, head, r, from, func(c *Chunk) error {
+		defer func() {
+			if v := recover(); v != nil {
+				panic(emitPanic{v})
+			}
+		}()
+		return emit(c)
+	})
+}
+
+func chunksFrom(ctx context.Context, d Decoder, in Input, head []byte, r io.Reader, from Cut, emit func(*Chunk) error) error {
+	var err error
 	if from.PerChunk <= 0 || from.Offset < 0 || from.Row < 0 || from.Line < 1 {
 		return fmt.Errorf("%s: range starts at an invalid cut %+v", in.Name, from)
 	}

@@ -135,6 +135,17 @@ func TestChunksFromRefusesBadRanges(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "17 records per chunk") {
 		t.Errorf("other chunk size: %v", err)
 	}
+	// A panic in emit is the caller's: it is passed on, not turned into an
+	// error about the file.
+	func() {
+		defer func() {
+			if v := recover(); v != "boom" {
+				t.Errorf("panic in emit: recovered %v", v)
+			}
+		}()
+		ChunksFrom(ctx, Input{Name: name}, opt, head, bytes.NewReader(data[c1.Offset:]), c1, func(*Chunk) error { panic("boom") })
+		t.Error("ChunksFrom returned after emit panicked")
+	}()
 	gz := Input{Name: "r.csv.gz"}
 	if err := ChunksFrom(ctx, gz, opt, head, bytes.NewReader(nil), c1, nil); err == nil || !strings.Contains(err.Error(), "compressed") {
 		t.Errorf("compressed: %v", err)
