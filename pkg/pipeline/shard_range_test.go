@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -302,4 +303,41 @@ func chunkSpan(m *metadata.FileMetaData, g int) (start, end int64) {
 		end = max(end, s+cc.TotalCompressedSize())
 	}
 	return start, end
+}
+
+// A gzip-compressed CSV file has no byte ranges (its offsets are not file
+// offsets): its units are read by decompressing from the start, and the
+// parts still equal a one-process build's.
+func TestShardedCompressedRanges(t *testing.T) {
+	dir := t.TempDir()
+	var b strings.Builder
+	b.WriteString("id,v,label,note\n")
+	for k := 0; k < 1500; k++ {
+		fmt.Fprintf(&b, "%d,%d.25,l%d,\"a\nb, %016x\"\n", 3000+k, k%89, k%3, uint64(k)*0x9E3779B97F4A7C15)
+	}
+	var z bytes.Buffer
+	zw := gzip.NewWriter(&z)
+	zw.Write([]byte(b.String()))
+	zw.Close()
+	writeFile(t, dir, "big.csv.gz", z.String())
+	writeFile(t, dir, "a.csv", "id,v,label,note\n1,2.25,l0,x\n")
+	plainOut := t.TempDir()
+	mustBuild(t, shardConfig(t, dir, plainOut, "b1"))
+	out := t.TempDir()
+	pr, _ := buildSharded(t, shardConfig(t, dir, out, "b1"), 3)
+	units := 0
+	for _, u := range pr.Shard.Units {
+		if pr.Shard.Files[u.File].Key == "big.csv.gz" {
+			units++
+			if u.Range != nil {
+				t.Errorf("unit %+v of a gzip file has a byte range", u)
+			}
+		}
+	}
+	if units < 3 {
+		t.Fatalf("big.csv.gz in %d units; want it cut", units)
+	}
+	if d := cmp.Diff(buildFiles(t, plainOut, "b1"), buildFiles(t, out, "b1")); d != "" {
+		t.Errorf("parts differ from the one-process build's")
+	}
 }
