@@ -25,7 +25,7 @@ func rangeFixture(kind Kind) (string, []byte) {
 			case k%11 == 0:
 				fmt.Fprintf(&b, "%d,plain,%d\r\n\n\n", k, k)
 			default:
-				fmt.Fprintf(&b, "%d,\"x,%d\",%d\n", k, k, k)
+				fmt.Fprintf(&b, "%d,\"x,%d, padded to make a long record\",%d\n", k, k, k)
 			}
 		}
 		b.WriteString("230,last,1") // no final newline
@@ -46,69 +46,82 @@ func rangeFixture(kind Kind) (string, []byte) {
 // gave there: same numbers, rows, lines, bytes and decoded values.
 func TestChunksFromMatchesWholePass(t *testing.T) {
 	ctx := context.Background()
+	// Chunks cut at 17 records, and chunks cut by size (300 bytes) with
+	// fewer records per chunk for the chunk limit.
+	opts := map[string]Options{"rows": {ChunkRows: 17}, "bytes": {ChunkRows: 17, Limits: Limits{MaxChunkBytes: 300}}}
 	for _, kind := range []Kind{CSV, JSONL} {
-		t.Run(string(kind), func(t *testing.T) {
-			name, data := rangeFixture(kind)
-			in := memInput(name, data)
-			opt := Options{ChunkRows: 17}
-			whole := mustRead(t, in, opt)
-			if len(whole.chunks) < 10 {
-				t.Fatalf("%d chunks; the test wants many", len(whole.chunks))
-			}
-			dec, err := NewDecoder(in, opt)
-			if err != nil {
-				t.Fatal(err)
-			}
-			cuts := make([]Cut, len(whole.chunks))
-			for i, c := range whole.chunks {
-				cut, ok := CutOf(c)
-				if !ok {
-					t.Fatalf("chunk %d has no cut", i)
+		for on, opt := range opts {
+			t.Run(string(kind)+"/"+on, func(t *testing.T) {
+				name, data := rangeFixture(kind)
+				in := memInput(name, data)
+				whole := mustRead(t, in, opt)
+				if len(whole.chunks) < 10 {
+					t.Fatalf("%d chunks; the test wants many", len(whole.chunks))
 				}
-				cuts[i] = cut
+				dec, err := NewDecoder(in, opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cuts := make([]Cut, len(whole.chunks))
+				for i, c := range whole.chunks {
+					cut, ok := CutOf(c)
+					if !ok {
+						t.Fatalf("chunk %d has no cut", i)
+					}
+					cuts[i] = cut
+				}
+				short := 0 // chunks cut by size before their count of records
+			for i := 0; i+1 < len(cuts); i++ {
+				if whole.chunks[i].Rows < cuts[i].PerChunk {
+					short++
+				}
+			}
+			if (on == "bytes") != (short > 0) || cuts[0].PerChunk > 17 {
+				t.Fatalf("%d chunks cut by size, %d records per chunk", short, cuts[0].PerChunk)
 			}
 			head := data[:cuts[0].Offset]
-			if kind == JSONL {
-				head = nil
-			}
-			for i := range cuts {
-				for j := i + 1; j <= len(cuts); j++ {
-					end := int64(len(data))
-					if j < len(cuts) {
-						end = cuts[j].Offset
-					}
-					r := iotest.HalfReader(bytes.NewReader(data[cuts[i].Offset:end]))
-					k := i
-					err := ChunksFrom(ctx, Input{Name: name}, opt, head, r, cuts[i], func(c *Chunk) error {
-						if k >= j {
-							return fmt.Errorf("chunk %d beyond the range's end %d", k, j)
+				if kind == JSONL {
+					head = nil
+				}
+				for i := range cuts {
+					for j := i + 1; j <= len(cuts); j++ {
+						end := int64(len(data))
+						if j < len(cuts) {
+							end = cuts[j].Offset
 						}
-						w := whole.chunks[k]
-						wt, gt := w.payload.(*textChunk), c.payload.(*textChunk)
-						if c.Seq != w.Seq || c.FirstRow != w.FirstRow || c.FirstLine != w.FirstLine || c.Rows != w.Rows ||
-							gt.offset != wt.offset || !bytes.Equal(gt.data, wt.data) {
-							return fmt.Errorf("chunk %d: got %+v at %d, want %+v at %d", k, *c, gt.offset, *w, wt.offset)
-						}
-						rec, err := dec.Decode(c, whole.schema)
+						r := iotest.HalfReader(bytes.NewReader(data[cuts[i].Offset:end]))
+						k := i
+						err := ChunksFrom(ctx, Input{Name: name}, opt, head, r, cuts[i], func(c *Chunk) error {
+							if k >= j {
+								return fmt.Errorf("chunk %d beyond the range's end %d", k, j)
+							}
+							w := whole.chunks[k]
+							wt, gt := w.payload.(*textChunk), c.payload.(*textChunk)
+							if c.Seq != w.Seq || c.FirstRow != w.FirstRow || c.FirstLine != w.FirstLine || c.Rows != w.Rows ||
+								gt.offset != wt.offset || !bytes.Equal(gt.data, wt.data) {
+								return fmt.Errorf("chunk %d: got %+v at %d, want %+v at %d", k, *c, gt.offset, *w, wt.offset)
+							}
+							rec, err := dec.Decode(c, whole.schema)
+							if err != nil {
+								return err
+							}
+							defer rec.Release()
+							if d := cmpDiff(whole.rows[w.FirstRow:w.FirstRow+int64(w.Rows)], recordRows(t, rec)); d != "" {
+								return fmt.Errorf("chunk %d decodes differently (-want +got):\n%s", k, d)
+							}
+							k++
+							return nil
+						})
 						if err != nil {
-							return err
+							t.Fatalf("range [%d, %d): %v", i, j, err)
 						}
-						defer rec.Release()
-						if d := cmpDiff(whole.rows[w.FirstRow:w.FirstRow+int64(w.Rows)], recordRows(t, rec)); d != "" {
-							return fmt.Errorf("chunk %d decodes differently (-want +got):\n%s", k, d)
+						if k != j {
+							t.Fatalf("range [%d, %d) gave chunks up to %d", i, j, k)
 						}
-						k++
-						return nil
-					})
-					if err != nil {
-						t.Fatalf("range [%d, %d): %v", i, j, err)
-					}
-					if k != j {
-						t.Fatalf("range [%d, %d) gave chunks up to %d", i, j, k)
 					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
