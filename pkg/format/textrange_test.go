@@ -71,15 +71,15 @@ func TestChunksFromMatchesWholePass(t *testing.T) {
 					cuts[i] = cut
 				}
 				short := 0 // chunks cut by size before their count of records
-			for i := 0; i+1 < len(cuts); i++ {
-				if whole.chunks[i].Rows < cuts[i].PerChunk {
-					short++
+				for i := 0; i+1 < len(cuts); i++ {
+					if whole.chunks[i].Rows < cuts[i].PerChunk {
+						short++
+					}
 				}
-			}
-			if (on == "bytes") != (short > 0) || cuts[0].PerChunk > 17 {
-				t.Fatalf("%d chunks cut by size, %d records per chunk", short, cuts[0].PerChunk)
-			}
-			head := data[:cuts[0].Offset]
+				if (on == "bytes") != (short > 0) || cuts[0].PerChunk > 17 {
+					t.Fatalf("%d chunks cut by size, %d records per chunk", short, cuts[0].PerChunk)
+				}
+				head := data[:cuts[0].Offset]
 				if kind == JSONL {
 					head = nil
 				}
