@@ -43,13 +43,14 @@ type csvHeader struct {
 // textChunk is the payload of a CSV or JSONL chunk: whole records, never
 // modified once handed out, so Infer and Decode may run on it concurrently.
 type textChunk struct {
-	data   []byte
-	offset int64 // of data[0] in the (decompressed) stream
-	header *csvHeader
 	// perChunk is the records per chunk of the pass that cut the chunk,
 	// when offset is a byte offset in the file (no compression) and the
 	// chunk can start a range (see CutOf); else 0.
 	perChunk int
+
+	data   []byte
+	offset int64 // of data[0] in the (decompressed) stream
+	header *csvHeader
 }
 
 func (d *csvDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) error {
