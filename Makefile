@@ -45,6 +45,10 @@ cover: ## Print statement coverage of pkg/ (target: 85%).
 bench: ## Benchmark against DuckDB and Polars (hack/bench/run.sh; ROWS="1000000 5000000", ROUNDS=3, MLDATA="[LABEL=]BINARY ...").
 	hack/bench/run.sh $(ROWS)
 
+.PHONY: bench-shards
+bench-shards: ## Sharded builds, one core per phase: shards = 1/2/4 on 5M rows in 40 files, commit time vs files (hack/bench/shards.sh; ROWS=, FILES=, SHARDS=, COMMIT_FILES=, BENCH_DATA=).
+	hack/bench/shards.sh $(or $(ROWS),5000000) $(or $(FILES),40)
+
 .PHONY: bench-manager
 bench-manager: envtest-bins ## Load benchmark of the manager on envtest: 5,000 DatasetBuilds, 50,000 unrelated Pods (BUILDS=, PODS=, INTERVALS=).
 	MLDATA_LOAD=1 MLDATA_LOAD_BUILDS=$(or $(BUILDS),5000) MLDATA_LOAD_PODS=$(or $(PODS),50000) MLDATA_LOAD_INTERVALS=$(or $(INTERVALS),3) \

@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync/atomic"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -52,8 +53,11 @@ type File struct {
 	Schema *arrow.Schema
 
 	input   format.Input
-	index   *format.Index            // chunks found by inspection (CSV), replayed by scans
-	only    func(*format.Chunk) bool // see Only
+	index   *format.Index                                                   // chunks found by inspection (CSV), replayed by scans
+	cuts    []format.Cut                                                    // where inspection's chunks start (uncompressed text); see Cuts
+	only    func(*format.Chunk) bool                                        // see Only
+	source  func(ctx context.Context, emit func(*format.Chunk) error) error // the chunks of the file's ranges (OpenRanges)
+	read    atomic.Int64                                                    // bytes read from the store; see BytesRead
 	cleanup func() error
 }
 
@@ -232,7 +236,14 @@ func inspect(ctx context.Context, loc *storage.Location, obj storage.Object, opt
 	}
 	var ev *format.Evidence
 	err = parallel.Ordered(ctx, workers,
-		func(ctx context.Context, emit func(*format.Chunk) error) error { return dec.Chunks(ctx, emit) },
+		func(ctx context.Context, emit func(*format.Chunk) error) error {
+			return dec.Chunks(ctx, func(c *format.Chunk) error {
+				if cut, ok := format.CutOf(c); ok {
+					f.cuts = append(f.cuts, cut)
+				}
+				return emit(c)
+			})
+		},
 		func(_ int, c *format.Chunk) (*format.Evidence, error) { return dec.Infer(c) },
 		func(e *format.Evidence) error {
 			if ev == nil {
@@ -277,6 +288,9 @@ func (f *File) chunks(ctx context.Context, dec format.Decoder, emit func(*format
 			}
 			return all(c)
 		}
+	}
+	if f.source != nil {
+		return f.source(ctx, emit)
 	}
 	if r, ok := dec.(format.Replayer); ok && f.index != nil {
 		return r.Replay(ctx, f.index, emit)

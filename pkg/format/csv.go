@@ -44,6 +44,11 @@ type csvHeader struct {
 // textChunk is the payload of a CSV or JSONL chunk: whole records, never
 // modified once handed out, so Infer and Decode may run on it concurrently.
 type textChunk struct {
+	// perChunk is the records per chunk of the pass that cut the chunk,
+	// when offset is a byte offset in the file (no compression) and the
+	// chunk can start a range (see CutOf); else 0.
+	perChunk int
+
 	data   []byte
 	offset int64 // of data[0] in the (decompressed) stream
 	header *csvHeader
@@ -110,8 +115,9 @@ func (d *csvDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) error 
 	s.names = hdr.names
 	seq, row := 0, int64(0)
 	idx := &Index{file: d.in.Name, comp: d.comp, rows: d.rows, header: hdr}
-	err = s.chunks(ctx, d.lim.chunkRows(d.rows, len(hdr.names)), func(data []byte, line, offset int64, n int) error {
-		c := &Chunk{Seq: seq, FirstRow: row, FirstLine: line, Rows: n, payload: &textChunk{data: data, offset: offset, header: hdr}}
+	per := d.lim.chunkRows(d.rows, len(hdr.names))
+	err = s.chunks(ctx, per, func(data []byte, line, offset int64, n int) error {
+		c := &Chunk{Seq: seq, FirstRow: row, FirstLine: line, Rows: n, payload: &textChunk{data: data, offset: offset, header: hdr, perChunk: rangeable(d.comp, per)}}
 		idx.spans = append(idx.spans, chunkSpan{offset: offset, size: len(data), line: line, rows: n})
 		seq++
 		row += int64(n)

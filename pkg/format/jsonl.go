@@ -71,7 +71,7 @@ func (d *jsonlDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) erro
 	}
 	seq, row := 0, int64(0)
 	return s.chunks(ctx, rows, func(data []byte, line, offset int64, n int) error {
-		c := &Chunk{Seq: seq, FirstRow: row, FirstLine: line, Rows: n, payload: &textChunk{data: data, offset: offset}}
+		c := &Chunk{Seq: seq, FirstRow: row, FirstLine: line, Rows: n, payload: &textChunk{data: data, offset: offset, perChunk: rangeable(d.comp, rows)}}
 		seq++
 		row += int64(n)
 		return emit(c)

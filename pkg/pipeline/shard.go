@@ -27,6 +27,11 @@ type task struct {
 	version string // the file's change token when planned
 	// groups are ranges [first, end) of part groups to process; nil: all.
 	groups [][2]int
+	// ranges are the byte ranges of groups, when the plan has them (see
+	// Unit.Range), in file order.
+	ranges []dataset.Range
+	// counted: file counts the bytes it reads (dataset.File.BytesRead).
+	counted bool
 }
 
 // taskResult is what one task produced.
@@ -171,7 +176,11 @@ func (b *builder) runTasks(ctx context.Context, src, out *storage.Location, task
 		}
 		b.stats.FilesDone.Add(1)
 		b.stats.Bytes.Add(f.Object.Size)
-		b.stats.BytesRead.Add(f.Object.Size)
+		if t.counted {
+			b.stats.BytesRead.Add(f.BytesRead())
+		} else {
+			b.stats.BytesRead.Add(f.Object.Size)
+		}
 		return nil
 	})
 	return results, validator, all, err
@@ -194,6 +203,10 @@ type ShardResult struct {
 	// Error is set when the shard failed: what failed, naming the file.
 	Error     string `json:"error,omitempty"`
 	ProcessMS int64  `json:"process_ms"`
+	// BytesRead is how many source bytes the shard read from the store:
+	// its files' ranges (and headers) and, for Parquet, the footers and
+	// column chunks it decoded; whole files it processes whole.
+	BytesRead int64 `json:"bytes_read"`
 }
 
 // RunShard runs shard i (0-based) of n of a planned build (cfg.BuildID) and
@@ -275,11 +288,28 @@ func (b *builder) shard(ctx context.Context, sp *ShardPlan, res *ShardResult) er
 			res.Files = append(res.Files, un.File)
 		}
 		t.groups = append(t.groups, [2]int{un.FirstGroup, un.EndGroup})
+		if un.Range != nil {
+			t.ranges = append(t.ranges, *un.Range)
+		}
 	}
 	sort.Ints(res.Files)
+	// A shard with every unit of a file processes the file whole.
+	units := map[int]int{} // file → its number of units in the plan
+	for _, u := range sp.Units {
+		units[u.File]++
+	}
 	tasks := make([]task, len(res.Files))
 	for k, fi := range res.Files {
-		tasks[k] = *byFile[fi]
+		t := byFile[fi]
+		if len(t.groups) == units[fi] {
+			t.groups, t.ranges = nil, nil
+		}
+		if len(t.ranges) != len(t.groups) {
+			t.ranges = nil // some units have no byte range: read from the start
+		}
+		t.ranges = joinRanges(t.ranges)
+		t.counted = true
+		tasks[k] = *t
 	}
 	b.stats.setStage("open")
 	b.stats.FilesTotal.Store(int64(len(tasks)))
@@ -292,7 +322,19 @@ func (b *builder) shard(ctx context.Context, sp *ShardPlan, res *ShardResult) er
 		if now.Version() != pf.Version {
 			return fmt.Errorf("%s changed since the build was planned (%s, now %s); nothing was published — plan the build again", pf.Key, pf.Version, now.Version())
 		}
-		f, err := dataset.OpenFile(ctx, src, now, dataset.Options{Format: pf.Kind, Read: cfg.Read, ScratchDir: cfg.ScratchDir})
+		opt := dataset.Options{Format: pf.Kind, Read: cfg.Read, ScratchDir: cfg.ScratchDir}
+		var f *dataset.File
+		switch t := &tasks[k]; {
+		case t.ranges != nil:
+			// Only the ranges' bytes (and the header) are read.
+			f, err = dataset.OpenRanges(ctx, src, now, opt, pf.Head, t.ranges)
+		case t.groups != nil && pf.Kind == format.Parquet:
+			// The footer, then the column chunks of the groups' row groups.
+			f, err = dataset.OpenRanges(ctx, src, now, opt, 0, nil)
+		default:
+			// The whole file (or a compressed text file, read from its start).
+			f, err = dataset.OpenFile(ctx, src, now, opt)
+		}
 		if err != nil {
 			return err
 		}
@@ -313,22 +355,15 @@ func (b *builder) shard(ctx context.Context, sp *ShardPlan, res *ShardResult) er
 	if err != nil {
 		return err
 	}
-	// A shard with every unit of a file processes the file whole.
-	units := map[int]int{} // file → its number of units in the plan
-	for _, u := range sp.Units {
-		units[u.File]++
-	}
-	for k := range tasks {
-		if len(tasks[k].groups) == units[res.Files[k]] {
-			tasks[k].groups = nil
-		}
-	}
 	b.stats.setStage("process")
 	// Parts of a failed shard stay: its retry writes the same bytes under
 	// the same names, and deleting them could race with that retry.
 	// Nothing names them unless a commit publishes them; pruning removes
 	// those of a build that is never published.
 	results, _, partials, err := b.runTasks(ctx, src, out, tasks, sch)
+	for _, t := range tasks {
+		res.BytesRead += t.file.BytesRead()
+	}
 	if err != nil {
 		return err
 	}
@@ -342,4 +377,22 @@ func (b *builder) shard(ctx context.Context, sp *ShardPlan, res *ShardResult) er
 	}
 	b.stats.setStage("done")
 	return nil
+}
+
+// joinRanges sorts byte ranges and joins those that touch, so that a shard
+// given consecutive units of a file reads them in one request.
+func joinRanges(rs []dataset.Range) []dataset.Range {
+	if len(rs) == 0 {
+		return nil
+	}
+	sort.Slice(rs, func(a, b int) bool { return rs[a].From.Offset < rs[b].From.Offset })
+	out := []dataset.Range{rs[0]}
+	for _, r := range rs[1:] {
+		if last := &out[len(out)-1]; last.End == r.From.Offset {
+			last.End = r.End
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }

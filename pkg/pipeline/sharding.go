@@ -117,6 +117,10 @@ type PlanFile struct {
 	Index int `json:"index"`
 	// Base is the number of the file's first part.
 	Base int `json:"base"`
+	// Head is the number of bytes before the file's first chunk (a CSV
+	// file's header), which a shard reading a range of the file reads
+	// too; 0 for files whose units have no byte ranges.
+	Head int64 `json:"head,omitempty"`
 	// Reused is the published build's entry of a file whose parts are reused.
 	Reused *manifest.SourceFile `json:"reused,omitempty"`
 }
@@ -126,7 +130,12 @@ type Unit struct {
 	File       int   `json:"file"`
 	FirstGroup int   `json:"first_group"`
 	EndGroup   int   `json:"end_group"`
-	Bytes      int64 `json:"bytes"` // estimated source bytes, for balancing
+	Bytes      int64 `json:"bytes"` // source bytes (estimated without a range), for balancing
+	// Range, for a unit of an uncompressed CSV or JSONL file that is not
+	// the whole file: where the unit's first chunk starts and the byte
+	// where its last chunk ends. A shard reads only those bytes (and the
+	// file's Head).
+	Range *dataset.Range `json:"range,omitempty"`
 }
 
 // ShardOptions shape a sharded build's plan.
@@ -248,9 +257,50 @@ func (b *builder) shardPlan(w *work, ptr *manifest.Pointer, opt ShardOptions) (*
 			SHA256: f.SHA256, Rows: f.Rows, Kind: f.Kind, Schema: own, Index: next, Base: base})
 		next++
 		base += partsOf(f.Rows, cfg.Read.ChunkRows, cfg.PartRows)
-		sp.Units = append(sp.Units, cutUnits(fi, f.Object.Size, f.Rows, groupRows, opt.RangeBytes)...)
+		units := cutUnits(fi, f.Object.Size, f.Rows, groupRows, opt.RangeBytes)
+		if len(units) > 1 && setRanges(units, f.Cuts(), f.Object.Size, cfg.Read.ChunkRows, cfg.PartRows) {
+			sp.Files[fi].Head = f.Cuts()[0].Offset
+		}
+		sp.Units = append(sp.Units, units...)
 	}
 	return sp, nil
+}
+
+// setRanges gives each unit of one file the byte range of its part groups,
+// from the cuts inspection recorded: a unit starts at the first chunk of
+// its first group and ends where the first chunk of the next unit starts
+// (or at the end of the file). Chunks start records outside quotes, so
+// every range starts at a record, whatever the file's quoted newlines.
+// It returns false, leaving the units as they are, when the file has no
+// cuts (a compressed or Parquet file) or they do not cover the units.
+func setRanges(units []Unit, cuts []format.Cut, size int64, chunkRows int, partRows int64) bool {
+	if len(cuts) == 0 {
+		return false
+	}
+	// first returns the index of the first cut in a group >= g.
+	first := func(g int) int {
+		return sort.Search(len(cuts), func(i int) bool {
+			_, cg := partOf(cuts[i].Row, chunkRows, partRows)
+			return cg >= g
+		})
+	}
+	ranges := make([]dataset.Range, len(units))
+	for k, u := range units {
+		i, j := first(u.FirstGroup), first(u.EndGroup)
+		if i >= j {
+			return false
+		}
+		end := size
+		if j < len(cuts) {
+			end = cuts[j].Offset
+		}
+		ranges[k] = dataset.Range{From: cuts[i], End: end}
+	}
+	for k := range units {
+		units[k].Range = &ranges[k]
+		units[k].Bytes = ranges[k].End - ranges[k].From.Offset
+	}
+	return true
 }
 
 // cutUnits cuts a file of size bytes and rows rows into units of whole

@@ -206,6 +206,7 @@ func TestShardedBuildIsByteIdentical(t *testing.T) {
 			if cuts["big.csv"] < 3 || cuts["f.parquet"] < 2 || cuts["g.jsonl"] < 2 || cuts["a.csv"] != 1 {
 				t.Fatalf("units per file %v; want big.csv, g.jsonl and f.parquet cut into ranges", cuts)
 			}
+			checkRanges(t, pr.Shard, src)
 			if n == 7 {
 				shardsOf := map[int]bool{}
 				for s, units := range Assign(pr.Shard.Units, n) {
@@ -396,7 +397,7 @@ func TestAssignBalances(t *testing.T) {
 func TestCutUnits(t *testing.T) {
 	// 10 groups of 100 bytes: ranges of 3 groups when the threshold is 350.
 	got := cutUnits(4, 1000, 1000, 100, 350)
-	want := []Unit{{4, 0, 3, 300}, {4, 3, 6, 300}, {4, 6, 9, 300}, {4, 9, 10, 100}}
+	want := []Unit{{File: 4, FirstGroup: 0, EndGroup: 3, Bytes: 300}, {File: 4, FirstGroup: 3, EndGroup: 6, Bytes: 300}, {File: 4, FirstGroup: 6, EndGroup: 9, Bytes: 300}, {File: 4, FirstGroup: 9, EndGroup: 10, Bytes: 100}}
 	if d := cmp.Diff(want, got); d != "" {
 		t.Errorf("cutUnits (-want +got):\n%s", d)
 	}
@@ -439,5 +440,70 @@ func TestPruneStaging(t *testing.T) {
 		if strings.HasPrefix(k, "staging/") {
 			t.Errorf("%s left after its grace period", k)
 		}
+	}
+}
+
+// checkRanges checks the byte ranges of a plan against the files: the
+// units of a text file cut into ranges tile it from its header's end to
+// its end, each starting at the first record of its first part group (the
+// record after Row records, at Line); Parquet files and whole files have
+// none.
+func checkRanges(t *testing.T, sp *ShardPlan, dir string) {
+	t.Helper()
+	next := map[int]int64{} // file → where its next range must start
+	for _, u := range sp.Units {
+		pf := sp.Files[u.File]
+		whole := u.FirstGroup == 0 && u.EndGroup >= (int(pf.Rows)+127)/128
+		if strings.HasSuffix(pf.Key, ".parquet") || whole {
+			if u.Range != nil {
+				t.Errorf("%s: unit %+v has a byte range", pf.Key, u)
+			}
+			continue
+		}
+		if u.Range == nil {
+			t.Fatalf("%s: unit %+v has no byte range", pf.Key, u)
+		}
+		data, err := os.ReadFile(filepath.Join(dir, pf.Key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := u.Range
+		if _, ok := next[u.File]; !ok {
+			next[u.File] = pf.Head
+		}
+		if r.From.Offset != next[u.File] || r.End <= r.From.Offset || u.Bytes != r.End-r.From.Offset {
+			t.Errorf("%s: unit %+v range [%d, %d), want it to start at %d", pf.Key, u, r.From.Offset, r.End, next[u.File])
+		}
+		next[u.File] = r.End
+		// Groups of 128 rows (4 stripes × 2 chunks × 16 rows).
+		if r.From.Row != int64(u.FirstGroup)*128 || r.From.Seq != u.FirstGroup*8 {
+			t.Errorf("%s: unit %+v starts at row %d (chunk %d)", pf.Key, u, r.From.Row, r.From.Seq)
+		}
+		// The record at the offset is the one after Row records: the
+		// id after the header's or the JSON key's first field.
+		var want string
+		if strings.HasSuffix(pf.Key, ".csv") {
+			id := map[int64]int64{0: 100007, 900: 2005}[r.From.Row]
+			if id == 0 {
+				id = 2000 + r.From.Row
+			}
+			want = fmt.Sprintf("%d,", id)
+		} else {
+			want = fmt.Sprintf(`{"id": %d,`, 7000+r.From.Row)
+		}
+		if !bytes.HasPrefix(data[r.From.Offset:], []byte(want)) || r.From.Offset > 0 && data[r.From.Offset-1] != '\n' {
+			t.Errorf("%s: range of unit %+v starts with %.20q, want %q after a newline", pf.Key, u, data[r.From.Offset:], want)
+		}
+		if r.From.Line != int64(bytes.Count(data[:r.From.Offset], []byte("\n")))+1 {
+			t.Errorf("%s: range of unit %+v starts at line %d", pf.Key, u, r.From.Line)
+		}
+	}
+	for fi, end := range next {
+		if pf := sp.Files[fi]; end != pf.Size {
+			t.Errorf("%s: ranges end at %d of %d bytes", pf.Key, end, pf.Size)
+		}
+	}
+	if len(next) != 2 {
+		t.Errorf("%d files with byte ranges, want big.csv and g.jsonl", len(next))
 	}
 }
