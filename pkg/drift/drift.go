@@ -163,6 +163,10 @@ type Input struct {
 	// decode the others).
 	Columns func(cols []int) profile.ScanFunc
 	Profile *profile.Profile
+	// Rows, when known, is the number of rows Scan gives: the buffers of
+	// numeric values are then made once, at their size. It changes no
+	// result.
+	Rows int64
 }
 
 // Report is the v0.3.0 drift report.
@@ -432,12 +436,14 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 	}
 
 	var base *sideData
+	scratch := &scratchPool{}
 	bounded := opt.MaxMemory > 0 && !pinned
 	if !pinned {
 		if bounded {
 			base, err = collectBounded(ctx, baseline, plans, nil, true, opt, false)
 		} else {
-			base, err = collect(ctx, baseline, plans, nil, true, true, opt)
+			// The baseline's values are sorted while the current side is read.
+			base, err = collect(ctx, baseline, plans, nil, true, true, opt, scratch, true)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("drift: reading baseline: %w", err)
@@ -448,8 +454,9 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 	if bounded { // a sketched baseline sketches the current side from the start
 		cur, err = collectBounded(ctx, current, plans, base.decided(plans), false, opt, base.anySketched())
 	} else {
-		cur, err = collect(ctx, current, plans, base.decided(plans), false, !pinned, opt)
+		cur, err = collect(ctx, current, plans, base.decided(plans), false, !pinned, opt, scratch, false)
 	}
+	base.wait()
 	if err != nil {
 		return nil, fmt.Errorf("drift: reading current: %w", err)
 	}
@@ -643,6 +650,8 @@ type sideData struct {
 	cats []catSide
 	// bounded holds the sketched numeric columns under Options.MaxMemory.
 	bounded []*bounded
+	// done is closed once nums are finished (collect's background).
+	done chan struct{}
 }
 
 // catSide is one side's categories of a column: their counts, or, when
@@ -731,8 +740,10 @@ func sideScan(in Input, plans []columnPlan, skip []bool, isBase bool) (profile.S
 }
 
 // collect reads one side, except the planned columns marked in skip;
-// sortNums asks for numeric values sorted (for KS).
-func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isBase, sortNums bool, opt Options) (*sideData, error) {
+// sortNums asks for numeric values sorted (for KS), with scratch passing
+// sort buffers on; with background set, that sort runs after collect has
+// returned, until the side's wait returns.
+func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isBase, sortNums bool, opt Options, scratch *scratchPool, background bool) (*sideData, error) {
 	scan, pos := sideScan(in, plans, skip, isBase)
 	workers := opt.Workers
 	per := make([]*workerData, workers)
@@ -760,6 +771,13 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 		ncols = max(ncols, idx+1)
 	}
 	drops := format.NewColumnDrops(ncols)
+	// The workers share each float column's store of sort keys.
+	stores := make([]*keyStore, len(plans))
+	for i, pl := range plans {
+		if pl.numeric && pos[i] >= 0 && !isIntType(types[i]) {
+			stores[i] = newKeyStore(presize(in.Rows))
+		}
+	}
 	stop := func(i int) {
 		overflow[i].Store(true)
 		drops.Drop(pos[i])
@@ -773,7 +791,7 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 			wd = &workerData{nums: make([]*numSide, len(plans)), cats: make([]*tally.Strings, len(plans)), ints: make([]*tally.Ints, len(plans))}
 			for i, pl := range plans {
 				if pl.numeric {
-					wd.nums[i] = newNumSide(types[i])
+					wd.nums[i] = newNumSide(types[i], stores[i])
 				}
 			}
 			per[w] = wd
@@ -831,13 +849,12 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 	out := &sideData{nums: make([]*numSide, len(plans)), cats: make([]catSide, len(plans))}
 	parallel(len(plans), workers, func(i int) {
 		if plans[i].numeric {
-			all := newNumSide(types[i])
+			all := newNumSide(types[i], stores[i])
 			for _, wd := range per {
 				if wd != nil {
 					all.merge(wd.nums[i])
 				}
 			}
-			all.finish(sortNums)
 			out.nums[i] = all
 			return
 		}
@@ -886,7 +903,70 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 		}
 		out.cats[i] = catSide{u: u}
 	})
+	// Integer columns in a narrow range become counts per value, the others
+	// are sorted (if asked); a sort's second buffer goes on to the next.
+	finish := func() {
+		parallel(len(plans), workers, func(i int) {
+			if plans[i].numeric {
+				scratch.put(out.nums[i].finish(sortNums, scratch.get()))
+			}
+		})
+	}
+	if background {
+		out.done = make(chan struct{})
+		go func() {
+			defer close(out.done)
+			finish()
+		}()
+	} else {
+		finish()
+	}
 	return out, nil
+}
+
+// presize is the size of a side's key stores for a row count hint: the
+// hint, unless it is implausible for one process (a store then grows as
+// values come).
+func presize(rows int64) int64 {
+	if rows <= 0 || rows > 1<<28 {
+		return 0
+	}
+	return rows
+}
+
+// scratchPool hands the second buffer of one float column's sort on to
+// the next sort, so that a comparison makes about one per core.
+type scratchPool struct {
+	mu   sync.Mutex
+	bufs [][]uint64
+}
+
+func (p *scratchPool) get() []uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.bufs) == 0 {
+		return nil
+	}
+	b := p.bufs[len(p.bufs)-1]
+	p.bufs = p.bufs[:len(p.bufs)-1]
+	return b
+}
+
+func (p *scratchPool) put(b []uint64) {
+	if b == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.bufs = append(p.bufs, b)
+}
+
+// wait returns once the side's numeric columns are finished (collect with
+// background set finishes them while the caller goes on).
+func (d *sideData) wait() {
+	if d != nil && d.done != nil {
+		<-d.done
+	}
 }
 
 // countCategories counts the non-null values of arr in t; strings are
