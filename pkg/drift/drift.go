@@ -908,7 +908,7 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 	finish := func() {
 		parallel(len(plans), workers, func(i int) {
 			if plans[i].numeric {
-				scratch.put(out.nums[i].finish(sortNums, scratch.get()))
+				scratch.put(out.nums[i].finish(sortNums, isBase && sortNums, scratch.get()))
 			}
 		})
 	}
@@ -1112,9 +1112,10 @@ func numericRaw(b, c *numSide, opt Options) (*NumericDrift, string) {
 		edges = UniformEdges(fb[0], fb[len(fb)-1], opt.Bins)
 	}
 	res := binned(edges, BinCounts(base, edges), BinCounts(cur, edges), opt)
-	d, p := KS(base, cur)
+	d, w, wOK := ksWasserstein(base, cur)
+	p := ksPValue(len(base), len(cur), d)
 	res.KSStatistic, res.KSPValue = &d, &p
-	res.setWasserstein(base, cur)
+	res.setWasserstein(w, wOK, func() float64 { return b.stdOf(base) })
 	res.DriftDetected = res.DriftDetected || (opt.Thresholds.KSPValue != nil && p < *opt.Thresholds.KSPValue)
 	return res, ""
 }
@@ -1134,7 +1135,7 @@ func numericDense(b, c *numSide, opt Options) *NumericDrift {
 	res := binned(edges, binCountsDense(db, edges), binCountsDense(dc, edges), opt)
 	d, p := ksDense(db, dc)
 	res.KSStatistic, res.KSPValue = &d, &p
-	res.setWassersteinDense(db, dc)
+	res.setWassersteinDense(b, c)
 	res.DriftDetected = res.DriftDetected || (opt.Thresholds.KSPValue != nil && p < *opt.Thresholds.KSPValue)
 	return res
 }

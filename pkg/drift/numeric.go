@@ -31,6 +31,10 @@ type numSide struct {
 	// asked, sorted holds every value ascending instead of keys and ints.
 	dense  *tally.Dense
 	sorted []float64
+	// std is the standard deviation of dense or sorted, when stdSet (a
+	// baseline's, computed while the other side is read).
+	std    float64
+	stdSet bool
 }
 
 // keyStore holds the sort keys of one column of a side. Scan workers add
@@ -103,14 +107,18 @@ func (s *numSide) len() int { return s.n }
 // (identifiers, codes) become counts per value, half their memory or less
 // and no sort later; other values are sorted if sort is set, with scratch
 // as the sort's second buffer. It returns the buffer left free for the
-// next sort (see tally.SortFloatKeys).
-func (s *numSide) finish(sort bool, scratch []uint64) []uint64 {
+// next sort (see tally.SortFloatKeys). withStd also computes the standard
+// deviation (the baseline's, which normalises the Wasserstein distance).
+func (s *numSide) finish(sort, withStd bool, scratch []uint64) []uint64 {
 	if s.isInt && tally.DenseFits(s.minI, s.maxI, int64(s.ints.Len())) {
 		s.dense = tally.NewDense(s.minI, s.maxI)
 		for chunk := range s.ints.Chunks() {
 			s.dense.Add(chunk)
 		}
 		s.ints = tally.Values[int64]{}
+		if withStd && s.n > 0 {
+			s.std, s.stdSet = stdDense(s.dense), true
+		}
 		return scratch
 	}
 	if !sort {
@@ -128,7 +136,26 @@ func (s *numSide) finish(sort bool, scratch []uint64) []uint64 {
 	}
 	s.ints, s.keys = tally.Values[int64]{}, nil
 	s.sorted, scratch = tally.SortFloatKeys(keys, scratch)
+	if withStd && s.n > 0 {
+		s.std, s.stdSet = std(s.sorted), true
+	}
 	return scratch
+}
+
+// stdOf is std(xs) for xs = s.ascending(), computed once.
+func (s *numSide) stdOf(xs []float64) float64 {
+	if s.stdSet && s.dense == nil {
+		return s.std
+	}
+	return std(xs)
+}
+
+// stdDense is stdDense(s.dense), computed once.
+func (s *numSide) stdDense() float64 {
+	if s.stdSet && s.dense != nil {
+		return s.std
+	}
+	return stdDense(s.dense)
 }
 
 // add appends arr's non-null values; fbuf and ibuf are the worker's scratch

@@ -158,23 +158,67 @@ func (n *neumaier) add(x float64) {
 
 func (n *neumaier) sum() float64 { return n.s + n.c }
 
-// setWasserstein sets the Wasserstein distances of a numeric result from
-// the two ascending samples.
-func (r *NumericDrift) setWasserstein(base, cur []float64) {
-	w, ok := Wasserstein(base, cur)
+// ksWasserstein is KS's statistic and Wasserstein of two ascending
+// samples, both non-empty, in one walk over them: the same values, the
+// same operations in the same order. wOK is false when a sample holds ±Inf.
+func ksWasserstein(baseline, current []float64) (d, w float64, wOK bool) {
+	n, m := len(baseline), len(current)
+	wOK = !math.IsInf(baseline[0], 0) && !math.IsInf(baseline[n-1], 0) &&
+		!math.IsInf(current[0], 0) && !math.IsInf(current[m-1], 0)
+	var s neumaier
+	i, j := 0, 0
+	for i < n || j < m {
+		var v float64
+		switch {
+		case j >= m || (i < n && baseline[i] <= current[j]):
+			v = baseline[i]
+		default:
+			v = current[j]
+		}
+		for i < n && baseline[i] <= v {
+			i++
+		}
+		for j < m && current[j] <= v {
+			j++
+		}
+		diff := math.Abs(float64(i)/float64(n) - float64(j)/float64(m))
+		if diff > d {
+			d = diff
+		}
+		if !wOK || (i == n && j == m) {
+			continue
+		}
+		next := math.Inf(1)
+		if i < n {
+			next = baseline[i]
+		}
+		if j < m {
+			next = math.Min(next, current[j])
+		}
+		s.add(diff * (next - v))
+	}
+	if !wOK {
+		return d, math.NaN(), false
+	}
+	return d, s.sum(), true
+}
+
+// setWasserstein sets the Wasserstein distances of a numeric result: w,
+// unless ok is false, normed by the baseline's standard deviation.
+func (r *NumericDrift) setWasserstein(w float64, ok bool, baseStd func() float64) {
 	if !ok {
 		r.unavailable(infiniteValues, "wasserstein_distance", "wasserstein_normed")
 		return
 	}
-	normed := w / math.Max(std(base), WassersteinNormFloor)
+	normed := w / math.Max(baseStd(), WassersteinNormFloor)
 	r.WassersteinDistance, r.WassersteinNormed = &w, &normed
 }
 
 // setWassersteinDense is setWasserstein for two integer samples held as
 // counts per value.
-func (r *NumericDrift) setWassersteinDense(base, cur *tally.Dense) {
-	w := wassersteinDense(base, cur)
-	normed := w / math.Max(stdDense(base), WassersteinNormFloor)
+func (r *NumericDrift) setWassersteinDense(base, cur *numSide) {
+	w := wassersteinDense(base.dense, cur.dense)
+	normed := w / math.Max(base.stdDense(), WassersteinNormFloor)
 	r.WassersteinDistance, r.WassersteinNormed = &w, &normed
 }
 
