@@ -1133,9 +1133,10 @@ func numericDense(b, c *numSide, opt Options) *NumericDrift {
 		edges = UniformEdges(float64(b.minI), float64(b.maxI), opt.Bins)
 	}
 	res := binned(edges, binCountsDense(db, edges), binCountsDense(dc, edges), opt)
-	d, p := ksDense(db, dc)
+	d, w := ksWassersteinDense(db, dc)
+	p := ksPValue(int(db.Len()), int(dc.Len()), d)
 	res.KSStatistic, res.KSPValue = &d, &p
-	res.setWassersteinDense(b, c)
+	res.setWasserstein(w, true, b.stdDense)
 	res.DriftDetected = res.DriftDetected || (opt.Thresholds.KSPValue != nil && p < *opt.Thresholds.KSPValue)
 	return res
 }
@@ -1173,21 +1174,6 @@ func binCountsDense(d *tally.Dense, edges []float64) []int64 {
 	}
 	counts[len(edges)] = d.Len() - prev
 	return counts
-}
-
-// ksDense is KS of the values a and b hold. Between two observed values
-// both CDFs are flat, so evaluating them at every integer of the range
-// finds the same maximum as evaluating them at the observed values.
-func ksDense(a, b *tally.Dense) (d, p float64) {
-	n, m := a.Len(), b.Len()
-	tally.Walk(a, b, func(i, j int64) {
-		if diff := math.Abs(float64(i)/float64(n) - float64(j)/float64(m)); diff > d {
-			d = diff
-		}
-	})
-	en := float64(n) * float64(m) / float64(n+m)
-	p = KolmogorovSF(math.Sqrt(en) * d)
-	return d, math.Min(math.Max(p, 0), 1)
 }
 
 func numericPinned(p *profile.Profile, name string, cur *numSide, opt Options) (*NumericDrift, string) {

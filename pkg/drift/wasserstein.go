@@ -62,18 +62,24 @@ func Wasserstein(baseline, current []float64) (w float64, ok bool) {
 	return s.sum(), true
 }
 
-// wassersteinDense is Wasserstein of the integer samples a and b hold:
-// between consecutive integers of the ranges the CDFs are constant, so the
-// area is Σ_v |F_a(v) − F_b(v)| over every integer v below the largest
-// value (a gap between disjoint ranges adds its width times the constant
-// difference, 1).
-func wassersteinDense(a, b *tally.Dense) float64 {
+// ksWassersteinDense is the KS statistic and the Wasserstein distance of
+// the integer samples a and b hold, in one walk over their ranges.
+//
+// KS: between two observed values both CDFs are flat, so evaluating them
+// at every integer of the ranges finds the same maximum as evaluating them
+// at the observed values. Wasserstein: between consecutive integers the
+// CDFs are constant, so the area is Σ_v |F_a(v) − F_b(v)| over every
+// integer v below the largest value (a gap between disjoint ranges adds
+// its width times the constant difference, 1).
+func ksWassersteinDense(a, b *tally.Dense) (d, w float64) {
 	n, m := a.Len(), b.Len()
 	var s neumaier
 	each2(a, b, func(v, ca, cb int64, width int64) {
-		s.add(math.Abs(float64(ca)/float64(n)-float64(cb)/float64(m)) * float64(width))
+		diff := math.Abs(float64(ca)/float64(n) - float64(cb)/float64(m))
+		d = max(d, diff)
+		s.add(diff * float64(width))
 	})
-	return s.sum()
+	return d, s.sum()
 }
 
 // each2 walks a and b as tally.Walk does and calls fn with each integer v
@@ -211,14 +217,6 @@ func (r *NumericDrift) setWasserstein(w float64, ok bool, baseStd func() float64
 		return
 	}
 	normed := w / math.Max(baseStd(), WassersteinNormFloor)
-	r.WassersteinDistance, r.WassersteinNormed = &w, &normed
-}
-
-// setWassersteinDense is setWasserstein for two integer samples held as
-// counts per value.
-func (r *NumericDrift) setWassersteinDense(base, cur *numSide) {
-	w := wassersteinDense(base.dense, cur.dense)
-	normed := w / math.Max(base.stdDense(), WassersteinNormFloor)
 	r.WassersteinDistance, r.WassersteinNormed = &w, &normed
 }
 
