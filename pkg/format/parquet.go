@@ -688,7 +688,7 @@ func (d *parquetDecoder) decodeColumns(c *Chunk, schema *arrow.Schema, cols []in
 			res[j] = arrs[j]
 			continue
 		}
-		if n := dictionaryBytes(arrs[j]); n > d.lim.chunk {
+		if n := dictionaryBytes(arrs[j], d.lim.chunk); n > d.lim.chunk {
 			releaseAll(res)
 			return nil, &Error{File: d.in.Name, Row: c.FirstRow + 1, Column: f.Name,
 				Msg:  fmt.Sprintf("row group %d: rows %d-%d of the column expand through their dictionary to %s, more than the limit of %s", g.idx, c.FirstRow+1, c.FirstRow+int64(c.Rows), byteSize(n), byteSize(d.lim.chunk)),

@@ -426,72 +426,83 @@ func (pc *pageColumn) dictValues(at, m, present int, ints []int64, floats []floa
 	if err := pc.idx.decode(idx); err != nil {
 		return pc.errorf("dictionary indices: %v", err)
 	}
-	var size int
+	var levels []uint32 // nil: every row has a value
+	if present < m {
+		levels = pc.levels[:m]
+	}
+	var bad, size int
 	switch {
 	case pc.kind == pageInts:
-		size = len(pc.dictInts)
+		bad, size = gather(ints[at:at+m], pc.dictInts, idx, levels), len(pc.dictInts)
 	case pc.kind == pageFloats:
-		size = len(pc.dictFloats)
+		bad, size = gather(floats[at:at+m], pc.dictFloats, idx, levels), len(pc.dictFloats)
 	default:
 		size = pc.dictStr.Len()
+		bad = -1
+		for _, x := range idx {
+			if int(x) >= size {
+				bad = int(x)
+				break
+			}
+		}
 	}
-	for _, x := range idx {
-		if int(x) >= size {
-			return pc.errorf("dictionary index %d out of range of %d values", x, size)
-		}
+	if bad >= 0 {
+		return pc.errorf("dictionary index %d out of range of %d values", bad, size)
 	}
-	k := 0
-	switch {
-	case pc.kind == pageInts:
-		out := ints[at : at+m]
-		if present == m {
-			for j, x := range idx {
-				out[j] = pc.dictInts[x]
-			}
-			return nil
-		}
-		for j := range out {
-			if pc.isSet(j) {
-				out[j] = pc.dictInts[idx[k]]
-				k++
-			}
-		}
-	case pc.kind == pageFloats:
-		out := floats[at : at+m]
-		if present == m {
-			for j, x := range idx {
-				out[j] = pc.dictFloats[x]
-			}
-			return nil
-		}
-		for j := range out {
-			if pc.isSet(j) {
-				out[j] = pc.dictFloats[idx[k]]
-				k++
-			}
-		}
-	case codes != nil:
+	if codes != nil {
 		out := codes[at : at+m]
+		k := 0
 		for j := range out {
 			if pc.isSet(j) {
 				out[j] = int32(idx[k])
 				k++
 			}
 		}
-	default:
-		for j := range m {
-			if pc.isSet(j) {
-				sb.append(stringBytes(pc.dictStr.Value(int(idx[k]))))
-				k++
-				if int64(len(sb.data)) > pc.limit {
-					panic(&allocLimit{size: int64(len(sb.data)), max: pc.limit})
-				}
-			} else {
-				sb.appendNull()
+		return nil
+	}
+	if sb == nil {
+		return nil
+	}
+	k := 0
+	for j := range m {
+		if pc.isSet(j) {
+			sb.append(stringBytes(pc.dictStr.Value(int(idx[k]))))
+			k++
+			if int64(len(sb.data)) > pc.limit {
+				panic(&allocLimit{size: int64(len(sb.data)), max: pc.limit})
 			}
+		} else {
+			sb.appendNull()
 		}
 	}
 	return nil
+}
+
+// gather sets out[j] = dict[idx[k]] for the rows j that have a value (level
+// 1; every row when levels is nil), k counting those rows. It returns −1,
+// or the first index out of the dictionary's range.
+func gather[T any](out, dict []T, idx, levels []uint32) int {
+	if levels == nil {
+		for j, x := range idx {
+			if int(x) >= len(dict) {
+				return int(x)
+			}
+			out[j] = dict[x]
+		}
+		return -1
+	}
+	k := 0
+	for j, l := range levels {
+		if l == 1 {
+			x := idx[k]
+			if int(x) >= len(dict) {
+				return int(x)
+			}
+			out[j] = dict[x]
+			k++
+		}
+	}
+	return -1
 }
 
 func (pc *pageColumn) plainValues(at, m, present int, ints []int64, floats []float64, sb *stringsBuilder) error {
