@@ -443,7 +443,7 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 			base, err = collectBounded(ctx, baseline, plans, nil, true, opt, false)
 		} else {
 			// The baseline's values are sorted while the current side is read.
-			base, err = collect(ctx, baseline, plans, nil, true, true, opt, scratch, true)
+			base, err = collect(ctx, baseline, plans, nil, true, true, opt, scratch, finishBackground)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("drift: reading baseline: %w", err)
@@ -454,7 +454,9 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 	if bounded { // a sketched baseline sketches the current side from the start
 		cur, err = collectBounded(ctx, current, plans, base.decided(plans), false, opt, base.anySketched())
 	} else {
-		cur, err = collect(ctx, current, plans, base.decided(plans), false, !pinned, opt, scratch, false)
+		// Each current column is sorted by the task that compares it,
+		// which balances the two kinds of work over the workers.
+		cur, err = collect(ctx, current, plans, base.decided(plans), false, !pinned, opt, scratch, finishLater)
 	}
 	base.wait()
 	if err != nil {
@@ -469,6 +471,9 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 	results := make([]result, len(plans))
 	parallel(len(plans), opt.Workers, func(i int) {
 		pl, res := plans[i], &results[i]
+		if cur.finishColumn != nil {
+			cur.finishColumn(i)
+		}
 		switch {
 		case pl.numeric && pinned:
 			res.num, res.skip = numericPinned(baseline.Profile, pl.name, cur.nums[i], opt)
@@ -650,8 +655,10 @@ type sideData struct {
 	cats []catSide
 	// bounded holds the sketched numeric columns under Options.MaxMemory.
 	bounded []*bounded
-	// done is closed once nums are finished (collect's background).
+	// done is closed once nums are finished (finishBackground).
 	done chan struct{}
+	// finishColumn finishes planned column i (finishLater).
+	finishColumn func(i int)
 }
 
 // catSide is one side's categories of a column: their counts, or, when
@@ -739,11 +746,20 @@ func sideScan(in Input, plans []columnPlan, skip []bool, isBase bool) (profile.S
 	return in.Columns(cols), pos
 }
 
+// finishMode says when collect finishes a side's numeric columns (sorts
+// them, or counts them per value).
+type finishMode int
+
+const (
+	finishNow        finishMode = iota
+	finishBackground            // after collect returns, until the side's wait returns
+	finishLater                 // column by column, by the side's finishColumn
+)
+
 // collect reads one side, except the planned columns marked in skip;
 // sortNums asks for numeric values sorted (for KS), with scratch passing
-// sort buffers on; with background set, that sort runs after collect has
-// returned, until the side's wait returns.
-func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isBase, sortNums bool, opt Options, scratch *scratchPool, background bool) (*sideData, error) {
+// sort buffers on; mode says when.
+func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isBase, sortNums bool, opt Options, scratch *scratchPool, mode finishMode) (*sideData, error) {
 	scan, pos := sideScan(in, plans, skip, isBase)
 	workers := opt.Workers
 	per := make([]*workerData, workers)
@@ -905,21 +921,22 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 	})
 	// Integer columns in a narrow range become counts per value, the others
 	// are sorted (if asked); a sort's second buffer goes on to the next.
-	finish := func() {
-		parallel(len(plans), workers, func(i int) {
-			if plans[i].numeric {
-				scratch.put(out.nums[i].finish(sortNums, isBase && sortNums, scratch.get()))
-			}
-		})
+	finishColumn := func(i int) {
+		if plans[i].numeric {
+			scratch.put(out.nums[i].finish(sortNums, isBase && sortNums, scratch.get()))
+		}
 	}
-	if background {
+	switch mode {
+	case finishNow:
+		parallel(len(plans), workers, finishColumn)
+	case finishBackground:
 		out.done = make(chan struct{})
 		go func() {
 			defer close(out.done)
-			finish()
+			parallel(len(plans), workers, finishColumn)
 		}()
-	} else {
-		finish()
+	case finishLater:
+		out.finishColumn = finishColumn
 	}
 	return out, nil
 }
@@ -961,8 +978,8 @@ func (p *scratchPool) put(b []uint64) {
 	p.bufs = append(p.bufs, b)
 }
 
-// wait returns once the side's numeric columns are finished (collect with
-// background set finishes them while the caller goes on).
+// wait returns once the side's numeric columns are finished
+// (finishBackground finishes them while the caller goes on).
 func (d *sideData) wait() {
 	if d != nil && d.done != nil {
 		<-d.done
