@@ -55,9 +55,14 @@
 // Cost: each side is scanned once, and a side that can project
 // (Input.Columns) decodes the compared columns only; the current side also
 // leaves out the columns the baseline alone decides (no values there, or
-// more categories than the limit). A side's numeric
-// values are kept (8 bytes each) for KS, and sorted as soon as that side
-// is read; integer columns whose range is at most twice their count
+// more categories than the limit). A side's numeric values are kept (8
+// bytes each) for KS, as radix sort keys in one buffer per column that the
+// scan workers fill together (made once at the side's size when
+// Input.Rows gives it) and that is sorted in place; the sort's second
+// buffer passes from one column's sort to the next. The baseline is sorted
+// while the current side is read, each current column by the task that
+// then compares it, and KS and Wasserstein share one walk over the two
+// sorted samples. Integer columns whose range is at most twice their count
 // (identifiers, codes) are kept as counts per value instead, which give
 // the same edges, bins and KS statistic without a sort. Categories are
 // counted in package tally's tables (no per-value allocation, nothing for
