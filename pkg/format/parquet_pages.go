@@ -12,6 +12,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/apache/arrow-go/v18/parquet"
 	"github.com/apache/arrow-go/v18/parquet/file"
+	"github.com/apache/arrow-go/v18/parquet/schema"
 )
 
 // Page decoding. Most Parquet files hold flat columns of a few physical
@@ -135,6 +136,13 @@ func (g *parquetRowGroup) pagesColumn(i int, to arrow.DataType, dict bool) (*pag
 		pc.width = 8
 		pc.intsOrFloats(func(u uint64) int64 { return int64(u) })
 	case pc.phys == parquet.Types.Int64 && ft.ID() == arrow.TIMESTAMP && to.ID() == arrow.TIMESTAMP:
+		// The values must be in the unit the Arrow type says (a stored
+		// Arrow schema may name another, which pqarrow converts to).
+		lt, ok := descr.LogicalType().(schema.TimestampLogicalType)
+		if !ok || map[schema.TimeUnitType]arrow.TimeUnit{schema.TimeUnitMillis: arrow.Millisecond,
+			schema.TimeUnitMicros: arrow.Microsecond, schema.TimeUnitNanos: arrow.Nanosecond}[lt.TimeUnit()] != ft.(*arrow.TimestampType).Unit {
+			return nil, nil
+		}
 		pc.width = 8
 		mul, div := timestampScale(to)
 		var conv func(uint64) int64
