@@ -62,8 +62,8 @@ type pageColumn struct {
 	toInt   func(uint64) int64
 	toFloat func(uint64) float64
 
+	// pr's current page holds the bytes vals, defs and idx read.
 	pr      file.PageReader
-	page    file.Page
 	left    int  // values (rows) of the current page not yet read
 	plain   bool // the current page's values are PLAIN (else dictionary indices)
 	defs    rleDecoder
@@ -194,9 +194,6 @@ func (pc *pageColumn) intsOrFloats(conv func(uint64) int64) {
 
 // release frees the page reader; the column is done.
 func (pc *pageColumn) release() {
-	if pc.page != nil {
-		pc.page = nil
-	}
 	if pc.pr != nil {
 		pc.pr.Close()
 		pc.pr = nil
@@ -221,8 +218,7 @@ func (pc *pageColumn) nextPage() error {
 			}
 			return pc.errorf("the column chunk ends before its rows do")
 		}
-		pg := pc.pr.Page()
-		switch p := pg.(type) {
+		switch p := pc.pr.Page().(type) {
 		case *file.DictionaryPage:
 			if pc.hasDict {
 				return pc.errorf("the column chunk has a second dictionary page")
@@ -249,7 +245,7 @@ func (pc *pageColumn) nextPage() error {
 				pc.defs = rleDecoder{data: data[4 : 4+l], width: 1}
 				data = data[4+l:]
 			}
-			return pc.startValues(pg, parquet.Encoding(p.Encoding()), data, n)
+			return pc.startValues(parquet.Encoding(p.Encoding()), data, n)
 		case *file.DataPageV2:
 			data := p.Data()
 			n := int(p.NumValues())
@@ -263,15 +259,15 @@ func (pc *pageColumn) nextPage() error {
 			if pc.optional {
 				pc.defs = rleDecoder{data: data[:l], width: 1}
 			}
-			return pc.startValues(pg, parquet.Encoding(p.Encoding()), data[l:], n)
+			return pc.startValues(parquet.Encoding(p.Encoding()), data[l:], n)
 		default:
 			continue
 		}
 	}
 }
 
-func (pc *pageColumn) startValues(pg file.Page, enc parquet.Encoding, data []byte, n int) error {
-	pc.page, pc.left = pg, n
+func (pc *pageColumn) startValues(enc parquet.Encoding, data []byte, n int) error {
+	pc.left = n
 	switch enc {
 	case parquet.Encodings.Plain:
 		if pc.dictMode {
@@ -408,9 +404,6 @@ func (pc *pageColumn) read(n int) (arrow.Array, error) {
 		}
 		at += m
 		pc.left -= m
-		if pc.left == 0 {
-			pc.page = nil
-		}
 	}
 	switch {
 	case ints != nil:
