@@ -32,6 +32,9 @@ import (
 // that are not asked for (DecodeColumns) are never read, and chunks of
 // different row groups — or different columns of one row group — decode in
 // parallel, while chunk boundaries depend only on the file and ChunkRows.
+// A column reader decodes the pages itself when the column chunk is flat
+// and of a common type and encoding (parquet_pages.go), through pqarrow
+// otherwise; both give the same arrays.
 // Infer reports the types of the file's Arrow schema mapped onto the types
 // this package produces:
 //
