@@ -127,7 +127,7 @@ func CompareInputs(ctx context.Context, baseline, current *Input, dopt drift.Opt
 			return nil, fmt.Errorf("baseline: %w", err)
 		}
 		defer ds.Close()
-		base = drift.Input{Name: ds.Location().String(), Schema: ds.Schema, Scan: ds.Scan, Columns: columns(ds)}
+		base = drift.Input{Name: ds.Location().String(), Schema: ds.Schema, Scan: ds.Scan, Columns: columns(ds), Rows: ds.Rows}
 		if ds.Build != nil {
 			res.BaselineBuildID = ds.Build.BuildID
 		}
@@ -140,7 +140,7 @@ func CompareInputs(ctx context.Context, baseline, current *Input, dopt drift.Opt
 	if cur.Build != nil {
 		res.CurrentBuildID = cur.Build.BuildID
 	}
-	r, err := drift.Compare(ctx, base, drift.Input{Name: cur.Location().String(), Schema: cur.Schema, Scan: cur.Scan, Columns: columns(cur)}, dopt)
+	r, err := drift.Compare(ctx, base, drift.Input{Name: cur.Location().String(), Schema: cur.Schema, Scan: cur.Scan, Columns: columns(cur), Rows: cur.Rows}, dopt)
 	if err != nil {
 		// pkg/drift has no error type for this; its message is the contract.
 		var oe *drift.OptionError

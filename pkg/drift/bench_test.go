@@ -115,7 +115,7 @@ func benchDriftParquet(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Cleanup(func() { ds.Close() })
-		return drift.Input{Name: p, Schema: ds.Schema, Scan: ds.Scan,
+		return drift.Input{Name: p, Schema: ds.Schema, Scan: ds.Scan, Rows: ds.Rows,
 			Columns: func(cols []int) profile.ScanFunc { return ds.Columns(cols) }}
 	}
 	base, cur := open(basePath), open(curPath)

@@ -55,9 +55,14 @@
 // Cost: each side is scanned once, and a side that can project
 // (Input.Columns) decodes the compared columns only; the current side also
 // leaves out the columns the baseline alone decides (no values there, or
-// more categories than the limit). A side's numeric
-// values are kept (8 bytes each) for KS, and sorted as soon as that side
-// is read; integer columns whose range is at most twice their count
+// more categories than the limit). A side's numeric values are kept (8
+// bytes each) for KS, as radix sort keys in one buffer per column that the
+// scan workers fill together (made once at the side's size when
+// Input.Rows gives it) and that is sorted in place; the sort's second
+// buffer passes from one column's sort to the next. The baseline is sorted
+// while the current side is read, each current column by the task that
+// then compares it, and KS and Wasserstein share one walk over the two
+// sorted samples. Integer columns whose range is at most twice their count
 // (identifiers, codes) are kept as counts per value instead, which give
 // the same edges, bins and KS statistic without a sort. Categories are
 // counted in package tally's tables (no per-value allocation, nothing for
@@ -163,6 +168,10 @@ type Input struct {
 	// decode the others).
 	Columns func(cols []int) profile.ScanFunc
 	Profile *profile.Profile
+	// Rows, when known, is the number of rows Scan gives: the buffers of
+	// numeric values are then made once, at their size. It changes no
+	// result.
+	Rows int64
 }
 
 // Report is the v0.3.0 drift report.
@@ -432,12 +441,14 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 	}
 
 	var base *sideData
+	scratch := &scratchPool{}
 	bounded := opt.MaxMemory > 0 && !pinned
 	if !pinned {
 		if bounded {
 			base, err = collectBounded(ctx, baseline, plans, nil, true, opt, false)
 		} else {
-			base, err = collect(ctx, baseline, plans, nil, true, true, opt)
+			// The baseline's values are sorted while the current side is read.
+			base, err = collect(ctx, baseline, plans, nil, true, true, opt, scratch, finishBackground)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("drift: reading baseline: %w", err)
@@ -448,8 +459,11 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 	if bounded { // a sketched baseline sketches the current side from the start
 		cur, err = collectBounded(ctx, current, plans, base.decided(plans), false, opt, base.anySketched())
 	} else {
-		cur, err = collect(ctx, current, plans, base.decided(plans), false, !pinned, opt)
+		// Each current column is sorted by the task that compares it,
+		// which balances the two kinds of work over the workers.
+		cur, err = collect(ctx, current, plans, base.decided(plans), false, !pinned, opt, scratch, finishLater)
 	}
+	base.wait()
 	if err != nil {
 		return nil, fmt.Errorf("drift: reading current: %w", err)
 	}
@@ -462,6 +476,9 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 	results := make([]result, len(plans))
 	parallel(len(plans), opt.Workers, func(i int) {
 		pl, res := plans[i], &results[i]
+		if cur.finishColumn != nil {
+			cur.finishColumn(i)
+		}
 		switch {
 		case pl.numeric && pinned:
 			res.num, res.skip = numericPinned(baseline.Profile, pl.name, cur.nums[i], opt)
@@ -643,6 +660,10 @@ type sideData struct {
 	cats []catSide
 	// bounded holds the sketched numeric columns under Options.MaxMemory.
 	bounded []*bounded
+	// done is closed once nums are finished (finishBackground).
+	done chan struct{}
+	// finishColumn finishes planned column i (finishLater).
+	finishColumn func(i int)
 }
 
 // catSide is one side's categories of a column: their counts, or, when
@@ -730,9 +751,20 @@ func sideScan(in Input, plans []columnPlan, skip []bool, isBase bool) (profile.S
 	return in.Columns(cols), pos
 }
 
+// finishMode says when collect finishes a side's numeric columns (sorts
+// them, or counts them per value).
+type finishMode int
+
+const (
+	finishNow        finishMode = iota
+	finishBackground            // after collect returns, until the side's wait returns
+	finishLater                 // column by column, by the side's finishColumn
+)
+
 // collect reads one side, except the planned columns marked in skip;
-// sortNums asks for numeric values sorted (for KS).
-func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isBase, sortNums bool, opt Options) (*sideData, error) {
+// sortNums asks for numeric values sorted (for KS), with scratch passing
+// sort buffers on; mode says when.
+func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isBase, sortNums bool, opt Options, scratch *scratchPool, mode finishMode) (*sideData, error) {
 	scan, pos := sideScan(in, plans, skip, isBase)
 	workers := opt.Workers
 	per := make([]*workerData, workers)
@@ -760,6 +792,13 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 		ncols = max(ncols, idx+1)
 	}
 	drops := format.NewColumnDrops(ncols)
+	// The workers share each float column's store of sort keys.
+	stores := make([]*keyStore, len(plans))
+	for i, pl := range plans {
+		if pl.numeric && pos[i] >= 0 && !isIntType(types[i]) {
+			stores[i] = newKeyStore(presize(in.Rows))
+		}
+	}
 	stop := func(i int) {
 		overflow[i].Store(true)
 		drops.Drop(pos[i])
@@ -773,7 +812,7 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 			wd = &workerData{nums: make([]*numSide, len(plans)), cats: make([]*tally.Strings, len(plans)), ints: make([]*tally.Ints, len(plans))}
 			for i, pl := range plans {
 				if pl.numeric {
-					wd.nums[i] = newNumSide(types[i])
+					wd.nums[i] = newNumSide(types[i], stores[i])
 				}
 			}
 			per[w] = wd
@@ -831,13 +870,12 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 	out := &sideData{nums: make([]*numSide, len(plans)), cats: make([]catSide, len(plans))}
 	parallel(len(plans), workers, func(i int) {
 		if plans[i].numeric {
-			all := newNumSide(types[i])
+			all := newNumSide(types[i], stores[i])
 			for _, wd := range per {
 				if wd != nil {
 					all.merge(wd.nums[i])
 				}
 			}
-			all.finish(sortNums)
 			out.nums[i] = all
 			return
 		}
@@ -886,7 +924,71 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 		}
 		out.cats[i] = catSide{u: u}
 	})
+	// Integer columns in a narrow range become counts per value, the others
+	// are sorted (if asked); a sort's second buffer goes on to the next.
+	finishColumn := func(i int) {
+		if plans[i].numeric {
+			scratch.put(out.nums[i].finish(sortNums, isBase && sortNums, scratch.get()))
+		}
+	}
+	switch mode {
+	case finishNow:
+		parallel(len(plans), workers, finishColumn)
+	case finishBackground:
+		out.done = make(chan struct{})
+		go func() {
+			defer close(out.done)
+			parallel(len(plans), workers, finishColumn)
+		}()
+	case finishLater:
+		out.finishColumn = finishColumn
+	}
 	return out, nil
+}
+
+// presize is the size of a side's key stores for a row count hint: the
+// hint, unless it is implausible for one process (a store then grows as
+// values come).
+func presize(rows int64) int64 {
+	if rows <= 0 || rows > 1<<28 {
+		return 0
+	}
+	return rows
+}
+
+// scratchPool hands the second buffer of one float column's sort on to
+// the next sort, so that a comparison makes about one per core.
+type scratchPool struct {
+	mu   sync.Mutex
+	bufs [][]uint64
+}
+
+func (p *scratchPool) get() []uint64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.bufs) == 0 {
+		return nil
+	}
+	b := p.bufs[len(p.bufs)-1]
+	p.bufs = p.bufs[:len(p.bufs)-1]
+	return b
+}
+
+func (p *scratchPool) put(b []uint64) {
+	if b == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.bufs = append(p.bufs, b)
+}
+
+// wait returns once the side's numeric columns are finished
+// (finishBackground finishes them while the caller goes on).
+func (d *sideData) wait() {
+	if d != nil && d.done != nil {
+		<-d.done
+	}
 }
 
 // countCategories counts the non-null values of arr in t; strings are
@@ -1032,9 +1134,10 @@ func numericRaw(b, c *numSide, opt Options) (*NumericDrift, string) {
 		edges = UniformEdges(fb[0], fb[len(fb)-1], opt.Bins)
 	}
 	res := binned(edges, BinCounts(base, edges), BinCounts(cur, edges), opt)
-	d, p := KS(base, cur)
+	d, w, wOK := ksWasserstein(base, cur)
+	p := ksPValue(len(base), len(cur), d)
 	res.KSStatistic, res.KSPValue = &d, &p
-	res.setWasserstein(base, cur)
+	res.setWasserstein(w, wOK, func() float64 { return b.stdOf(base) })
 	res.DriftDetected = res.DriftDetected || (opt.Thresholds.KSPValue != nil && p < *opt.Thresholds.KSPValue)
 	return res, ""
 }
@@ -1052,9 +1155,10 @@ func numericDense(b, c *numSide, opt Options) *NumericDrift {
 		edges = UniformEdges(float64(b.minI), float64(b.maxI), opt.Bins)
 	}
 	res := binned(edges, binCountsDense(db, edges), binCountsDense(dc, edges), opt)
-	d, p := ksDense(db, dc)
+	d, w := ksWassersteinDense(db, dc)
+	p := ksPValue(int(db.Len()), int(dc.Len()), d)
 	res.KSStatistic, res.KSPValue = &d, &p
-	res.setWassersteinDense(db, dc)
+	res.setWasserstein(w, true, b.stdDense)
 	res.DriftDetected = res.DriftDetected || (opt.Thresholds.KSPValue != nil && p < *opt.Thresholds.KSPValue)
 	return res
 }
@@ -1092,21 +1196,6 @@ func binCountsDense(d *tally.Dense, edges []float64) []int64 {
 	}
 	counts[len(edges)] = d.Len() - prev
 	return counts
-}
-
-// ksDense is KS of the values a and b hold. Between two observed values
-// both CDFs are flat, so evaluating them at every integer of the range
-// finds the same maximum as evaluating them at the observed values.
-func ksDense(a, b *tally.Dense) (d, p float64) {
-	n, m := a.Len(), b.Len()
-	tally.Walk(a, b, func(i, j int64) {
-		if diff := math.Abs(float64(i)/float64(n) - float64(j)/float64(m)); diff > d {
-			d = diff
-		}
-	})
-	en := float64(n) * float64(m) / float64(n+m)
-	p = KolmogorovSF(math.Sqrt(en) * d)
-	return d, math.Min(math.Max(p, 0), 1)
 }
 
 func numericPinned(p *profile.Profile, name string, cur *numSide, opt Options) (*NumericDrift, string) {

@@ -120,9 +120,14 @@ func KS(baseline, current []float64) (d, p float64) {
 			d = diff
 		}
 	}
+	return d, ksPValue(n, m, d)
+}
+
+// ksPValue is KS's p-value of statistic d for samples of n and m values.
+func ksPValue(n, m int, d float64) float64 {
 	en := float64(n) * float64(m) / float64(n+m)
-	p = KolmogorovSF(math.Sqrt(en) * d)
-	return d, math.Min(math.Max(p, 0), 1)
+	p := KolmogorovSF(math.Sqrt(en) * d)
+	return math.Min(math.Max(p, 0), 1)
 }
 
 // KolmogorovSF is the survival function of the Kolmogorov distribution,

@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"sync"
+	"sync/atomic"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -14,17 +17,72 @@ import (
 
 // numSide is one side's non-null values of a numeric column, in no order:
 // integer columns keep int64s, which may be counted per value instead of
-// sorted (numericDense); other columns keep float64s. NaN is a null.
+// sorted (numericDense); other columns keep their values as sort keys
+// (tally.FloatKey) in a keyStore that the side's scan workers share. NaN is
+// a null.
 type numSide struct {
 	isInt      bool
-	floats     tally.Values[float64]
+	n          int // values held, however they are held
+	keys       *keyStore
 	ints       tally.Values[int64]
 	minI, maxI int64
 	// Once the side is read (finish), dense holds the integers instead of
 	// ints when their range is narrow for their number; otherwise, if
-	// asked, sorted holds every value ascending instead of floats and ints.
+	// asked, sorted holds every value ascending instead of keys and ints.
 	dense  *tally.Dense
 	sorted []float64
+	// std is the standard deviation of dense or sorted, when stdSet (a
+	// baseline's, computed while the other side is read).
+	std    float64
+	stdSet bool
+}
+
+// keyStore holds the sort keys of one column of a side. Scan workers add
+// to it concurrently: with a size hint (the side's row count) they take
+// disjoint ranges of one buffer made up front, so the values are neither
+// copied again nor merged, and the buffer is sorted in place; values past
+// the hint, or all of them without one, are appended under a lock.
+type keyStore struct {
+	buf  []uint64
+	next atomic.Int64
+	mu   sync.Mutex
+	more []uint64
+}
+
+func newKeyStore(hint int64) *keyStore {
+	s := &keyStore{}
+	if hint > 0 {
+		s.buf = make([]uint64, hint)
+	}
+	return s
+}
+
+// add stores keys.
+func (s *keyStore) add(keys []uint64) {
+	n := int64(len(keys))
+	end := s.next.Add(n)
+	start := end - n
+	if size := int64(len(s.buf)); start < size {
+		k := copy(s.buf[start:min(end, size)], keys)
+		keys = keys[k:]
+	}
+	if len(keys) > 0 {
+		s.mu.Lock()
+		s.more = append(s.more, keys...)
+		s.mu.Unlock()
+	}
+}
+
+// all returns every key, in one slice; no add may run.
+func (s *keyStore) all() []uint64 {
+	n := int(min(s.next.Load(), int64(len(s.buf))))
+	if len(s.more) == 0 {
+		return s.buf[:n]
+	}
+	if n == 0 {
+		return s.more
+	}
+	return append(s.buf[:n:n], s.more...)
 }
 
 // isIntType reports the integer types kept as int64; uint64 is not one of
@@ -37,54 +95,85 @@ func isIntType(t arrow.DataType) bool {
 	return false
 }
 
-func newNumSide(t arrow.DataType) *numSide {
-	return &numSide{isInt: t != nil && isIntType(t), minI: math.MaxInt64, maxI: math.MinInt64}
+// newNumSide returns a side of a column of type t; the workers of a side
+// share keys, which holds a float column's values.
+func newNumSide(t arrow.DataType, keys *keyStore) *numSide {
+	return &numSide{isInt: t != nil && isIntType(t), keys: keys, minI: math.MaxInt64, maxI: math.MinInt64}
 }
 
-func (s *numSide) len() int {
-	n := s.floats.Len() + s.ints.Len() + len(s.sorted)
-	if s.dense != nil {
-		n += int(s.dense.Len())
-	}
-	return n
-}
+func (s *numSide) len() int { return s.n }
 
-// finish runs once the side is read, while the other side is not yet:
-// integers in a narrow range (identifiers, codes) become counts per value,
-// half their memory or less and no sort later; other values are sorted now
-// if sort is set, so that the unsorted copy is gone before the other side
-// is read.
-func (s *numSide) finish(sort bool) {
+// finish runs once the side is read: integers in a narrow range
+// (identifiers, codes) become counts per value, half their memory or less
+// and no sort later; other values are sorted if sort is set, with scratch
+// as the sort's second buffer. It returns the buffer left free for the
+// next sort (see tally.SortFloatKeys). withStd also computes the standard
+// deviation (the baseline's, which normalises the Wasserstein distance).
+func (s *numSide) finish(sort, withStd bool, scratch []uint64) []uint64 {
 	if s.isInt && tally.DenseFits(s.minI, s.maxI, int64(s.ints.Len())) {
 		s.dense = tally.NewDense(s.minI, s.maxI)
 		for chunk := range s.ints.Chunks() {
 			s.dense.Add(chunk)
 		}
 		s.ints = tally.Values[int64]{}
-		return
+		if withStd && s.n > 0 {
+			s.std, s.stdSet = stdDense(s.dense), true
+		}
+		return scratch
 	}
 	if !sort {
-		return
+		return scratch
 	}
 	// Integers too spread out to count per value are compared as floats.
+	var keys []uint64
+	if s.keys != nil {
+		keys = s.keys.all()
+	}
 	for chunk := range s.ints.Chunks() {
 		for _, v := range chunk {
-			s.floats.Append(float64(v))
+			keys = append(keys, tally.FloatKey(float64(v)))
 		}
 	}
-	s.ints = tally.Values[int64]{}
-	s.sorted = tally.SortedFloats(&s.floats)
+	s.ints, s.keys = tally.Values[int64]{}, nil
+	s.sorted, scratch = tally.SortFloatKeys(keys, scratch)
+	if withStd && s.n > 0 {
+		s.std, s.stdSet = std(s.sorted), true
+	}
+	return scratch
+}
+
+// stdOf is std(xs) for xs = s.ascending(), computed once.
+func (s *numSide) stdOf(xs []float64) float64 {
+	if s.stdSet && s.dense == nil {
+		return s.std
+	}
+	return std(xs)
+}
+
+// stdDense is stdDense(s.dense), computed once.
+func (s *numSide) stdDense() float64 {
+	if s.stdSet && s.dense != nil {
+		return s.std
+	}
+	return stdDense(s.dense)
 }
 
 // add appends arr's non-null values; fbuf and ibuf are the worker's scratch
 // buffers.
 func (s *numSide) add(arr arrow.Array, fbuf *[]float64, ibuf *[]int64) error {
 	if !s.isInt {
-		var err error
-		if *fbuf, _, err = profile.AppendFloats((*fbuf)[:0], arr); err != nil {
+		xs, _, err := profile.AppendFloats((*fbuf)[:0], arr)
+		if err != nil {
 			return err
 		}
-		s.floats.Append(*fbuf...)
+		*fbuf = xs
+		// The keys take the floats' place.
+		keys := unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(xs))), len(xs))
+		for i, x := range xs {
+			keys[i] = tally.FloatKey(x)
+		}
+		s.keys.add(keys)
+		s.n += len(keys)
 		return nil
 	}
 	xs, err := appendInts((*ibuf)[:0], arr)
@@ -97,12 +186,15 @@ func (s *numSide) add(arr arrow.Array, fbuf *[]float64, ibuf *[]int64) error {
 		s.maxI = max(s.maxI, x)
 	}
 	s.ints.Append(xs...)
+	s.n += len(xs)
 	return nil
 }
 
+// merge adds a worker's integers; a float column's keys are in the store
+// the workers share.
 func (s *numSide) merge(o *numSide) {
-	s.floats.Merge(&o.floats)
 	s.ints.Merge(&o.ints)
+	s.n += o.n
 	s.minI, s.maxI = min(s.minI, o.minI), max(s.maxI, o.maxI)
 }
 
@@ -126,9 +218,9 @@ func (s *numSide) binCounts(edges []float64) []int64 {
 	}
 	counts := make([]int64, len(edges)+1)
 	bin := func(x float64) int { return sort.Search(len(edges), func(i int) bool { return edges[i] > x }) }
-	for chunk := range s.floats.Chunks() {
-		for _, x := range chunk {
-			counts[bin(x)]++
+	if s.keys != nil {
+		for _, u := range s.keys.all() {
+			counts[bin(tally.KeyFloat(u))]++
 		}
 	}
 	for chunk := range s.ints.Chunks() {

@@ -269,7 +269,7 @@ func collectBounded(ctx context.Context, in Input, plans []columnPlan, skip []bo
 				return
 			}
 			slices.Sort(all.exact)
-			out.nums[i] = &numSide{sorted: all.exact}
+			out.nums[i] = &numSide{sorted: all.exact, n: len(all.exact)}
 			return
 		}
 		if overflow[i].Load() {

@@ -62,18 +62,24 @@ func Wasserstein(baseline, current []float64) (w float64, ok bool) {
 	return s.sum(), true
 }
 
-// wassersteinDense is Wasserstein of the integer samples a and b hold:
-// between consecutive integers of the ranges the CDFs are constant, so the
-// area is Σ_v |F_a(v) − F_b(v)| over every integer v below the largest
-// value (a gap between disjoint ranges adds its width times the constant
-// difference, 1).
-func wassersteinDense(a, b *tally.Dense) float64 {
+// ksWassersteinDense is the KS statistic and the Wasserstein distance of
+// the integer samples a and b hold, in one walk over their ranges.
+//
+// KS: between two observed values both CDFs are flat, so evaluating them
+// at every integer of the ranges finds the same maximum as evaluating them
+// at the observed values. Wasserstein: between consecutive integers the
+// CDFs are constant, so the area is Σ_v |F_a(v) − F_b(v)| over every
+// integer v below the largest value (a gap between disjoint ranges adds
+// its width times the constant difference, 1).
+func ksWassersteinDense(a, b *tally.Dense) (d, w float64) {
 	n, m := a.Len(), b.Len()
 	var s neumaier
 	each2(a, b, func(v, ca, cb int64, width int64) {
-		s.add(math.Abs(float64(ca)/float64(n)-float64(cb)/float64(m)) * float64(width))
+		diff := math.Abs(float64(ca)/float64(n) - float64(cb)/float64(m))
+		d = max(d, diff)
+		s.add(diff * float64(width))
 	})
-	return s.sum()
+	return d, s.sum()
 }
 
 // each2 walks a and b as tally.Walk does and calls fn with each integer v
@@ -158,23 +164,59 @@ func (n *neumaier) add(x float64) {
 
 func (n *neumaier) sum() float64 { return n.s + n.c }
 
-// setWasserstein sets the Wasserstein distances of a numeric result from
-// the two ascending samples.
-func (r *NumericDrift) setWasserstein(base, cur []float64) {
-	w, ok := Wasserstein(base, cur)
+// ksWasserstein is KS's statistic and Wasserstein of two ascending
+// samples, both non-empty, in one walk over them: the same values, the
+// same operations in the same order. wOK is false when a sample holds ±Inf.
+func ksWasserstein(baseline, current []float64) (d, w float64, wOK bool) {
+	n, m := len(baseline), len(current)
+	wOK = !math.IsInf(baseline[0], 0) && !math.IsInf(baseline[n-1], 0) &&
+		!math.IsInf(current[0], 0) && !math.IsInf(current[m-1], 0)
+	var s neumaier
+	i, j := 0, 0
+	for i < n || j < m {
+		var v float64
+		switch {
+		case j >= m || (i < n && baseline[i] <= current[j]):
+			v = baseline[i]
+		default:
+			v = current[j]
+		}
+		for i < n && baseline[i] <= v {
+			i++
+		}
+		for j < m && current[j] <= v {
+			j++
+		}
+		diff := math.Abs(float64(i)/float64(n) - float64(j)/float64(m))
+		if diff > d {
+			d = diff
+		}
+		if !wOK || (i == n && j == m) {
+			continue
+		}
+		next := math.Inf(1)
+		if i < n {
+			next = baseline[i]
+		}
+		if j < m {
+			next = math.Min(next, current[j])
+		}
+		s.add(diff * (next - v))
+	}
+	if !wOK {
+		return d, math.NaN(), false
+	}
+	return d, s.sum(), true
+}
+
+// setWasserstein sets the Wasserstein distances of a numeric result: w,
+// unless ok is false, normed by the baseline's standard deviation.
+func (r *NumericDrift) setWasserstein(w float64, ok bool, baseStd func() float64) {
 	if !ok {
 		r.unavailable(infiniteValues, "wasserstein_distance", "wasserstein_normed")
 		return
 	}
-	normed := w / math.Max(std(base), WassersteinNormFloor)
-	r.WassersteinDistance, r.WassersteinNormed = &w, &normed
-}
-
-// setWassersteinDense is setWasserstein for two integer samples held as
-// counts per value.
-func (r *NumericDrift) setWassersteinDense(base, cur *tally.Dense) {
-	w := wassersteinDense(base, cur)
-	normed := w / math.Max(stdDense(base), WassersteinNormFloor)
+	normed := w / math.Max(baseStd(), WassersteinNormFloor)
 	r.WassersteinDistance, r.WassersteinNormed = &w, &normed
 }
 

@@ -32,6 +32,9 @@ import (
 // that are not asked for (DecodeColumns) are never read, and chunks of
 // different row groups — or different columns of one row group — decode in
 // parallel, while chunk boundaries depend only on the file and ChunkRows.
+// A column reader decodes the pages itself when the column chunk is flat
+// and of a common type and encoding (parquet_pages.go), through pqarrow
+// otherwise; both give the same arrays.
 // Infer reports the types of the file's Arrow schema mapped onto the types
 // this package produces:
 //
@@ -52,6 +55,9 @@ type parquetDecoder struct {
 	in   Input
 	rows int
 	lim  limits
+	// pqarrowOnly reads every column through pqarrow, never with the page
+	// decoder (parquet_pages.go); tests compare the two.
+	pqarrowOnly bool
 }
 
 // parquetSource is what the chunks of one file share: its footer, parsed
@@ -66,6 +72,8 @@ type parquetSource struct {
 	schema *arrow.Schema
 	// leaves are the Parquet leaf columns of each top-level field.
 	leaves []map[int]bool
+	// pages is false when columns are read through pqarrow only.
+	pages bool
 
 	// dictFR reads the string fields that can be kept as dictionaries
 	// (dictLeaf ≥ 0) as dictionary arrays; made on first use.
@@ -95,12 +103,16 @@ type parquetRowGroup struct {
 
 // parquetColumn reads one column of a row group slice by slice, in order.
 type parquetColumn struct {
-	dict  bool // read with parquetSource.dictFR
-	mu    sync.Mutex
-	rd    *pqarrow.ColumnReader
-	next  int                 // the next slice to read
-	ahead map[int]arrow.Array // slices read for chunks that have not asked yet
-	err   error
+	dict bool // read with parquetSource.dictFR
+	mu   sync.Mutex
+	rd   *pqarrow.ColumnReader
+	// pages decodes the column chunk page by page when it qualifies
+	// (parquet_pages.go), instead of rd; checked says whether it does.
+	pages   *pageColumn
+	checked bool
+	next    int                 // the next slice to read
+	ahead   map[int]arrow.Array // slices read for chunks that have not asked yet
+	err     error
 }
 
 type parquetChunk struct {
@@ -129,6 +141,8 @@ func (d *parquetDecoder) open() (*parquetSource, error) {
 	props := parquet.NewReaderProperties(alloc)
 	props.MaxCompressedPageSize = max(1, min(d.in.Size, d.lim.chunk))
 	props.MaxUncompressedPageSize = d.lim.chunk
+	props.BufferedStreamEnabled = true
+	props.BufferSize = parquetStreamBuffer
 	r, err := file.NewParquetReader(io.NewSectionReader(d.in.ReaderAt, 0, d.in.Size), file.WithReadProps(props))
 	if err != nil {
 		return nil, &Error{File: d.in.Name, Msg: fmt.Sprintf("not a Parquet file (bad magic/footer): %v", err), Hint: parquetHint}
@@ -142,7 +156,7 @@ func (d *parquetDecoder) open() (*parquetSource, error) {
 	if err != nil {
 		return nil, &Error{File: d.in.Name, Msg: fmt.Sprintf("cannot read the Parquet schema: %v", err), Hint: parquetHint}
 	}
-	pf := &parquetSource{name: d.in.Name, lim: d.lim, alloc: alloc, pr: r, fr: fr, meta: r.MetaData(), schema: sc, leaves: make([]map[int]bool, sc.NumFields())}
+	pf := &parquetSource{name: d.in.Name, lim: d.lim, alloc: alloc, pr: r, fr: fr, meta: r.MetaData(), schema: sc, leaves: make([]map[int]bool, sc.NumFields()), pages: !d.pqarrowOnly}
 	var walk func(f *pqarrow.SchemaField, into map[int]bool)
 	walk = func(f *pqarrow.SchemaField, into map[int]bool) {
 		if f.IsLeaf() {
@@ -356,12 +370,12 @@ func (pf *parquetSource) distinctDictionary(rg, c int) bool {
 // A panic of the reader (a refused allocation, or arrow-go on a corrupt
 // page) becomes the column's error here, so that c.mu, held by the
 // caller, is released and the chunks waiting for it get the error too.
-func (g *parquetRowGroup) read(c *parquetColumn, i, k int) (a arrow.Array, err error) {
+func (g *parquetRowGroup) read(c *parquetColumn, i, k int, to arrow.DataType) (a arrow.Array, err error) {
 	defer func() {
 		if v := recover(); v != nil {
 			// The reader stopped half way: its state is unknown, so it
 			// is dropped without being released.
-			c.rd = nil
+			c.rd, c.pages = nil, nil
 			if al, ok := v.(*allocLimit); ok {
 				c.err = g.allocError(i, k, al)
 			} else {
@@ -388,6 +402,10 @@ func (g *parquetRowGroup) read(c *parquetColumn, i, k int) (a arrow.Array, err e
 			c.rd.Release()
 			c.rd = nil
 		}
+		if c.pages != nil {
+			c.pages.release()
+			c.pages = nil
+		}
 		return nil, c.err
 	}
 	if k < c.next {
@@ -401,6 +419,15 @@ func (g *parquetRowGroup) read(c *parquetColumn, i, k int) (a arrow.Array, err e
 			return nil, &Error{File: g.file.name, Msg: fmt.Sprintf("cannot read row group %d: %v", g.idx, err), Hint: parquetHint}
 		}
 		return a, nil
+	}
+	if !c.checked && c.next == 0 {
+		c.checked = true
+		if c.pages, err = g.pagesColumn(i, to, c.dict); err != nil {
+			return fail(err)
+		}
+	}
+	if c.pages != nil {
+		return g.readPages(c, i, k)
 	}
 	if c.rd == nil {
 		fr := g.file.fr
@@ -436,6 +463,38 @@ func (g *parquetRowGroup) read(c *parquetColumn, i, k int) (a arrow.Array, err e
 		if c.next == g.slices {
 			c.rd.Release()
 			c.rd = nil
+		}
+		if s == k {
+			return a, nil
+		}
+		if c.ahead == nil {
+			c.ahead = map[int]arrow.Array{}
+		}
+		c.ahead[s] = a
+	}
+}
+
+// readPages is read for a column decoded by pagesColumn.
+func (g *parquetRowGroup) readPages(c *parquetColumn, i, k int) (arrow.Array, error) {
+	for {
+		n := g.sliceRows(c.next)
+		a, err := c.pages.read(n)
+		if err != nil {
+			if pe := g.pageSizeError(i, c.next, err); pe != nil {
+				c.err = pe
+			} else {
+				c.err = &Error{File: g.file.name, Row: g.firstRow(c.next), Column: c.pages.name,
+					Msg: fmt.Sprintf("cannot read row group %d: %v", g.idx, err), Hint: parquetHint}
+			}
+			c.pages.release()
+			c.pages = nil
+			return nil, c.err
+		}
+		s := c.next
+		c.next++
+		if c.next == g.slices {
+			c.pages.release()
+			c.pages = nil
 		}
 		if s == k {
 			return a, nil
@@ -605,7 +664,7 @@ func (d *parquetDecoder) decodeColumns(c *Chunk, schema *arrow.Schema, cols []in
 			busy = append(busy, j)
 			continue
 		}
-		arrs[j], err = g.read(col, i, pc.slice)
+		arrs[j], err = g.read(col, i, pc.slice, schema.Field(i).Type)
 		col.mu.Unlock()
 		if err != nil {
 			releaseAll(arrs)
@@ -615,7 +674,7 @@ func (d *parquetDecoder) decodeColumns(c *Chunk, schema *arrow.Schema, cols []in
 	for _, j := range busy {
 		col := g.column(cols[j], dict && schema.Field(cols[j]).Type.ID() == arrow.STRING)
 		col.mu.Lock()
-		arrs[j], err = g.read(col, cols[j], pc.slice)
+		arrs[j], err = g.read(col, cols[j], pc.slice, schema.Field(cols[j]).Type)
 		col.mu.Unlock()
 		if err != nil {
 			releaseAll(arrs)
@@ -632,7 +691,7 @@ func (d *parquetDecoder) decodeColumns(c *Chunk, schema *arrow.Schema, cols []in
 			res[j] = arrs[j]
 			continue
 		}
-		if n := dictionaryBytes(arrs[j]); n > d.lim.chunk {
+		if n := dictionaryBytes(arrs[j], d.lim.chunk); n > d.lim.chunk {
 			releaseAll(res)
 			return nil, &Error{File: d.in.Name, Row: c.FirstRow + 1, Column: f.Name,
 				Msg:  fmt.Sprintf("row group %d: rows %d-%d of the column expand through their dictionary to %s, more than the limit of %s", g.idx, c.FirstRow+1, c.FirstRow+int64(c.Rows), byteSize(n), byteSize(d.lim.chunk)),
@@ -998,3 +1057,9 @@ func takeDictionary(values arrow.Array, dict *array.Dictionary) (arrow.Array, er
 	}
 	return nil, fmt.Errorf("cannot expand a dictionary of %s", values.DataType())
 }
+
+// parquetStreamBuffer is the read buffer of a column chunk's stream: page
+// headers are read through it, page bodies straight into the page reader's
+// (reused) decompression buffer, so a column chunk is never copied whole
+// into memory of its own.
+const parquetStreamBuffer = 64 << 10

@@ -127,8 +127,10 @@ func (g *parquetRowGroup) firstRow(k int) int64 {
 }
 
 // dictionaryBytes is how many value bytes a dictionary array of strings
-// or binaries expands to; 0 for other arrays.
-func dictionaryBytes(a arrow.Array) int64 {
+// or binaries expands to, when that may be more than limit; 0 for other
+// arrays, and for those whose rows times their longest dictionary value
+// stay within limit (no need to add up every row's length).
+func dictionaryBytes(a arrow.Array, limit int64) int64 {
 	d, ok := a.(*array.Dictionary)
 	if !ok {
 		return 0
@@ -136,6 +138,13 @@ func dictionaryBytes(a arrow.Array) int64 {
 	type lengths interface{ ValueLen(int) int }
 	vs, ok := d.Dictionary().(lengths)
 	if !ok {
+		return 0
+	}
+	longest := 0
+	for k := range d.Dictionary().Len() {
+		longest = max(longest, vs.ValueLen(k))
+	}
+	if int64(d.Len())*int64(longest) <= limit {
 		return 0
 	}
 	var n int64

@@ -6,8 +6,8 @@ import (
 	"unsafe"
 )
 
-// radixMin is the number of values from which SortedFloats sorts by radix;
-// fewer are sorted by comparison.
+// radixMin is the number of values from which the float sorts sort by
+// radix; fewer are sorted by comparison.
 const radixMin = 1 << 12
 
 // radixBits is the width of a radix digit: 2,048 counters per pass fit in
@@ -17,41 +17,70 @@ const (
 	radixPasses = (64 + radixBits - 1) / radixBits
 )
 
-// SortedFloats returns v's values ascending and empties v. From radixMin
-// values on it sorts by least-significant-digit radix over the bits of
-// each float, mapped to integers that order as the floats do (negative
-// floats with every bit flipped, others with the sign bit set): a fixed
-// number of linear passes, whatever the distribution (long tails, outliers,
-// repeats), and a pass is skipped when every value has the same digit in
-// it. NaN must not occur (it is a null everywhere here); −0 sorts before
-// +0, which compare equal.
-func SortedFloats(v *Values[float64]) []float64 {
-	n := v.Len()
-	if n < radixMin {
-		out := v.Collect()
-		slices.Sort(out)
-		return out
+// FloatKey maps x to an integer that orders as the floats do: negative
+// floats with every bit flipped, others with the sign bit set. NaN must not
+// occur; −0 orders before +0.
+func FloatKey(x float64) uint64 {
+	u := math.Float64bits(x)
+	if u>>63 == 1 {
+		return ^u
 	}
-	keys := make([]uint64, n)
-	var counts [radixPasses][1 << radixBits]int
+	return u | 1<<63
+}
+
+// KeyFloat is the float of a FloatKey.
+func KeyFloat(u uint64) float64 {
+	if u>>63 == 1 {
+		return math.Float64frombits(u &^ (1 << 63))
+	}
+	return math.Float64frombits(^u)
+}
+
+// SortedFloats returns v's values ascending and empties v (SortFloatKeys
+// over their keys).
+func SortedFloats(v *Values[float64]) []float64 {
+	keys := make([]uint64, v.Len())
 	k := 0
 	for c := range v.Chunks() {
 		for _, x := range c {
-			u := math.Float64bits(x)
-			if u>>63 == 1 {
-				u = ^u
-			} else {
-				u |= 1 << 63
-			}
-			keys[k] = u
+			keys[k] = FloatKey(x)
 			k++
-			for p := range radixPasses {
-				counts[p][(u>>(p*radixBits))&(1<<radixBits-1)]++
-			}
 		}
 	}
 	*v = Values[float64]{}
-	src, dst := keys, make([]uint64, n)
+	sorted, _ := SortFloatKeys(keys, nil)
+	return sorted
+}
+
+// SortFloatKeys sorts keys (FloatKey values) ascending and turns them into
+// their floats, in the memory of keys or of scratch, and returns those
+// floats and the other buffer, free for reuse (nil if there was none).
+// scratch is the second buffer the radix passes need when its capacity is
+// at least len(keys); otherwise one is made.
+//
+// Fewer than radixMin keys are sorted as floats, by comparison (−0 and +0
+// compare equal there). From radixMin keys on it sorts by least-significant-digit radix: a fixed
+// number of linear passes, whatever the distribution (long tails,
+// outliers, repeats), and a pass is skipped when every key has the same
+// digit in it (the upper digits of values of one sign and a narrow range of
+// magnitudes, the lower ones of integers).
+func SortFloatKeys(keys, scratch []uint64) (sorted []float64, spare []uint64) {
+	n := len(keys)
+	if n < radixMin {
+		out := keysToFloats(keys)
+		slices.Sort(out)
+		return out, scratch
+	}
+	var counts [radixPasses][1 << radixBits]int
+	for _, u := range keys {
+		for p := range radixPasses {
+			counts[p][(u>>(p*radixBits))&(1<<radixBits-1)]++
+		}
+	}
+	if cap(scratch) < n {
+		scratch = make([]uint64, n)
+	}
+	src, dst := keys, scratch[:n]
 	for p := range radixPasses {
 		c := &counts[p]
 		shift := p * radixBits
@@ -69,13 +98,14 @@ func SortedFloats(v *Values[float64]) []float64 {
 		}
 		src, dst = dst, src
 	}
-	for i, u := range src {
-		if u>>63 == 1 {
-			src[i] = u &^ (1 << 63)
-		} else {
-			src[i] = ^u
-		}
+	return keysToFloats(src), dst
+}
+
+// keysToFloats turns keys into their floats in place: the same memory,
+// read as floats.
+func keysToFloats(keys []uint64) []float64 {
+	for i, u := range keys {
+		keys[i] = math.Float64bits(KeyFloat(u))
 	}
-	// The keys are float64 bits now: the same memory, read as floats.
-	return unsafe.Slice((*float64)(unsafe.Pointer(unsafe.SliceData(src))), n)
+	return unsafe.Slice((*float64)(unsafe.Pointer(unsafe.SliceData(keys))), len(keys))
 }

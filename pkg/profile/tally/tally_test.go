@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"unsafe"
 
 	gocmp "github.com/google/go-cmp/cmp"
 )
@@ -462,5 +463,42 @@ func TestSortedFloats(t *testing.T) {
 				t.Errorf("%s, %d values: not sorted as slices.Sort sorts them", name, n)
 			}
 		}
+	}
+}
+
+// SortFloatKeys sorts in the memory it is given: the result is in keys or
+// scratch, the other comes back for the next sort, and a scratch buffer
+// too small for the keys is replaced.
+func TestSortFloatKeysReusesScratch(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	var spare []uint64
+	for _, n := range []int{100_000, 5000, 100_000, 250_000, 10} {
+		want := make([]float64, n)
+		keys := make([]uint64, n)
+		for i := range want {
+			want[i] = math.Round(r.NormFloat64()*1e4) / 100
+			keys[i] = FloatKey(want[i])
+		}
+		given := spare
+		got, next := SortFloatKeys(keys, given)
+		slices.Sort(want)
+		if !slices.Equal(want, got) {
+			t.Fatalf("%d values: not sorted", n)
+		}
+		if n >= radixMin {
+			gotMem := unsafe.Pointer(unsafe.SliceData(got))
+			nextMem := unsafe.Pointer(unsafe.SliceData(next))
+			keysMem := unsafe.Pointer(unsafe.SliceData(keys))
+			if gotMem != keysMem && nextMem != keysMem {
+				t.Errorf("%d values: the keys' memory is neither the result nor the spare", n)
+			}
+			if cap(given) >= n && gotMem != unsafe.Pointer(unsafe.SliceData(given)) && nextMem != unsafe.Pointer(unsafe.SliceData(given)) {
+				t.Errorf("%d values: a scratch buffer large enough was not used", n)
+			}
+		}
+		if KeyFloat(FloatKey(-2.5)) != -2.5 || FloatKey(-1) >= FloatKey(math.Copysign(0, -1)) || FloatKey(math.Copysign(0, -1)) >= FloatKey(0) {
+			t.Fatal("FloatKey does not order as floats")
+		}
+		spare = next
 	}
 }
