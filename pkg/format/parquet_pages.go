@@ -99,7 +99,11 @@ func (g *parquetRowGroup) pagesColumn(i int, to arrow.DataType, dict bool) (*pag
 		return nil, nil
 	}
 	cc, err := pf.meta.RowGroup(g.idx).ColumnChunk(leaf)
-	if err != nil || cc.CryptoMetadata() != nil {
+	if err != nil {
+		// Not ours to report: pqarrow reads this chunk and names the error.
+		return nil, nil //nolint:nilerr // fall back to pqarrow, which reports it
+	}
+	if cc.CryptoMetadata() != nil {
 		return nil, nil
 	}
 	for _, e := range cc.Encodings() {

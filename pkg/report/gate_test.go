@@ -88,7 +88,7 @@ func TestGatePageChangedFiles(t *testing.T) {
 	// Bars scale to the largest contribution (big's) over 160 px.
 	big := g.ChangedFiles.Breakdown[0].Files[2].Contribution
 	for _, want := range []string{
-		fmt.Sprintf(`<i class="" style="width:160px">`),
+		`<i class="" style="width:160px">`,
 		fmt.Sprintf(`<i class="" style="width:%vpx">`, round1(0.4 / *big * fileBarW)),
 		fmt.Sprintf(`<i class="neg" style="width:%vpx">`, round1(0.05 / *big * fileBarW)),
 	} {
