@@ -101,25 +101,7 @@ func KS(baseline, current []float64) (d, p float64) {
 	if n == 0 || m == 0 {
 		return math.NaN(), math.NaN()
 	}
-	i, j := 0, 0
-	for i < n || j < m {
-		var v float64
-		switch {
-		case j >= m || (i < n && baseline[i] <= current[j]):
-			v = baseline[i]
-		default:
-			v = current[j]
-		}
-		for i < n && baseline[i] <= v {
-			i++
-		}
-		for j < m && current[j] <= v {
-			j++
-		}
-		if diff := math.Abs(float64(i)/float64(n) - float64(j)/float64(m)); diff > d {
-			d = diff
-		}
-	}
+	d, _, _ = ksWasserstein(baseline, current)
 	return d, ksPValue(n, m, d)
 }
 

@@ -26,40 +26,11 @@ const infiniteValues = "a side holds ±Inf: the distance between the CDFs is inf
 // relative, without holding the n+m terms. ok is false when either sample
 // is empty or holds ±Inf, where the area is infinite or undefined.
 func Wasserstein(baseline, current []float64) (w float64, ok bool) {
-	n, m := len(baseline), len(current)
-	if n == 0 || m == 0 || math.IsInf(baseline[0], 0) || math.IsInf(baseline[n-1], 0) ||
-		math.IsInf(current[0], 0) || math.IsInf(current[m-1], 0) {
+	if len(baseline) == 0 || len(current) == 0 {
 		return math.NaN(), false
 	}
-	var s neumaier
-	i, j := 0, 0
-	for i < n || j < m {
-		var v float64
-		switch {
-		case j >= m || (i < n && baseline[i] <= current[j]):
-			v = baseline[i]
-		default:
-			v = current[j]
-		}
-		for i < n && baseline[i] <= v {
-			i++
-		}
-		for j < m && current[j] <= v {
-			j++
-		}
-		if i == n && j == m {
-			break // the last value: no interval follows
-		}
-		next := math.Inf(1)
-		if i < n {
-			next = baseline[i]
-		}
-		if j < m {
-			next = math.Min(next, current[j])
-		}
-		s.add(math.Abs(float64(i)/float64(n)-float64(j)/float64(m)) * (next - v))
-	}
-	return s.sum(), true
+	_, w, ok = ksWasserstein(baseline, current)
+	return w, ok
 }
 
 // ksWassersteinDense is the KS statistic and the Wasserstein distance of
