@@ -1,6 +1,7 @@
 package dataset
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -79,37 +80,40 @@ func writeManyFiles(t *testing.T, dir string) {
 		}
 		write(t, dir, fmt.Sprintf("csv/f%04d.csv", i), b.String())
 	}
-	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}, {Name: "name", Type: arrow.BinaryTypes.String}}, nil)
 	if err := os.MkdirAll(filepath.Join(dir, "out/parts"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	for i := 0; i < manyParts; i++ {
-		rb := array.NewRecordBuilder(memory.DefaultAllocator, schema)
-		for k := 0; k < manyPartRows(i); k++ {
-			rb.Field(0).(*array.Int64Builder).Append(int64(i*10 + k))
-			rb.Field(1).(*array.StringBuilder).Append(fmt.Sprintf("n%d", k))
-		}
-		rec := rb.NewRecordBatch()
-		rb.Release()
-		fh, err := os.Create(filepath.Join(dir, fmt.Sprintf("out/parts/part-%04d.parquet", i)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		w, err := format.NewWriter(fh, schema, format.Parquet, format.Snappy)
-		if err == nil {
-			err = w.Write(rec)
-		}
-		if err == nil {
-			err = w.Close()
-		}
-		rec.Release()
-		if cerr := fh.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
+		p := filepath.Join(dir, fmt.Sprintf("out/parts/part-%04d.parquet", i))
+		if err := os.WriteFile(p, partBytes(t, i), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
+}
+
+// partBytes is Parquet part i: manyPartRows(i) rows (id i·10+k, name nk).
+func partBytes(t *testing.T, i int) []byte {
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}, {Name: "name", Type: arrow.BinaryTypes.String}}, nil)
+	rb := array.NewRecordBuilder(memory.DefaultAllocator, schema)
+	defer rb.Release()
+	for k := 0; k < manyPartRows(i); k++ {
+		rb.Field(0).(*array.Int64Builder).Append(int64(i*10 + k))
+		rb.Field(1).(*array.StringBuilder).Append(fmt.Sprintf("n%d", k))
+	}
+	rec := rb.NewRecordBatch()
+	defer rec.Release()
+	var buf bytes.Buffer
+	w, err := format.NewWriter(&buf, schema, format.Parquet, format.Snappy)
+	if err == nil {
+		err = w.Write(rec)
+	}
+	if err == nil {
+		err = w.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
 }
 
 // openFiles is the number of open files of the process.
