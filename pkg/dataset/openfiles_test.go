@@ -92,7 +92,7 @@ func writeManyFiles(t *testing.T, dir string) {
 }
 
 // partBytes is Parquet part i: manyPartRows(i) rows (id i·10+k, name nk).
-func partBytes(t *testing.T, i int) []byte {
+func partBytes(t testing.TB, i int) []byte {
 	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}, {Name: "name", Type: arrow.BinaryTypes.String}}, nil)
 	rb := array.NewRecordBuilder(memory.DefaultAllocator, schema)
 	defer rb.Release()
@@ -261,4 +261,69 @@ func manyFilesChild(t *testing.T, dir string) {
 	}
 	t.Logf("open files: at most %d beside the %d from before, with %d workers and a limit of %d; open and scan of %d CSV files %v, of %d Parquet parts %v",
 		peak.Load()-int64(base), base, manyWorkers, lim.Cur, manyCSV, csvTime.Round(time.Millisecond), manyParts, pqTime.Round(time.Millisecond))
+}
+
+// BenchmarkManyParts opens and scans the parts of a build of
+// MLDATA_BENCH_PARTS small Parquet parts (3,000 unless set) with two
+// workers, as the split check reads a build back, and reports the most
+// files the process had open (counted after opening and now and then
+// during the scan).
+func BenchmarkManyParts(b *testing.B) {
+	n := 3000
+	if s := os.Getenv("MLDATA_BENCH_PARTS"); s != "" {
+		if _, err := fmt.Sscan(s, &n); err != nil {
+			b.Fatalf("MLDATA_BENCH_PARTS=%q: %v", s, err)
+		}
+	}
+	dir := b.TempDir()
+	m := &manifest.Manifest{BuildID: "b1", Splits: []manifest.Split{{Name: "train"}}}
+	var want int64
+	for i := 0; i < n; i++ {
+		p := fmt.Sprintf("part-%05d.parquet", i)
+		data := partBytes(b, i)
+		if err := os.WriteFile(filepath.Join(dir, p), data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+		m.Splits[0].Parts = append(m.Splits[0].Parts, manifest.Part{Path: p, Split: "train", Bytes: int64(len(data))})
+		want += int64(manyPartRows(i))
+	}
+	var peak atomic.Int64
+	see := func() { // one count at a time: each opens /proc/self/fd
+		if n := int64(len(procFDs(b))); n > peak.Load() {
+			peak.Store(n)
+		}
+	}
+	var counting sync.Mutex
+	b.ResetTimer()
+	for b.Loop() {
+		d, err := OpenBuild(context.Background(), dir, m, "train", Options{Format: format.Parquet, Workers: 2, SkipHash: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		see()
+		var rows atomic.Int64
+		err = d.Scan(context.Background(), 2, func(_ int, rec arrow.RecordBatch) error {
+			if rows.Add(rec.NumRows())%64 == 0 && counting.TryLock() {
+				see()
+				counting.Unlock()
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		d.Close()
+		if rows.Load() != want {
+			b.Fatalf("%d rows, want %d", rows.Load(), want)
+		}
+	}
+	b.ReportMetric(float64(peak.Load()), "open-files")
+}
+
+func procFDs(b *testing.B) []os.DirEntry {
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		b.Fatal(err)
+	}
+	return ents
 }
