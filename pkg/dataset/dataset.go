@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -333,7 +334,7 @@ func (f *File) prepare(ctx context.Context, loc *storage.Location, opt Options) 
 		if err != nil {
 			return fmt.Errorf("open %s: %w", name, err)
 		}
-		f.input, f.at = localInput(name, p, st.Size())
+		f.input, f.at = localInput(name, p, st)
 		return nil
 	}
 	if opt.SkipHash && f.Kind == format.Parquet {
@@ -356,13 +357,21 @@ func (f *File) prepare(ctx context.Context, loc *storage.Location, opt Options) 
 		return fmt.Errorf("spool %s: %w", name, err)
 	}
 	f.SHA256 = sum
-	f.input, f.at = localInput(name, p, size)
+	f.input, f.at = localInput(name, p, nil)
+	f.input.Size = size
 	return nil
 }
 
 // localInput reads the local file at p: a new handle for each stream, and
-// one for random access opened on the pass's first read.
-func localInput(name, p string, size int64) (format.Input, func(context.Context) readerAt) {
+// one for random access opened on the pass's first read. When st is set
+// (the file as first seen), a file that has changed since is refused when
+// it is opened for random access: without a handle kept open, a later pass
+// would otherwise read whatever file is at p by then.
+func localInput(name, p string, st os.FileInfo) (format.Input, func(context.Context) readerAt) {
+	var size int64
+	if st != nil {
+		size = st.Size()
+	}
 	in := format.Input{
 		Name: name,
 		Open: func(context.Context) (io.ReadCloser, error) {
@@ -374,7 +383,7 @@ func localInput(name, p string, size int64) (format.Input, func(context.Context)
 		},
 		Size: size,
 	}
-	return in, func(context.Context) readerAt { return &lazyFile{name: name, path: p} }
+	return in, func(context.Context) readerAt { return &lazyFile{name: name, path: p, seen: st} }
 }
 
 // remoteInput reads obj with ranged requests: no local copy, no open file.
@@ -409,6 +418,7 @@ func (f *File) use(ctx context.Context) (format.Input, func() error) {
 // lazyFile is random access to a local file that opens it on the first read.
 type lazyFile struct {
 	name, path string
+	seen       os.FileInfo // nil: not checked
 	mu         sync.Mutex
 	fh         *os.File
 	err        error
@@ -422,11 +432,31 @@ func (l *lazyFile) file() (*os.File, error) {
 		return nil, fmt.Errorf("read %s: %w", l.name, os.ErrClosed)
 	}
 	if l.fh == nil && l.err == nil {
-		if l.fh, l.err = os.Open(l.path); l.err != nil {
-			l.err = fmt.Errorf("open %s: %w", l.name, l.err)
-		}
+		l.fh, l.err = l.open()
 	}
 	return l.fh, l.err
+}
+
+func (l *lazyFile) open() (*os.File, error) {
+	fh, err := os.Open(l.path)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", l.name, err)
+	}
+	if l.seen == nil {
+		return fh, nil
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, fmt.Errorf("stat %s: %w", l.name, err)
+	}
+	if st.Size() != l.seen.Size() || !st.ModTime().Equal(l.seen.ModTime()) {
+		fh.Close()
+		return nil, &format.Error{File: l.name, Msg: fmt.Sprintf("file changed since it was first read (it is now %d bytes, modified %s; it was %d bytes, modified %s)",
+			st.Size(), st.ModTime().UTC().Format(time.RFC3339Nano), l.seen.Size(), l.seen.ModTime().UTC().Format(time.RFC3339Nano)),
+			Hint: "run again once the file is no longer being written"}
+	}
+	return fh, nil
 }
 
 func (l *lazyFile) ReadAt(p []byte, off int64) (int, error) {

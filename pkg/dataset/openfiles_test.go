@@ -327,3 +327,29 @@ func procFDs(b *testing.B) []os.DirEntry {
 	}
 	return ents
 }
+
+// A dataset keeps no file open between passes, so a local Parquet file
+// replaced after it was inspected is refused by the scan rather than read
+// as if it were the file inspected.
+func TestReplacedFileIsRefused(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "a.parquet")
+	if err := os.WriteFile(p, partBytes(t, 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(context.Background(), p, Options{SkipHash: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if got := scanRows(t, d); got != 2 {
+		t.Fatalf("%d rows, want 2", got)
+	}
+	if err := os.WriteFile(p, partBytes(t, 3), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = d.Scan(context.Background(), 2, func(int, arrow.RecordBatch) error { return nil })
+	if err == nil || !strings.Contains(err.Error(), "a.parquet") || !strings.Contains(err.Error(), "changed since it was first read") {
+		t.Fatalf("scan of a replaced file: %v, want it refused as changed", err)
+	}
+}

@@ -71,7 +71,7 @@ func OpenRanges(ctx context.Context, loc *storage.Location, obj storage.Object, 
 		if err != nil {
 			return nil, fmt.Errorf("open %s: %w", name, err)
 		}
-		f.input, f.at = localInput(name, p, st.Size())
+		f.input, f.at = localInput(name, p, st)
 		f.input = countInput(f.input, &f.read)
 		open = func(_ context.Context, off, n int64) (io.ReadCloser, error) {
 			fh, err := os.Open(p)
