@@ -12,7 +12,9 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -33,8 +35,8 @@ type Options struct {
 	Read format.Options
 	// Split selects one split of a published build; "" reads all splits.
 	Split string
-	// ScratchDir holds local copies of remote files that need random access
-	// (Parquet) ; "" means os.TempDir().
+	// ScratchDir holds local copies of remote files (see Inspect); ""
+	// means os.TempDir().
 	ScratchDir string
 	// Workers bounds the parallelism of Open; 0 means all cores.
 	Workers int
@@ -52,13 +54,25 @@ type File struct {
 	// Schema is the file's own schema as inferred, before unification.
 	Schema *arrow.Schema
 
+	// input names the file and streams it; its ReaderAt is nil; random
+	// access is given for one pass at a time (see use), so that an opened
+	// file holds no open handle between passes.
 	input   format.Input
+	at      func(ctx context.Context) readerAt                              // random access for one pass; nil when none
+	count   bool                                                            // count reads through at into read
 	index   *format.Index                                                   // chunks found by inspection (CSV), replayed by scans
 	cuts    []format.Cut                                                    // where inspection's chunks start (uncompressed text); see Cuts
 	only    func(*format.Chunk) bool                                        // see Only
 	source  func(ctx context.Context, emit func(*format.Chunk) error) error // the chunks of the file's ranges (OpenRanges)
 	read    atomic.Int64                                                    // bytes read from the store; see BytesRead
-	cleanup func() error
+	cleanup func() error                                                    // removes the scratch copy, if any
+}
+
+// readerAt is random access for one pass over a file, closed when the
+// pass ends.
+type readerAt interface {
+	io.ReaderAt
+	io.Closer
 }
 
 // Dataset is an opened dataset.
@@ -173,7 +187,14 @@ func partObjects(m *manifest.Manifest, ptr *manifest.Pointer, split string) ([]s
 }
 
 // Inspect reads each object once, in parallel: it infers the file's schema,
-// counts its rows and computes its SHA-256.
+// counts its rows and computes its SHA-256. It keeps what scans need (the
+// schema, the row count, where CSV chunks start) and no open file: a file
+// is opened while a pass reads it and closed after, so that reading a
+// dataset holds about one open file per worker, however many files it has.
+// Local files are read in place. A remote Parquet file with opt.SkipHash is
+// read with ranged requests (its footer, then the column chunks a scan
+// decodes), never copied; other remote files are copied to opt.ScratchDir
+// once (and hashed on the way), since every pass reads a text file whole.
 func Inspect(ctx context.Context, loc *storage.Location, objs []storage.Object, opt Options) ([]*File, error) {
 	workers := workerCount(opt.Workers)
 	files := make([]*File, len(objs))
@@ -213,7 +234,7 @@ func inspect(ctx context.Context, loc *storage.Location, obj storage.Object, opt
 	ropt := opt.Read
 	ropt.Kind = kind
 	// The inference pass reads every byte of text files: hash them on the way.
-	in := f.input
+	in, done := f.use(ctx)
 	var hr *storage.HashingReader
 	if kind != format.Parquet && f.SHA256 == "" && !opt.SkipHash {
 		open := in.Open
@@ -231,6 +252,7 @@ func inspect(ctx context.Context, loc *storage.Location, obj storage.Object, opt
 	}
 	dec, err := format.NewDecoder(in, ropt)
 	if err != nil {
+		_ = done() // the decoder's error says more
 		f.close()
 		return nil, err
 	}
@@ -254,6 +276,9 @@ func inspect(ctx context.Context, loc *storage.Location, obj storage.Object, opt
 		})
 	if err == nil && ev == nil {
 		err = &format.Error{File: f.input.Name, Msg: "no chunks read", Hint: "the file has no header or data"}
+	}
+	if cerr := done(); err == nil && cerr != nil {
+		err = fmt.Errorf("close %s: %w", f.input.Name, cerr)
 	}
 	if err != nil {
 		f.close()
@@ -298,22 +323,22 @@ func (f *File) chunks(ctx context.Context, dec format.Decoder, emit func(*format
 	return dec.Chunks(ctx, emit)
 }
 
-// prepare sets up random access to the file: local files are read in place,
-// remote files are spooled to scratch (hashing them on the way).
+// prepare sets up access to the file without opening it: local files are
+// read in place, remote Parquet files that are only read (opt.SkipHash)
+// with ranged requests, other remote files from a copy spooled to scratch
+// (hashed on the way).
 func (f *File) prepare(ctx context.Context, loc *storage.Location, opt Options) error {
 	name := DisplayName(loc, f.Object.Key)
 	if p, ok := loc.LocalPath(f.Object.Key); ok {
-		fh, err := os.Open(p)
+		st, err := os.Stat(p)
 		if err != nil {
 			return fmt.Errorf("open %s: %w", name, err)
 		}
-		st, err := fh.Stat()
-		if err != nil {
-			fh.Close()
-			return fmt.Errorf("stat %s: %w", name, err)
-		}
-		f.input = localInput(name, p, fh, st.Size())
-		f.cleanup = fh.Close
+		f.input, f.at = localInput(name, p, st)
+		return nil
+	}
+	if opt.SkipHash && f.Kind == format.Parquet {
+		f.input, f.at = remoteInput(loc, name, f.Object)
 		return nil
 	}
 	dir := opt.ScratchDir
@@ -324,27 +349,134 @@ func (f *File) prepare(ctx context.Context, loc *storage.Location, opt Options) 
 	if err != nil {
 		return err
 	}
-	f.SHA256 = sum
-	f.input = localInput(name, fh.Name(), fh, size)
-	f.cleanup = func() error {
-		err := fh.Close()
-		if rerr := os.Remove(fh.Name()); err == nil {
-			err = rerr
-		}
-		return err
+	p := fh.Name()
+	err = fh.Close()
+	f.cleanup = func() error { return os.Remove(p) }
+	if err != nil {
+		f.close()
+		return fmt.Errorf("spool %s: %w", name, err)
 	}
+	f.SHA256 = sum
+	f.input, f.at = localInput(name, p, nil)
+	f.input.Size = size
 	return nil
 }
 
-func localInput(name, p string, fh *os.File, size int64) format.Input {
-	return format.Input{
+// localInput reads the local file at p: a new handle for each stream, and
+// one for random access opened on the pass's first read. When st is set
+// (the file as first seen), a file that has changed since is refused when
+// it is opened for random access: without a handle kept open, a later pass
+// would otherwise read whatever file is at p by then.
+func localInput(name, p string, st os.FileInfo) (format.Input, func(context.Context) readerAt) {
+	var size int64
+	if st != nil {
+		size = st.Size()
+	}
+	in := format.Input{
 		Name: name,
 		Open: func(context.Context) (io.ReadCloser, error) {
-			return os.Open(p)
+			fh, err := os.Open(p)
+			if err != nil {
+				return nil, fmt.Errorf("open %s: %w", name, err)
+			}
+			return fh, nil
 		},
-		ReaderAt: fh,
-		Size:     size,
+		Size: size,
 	}
+	return in, func(context.Context) readerAt { return &lazyFile{name: name, path: p, seen: st} }
+}
+
+// remoteInput reads obj with ranged requests: no local copy, no open file.
+func remoteInput(loc *storage.Location, name string, obj storage.Object) (format.Input, func(context.Context) readerAt) {
+	in := format.Input{Name: name, Size: obj.Size,
+		Open: func(ctx context.Context) (io.ReadCloser, error) { return loc.NewRangeReader(ctx, obj.Key, 0, -1) }}
+	return in, func(ctx context.Context) readerAt {
+		return rangeAt{loc.ReaderAt(ctx, obj.Key, obj.Size, nil)}
+	}
+}
+
+// rangeAt is ranged reads as a readerAt: nothing to close.
+type rangeAt struct{ *storage.RangeReaderAt }
+
+func (rangeAt) Close() error { return nil }
+
+// use returns f's input for one pass, with random access, and the function
+// that ends the pass (closing what the pass opened).
+func (f *File) use(ctx context.Context) (format.Input, func() error) {
+	in := f.input
+	if f.at == nil {
+		return in, func() error { return nil }
+	}
+	ra := f.at(ctx)
+	in.ReaderAt = ra
+	if f.count {
+		in.ReaderAt = countingReaderAt{ra, &f.read}
+	}
+	return in, ra.Close
+}
+
+// lazyFile is random access to a local file that opens it on the first read.
+type lazyFile struct {
+	name, path string
+	seen       os.FileInfo // nil: not checked
+	mu         sync.Mutex
+	fh         *os.File
+	err        error
+	closed     bool
+}
+
+func (l *lazyFile) file() (*os.File, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return nil, fmt.Errorf("read %s: %w", l.name, os.ErrClosed)
+	}
+	if l.fh == nil && l.err == nil {
+		l.fh, l.err = l.open()
+	}
+	return l.fh, l.err
+}
+
+func (l *lazyFile) open() (*os.File, error) {
+	fh, err := os.Open(l.path)
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", l.name, err)
+	}
+	if l.seen == nil {
+		return fh, nil
+	}
+	st, err := fh.Stat()
+	if err != nil {
+		fh.Close()
+		return nil, fmt.Errorf("stat %s: %w", l.name, err)
+	}
+	if st.Size() != l.seen.Size() || !st.ModTime().Equal(l.seen.ModTime()) {
+		fh.Close()
+		return nil, &format.Error{File: l.name, Msg: fmt.Sprintf("file changed since it was first read (it is now %d bytes, modified %s; it was %d bytes, modified %s)",
+			st.Size(), st.ModTime().UTC().Format(time.RFC3339Nano), l.seen.Size(), l.seen.ModTime().UTC().Format(time.RFC3339Nano)),
+			Hint: "run again once the file is no longer being written"}
+	}
+	return fh, nil
+}
+
+func (l *lazyFile) ReadAt(p []byte, off int64) (int, error) {
+	fh, err := l.file()
+	if err != nil {
+		return 0, err
+	}
+	return fh.ReadAt(p, off)
+}
+
+func (l *lazyFile) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.closed = true
+	if l.fh == nil {
+		return nil
+	}
+	err := l.fh.Close()
+	l.fh = nil
+	return err
 }
 
 func (f *File) close() error {
@@ -468,7 +600,9 @@ func ScanFileColumns[U any](ctx context.Context, schema *arrow.Schema, cols []in
 func scanFileColumns[U any](ctx context.Context, schema *arrow.Schema, cols []int, dict bool, f *File, fileIndex int, ropt format.Options, workers int,
 	work func(worker int, b Batch) (U, error), consume func(U) error) error {
 	ropt.Kind = f.Kind
-	dec, err := format.NewDecoder(f.input, ropt)
+	in, done := f.use(ctx)
+	defer func() { _ = done() }() // the pass only read the file: closing it loses nothing
+	dec, err := format.NewDecoder(in, ropt)
 	if err != nil {
 		return err
 	}
@@ -509,7 +643,8 @@ func scanFileColumns[U any](ctx context.Context, schema *arrow.Schema, cols []in
 		consume)
 }
 
-// Close releases the dataset's open files and scratch copies.
+// Close releases the dataset's scratch copies (its files are open only
+// while a pass reads them).
 func (d *Dataset) Close() error {
 	var errs []error
 	for _, f := range d.Files {
@@ -522,7 +657,7 @@ func (d *Dataset) Close() error {
 // Location is the storage location the dataset was opened from.
 func (d *Dataset) Location() *storage.Location { return d.loc }
 
-// Close releases the files' open handles and scratch copies.
+// CloseFiles releases the files' scratch copies.
 func CloseFiles(files []*File) error {
 	var errs []error
 	for _, f := range files {

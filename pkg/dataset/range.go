@@ -15,7 +15,8 @@ import (
 // inferred or counted, and Schema and Rows stay unset. A shard of a sharded
 // build opens the files its plan assigns it whole this way, since the plan
 // already inferred, counted and hashed them. A remote file is spooled (and
-// hashed on the way: File.SHA256); a local one is read in place.
+// hashed on the way: File.SHA256) unless Inspect would read it with ranged
+// requests; a local one is read in place. No file stays open between scans.
 func OpenFile(ctx context.Context, loc *storage.Location, obj storage.Object, opt Options) (*File, error) {
 	kind, err := kindOf(obj, opt)
 	if err != nil {
@@ -25,8 +26,9 @@ func OpenFile(ctx context.Context, loc *storage.Location, obj storage.Object, op
 	if err := f.prepare(ctx, loc, opt); err != nil {
 		return nil, err
 	}
-	if _, local := loc.LocalPath(obj.Key); local {
+	if f.cleanup == nil { // read in place or with ranged requests
 		f.input = countInput(f.input, &f.read)
+		f.count = true
 	} else {
 		f.read.Add(f.input.Size) // the spool read it all
 	}
@@ -62,27 +64,27 @@ func OpenRanges(ctx context.Context, loc *storage.Location, obj storage.Object, 
 	case kind != format.Parquet && len(ranges) == 0:
 		return nil, fmt.Errorf("%s: no byte ranges to read", name)
 	}
-	f := &File{Object: obj, Kind: kind}
+	f := &File{Object: obj, Kind: kind, count: true}
 	var open func(ctx context.Context, off, n int64) (io.ReadCloser, error)
 	if p, ok := loc.LocalPath(obj.Key); ok {
-		fh, err := os.Open(p)
+		st, err := os.Stat(p)
 		if err != nil {
 			return nil, fmt.Errorf("open %s: %w", name, err)
 		}
-		st, err := fh.Stat()
-		if err != nil {
-			fh.Close()
-			return nil, fmt.Errorf("stat %s: %w", name, err)
-		}
-		f.input = countInput(localInput(name, p, fh, st.Size()), &f.read)
-		f.cleanup = fh.Close
+		f.input, f.at = localInput(name, p, st)
+		f.input = countInput(f.input, &f.read)
 		open = func(_ context.Context, off, n int64) (io.ReadCloser, error) {
-			return io.NopCloser(io.NewSectionReader(fh, off, n)), nil
+			fh, err := os.Open(p)
+			if err != nil {
+				return nil, fmt.Errorf("open %s: %w", name, err)
+			}
+			return struct {
+				io.Reader
+				io.Closer
+			}{io.NewSectionReader(fh, off, n), fh}, nil
 		}
 	} else {
-		ra := loc.ReaderAt(ctx, obj.Key, obj.Size, &f.read)
-		f.input = format.Input{Name: name, ReaderAt: ra, Size: obj.Size,
-			Open: func(ctx context.Context) (io.ReadCloser, error) { return loc.NewRangeReader(ctx, obj.Key, 0, -1) }}
+		f.input, f.at = remoteInput(loc, name, obj)
 		open = func(ctx context.Context, off, n int64) (io.ReadCloser, error) {
 			return loc.NewRangeReader(ctx, obj.Key, off, n)
 		}
@@ -158,12 +160,14 @@ func (f *File) BytesRead() int64 { return f.read.Load() }
 // nil scans every chunk again.
 func (f *File) Only(keep func(*format.Chunk) bool) { f.only = keep }
 
-// Close releases the file's open handle or scratch copy.
+// Close releases the file's scratch copy, if any; the file is open only
+// while a scan reads it.
 func (f *File) Close() error { return f.close() }
 
-// countInput counts the bytes read through in's stream and ReaderAt.
+// countInput counts the bytes read through in's stream (see File.count
+// for its random access).
 func countInput(in format.Input, n *atomic.Int64) format.Input {
-	open, ra := in.Open, in.ReaderAt
+	open := in.Open
 	in.Open = func(ctx context.Context) (io.ReadCloser, error) {
 		rc, err := open(ctx)
 		if err != nil {
@@ -173,9 +177,6 @@ func countInput(in format.Input, n *atomic.Int64) format.Input {
 			io.Reader
 			io.Closer
 		}{storage.CountingReader{R: rc, N: n}, rc}, nil
-	}
-	if ra != nil {
-		in.ReaderAt = countingReaderAt{ra, n}
 	}
 	return in
 }
