@@ -163,6 +163,8 @@ type Input struct {
 	// decode the others).
 	Columns func(cols []int) profile.ScanFunc
 	Profile *profile.Profile
+	// collected is the baseline already read by CompareMany (many.go).
+	collected *sideData
 }
 
 // Report is the v0.3.0 drift report.
@@ -433,7 +435,9 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 
 	var base *sideData
 	bounded := opt.MaxMemory > 0 && !pinned
-	if !pinned {
+	if !pinned && baseline.collected != nil {
+		base = baseline.collected
+	} else if !pinned {
 		if bounded {
 			base, err = collectBounded(ctx, baseline, plans, nil, true, opt, false)
 		} else {
@@ -489,7 +493,7 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 		// The values are no longer needed: let the collector have them
 		// while other columns are still being compared.
 		cur.nums[i], cur.cats[i] = nil, catSide{}
-		if base != nil {
+		if base != nil && baseline.collected == nil {
 			base.nums[i], base.cats[i] = nil, catSide{}
 		}
 		cur.dropBounded(i)
