@@ -358,20 +358,28 @@ func similarity(ctx context.Context, names []string, sides []*dataset.Dataset, k
 	// Only columns on both sides are compared; drift checks that an
 	// excluded column exists, so keep the ones the baseline has.
 	exclude = slices.DeleteFunc(exclude, func(n string) bool { return !base.Schema.HasField(n) })
+	// Every other split against the baseline, read once for all of them.
+	var currents []drift.Input
+	for i, cur := range sides[1:] {
+		if cur != nil {
+			currents = append(currents, drift.Input{Name: names[i+1], Schema: cur.Schema, Scan: cur.Scan, Columns: columnsOf(cur)})
+		}
+	}
+	reports, err := drift.CompareMany(ctx,
+		drift.Input{Name: names[0], Schema: base.Schema, Scan: base.Scan, Columns: columnsOf(base)}, currents,
+		drift.Options{Thresholds: drift.Thresholds{PSI: c.PSI}, Exclude: exclude, MaxCategories: c.MaxCategories,
+			Workers: workers, Now: func() time.Time { return time.Time{} }})
+	if err != nil {
+		return nil, fmt.Errorf("split check: %w", err)
+	}
 	for i, cur := range sides[1:] {
 		name := names[i+1]
 		if cur == nil {
 			sim.Skipped = append(sim.Skipped, manifest.SplitSkipped{Split: name, Reason: "no rows"})
 			continue
 		}
-		r, err := drift.Compare(ctx,
-			drift.Input{Name: names[0], Schema: base.Schema, Scan: base.Scan, Columns: columnsOf(base)},
-			drift.Input{Name: name, Schema: cur.Schema, Scan: cur.Scan, Columns: columnsOf(cur)},
-			drift.Options{Thresholds: drift.Thresholds{PSI: c.PSI}, Exclude: exclude, MaxCategories: c.MaxCategories,
-				Workers: workers, Now: func() time.Time { return time.Time{} }})
-		if err != nil {
-			return nil, fmt.Errorf("split check: comparing split %s with %s: %w", name, names[0], err)
-		}
+		r := reports[0]
+		reports = reports[1:]
 		judged := base.Rows >= c.MinRows && cur.Rows >= c.MinRows
 		add := func(col string, psi float64) {
 			e := manifest.SplitColumnPSI{Split: name, Column: col, PSI: psi, Judged: judged, Dissimilar: judged && psi >= c.PSI}

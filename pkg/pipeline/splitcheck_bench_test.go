@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/mldata-io/mldata/pkg/format"
 	"github.com/mldata-io/mldata/pkg/split"
@@ -63,8 +65,10 @@ func BenchmarkCheckSplits(b *testing.B) {
 	}
 	m := res.Manifest
 	b.ReportAllocs()
-	b.ResetTimer()
+	cpu0 := cpuTime(b)
+	n := 0
 	for b.Loop() {
+		n++
 		s, err := CheckSplits(context.Background(), out, m, SplitCheck{}, 2, format.Options{}, "")
 		if err != nil {
 			b.Fatal(err)
@@ -73,4 +77,15 @@ func BenchmarkCheckSplits(b *testing.B) {
 			b.Fatalf("split check %+v, want no leaks and 7 columns compared per other split", s)
 		}
 	}
+	// CPU seconds beside wall time: on a shared machine they vary less.
+	b.ReportMetric((cpuTime(b)-cpu0).Seconds()/float64(n), "cpu-s/op")
+}
+
+// cpuTime is the user and system CPU time of the process so far.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
