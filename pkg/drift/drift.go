@@ -172,6 +172,8 @@ type Input struct {
 	// numeric values are then made once, at their size. It changes no
 	// result.
 	Rows int64
+	// collected is the baseline already read by CompareMany (many.go).
+	collected *sideData
 }
 
 // Report is the v0.3.0 drift report.
@@ -443,7 +445,9 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 	var base *sideData
 	scratch := &scratchPool{}
 	bounded := opt.MaxMemory > 0 && !pinned
-	if !pinned {
+	if !pinned && baseline.collected != nil {
+		base = baseline.collected
+	} else if !pinned {
 		if bounded {
 			base, err = collectBounded(ctx, baseline, plans, nil, true, opt, false)
 		} else {
@@ -506,7 +510,7 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 		// The values are no longer needed: let the collector have them
 		// while other columns are still being compared.
 		cur.nums[i], cur.cats[i] = nil, catSide{}
-		if base != nil {
+		if base != nil && baseline.collected == nil {
 			base.nums[i], base.cats[i] = nil, catSide{}
 		}
 		cur.dropBounded(i)

@@ -299,3 +299,81 @@ func TestSplitCheckSkipped(t *testing.T) {
 		t.Fatalf("check off: %v", err)
 	}
 }
+
+// A split key is hashed while the similarity check reads the splits, with
+// columns to compare or none: the keys are those a plain read of each split
+// gives, for a string key that Parquet stores dictionary-encoded as for an
+// integer one. Without a baseline to compare with, they are read apart.
+func TestSplitCheckKeysWhileComparing(t *testing.T) {
+	ctx := context.Background()
+	for _, stringKey := range []bool{false, true} {
+		src, out := t.TempDir(), t.TempDir()
+		var b strings.Builder
+		b.WriteString("user,segment,amount\n")
+		for u := range 400 {
+			for k := range 3 {
+				user := fmt.Sprint(u)
+				if stringKey {
+					user = fmt.Sprintf("u%03d", u)
+				}
+				fmt.Fprintf(&b, "%s,seg%d,%d\n", user, k, (u*7+k*13)%100)
+			}
+		}
+		if err := os.WriteFile(filepath.Join(src, "events.csv"), []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		cfg := leakyConfig(t, src, out)
+		cfg.OnFailure = OnFailureWarn
+		res, err := Build(ctx, cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := res.Manifest
+		var want []manifest.SplitKeys
+		for _, s := range m.Splits {
+			d, err := dataset.OpenBuild(ctx, out, m, s.Name, dataset.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys, err := splitKeys(ctx, d, "user", 1)
+			d.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			want = append(want, manifest.SplitKeys{Split: s.Name, Rows: s.Rows, Keys: int64(len(keys))})
+		}
+		tapped, err := CheckSplits(ctx, out, m, SplitCheck{}, 2, format.Options{ChunkRows: 100}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		bare, err := CheckSplits(ctx, out, m, SplitCheck{Exclude: []string{"segment", "amount"}}, 2, format.Options{}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tapped.Similarity.Columns) != 4 || len(bare.Similarity.Columns) != 0 {
+			t.Fatalf("compared %+v and %+v, want segment and amount in two splits, then nothing", tapped.Similarity.Columns, bare.Similarity.Columns)
+		}
+		for _, s := range []*manifest.SplitIntegrity{tapped, bare} {
+			if fmt.Sprint(s.Keys) != fmt.Sprint(want) {
+				t.Errorf("string key %v: keys %+v, want %+v", stringKey, s.Keys, want)
+			}
+		}
+		if tapped.LeakedKeys == 0 || tapped.LeakedKeys != bare.LeakedKeys || fmt.Sprint(tapped.Leaks) != fmt.Sprint(bare.Leaks) ||
+			fmt.Sprint(tapped.Examples) != fmt.Sprint(bare.Examples) {
+			t.Errorf("string key %v: leaks %d %+v %q, nothing compared %d %+v %q", stringKey,
+				tapped.LeakedKeys, tapped.Leaks, tapped.Examples, bare.LeakedKeys, bare.Leaks, bare.Examples)
+		}
+	}
+
+	// An empty baseline: nothing is compared, test's keys are read apart.
+	out := t.TempDir()
+	m := writeParts(t, out, map[string][]string{"test": {"1,a", "2,a", "1,b", "3,c", "2,c"}}, "x,tag")
+	m.Split.Key = "x"
+	s, err := CheckSplits(ctx, out, m, SplitCheck{}, 2, format.Options{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []manifest.SplitKeys{{Split: "train"}, {Split: "test", Rows: 5, Keys: 3}}; fmt.Sprint(s.Keys) != fmt.Sprint(want) || !s.Consistent {
+		t.Errorf("keys %+v, want %+v, consistent", s.Keys, want)
+	}
+}
