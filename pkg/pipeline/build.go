@@ -232,6 +232,8 @@ type fetched struct {
 	ptr      *manifest.Pointer
 	prev     *manifest.Manifest
 	prevErr  error // the published manifest is damaged (the pointer was read)
+	// plan is what changed since the published build.
+	plan *Plan
 }
 
 func (f *fetched) close() {
@@ -240,7 +242,8 @@ func (f *fetched) close() {
 }
 
 // fetch starts a build: it sets the start time and the build id, lists
-// the source and reads the published build.
+// the source, reads the published build and plans against it (calling
+// OnPlan; an up-to-date output ends the build's stages).
 func (b *builder) fetch(ctx context.Context) (*fetched, error) {
 	cfg := b.cfg
 	b.start = b.now()
@@ -275,6 +278,13 @@ func (b *builder) fetch(ctx context.Context) (*fetched, error) {
 		f.close()
 		return nil, f.prevErr // the store itself failed
 	}
+	f.plan = plan(objs, f.prev, f.prevErr, configHash(b.cfg), !cfg.Full)
+	if cfg.OnPlan != nil {
+		cfg.OnPlan(f.plan)
+	}
+	if f.plan.UpToDate {
+		b.stats.setStage("done")
+	}
 	return f, nil
 }
 
@@ -287,13 +297,9 @@ func (b *builder) run(ctx context.Context) (*Result, error) {
 	defer f.close()
 	cfg := b.cfg
 	src, out, objs, ptr, prev, prevErr := f.src, f.out, f.objs, f.ptr, f.prev, f.prevErr
-	res := &Result{Plan: plan(objs, prev, prevErr, configHash(cfg), !cfg.Full)}
-	if cfg.OnPlan != nil {
-		cfg.OnPlan(res.Plan)
-	}
+	res := &Result{Plan: f.plan}
 	if res.Plan.UpToDate {
 		res.Manifest, res.UpToDate = prev, true
-		b.stats.setStage("done")
 		return res, nil
 	}
 	if cfg.DryRun {

@@ -45,23 +45,12 @@ func (e *ShardError) Error() string {
 // is published and the error (a *ShardError) names the shards and what
 // failed in them.
 func Commit(ctx context.Context, cfg Config) (*Result, error) {
-	b, err := newBuilder(cfg)
-	if err != nil {
-		return nil, err
-	}
-	cfg = b.cfg
-	out, err := storage.OpenOutput(ctx, cfg.Output)
+	b, out, sp, err := openPlanned(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer out.Close()
-	sp, err := ReadPlan(ctx, out, cfg.BuildID)
-	if err != nil {
-		return nil, err
-	}
-	if err := sp.check(cfg); err != nil {
-		return nil, err
-	}
+	cfg = b.cfg
 	b.start = sp.CreatedAt
 	sch, err := decodeSchema(sp.Schema)
 	if err != nil {

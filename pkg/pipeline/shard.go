@@ -217,24 +217,13 @@ func RunShard(ctx context.Context, cfg Config, i, n int) (*ShardResult, error) {
 	if n < 1 || n > MaxShards || i < 0 || i >= n {
 		return nil, fmt.Errorf("shard %d/%d: use I/N with 0 <= I < N <= %d", i, n, MaxShards)
 	}
-	b, err := newBuilder(cfg)
-	if err != nil {
-		return nil, err
-	}
-	cfg = b.cfg
-	b.start = b.now()
-	out, err := storage.OpenOutput(ctx, cfg.Output)
+	b, out, sp, err := openPlanned(ctx, cfg)
 	if err != nil {
 		return nil, err
 	}
 	defer out.Close()
-	sp, err := ReadPlan(ctx, out, cfg.BuildID)
-	if err != nil {
-		return nil, err
-	}
-	if err := sp.check(cfg); err != nil {
-		return nil, err
-	}
+	cfg = b.cfg
+	b.start = b.now()
 	if sp.Shards != n {
 		return nil, fmt.Errorf("build %s was planned for %d shards, not %d", sp.BuildID, sp.Shards, n)
 	}

@@ -182,13 +182,9 @@ func PlanShards(ctx context.Context, cfg Config, opt ShardOptions) (*PlanResult,
 	defer f.close()
 	cfg = b.cfg
 	src, out, objs, ptr, prev, prevErr := f.src, f.out, f.objs, f.ptr, f.prev, f.prevErr
-	res := &PlanResult{Plan: plan(objs, prev, prevErr, configHash(cfg), !cfg.Full)}
-	if cfg.OnPlan != nil {
-		cfg.OnPlan(res.Plan)
-	}
+	res := &PlanResult{Plan: f.plan}
 	if res.Plan.UpToDate {
 		res.Manifest, res.UpToDate = prev, true
-		b.stats.setStage("done")
 		return res, nil
 	}
 	if cfg.DryRun {
@@ -346,6 +342,29 @@ func Assign(units []Unit, n int) [][]int {
 		sort.Ints(out[s])
 	}
 	return out
+}
+
+// openPlanned starts a shard or the commit of a planned build: the
+// builder for cfg, the output location (the caller closes it) and the plan,
+// checked against cfg's settings.
+func openPlanned(ctx context.Context, cfg Config) (*builder, *storage.Location, *ShardPlan, error) {
+	b, err := newBuilder(cfg)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	out, err := storage.OpenOutput(ctx, b.cfg.Output)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	sp, err := ReadPlan(ctx, out, b.cfg.BuildID)
+	if err == nil {
+		err = sp.check(b.cfg)
+	}
+	if err != nil {
+		out.Close()
+		return nil, nil, nil, err
+	}
+	return b, out, sp, nil
 }
 
 // ReadPlan reads a sharded build's plan from the output location.
