@@ -657,6 +657,18 @@ func plan(baseline, current Input, opt Options) ([]columnPlan, []Skipped, error)
 	return plans, skipped, nil
 }
 
+// planColumn is the batch's column at position idx, which must be named
+// name; nil when idx < 0 (the column is not read on this side).
+func planColumn(rec arrow.RecordBatch, name string, idx int) (arrow.Array, error) {
+	if idx < 0 {
+		return nil, nil
+	}
+	if idx >= int(rec.NumCols()) || rec.ColumnName(idx) != name {
+		return nil, fmt.Errorf("batch does not have column %q at position %d", name, idx)
+	}
+	return rec.Column(idx), nil
+}
+
 // sideData is what one side's scan collected, per planned column: the
 // non-null values of numeric columns, counts per category otherwise.
 type sideData struct {
@@ -822,14 +834,13 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 			per[w] = wd
 		}
 		for i, pl := range plans {
-			idx := pos[i]
-			if idx < 0 {
+			arr, err := planColumn(rec, pl.name, pos[i])
+			if err != nil {
+				return err
+			}
+			if arr == nil {
 				continue
 			}
-			if idx >= int(rec.NumCols()) || rec.ColumnName(idx) != pl.name {
-				return fmt.Errorf("batch does not have column %q at position %d", pl.name, idx)
-			}
-			arr := rec.Column(idx)
 			if pl.numeric {
 				if err := wd.nums[i].add(arr, &wd.fbuf, &wd.ibuf); err != nil {
 					return fmt.Errorf("column %q: %w", pl.name, err)

@@ -173,16 +173,14 @@ func collectBounded(ctx context.Context, in Input, plans []columnPlan, skip []bo
 			per[w] = wd
 		}
 		for i, pl := range plans {
-			idx := pos[i]
-			if idx < 0 {
+			arr, err := planColumn(rec, pl.name, pos[i])
+			if err != nil {
+				return err
+			}
+			if arr == nil {
 				continue
 			}
-			if idx >= int(rec.NumCols()) || rec.ColumnName(idx) != pl.name {
-				return fmt.Errorf("batch does not have column %q at position %d", pl.name, idx)
-			}
-			arr := rec.Column(idx)
 			if pl.numeric {
-				var err error
 				if wd.buf, _, err = profile.AppendFloats(wd.buf[:0], arr); err != nil {
 					return fmt.Errorf("column %q: %w", pl.name, err)
 				}
