@@ -222,7 +222,6 @@ func RunShard(ctx context.Context, cfg Config, i, n int) (*ShardResult, error) {
 		return nil, err
 	}
 	defer out.Close()
-	cfg = b.cfg
 	b.start = b.now()
 	if sp.Shards != n {
 		return nil, fmt.Errorf("build %s was planned for %d shards, not %d", sp.BuildID, sp.Shards, n)
