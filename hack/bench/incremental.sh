@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Benchmarks incremental rebuilds (issue: incremental rebuilds and schema
-# versions): FILES source files of ROWS rows each; a full build, a rebuild
-# after one file changed, and a rebuild with nothing changed.
+# Benchmarks incremental rebuilds: FILES source files of ROWS rows each; a
+# full build, a rebuild after one file changed, and a rebuild with nothing
+# changed.
 #
 #   hack/bench/incremental.sh [FILES] [ROWS]     (default 100 50000)
 #
