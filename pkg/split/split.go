@@ -47,8 +47,8 @@
 // # Stratification
 //
 // Hash assignment is already proportional within every stratum in
-// expectation; exact per-stratum quotas would depend on row position, which
-// the design forbids. StratifyBy therefore mixes the stratum value into the
+// expectation; exact per-stratum quotas would depend on row position, and a
+// row's split must not (adding a file may never move existing rows). StratifyBy therefore mixes the stratum value into the
 // hash (the [stratum] part above, encoded as a value), so each stratum is
 // split independently, and Counts reports the rows per (stratum, split) so
 // that the manifest shows how close each stratum came to the ratios.
