@@ -440,3 +440,66 @@ func (w *world) do(k kind, action string) {
 		w.t.Fatalf("%s: reconcile: %v", action, w.lastE)
 	}
 }
+
+// TestDriftCheckSpecChangeFollowsConcurrencyPolicy: a DriftCheck whose
+// spec changes while its Job runs replaces that Job under
+// concurrencyPolicy Replace; under Forbid and Allow the running Job
+// finishes (kstatus InProgress meanwhile) and the new spec's Job starts
+// after it.
+func TestDriftCheckSpecChangeFollowsConcurrencyPolicy(t *testing.T) {
+	k := kinds[2]
+	for _, tc := range []struct {
+		policy   v1alpha1.ConcurrencyPolicy
+		replaced bool
+	}{{v1alpha1.ConcurrencyReplace, true}, {v1alpha1.ConcurrencyForbid, false}, {v1alpha1.ConcurrencyAllow, false}} {
+		t.Run(string(tc.policy), func(t *testing.T) {
+			w := newWorld(t, k, func(o client.Object) { o.(*v1alpha1.DriftCheck).Spec.ConcurrencyPolicy = tc.policy })
+			w.do(k, "reconcile")
+			_, active := w.jobs()
+			if len(active) != 1 {
+				t.Fatalf("%d running Jobs", len(active))
+			}
+			first := active[0].Name
+			w.do(k, "edit")
+			w.do(k, "reconcile")
+			all, active := w.jobs()
+			if len(active) != 1 || (active[0].Name != first) == !tc.replaced {
+				t.Fatalf("after the edit: running %v (first %s), want replaced=%v", names(active), first, tc.replaced)
+			}
+			if got, _ := w.kstatus(); got != status.InProgressStatus {
+				t.Fatalf("after the edit: kstatus %s", got)
+			}
+			if tc.replaced {
+				if len(all) != 1 {
+					t.Errorf("the replaced Job was not deleted: %v", names(all))
+				}
+				w.do(k, "succeed")
+			} else {
+				// The Job of the old spec finishes; the new spec's starts.
+				w.do(k, "succeed")
+				_, active = w.jobs()
+				if len(active) != 1 || active[0].Name == first || jobGeneration(&active[0]) != 2 {
+					t.Fatalf("after the old Job: running %v", names(active))
+				}
+				if got, _ := w.kstatus(); got != status.InProgressStatus {
+					t.Fatalf("the new spec's Job runs: kstatus %s", got)
+				}
+				w.do(k, "succeed")
+			}
+			if got, msg := w.kstatus(); got != status.CurrentStatus {
+				t.Fatalf("at the end: kstatus %s (%s)", got, msg)
+			}
+			if _, observed, gen := w.conds(); observed != gen || gen != 2 {
+				t.Errorf("observedGeneration %d, generation %d", observed, gen)
+			}
+		})
+	}
+}
+
+func names(js []batchv1.Job) []string {
+	var out []string
+	for _, j := range js {
+		out = append(out, j.Name)
+	}
+	return out
+}

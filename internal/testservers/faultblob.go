@@ -127,7 +127,14 @@ func (d *faultDriver) ListPaged(ctx context.Context, opts *driver.ListOptions) (
 		if size <= 0 {
 			size = 1000
 		}
-		objs, next, err := d.inner.ListPage(ctx, opts.PageToken, size, &blob.ListOptions{Prefix: opts.Prefix, Delimiter: opts.Delimiter})
+		// A driver's first page has no token; the bucket's ListPage
+		// takes FirstPageToken for it (and answers io.EOF, "no more
+		// pages", to an empty one).
+		token := opts.PageToken
+		if len(token) == 0 {
+			token = blob.FirstPageToken
+		}
+		objs, next, err := d.inner.ListPage(ctx, token, size, &blob.ListOptions{Prefix: opts.Prefix, Delimiter: opts.Delimiter})
 		if err != nil {
 			return nil, err
 		}

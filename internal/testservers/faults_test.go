@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -153,6 +154,56 @@ func TestFaultBucket(t *testing.T) {
 	want := map[string]int{"PUT-IF-ABSENT drop": 2, "PUT-IF-ABSENT 5xx": 4, "GET reset": 4}
 	if d := cmp.Diff(want, in.Counts()); d != "" {
 		t.Errorf("counts (-want +got):\n%s", d)
+	}
+
+	// Without faults the wrapped bucket lists what the inner one holds,
+	// page after page; a dropped listing that is resent lists it too.
+	for i := 0; i < 5; i++ {
+		if err := inner.WriteAll(ctx, fmt.Sprintf("dir/o%d", i), []byte("x"), nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	listed := func() []string {
+		t.Helper()
+		var keys []string
+		it := b.List(&blob.ListOptions{Prefix: "dir/"})
+		for {
+			o, err := it.Next(ctx)
+			if errors.Is(err, io.EOF) {
+				return keys
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			keys = append(keys, o.Key)
+		}
+	}
+	wantKeys := []string{"dir/o0", "dir/o1", "dir/o2", "dir/o3", "dir/o4"}
+	in.SetRules()
+	if d := cmp.Diff(wantKeys, listed()); d != "" {
+		t.Errorf("listing (-want +got):\n%s", d)
+	}
+	var page []*blob.ListObject
+	token := blob.FirstPageToken
+	var pages int
+	for len(token) > 0 {
+		objs, next, err := b.ListPage(ctx, token, 2, &blob.ListOptions{Prefix: "dir/"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		page, token = append(page, objs...), next
+		pages++
+	}
+	if len(page) != 5 || pages != 3 {
+		t.Errorf("paged listing: %d objects in %d pages, want 5 in 3", len(page), pages)
+	}
+	var resend uint64
+	for resend = 1; NewInjector(resend).Coin("resend", string(OpList)+" dir/") >= 0.5; resend++ {
+	}
+	b2 := FaultBucket(inner, NewInjector(resend, Rule{Op: OpList, Fault: FaultDrop, P: 1, Max: 1}))
+	b = b2
+	if d := cmp.Diff(wantKeys, listed()); d != "" {
+		t.Errorf("listing resent after a lost response (-want +got):\n%s", d)
 	}
 }
 

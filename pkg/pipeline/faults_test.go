@@ -67,6 +67,11 @@ func TestPublishUnderFaults(t *testing.T) {
 			}
 			sum.add(in)
 		}
+		// Most runs must publish: a store whose every listing or read
+		// fails would fail them all and check nothing.
+		if n := sum.outcomes["published"]; n < outputs*runs/4 {
+			t.Errorf("%d of %d runs published (%s): the faults stop the builds before they publish", n, outputs*runs, joinCounts(sum.outcomes))
+		}
 	})
 	t.Run("s3-proxy", func(t *testing.T) {
 		srv := testservers.S3(t)
@@ -77,10 +82,14 @@ func TestPublishUnderFaults(t *testing.T) {
 		in := testservers.NewInjector(99)
 		px := testservers.NewFaultProxy(t, srv.Endpoint, in)
 		e := newFaultEnv(t, px.URI(srv, "pubfaults", "out/"), srv.URI("pubfaults", "out/"), in, 99, 0.005)
+		before := sum.outcomes["published"]
 		for i := 0; i < proxyRuns; i++ {
 			e.run(t, sum)
 		}
 		sum.add(in)
+		if sum.outcomes["published"] == before {
+			t.Errorf("none of %d runs through the proxy published (%s)", proxyRuns, joinCounts(sum.outcomes))
+		}
 	})
 	t.Logf("runs: %d (%s)", sum.runs, joinCounts(sum.outcomes))
 	t.Logf("faults injected: %d (%s)", sum.faults, joinCounts(sum.byKind))
