@@ -35,6 +35,7 @@ test: deps ## Run every test: unit, integration (envtest, S3/Azure/GCS servers),
 	$(GO) test -count=1 -run '^TestHostileInputsFailWithinMemory$$' ./cmd/mldata/ # memory bounds, without the race detector's overhead
 	cd hack/node && $(GO) test -count=1 ./...
 	$(MAKE) --no-print-directory test-e2e
+	$(MAKE) --no-print-directory test-e2e-helm
 
 .PHONY: cover
 cover: ## Print statement coverage of pkg/ (target: 85%).
@@ -228,7 +229,7 @@ chart-verify: chart ## Fail when the chart or config/prometheus/alerts.yaml are 
 
 .PHONY: test-e2e-helm
 test-e2e-helm: $(HELM) ## The end-to-end setup and first scenario with the operator installed by the Helm chart instead of kustomize.
-	E2E_INSTALL=helm $(GO) test -tags e2e -count=1 -timeout 30m -v -run 'TestE2E/samples$$' ./test/e2e/
+	E2E_INSTALL=helm $(GO) test -tags e2e -count=1 -timeout 30m -v -run '^TestE2E$$/^samples$$' ./test/e2e/
 
 test: $(HELM) $(KUBECONFORM) $(PROMTOOL)
 verify: chart-verify
