@@ -6,8 +6,11 @@ package dataset
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"runtime"
@@ -233,22 +236,13 @@ func inspect(ctx context.Context, loc *storage.Location, obj storage.Object, opt
 	}
 	ropt := opt.Read
 	ropt.Kind = kind
-	// The inference pass reads every byte of text files: hash them on the way.
+	// The inference pass reads every byte of text files: the decoder hashes
+	// them on the way, off the reading goroutine.
 	in, done := f.use(ctx)
-	var hr *storage.HashingReader
+	var h hash.Hash
 	if kind != format.Parquet && f.SHA256 == "" && !opt.SkipHash {
-		open := in.Open
-		in.Open = func(ctx context.Context) (io.ReadCloser, error) {
-			rc, err := open(ctx)
-			if err != nil {
-				return nil, err
-			}
-			hr = storage.NewHashingContext(ctx, rc)
-			return struct {
-				io.Reader
-				io.Closer
-			}{hr, rc}, nil
-		}
+		h = sha256.New()
+		ropt.Hash = h
 	}
 	dec, err := format.NewDecoder(in, ropt)
 	if err != nil {
@@ -289,8 +283,8 @@ func inspect(ctx context.Context, loc *storage.Location, obj storage.Object, opt
 	if r, ok := dec.(format.Replayer); ok {
 		f.index = r.Index()
 	}
-	if hr != nil {
-		f.SHA256 = hr.Sum()
+	if h != nil {
+		f.SHA256 = hex.EncodeToString(h.Sum(nil))
 	}
 	if f.SHA256 == "" && !opt.SkipHash {
 		if f.SHA256, err = hashAll(ctx, f.input); err != nil {

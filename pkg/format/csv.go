@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"math"
 	"math/bits"
@@ -32,6 +33,7 @@ type csvDecoder struct {
 	rows  int
 	nulls *nullSet
 	ts    bool
+	hash  hash.Hash             // Options.Hash
 	index atomic.Pointer[Index] // chunks of the last complete Chunks pass
 	lim   limits
 }
@@ -81,13 +83,16 @@ func (tc *textChunk) done() {
 	}
 }
 
-func (d *csvDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) error {
-	rc, err := openText(ctx, d.in, d.comp, d.lim.file)
+func (d *csvDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) (err error) {
+	rc, err := openText(ctx, d.in, d.comp, d.lim.file, d.hash)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
 	s := newRecordScanner(rc, d.in.Name, true, blankCSV)
+	if d.hash != nil {
+		defer s.hashTo(d.hash, rc, &err)()
+	}
 	s.delim = d.delim
 	s.setLimits(d.lim)
 	if err := s.skipBOM(); err != nil {
@@ -176,7 +181,7 @@ func (d *csvDecoder) Replay(ctx context.Context, idx *Index, emit func(*Chunk) e
 	if idx == nil || idx.file != d.in.Name || idx.comp != d.comp || idx.rows != d.rows {
 		return d.Chunks(ctx, emit)
 	}
-	rc, err := openText(ctx, d.in, d.comp, d.lim.file)
+	rc, err := openText(ctx, d.in, d.comp, d.lim.file, nil)
 	if err != nil {
 		return err
 	}

@@ -50,12 +50,12 @@ func newDecoder(in Input, opt Options) (Decoder, Kind, error) {
 		if delim == '"' || delim == '\n' || delim == '\r' {
 			return nil, "", fmt.Errorf("%s: %q cannot be the CSV delimiter", in.Name, delim)
 		}
-		return &csvDecoder{in: in, comp: comp, delim: delim, rows: rows, nulls: newNullSet(opt.NullValues), ts: opt.InferTimestamps, lim: opt.limits()}, kind, nil
+		return &csvDecoder{in: in, comp: comp, delim: delim, rows: rows, nulls: newNullSet(opt.NullValues), ts: opt.InferTimestamps, hash: opt.Hash, lim: opt.limits()}, kind, nil
 	case JSONL:
 		if comp != None && comp != Gzip && comp != Zstd {
 			return nil, "", &Error{File: in.Name, Msg: fmt.Sprintf("cannot read %s-compressed JSONL", comp), Hint: "text inputs may be gzip or zstd compressed"}
 		}
-		return &jsonlDecoder{in: in, comp: comp, rows: rows, ts: opt.InferTimestamps, lim: opt.limits()}, kind, nil
+		return &jsonlDecoder{in: in, comp: comp, rows: rows, ts: opt.InferTimestamps, hash: opt.Hash, lim: opt.limits()}, kind, nil
 	case Parquet:
 		if comp != None {
 			return nil, "", &Error{File: in.Name, Msg: fmt.Sprintf("a Parquet file cannot be %s-compressed as a whole", comp),

@@ -47,6 +47,7 @@ package format
 import (
 	"context"
 	"fmt"
+	"hash"
 	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -98,6 +99,14 @@ type Options struct {
 	// string: YYYY-MM-DD, optionally followed by T or a space and
 	// hh:mm:ss[.fraction], then optionally Z or ±hh:mm.
 	InferTimestamps bool
+	// Hash, when set, gets the bytes of a CSV or JSONL input, as stored
+	// (a compressed file's compressed bytes), as Chunks reads them: each
+	// Chunks call resets it and writes the whole file to it, in order, so
+	// that a pass that needs the file's checksum reads the file once.
+	// Uncompressed bytes are hashed on a goroutine of their own, while the
+	// chunks are cut and inferred. When Chunks returns nil, Hash has seen
+	// every byte. Parquet inputs leave Hash alone.
+	Hash hash.Hash `json:"-"`
 
 	// Limits keep memory bounded whatever the input holds.
 	Limits

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash"
 	"math/bits"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -28,6 +29,7 @@ type jsonlDecoder struct {
 	comp Compression
 	rows int
 	ts   bool
+	hash hash.Hash // Options.Hash
 	lim  limits
 }
 
@@ -51,13 +53,16 @@ type jsonRef struct {
 	start, end int32
 }
 
-func (d *jsonlDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) error {
-	rc, err := openText(ctx, d.in, d.comp, d.lim.file)
+func (d *jsonlDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) (err error) {
+	rc, err := openText(ctx, d.in, d.comp, d.lim.file, d.hash)
 	if err != nil {
 		return err
 	}
 	defer rc.Close()
 	s := newRecordScanner(rc, d.in.Name, false, blankJSONL)
+	if d.hash != nil {
+		defer s.hashTo(d.hash, rc, &err)()
+	}
 	s.setLimits(d.lim)
 	if err := s.skipBOM(); err != nil {
 		return err

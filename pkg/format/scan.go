@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 
 	"github.com/klauspost/compress/gzip"
@@ -21,8 +22,10 @@ const (
 )
 
 // openText opens the input and undoes its compression. A compressed input
-// that expands to more than maxBytes is an error (MaxFileBytes).
-func openText(ctx context.Context, in Input, c Compression, maxBytes int64) (io.ReadCloser, error) {
+// that expands to more than maxBytes is an error (MaxFileBytes). With h set,
+// h is reset and, for a compressed input, gets the input's bytes as they
+// are read (see recordScanner.hashTo for the rest).
+func openText(ctx context.Context, in Input, c Compression, maxBytes int64, h hash.Hash) (io.ReadCloser, error) {
 	if in.Open == nil {
 		return nil, fmt.Errorf("%s: input has no Open function", in.Name)
 	}
@@ -31,8 +34,14 @@ func openText(ctx context.Context, in Input, c Compression, maxBytes int64) (io.
 		return nil, fmt.Errorf("open %s: %w", in.Name, err)
 	}
 	raw = ctxReader{raw, ctx}
+	if h != nil {
+		h.Reset()
+	}
 	if c != Gzip && c != Zstd {
 		return raw, nil
+	}
+	if h != nil {
+		raw = hashedReader{raw, h}
 	}
 	br := bufio.NewReaderSize(raw, 64<<10)
 	magic, _ := br.Peek(4)
@@ -52,14 +61,14 @@ func openText(ctx context.Context, in Input, c Compression, maxBytes int64) (io.
 			raw.Close()
 			return nil, compressionError(in.Name, Gzip, err)
 		}
-		return &decompressed{r: zr, file: in.Name, c: Gzip, max: maxBytes, closeFn: func() error { zr.Close(); return raw.Close() }}, nil
+		return &decompressed{r: zr, raw: br, file: in.Name, c: Gzip, max: maxBytes, closeFn: func() error { zr.Close(); return raw.Close() }}, nil
 	default:
 		zr, err := zstd.NewReader(br, zstd.WithDecoderConcurrency(1))
 		if err != nil {
 			raw.Close()
 			return nil, compressionError(in.Name, Zstd, err)
 		}
-		return &decompressed{r: zr, file: in.Name, c: Zstd, max: maxBytes, closeFn: func() error { zr.Close(); return raw.Close() }}, nil
+		return &decompressed{r: zr, raw: br, file: in.Name, c: Zstd, max: maxBytes, closeFn: func() error { zr.Close(); return raw.Close() }}, nil
 	}
 }
 
@@ -84,6 +93,7 @@ func hasMagic(c Compression, b []byte) bool {
 // reported as a problem with the file, not as an I/O failure.
 type decompressed struct {
 	r       io.Reader
+	raw     io.Reader // the compressed bytes the decompressor reads from
 	file    string
 	c       Compression
 	n       int64
@@ -110,6 +120,18 @@ func (d *decompressed) Read(p []byte) (int, error) {
 }
 
 func (d *decompressed) Close() error { return d.closeFn() }
+
+// hashedReader writes what it reads to h.
+type hashedReader struct {
+	io.ReadCloser
+	h hash.Hash
+}
+
+func (r hashedReader) Read(p []byte) (int, error) {
+	n, err := r.ReadCloser.Read(p)
+	r.h.Write(p[:n])
+	return n, err
+}
 
 func compressionError(file string, c Compression, err error) *Error {
 	what := "corrupt"
@@ -151,7 +173,16 @@ type recordScanner struct {
 
 	maxRecord  int // longest record, 0 for maxChunkBytes (MaxRecordBytes)
 	chunkBytes int // chunks are cut at this size, 0 for maxChunkBytes (MaxChunkBytes)
+
+	// tap, when set, gets every byte read, in order (see hashTo). The
+	// bytes stay put: a buffer is never written again once read into.
+	tap chan []byte
 }
+
+// tapRead is the most bytes one read takes when a tap is set, so that the
+// tap starts on the first bytes of a large read while the scanner works
+// through the rest.
+const tapRead = 1 << 20
 
 // setLimits applies Options' record and chunk limits.
 func (s *recordScanner) setLimits(l limits) {
@@ -199,7 +230,14 @@ func (s *recordScanner) fill() error {
 		s.keep = 0
 	}
 	for {
-		m, err := s.r.Read(s.buf[s.n:])
+		end := len(s.buf)
+		if s.tap != nil {
+			end = min(end, s.n+tapRead)
+		}
+		m, err := s.r.Read(s.buf[s.n:end])
+		if m > 0 && s.tap != nil {
+			s.tap <- s.buf[s.n : s.n+m]
+		}
 		s.n += m
 		if err == io.EOF {
 			s.eof = true
@@ -215,6 +253,41 @@ func (s *recordScanner) fill() error {
 		if m > 0 {
 			return nil
 		}
+	}
+}
+
+// hashTo completes Options.Hash, h, for a pass that reads rc (opened by
+// openText with h) to its end; the returned function, deferred, ends the
+// pass's hashing. Uncompressed bytes are hashed as the scanner reads them,
+// in order, on a goroutine of its own: hashing a file then costs the
+// reading goroutine nothing, and it overlaps with finding records and with
+// the chunks' inference. The compressed bytes of a compressed input are
+// hashed as the decompressor reads them; when the pass succeeded (*err is
+// nil), what the decompressor left unread after the end of its data is
+// read and hashed too, so that h always has the whole file.
+func (s *recordScanner) hashTo(h hash.Hash, rc io.Reader, err *error) (end func()) {
+	if d, ok := rc.(*decompressed); ok {
+		return func() {
+			if *err == nil {
+				if _, derr := io.Copy(io.Discard, d.raw); derr != nil {
+					*err = fmt.Errorf("read %s: %w", s.file, derr)
+				}
+			}
+		}
+	}
+	ch := make(chan []byte, 4) // a few MiB behind the reader at most
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for b := range ch {
+			h.Write(b)
+		}
+	}()
+	s.tap = ch
+	return func() {
+		close(ch)
+		<-done
+		s.tap = nil
 	}
 }
 

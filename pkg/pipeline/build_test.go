@@ -3,7 +3,9 @@ package pipeline
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"os"
@@ -248,8 +250,12 @@ func TestBuildSampleReadsBackCellByCell(t *testing.T) {
 		t.Fatalf("source files = %+v", m.Source.Files)
 	}
 	for _, f := range m.Source.Files {
-		if len(f.SHA256) != 64 || f.Size == 0 {
-			t.Errorf("source file %s: sha256 %q size %d", f.Key, f.SHA256, f.Size)
+		data, err := os.ReadFile(filepath.Join(sampleDir, f.Key))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if sum := sha256.Sum256(data); f.SHA256 != hex.EncodeToString(sum[:]) || f.Size != int64(len(data)) {
+			t.Errorf("source file %s: sha256 %q size %d; want the file's %x, %d", f.Key, f.SHA256, f.Size, sum, len(data))
 		}
 	}
 	if m.Schema.Version != 1 || len(m.Schema.Fingerprint) != 64 {
