@@ -58,10 +58,27 @@ func newKeyStore(hint int64) *keyStore {
 }
 
 // add stores keys.
-func (s *keyStore) add(keys []uint64) {
-	n := int64(len(keys))
-	end := s.next.Add(n)
-	start := end - n
+func (s *keyStore) add(keys []uint64) { s.put(s.claim(len(keys)), keys) }
+
+// claim takes the next n places and returns the first one's position.
+func (s *keyStore) claim(n int) int64 {
+	end := s.next.Add(int64(n))
+	return end - int64(n)
+}
+
+// at returns the places of n keys claimed from start when they all lie in
+// the buffer made up front, for the caller to fill; nil otherwise (the keys
+// then go to put).
+func (s *keyStore) at(start int64, n int) []uint64 {
+	if end := start + int64(n); end <= int64(len(s.buf)) {
+		return s.buf[start:end:end]
+	}
+	return nil
+}
+
+// put stores keys at the places claimed from start.
+func (s *keyStore) put(start int64, keys []uint64) {
+	end := start + int64(len(keys))
 	if size := int64(len(s.buf)); start < size {
 		k := copy(s.buf[start:min(end, size)], keys)
 		keys = keys[k:]
@@ -159,8 +176,11 @@ func (s *numSide) stdDense() float64 {
 }
 
 // add appends arr's non-null values; fbuf and ibuf are the worker's scratch
-// buffers.
-func (s *numSide) add(arr arrow.Array, fbuf *[]float64, ibuf *[]int64) error {
+// buffers, dc its cache of the column's last dictionary.
+func (s *numSide) add(arr arrow.Array, fbuf *[]float64, ibuf *[]int64, dc *dictCache) error {
+	if d, ok := arr.(*array.Dictionary); ok {
+		return s.addDictionary(d, fbuf, ibuf, dc)
+	}
 	if !s.isInt {
 		xs, _, err := profile.AppendFloats((*fbuf)[:0], arr)
 		if err != nil {
@@ -261,4 +281,131 @@ func appendIntValues[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32](d
 		dst = append(dst, int64(v))
 	}
 	return dst
+}
+
+// dictCache holds the sort keys of the dictionary of the last dictionary
+// array a scan worker met in a float column (a Parquet file gives the
+// slices of one column chunk the same dictionary).
+type dictCache struct {
+	data arrow.ArrayData // the dictionary, retained while cached
+	keys []uint64
+	nan  []bool // which values are NaN (nulls); nil when none is
+}
+
+// of makes the cache hold the keys of dictionary d.
+func (c *dictCache) of(d arrow.Array) error {
+	if c.data == d.Data() {
+		return nil
+	}
+	c.release()
+	if d.NullN() > 0 {
+		return fmt.Errorf("a dictionary holds nulls")
+	}
+	c.nan = nil
+	if cap(c.keys) < d.Len() {
+		c.keys = make([]uint64, d.Len())
+	}
+	c.keys = c.keys[:d.Len()]
+	switch v := d.(type) {
+	case *array.Float64:
+		for k, x := range v.Float64Values() {
+			if x != x {
+				if c.nan == nil {
+					c.nan = make([]bool, d.Len())
+				}
+				c.nan[k] = true
+			}
+			c.keys[k] = tally.FloatKey(x)
+		}
+	case *array.Int64:
+		for k, x := range v.Int64Values() {
+			c.keys[k] = tally.FloatKey(float64(x))
+		}
+	default:
+		return fmt.Errorf("a dictionary of %s is not read here", d.DataType())
+	}
+	d.Data().Retain()
+	c.data = d.Data()
+	return nil
+}
+
+// release lets go of the cached dictionary.
+func (c *dictCache) release() {
+	if c.data != nil {
+		c.data.Release()
+		c.data = nil
+	}
+}
+
+// addDictionary is add for a dictionary array: each row's value is looked
+// up in the dictionary (for floats, in the keys the worker derives from it
+// once), and float keys go straight to their place in the store.
+func (s *numSide) addDictionary(a *array.Dictionary, fbuf *[]float64, ibuf *[]int64, dc *dictCache) error {
+	idx, ok := a.Indices().(*array.Int32)
+	if !ok {
+		return fmt.Errorf("dictionary indices of type %s are not read here", a.Indices().DataType())
+	}
+	codes := idx.Int32Values()
+	hasNulls := a.NullN() > 0
+	if s.isInt {
+		d, ok := a.Dictionary().(*array.Int64)
+		if !ok || d.NullN() > 0 {
+			return fmt.Errorf("a dictionary of %s for an integer column", a.Dictionary().DataType())
+		}
+		vals := d.Int64Values()
+		xs := (*ibuf)[:0]
+		for j, c := range codes {
+			if !hasNulls || a.IsValid(j) {
+				xs = append(xs, vals[c])
+			}
+		}
+		*ibuf = xs
+		for _, x := range xs {
+			s.minI = min(s.minI, x)
+			s.maxI = max(s.maxI, x)
+		}
+		s.ints.Append(xs...)
+		s.n += len(xs)
+		return nil
+	}
+	if err := dc.of(a.Dictionary()); err != nil {
+		return err
+	}
+	n := a.Len() - a.NullN()
+	if dc.nan != nil {
+		for j, c := range codes {
+			if (!hasNulls || a.IsValid(j)) && dc.nan[c] {
+				n--
+			}
+		}
+	}
+	start := s.keys.claim(n)
+	dst := s.keys.at(start, n)
+	direct := dst != nil
+	if !direct {
+		if cap(*fbuf) < n {
+			*fbuf = make([]float64, n)
+		}
+		dst = unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(*fbuf))), n)
+	}
+	keys := dc.keys
+	switch {
+	case !hasNulls && dc.nan == nil:
+		for j, c := range codes {
+			dst[j] = keys[c]
+		}
+	default:
+		k := 0
+		for j, c := range codes {
+			if (!hasNulls || a.IsValid(j)) && (dc.nan == nil || !dc.nan[c]) {
+				dst[k] = keys[c]
+				k++
+			}
+		}
+	}
+	if !direct {
+		s.keys.put(start, dst)
+	}
+	s.n += n
+	return nil
 }

@@ -36,7 +36,10 @@ import (
 //	timestamp (INT64)                                → timestamp
 //	string (BYTE_ARRAY)                              → string, or dictionary<int32, string>
 //
-// The values are converted as castColumn converts the Arrow arrays.
+// The values are converted as castColumn converts the Arrow arrays. A
+// chunk whose data pages are all dictionary-encoded may also be given as a
+// dictionary array of the target type: strings (dictionaryChunk), and
+// int64 and float64 targets when the reader asks (numericDictionaryChunk).
 
 // pageKind is the output a page column builds.
 type pageKind int
@@ -52,8 +55,8 @@ type pageColumn struct {
 	name     string
 	limit    int64 // most bytes of one slice's strings (the chunk limit)
 	kind     pageKind
-	to       arrow.DataType // output type (the target, or a dictionary of strings)
-	dictMode bool           // give dictionary arrays (a dictionary-only string chunk)
+	to       arrow.DataType // output type (the target, or a dictionary of it)
+	dictMode bool           // give dictionary arrays (a dictionary-only chunk)
 	phys     parquet.Type
 	optional bool
 	width    int // bytes of a PLAIN fixed-width value
@@ -74,6 +77,7 @@ type pageColumn struct {
 	dictInts   []int64
 	dictFloats []float64
 	dictStr    *array.String // the dictionary's values (strings)
+	dictNum    arrow.Array   // the dictionary's values as an array (dictMode, numbers)
 
 	// scratch
 	levels  []uint32
@@ -82,7 +86,8 @@ type pageColumn struct {
 
 // pagesColumn returns the page decoder of field i in row group g read as
 // type to, or nil when the column chunk does not qualify. dict asks for a
-// dictionary array, for a string chunk that dictionaryChunk has found
+// dictionary array, for a chunk that dictionaryChunk (strings) or
+// numericDictionaryChunk (int64 and float64 targets) has found
 // dictionary-only.
 func (g *parquetRowGroup) pagesColumn(i int, to arrow.DataType, dict bool) (*pageColumn, error) {
 	pf := g.file
@@ -171,12 +176,12 @@ func (g *parquetRowGroup) pagesColumn(i int, to arrow.DataType, dict bool) (*pag
 		pc.toFloat = math.Float64frombits
 	case pc.phys == parquet.Types.ByteArray && ft.ID() == arrow.STRING && to.ID() == arrow.STRING:
 		pc.kind = pageStrings
-		if dict {
-			pc.dictMode = true
-			pc.to = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
-		}
 	default:
 		return nil, nil
+	}
+	if dict && (pc.kind == pageStrings || to.ID() == arrow.INT64 || to.ID() == arrow.FLOAT64) {
+		pc.dictMode = true
+		pc.to = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: to}
 	}
 	pr, err := pf.pr.RowGroup(g.idx).GetColumnPageReader(leaf)
 	if err != nil {
@@ -205,6 +210,10 @@ func (pc *pageColumn) release() {
 	if pc.dictStr != nil {
 		pc.dictStr.Release()
 		pc.dictStr = nil
+	}
+	if pc.dictNum != nil {
+		pc.dictNum.Release()
+		pc.dictNum = nil
 	}
 }
 
@@ -332,11 +341,17 @@ func (pc *pageColumn) readDictionary(p *file.DictionaryPage) error {
 		for k := range pc.dictInts {
 			pc.dictInts[k] = pc.toInt(pc.raw(data, k))
 		}
+		if pc.dictMode {
+			pc.dictNum = int64Array(pc.to.(*arrow.DictionaryType).ValueType, pc.dictInts, validity{})
+		}
 		return nil
 	}
 	pc.dictFloats = make([]float64, n)
 	for k := range pc.dictFloats {
 		pc.dictFloats[k] = pc.toFloat(pc.raw(data, k))
+	}
+	if pc.dictMode {
+		pc.dictNum = float64Array(pc.dictFloats, validity{})
 	}
 	return nil
 }
@@ -360,12 +375,12 @@ func (pc *pageColumn) read(n int) (arrow.Array, error) {
 	var codes []int32
 	var sb *stringsBuilder
 	switch {
+	case pc.dictMode:
+		codes = make([]int32, n)
 	case pc.kind == pageInts:
 		ints = make([]int64, n)
 	case pc.kind == pageFloats:
 		floats = make([]float64, n)
-	case pc.dictMode:
-		codes = make([]int32, n)
 	default:
 		sb = newStringsBuilder(n, 0)
 	}
@@ -417,6 +432,9 @@ func (pc *pageColumn) read(n int) (arrow.Array, error) {
 	case codes != nil:
 		idx := makeArray(arrow.PrimitiveTypes.Int32, n, v, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(codes)))
 		defer idx.Release()
+		if pc.dictNum != nil {
+			return array.NewDictionaryArray(pc.to, idx, pc.dictNum), nil
+		}
 		return array.NewDictionaryArray(pc.to, idx, pc.dictStr), nil
 	}
 	return sb.array()
@@ -437,19 +455,16 @@ func (pc *pageColumn) dictValues(at, m, present int, ints []int64, floats []floa
 	}
 	var bad, size int
 	switch {
+	case codes != nil && pc.kind != pageStrings:
+		// Indices into a numeric dictionary, kept as they are.
+		size, bad = pc.dictNum.Len(), outOfRange(idx, pc.dictNum.Len())
 	case pc.kind == pageInts:
 		bad, size = gather(ints[at:at+m], pc.dictInts, idx, levels), len(pc.dictInts)
 	case pc.kind == pageFloats:
 		bad, size = gather(floats[at:at+m], pc.dictFloats, idx, levels), len(pc.dictFloats)
 	default:
 		size = pc.dictStr.Len()
-		bad = -1
-		for _, x := range idx {
-			if int(x) >= size {
-				bad = int(x)
-				break
-			}
-		}
+		bad = outOfRange(idx, size)
 	}
 	if bad >= 0 {
 		return pc.errorf("dictionary index %d out of range of %d values", bad, size)
@@ -481,6 +496,16 @@ func (pc *pageColumn) dictValues(at, m, present int, ints []int64, floats []floa
 		}
 	}
 	return nil
+}
+
+// outOfRange returns −1, or the first index of idx that is not below size.
+func outOfRange(idx []uint32, size int) int {
+	for _, x := range idx {
+		if int(x) >= size {
+			return int(x)
+		}
+	}
+	return -1
 }
 
 // gather sets out[j] = dict[idx[k]] for the rows j that have a value (level
