@@ -64,6 +64,9 @@ type pageColumn struct {
 	// conversions of a physical value (its bits, zero-extended) to the output
 	toInt   func(uint64) int64
 	toFloat func(uint64) float64
+	// same says the conversion keeps the 8 bytes as they are (INT64 to
+	// int64, DOUBLE to float64): values are copied without it.
+	same bool
 
 	// pr's current page holds the bytes vals, defs and idx read.
 	pr      file.PageReader
@@ -144,6 +147,7 @@ func (g *parquetRowGroup) pagesColumn(i int, to arrow.DataType, dict bool) (*pag
 	case pc.phys == parquet.Types.Int64 && ft.ID() == arrow.INT64 && (to.ID() == arrow.INT64 || to.ID() == arrow.FLOAT64):
 		pc.width = 8
 		pc.intsOrFloats(func(u uint64) int64 { return int64(u) })
+		pc.same = pc.kind == pageInts
 	case pc.phys == parquet.Types.Int64 && ft.ID() == arrow.TIMESTAMP && to.ID() == arrow.TIMESTAMP:
 		// The values must be in the unit the Arrow type says (a stored
 		// Arrow schema may name another, which pqarrow converts to).
@@ -174,6 +178,7 @@ func (g *parquetRowGroup) pagesColumn(i int, to arrow.DataType, dict bool) (*pag
 		pc.width = 8
 		pc.kind = pageFloats
 		pc.toFloat = math.Float64frombits
+		pc.same = true
 	case pc.phys == parquet.Types.ByteArray && ft.ID() == arrow.STRING && to.ID() == arrow.STRING:
 		pc.kind = pageStrings
 	default:
@@ -338,8 +343,12 @@ func (pc *pageColumn) readDictionary(p *file.DictionaryPage) error {
 	}
 	if pc.kind == pageInts {
 		pc.dictInts = make([]int64, n)
-		for k := range pc.dictInts {
-			pc.dictInts[k] = pc.toInt(pc.raw(data, k))
+		if pc.same {
+			copyWords(pc.dictInts, data)
+		} else {
+			for k := range pc.dictInts {
+				pc.dictInts[k] = pc.toInt(pc.raw(data, k))
+			}
 		}
 		if pc.dictMode {
 			pc.dictNum = int64Array(pc.to.(*arrow.DictionaryType).ValueType, pc.dictInts, validity{})
@@ -347,8 +356,12 @@ func (pc *pageColumn) readDictionary(p *file.DictionaryPage) error {
 		return nil
 	}
 	pc.dictFloats = make([]float64, n)
-	for k := range pc.dictFloats {
-		pc.dictFloats[k] = pc.toFloat(pc.raw(data, k))
+	if pc.same {
+		copyWords(pc.dictFloats, data)
+	} else {
+		for k := range pc.dictFloats {
+			pc.dictFloats[k] = pc.toFloat(pc.raw(data, k))
+		}
 	}
 	if pc.dictMode {
 		pc.dictNum = float64Array(pc.dictFloats, validity{})
@@ -557,6 +570,30 @@ func (pc *pageColumn) plainValues(at, m, present int, ints []int64, floats []flo
 	if len(pc.vals) < present*pc.width {
 		return pc.errorf("data page holds fewer values than its rows")
 	}
+	switch {
+	case pc.same && present == m && ints != nil:
+		copyWords(ints[at:at+m], pc.vals)
+	case pc.same && present == m:
+		copyWords(floats[at:at+m], pc.vals)
+	default:
+		pc.plainSpread(at, m, ints, floats)
+	}
+	pc.vals = pc.vals[present*pc.width:]
+	return nil
+}
+
+// copyWords sets dst to the first len(dst) little-endian 8-byte words of b.
+func copyWords[T int64 | float64](dst []T, b []byte) {
+	b = b[:8*len(dst)]
+	for k := range dst {
+		u := binary.LittleEndian.Uint64(b[8*k:])
+		dst[k] = *(*T)(unsafe.Pointer(&u))
+	}
+}
+
+// plainSpread converts the PLAIN values of the m rows from at, the rows
+// that are not null.
+func (pc *pageColumn) plainSpread(at, m int, ints []int64, floats []float64) {
 	k := 0
 	for j := range m {
 		if !pc.isSet(j) {
@@ -570,8 +607,6 @@ func (pc *pageColumn) plainValues(at, m, present int, ints []int64, floats []flo
 			floats[at+j] = pc.toFloat(u)
 		}
 	}
-	pc.vals = pc.vals[present*pc.width:]
-	return nil
 }
 
 // stringBytes is s's bytes, without a copy; they must not be changed.
