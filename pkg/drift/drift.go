@@ -60,9 +60,9 @@
 // scan workers fill together (made once at the side's size when
 // Input.Rows gives it) and that is sorted in place; a column a Parquet
 // file stores dictionary-encoded comes as dictionary indices, and each
-// worker turns a dictionary into keys once and gathers them straight into
-// that buffer; the sort's second
-// buffer passes from one column's sort to the next. The baseline is sorted
+// batch's dictionary is turned into keys that are gathered straight into
+// that buffer; the sort's second buffer passes from one column's sort to
+// the next. The baseline is sorted
 // while the current side is read, each current column by the task that
 // then compares it, and KS and Wasserstein share one walk over the two
 // sorted samples. Integer columns whose range is at most twice their count
@@ -723,8 +723,8 @@ type workerData struct {
 	// column's categories to the side's distinctSet.
 	published []int
 	pubInts   []intPublisher
-	// dicts hold each numeric column's last dictionary (Parquet).
-	dicts []dictCache
+	// dkeys is scratch for the sort keys of a dictionary (Parquet).
+	dkeys []uint64
 }
 
 // decided reports the planned columns whose result the baseline alone
@@ -848,7 +848,7 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 		wd := per[w]
 		if wd == nil {
 			wd = &workerData{nums: make([]*numSide, len(plans)), cats: make([]*tally.Strings, len(plans)), ints: make([]*tally.Ints, len(plans)),
-				published: make([]int, len(plans)), pubInts: make([]intPublisher, len(plans)), dicts: make([]dictCache, len(plans))}
+				published: make([]int, len(plans)), pubInts: make([]intPublisher, len(plans))}
 			for i, pl := range plans {
 				if pl.numeric {
 					wd.nums[i] = newNumSide(types[i], stores[i])
@@ -865,7 +865,7 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 				continue
 			}
 			if pl.numeric {
-				if err := wd.nums[i].add(arr, &wd.fbuf, &wd.ibuf, &wd.dicts[i]); err != nil {
+				if err := wd.nums[i].add(arr, &wd.fbuf, &wd.ibuf, &wd.dkeys); err != nil {
 					return fmt.Errorf("column %q: %w", pl.name, err)
 				}
 				continue
@@ -906,13 +906,6 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 		}
 		return nil
 	})
-	for _, wd := range per {
-		if wd != nil {
-			for i := range wd.dicts {
-				wd.dicts[i].release()
-			}
-		}
-	}
 	if err != nil {
 		return nil, err
 	}

@@ -176,10 +176,10 @@ func (s *numSide) stdDense() float64 {
 }
 
 // add appends arr's non-null values; fbuf and ibuf are the worker's scratch
-// buffers, dc its cache of the column's last dictionary.
-func (s *numSide) add(arr arrow.Array, fbuf *[]float64, ibuf *[]int64, dc *dictCache) error {
+// buffers, dkeys its buffer for the keys of a dictionary.
+func (s *numSide) add(arr arrow.Array, fbuf *[]float64, ibuf *[]int64, dkeys *[]uint64) error {
 	if d, ok := arr.(*array.Dictionary); ok {
-		return s.addDictionary(d, fbuf, ibuf, dc)
+		return s.addDictionary(d, fbuf, ibuf, dkeys)
 	}
 	if !s.isInt {
 		xs, _, err := profile.AppendFloats((*fbuf)[:0], arr)
@@ -283,64 +283,44 @@ func appendIntValues[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32](d
 	return dst
 }
 
-// dictCache holds the sort keys of the dictionary of the last dictionary
-// array a scan worker met in a float column (a Parquet file gives the
-// slices of one column chunk the same dictionary).
-type dictCache struct {
-	data arrow.ArrayData // the dictionary, retained while cached
-	keys []uint64
-	nan  []bool // which values are NaN (nulls); nil when none is
-}
-
-// of makes the cache hold the keys of dictionary d.
-func (c *dictCache) of(d arrow.Array) error {
-	if c.data == d.Data() {
-		return nil
-	}
-	c.release()
+// dictKeys turns the dictionary of a float column's dictionary array into
+// sort keys, in keys (the worker's buffer, reused); nan marks the values
+// that are NaN (nulls), nil when none is. A worker does this once per batch:
+// a dictionary has at most as many values as its column chunk has rows.
+func dictKeys(d arrow.Array, keys []uint64) ([]uint64, []bool, error) {
 	if d.NullN() > 0 {
-		return fmt.Errorf("a dictionary holds nulls")
+		return keys, nil, fmt.Errorf("a dictionary holds nulls")
 	}
-	c.nan = nil
-	if cap(c.keys) < d.Len() {
-		c.keys = make([]uint64, d.Len())
+	if cap(keys) < d.Len() {
+		keys = make([]uint64, d.Len())
 	}
-	c.keys = c.keys[:d.Len()]
+	keys = keys[:d.Len()]
+	var nan []bool
 	switch v := d.(type) {
 	case *array.Float64:
 		for k, x := range v.Float64Values() {
 			if x != x {
-				if c.nan == nil {
-					c.nan = make([]bool, d.Len())
+				if nan == nil {
+					nan = make([]bool, d.Len())
 				}
-				c.nan[k] = true
+				nan[k] = true
 			}
-			c.keys[k] = tally.FloatKey(x)
+			keys[k] = tally.FloatKey(x)
 		}
 	case *array.Int64:
 		for k, x := range v.Int64Values() {
-			c.keys[k] = tally.FloatKey(float64(x))
+			keys[k] = tally.FloatKey(float64(x))
 		}
 	default:
-		return fmt.Errorf("a dictionary of %s is not read here", d.DataType())
+		return keys, nil, fmt.Errorf("a dictionary of %s is not read here", d.DataType())
 	}
-	d.Data().Retain()
-	c.data = d.Data()
-	return nil
-}
-
-// release lets go of the cached dictionary.
-func (c *dictCache) release() {
-	if c.data != nil {
-		c.data.Release()
-		c.data = nil
-	}
+	return keys, nan, nil
 }
 
 // addDictionary is add for a dictionary array: each row's value is looked
-// up in the dictionary (for floats, in the keys the worker derives from it
-// once), and float keys go straight to their place in the store.
-func (s *numSide) addDictionary(a *array.Dictionary, fbuf *[]float64, ibuf *[]int64, dc *dictCache) error {
+// up in the dictionary (for floats, in the dictionary's keys), and float
+// keys go straight to their place in the store.
+func (s *numSide) addDictionary(a *array.Dictionary, fbuf *[]float64, ibuf *[]int64, dkeys *[]uint64) error {
 	idx, ok := a.Indices().(*array.Int32)
 	if !ok {
 		return fmt.Errorf("dictionary indices of type %s are not read here", a.Indices().DataType())
@@ -368,13 +348,15 @@ func (s *numSide) addDictionary(a *array.Dictionary, fbuf *[]float64, ibuf *[]in
 		s.n += len(xs)
 		return nil
 	}
-	if err := dc.of(a.Dictionary()); err != nil {
+	keys, nan, err := dictKeys(a.Dictionary(), *dkeys)
+	*dkeys = keys
+	if err != nil {
 		return err
 	}
 	n := a.Len() - a.NullN()
-	if dc.nan != nil {
+	if nan != nil {
 		for j, c := range codes {
-			if (!hasNulls || a.IsValid(j)) && dc.nan[c] {
+			if (!hasNulls || a.IsValid(j)) && nan[c] {
 				n--
 			}
 		}
@@ -388,16 +370,15 @@ func (s *numSide) addDictionary(a *array.Dictionary, fbuf *[]float64, ibuf *[]in
 		}
 		dst = unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(*fbuf))), n)
 	}
-	keys := dc.keys
 	switch {
-	case !hasNulls && dc.nan == nil:
+	case !hasNulls && nan == nil:
 		for j, c := range codes {
 			dst[j] = keys[c]
 		}
 	default:
 		k := 0
 		for j, c := range codes {
-			if (!hasNulls || a.IsValid(j)) && (dc.nan == nil || !dc.nan[c]) {
+			if (!hasNulls || a.IsValid(j)) && (nan == nil || !nan[c]) {
 				dst[k] = keys[c]
 				k++
 			}
