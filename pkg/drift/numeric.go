@@ -375,6 +375,27 @@ func (s *numSide) addDictionary(a *array.Dictionary, fbuf *[]float64, ibuf *[]in
 		for j, c := range codes {
 			dst[j] = keys[c]
 		}
+	case nan == nil:
+		// Rows with a value, from the validity bits; a byte of eight
+		// rows with values is copied without a test per row.
+		bits, off := a.NullBitmapBytes(), a.Data().Offset()
+		k := 0
+		for j := 0; j < len(codes); {
+			i := j + off
+			if i&7 == 0 && j+8 <= len(codes) && bits[i>>3] == 0xff {
+				for _, c := range codes[j : j+8] {
+					dst[k] = keys[c]
+					k++
+				}
+				j += 8
+				continue
+			}
+			if bits[i>>3]>>(i&7)&1 == 1 {
+				dst[k] = keys[codes[j]]
+				k++
+			}
+			j++
+		}
 	default:
 		k := 0
 		for j, c := range codes {
