@@ -53,6 +53,7 @@ func newKeyStore(hint int64) *keyStore {
 	s := &keyStore{}
 	if hint > 0 {
 		s.buf = make([]uint64, hint)
+		adviseHuge(s.buf)
 	}
 	return s
 }
@@ -152,6 +153,10 @@ func (s *numSide) finish(sort, withStd bool, scratch []uint64) []uint64 {
 		}
 	}
 	s.ints, s.keys = tally.Values[int64]{}, nil
+	if len(keys) >= 1<<12 && cap(scratch) < len(keys) {
+		scratch = make([]uint64, len(keys)) // the radix sort's second buffer
+		adviseHuge(scratch)
+	}
 	s.sorted, scratch = tally.SortFloatKeys(keys, scratch)
 	if withStd && s.n > 0 {
 		s.std, s.stdSet = std(s.sorted), true
