@@ -82,6 +82,10 @@ type pageColumn struct {
 	dictStr    *array.String // the dictionary's values (strings)
 	dictNum    arrow.Array   // the dictionary's values as an array (dictMode, numbers)
 
+	// rowBytes estimates the bytes of a string row (the chunk's
+	// uncompressed size over its rows), to size a slice's string data once.
+	rowBytes float64
+
 	// scratch
 	levels  []uint32
 	indices []uint32
@@ -122,6 +126,9 @@ func (g *parquetRowGroup) pagesColumn(i int, to arrow.DataType, dict bool) (*pag
 		}
 	}
 	pc := &pageColumn{name: field.Name, limit: pf.lim.chunk, to: to, phys: descr.PhysicalType(), optional: descr.MaxDefinitionLevel() == 1}
+	if rows := pf.meta.RowGroup(g.idx).NumRows(); rows > 0 {
+		pc.rowBytes = float64(cc.TotalUncompressedSize()) / float64(rows)
+	}
 	ft := field.Type
 	switch {
 	case pc.phys == parquet.Types.Int32 && to.ID() == arrow.INT64 || pc.phys == parquet.Types.Int32 && to.ID() == arrow.FLOAT64:
@@ -395,7 +402,10 @@ func (pc *pageColumn) read(n int) (arrow.Array, error) {
 	case pc.kind == pageFloats:
 		floats = make([]float64, n)
 	default:
-		sb = newStringsBuilder(n, 0)
+		// Plain strings take about their share of the chunk's bytes (less
+		// their length prefixes); strings from a dictionary may take more,
+		// and the data grows then.
+		sb = newStringsBuilder(n, int(min(pc.rowBytes*float64(n), float64(pc.limit))))
 	}
 	for at := 0; at < n; {
 		if pc.left == 0 {
