@@ -58,8 +58,11 @@
 // more categories than the limit). A side's numeric values are kept (8
 // bytes each) for KS, as radix sort keys in one buffer per column that the
 // scan workers fill together (made once at the side's size when
-// Input.Rows gives it) and that is sorted in place; the sort's second
-// buffer passes from one column's sort to the next. The baseline is sorted
+// Input.Rows gives it) and that is sorted in place; a column a Parquet
+// file stores dictionary-encoded comes as dictionary indices, and each
+// batch's dictionary is turned into keys that are gathered straight into
+// that buffer; the sort's second buffer passes from one column's sort to
+// the next. The baseline is sorted
 // while the current side is read, each current column by the task that
 // then compares it, and KS and Wasserstein share one walk over the two
 // sorted samples. Integer columns whose range is at most twice their count
@@ -69,8 +72,10 @@
 // the garbage collector to scan), at most MaxCategories of them per side:
 // strings that a Parquet file stores dictionary-encoded by dictionary index
 // (each dictionary value looked up once per batch), timestamps and dates as
-// integers (each distinct value rendered once). Columns are compared in
-// parallel.
+// integers (each distinct value rendered once). The scan workers share the
+// keys of the categories they count (distinct.go), so that an identifier
+// column is given up after about MaxCategories of its rows, however many
+// workers read it. Columns are compared in parallel.
 package drift
 
 import (
@@ -714,6 +719,12 @@ type workerData struct {
 	ibuf []int64
 	// dcounts is scratch for counting dictionary indices.
 	dcounts []int64
+	// published and pubInts are how far the worker has published each
+	// column's categories to the side's distinctSet.
+	published []int
+	pubInts   []intPublisher
+	// dkeys is scratch for the sort keys of a dictionary (Parquet).
+	dkeys []uint64
 }
 
 // decided reports the planned columns whose result the baseline alone
@@ -808,11 +819,22 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 		ncols = max(ncols, idx+1)
 	}
 	drops := format.NewColumnDrops(ncols)
+	// Numeric columns that a Parquet file stores dictionary-encoded come as
+	// dictionaries, gathered into the key stores without a copy between.
+	drops.KeepNumericDictionaries()
 	// The workers share each float column's store of sort keys.
 	stores := make([]*keyStore, len(plans))
 	for i, pl := range plans {
 		if pl.numeric && pos[i] >= 0 && !isIntType(types[i]) {
 			stores[i] = newKeyStore(presize(in.Rows))
+		}
+	}
+	// The workers share what they have counted of each non-numeric
+	// column, to stop at the limit early (distinct.go).
+	seen := make([]*distinctSet, len(plans))
+	for i, pl := range plans {
+		if !pl.numeric {
+			seen[i] = newDistinctSet(opt.MaxCategories, workers)
 		}
 	}
 	stop := func(i int) {
@@ -825,7 +847,8 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 		}
 		wd := per[w]
 		if wd == nil {
-			wd = &workerData{nums: make([]*numSide, len(plans)), cats: make([]*tally.Strings, len(plans)), ints: make([]*tally.Ints, len(plans))}
+			wd = &workerData{nums: make([]*numSide, len(plans)), cats: make([]*tally.Strings, len(plans)), ints: make([]*tally.Ints, len(plans)),
+				published: make([]int, len(plans)), pubInts: make([]intPublisher, len(plans))}
 			for i, pl := range plans {
 				if pl.numeric {
 					wd.nums[i] = newNumSide(types[i], stores[i])
@@ -842,7 +865,7 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 				continue
 			}
 			if pl.numeric {
-				if err := wd.nums[i].add(arr, &wd.fbuf, &wd.ibuf); err != nil {
+				if err := wd.nums[i].add(arr, &wd.fbuf, &wd.ibuf, &wd.dkeys); err != nil {
 					return fmt.Errorf("column %q: %w", pl.name, err)
 				}
 				continue
@@ -857,12 +880,16 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 					t = new(tally.Ints)
 					wd.ints[i] = t
 				}
-				if err := countIntKeys(t, arr); err != nil {
+				var fresh *[]int64
+				if wd.pubInts[i].on {
+					fresh = &wd.pubInts[i].fresh
+				}
+				if err := countIntKeys(t, arr, fresh); err != nil {
 					return fmt.Errorf("column %q: %w", pl.name, err)
 				}
-				if opt.MaxCategories > 0 && t.Len() > opt.MaxCategories {
+				if opt.MaxCategories > 0 && (t.Len() > opt.MaxCategories || seen[i].publishInts(t, &wd.pubInts[i])) {
 					stop(i)
-					wd.ints[i] = nil
+					wd.ints[i], wd.pubInts[i] = nil, intPublisher{}
 				}
 				continue
 			}
@@ -872,7 +899,7 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 				wd.cats[i] = t
 			}
 			wd.dcounts = countCategories(t, arr, renders[i], wd.dcounts)
-			if opt.MaxCategories > 0 && t.Len() > opt.MaxCategories {
+			if opt.MaxCategories > 0 && (t.Len() > opt.MaxCategories || seen[i].publishStrings(t, &wd.published[i])) {
 				stop(i)
 				wd.cats[i] = nil
 			}
@@ -1074,26 +1101,36 @@ func countCategories(t *tally.Strings, arr arrow.Array, render func(arrow.Array,
 }
 
 // countIntKeys counts the non-null values of a timestamp or date32 array
-// as integers, which IntKeyRenderer renders.
-func countIntKeys(t *tally.Ints, arr arrow.Array) error {
-	hasNulls := arr.NullN() > 0
+// as integers, which IntKeyRenderer renders; when fresh is set, the values
+// counted for the first time are appended to it.
+func countIntKeys(t *tally.Ints, arr arrow.Array, fresh *[]int64) error {
 	switch a := arr.(type) {
 	case *array.Timestamp:
-		for j, v := range a.TimestampValues() {
-			if !hasNulls || a.IsValid(j) {
-				t.Add(int64(v))
-			}
-		}
+		countInts(t, a.TimestampValues(), arr, fresh)
 	case *array.Date32:
-		for j, v := range a.Date32Values() {
-			if !hasNulls || a.IsValid(j) {
-				t.Add(int64(v))
-			}
-		}
+		countInts(t, a.Date32Values(), arr, fresh)
 	default:
 		return fmt.Errorf("%s is not a timestamp or date32 column", arr.DataType())
 	}
 	return nil
+}
+
+func countInts[T ~int32 | ~int64](t *tally.Ints, vals []T, arr arrow.Array, fresh *[]int64) {
+	hasNulls := arr.NullN() > 0
+	for j, v := range vals {
+		if hasNulls && arr.IsNull(j) {
+			continue
+		}
+		if fresh == nil {
+			t.Add(int64(v))
+			continue
+		}
+		n := t.Len()
+		t.Add(int64(v))
+		if t.Len() > n {
+			*fresh = append(*fresh, int64(v))
+		}
+	}
 }
 
 // parallel runs fn(0) … fn(n−1) on at most workers goroutines.

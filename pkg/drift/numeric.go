@@ -53,15 +53,33 @@ func newKeyStore(hint int64) *keyStore {
 	s := &keyStore{}
 	if hint > 0 {
 		s.buf = make([]uint64, hint)
+		adviseHuge(s.buf)
 	}
 	return s
 }
 
 // add stores keys.
-func (s *keyStore) add(keys []uint64) {
-	n := int64(len(keys))
-	end := s.next.Add(n)
-	start := end - n
+func (s *keyStore) add(keys []uint64) { s.put(s.claim(len(keys)), keys) }
+
+// claim takes the next n places and returns the first one's position.
+func (s *keyStore) claim(n int) int64 {
+	end := s.next.Add(int64(n))
+	return end - int64(n)
+}
+
+// at returns the places of n keys claimed from start when they all lie in
+// the buffer made up front, for the caller to fill; nil otherwise (the keys
+// then go to put).
+func (s *keyStore) at(start int64, n int) []uint64 {
+	if end := start + int64(n); end <= int64(len(s.buf)) {
+		return s.buf[start:end:end]
+	}
+	return nil
+}
+
+// put stores keys at the places claimed from start.
+func (s *keyStore) put(start int64, keys []uint64) {
+	end := start + int64(len(keys))
 	if size := int64(len(s.buf)); start < size {
 		k := copy(s.buf[start:min(end, size)], keys)
 		keys = keys[k:]
@@ -135,6 +153,10 @@ func (s *numSide) finish(sort, withStd bool, scratch []uint64) []uint64 {
 		}
 	}
 	s.ints, s.keys = tally.Values[int64]{}, nil
+	if len(keys) >= 1<<12 && cap(scratch) < len(keys) {
+		scratch = make([]uint64, len(keys)) // the radix sort's second buffer
+		adviseHuge(scratch)
+	}
 	s.sorted, scratch = tally.SortFloatKeys(keys, scratch)
 	if withStd && s.n > 0 {
 		s.std, s.stdSet = std(s.sorted), true
@@ -159,8 +181,11 @@ func (s *numSide) stdDense() float64 {
 }
 
 // add appends arr's non-null values; fbuf and ibuf are the worker's scratch
-// buffers.
-func (s *numSide) add(arr arrow.Array, fbuf *[]float64, ibuf *[]int64) error {
+// buffers, dkeys its buffer for the keys of a dictionary.
+func (s *numSide) add(arr arrow.Array, fbuf *[]float64, ibuf *[]int64, dkeys *[]uint64) error {
+	if d, ok := arr.(*array.Dictionary); ok {
+		return s.addDictionary(d, fbuf, ibuf, dkeys)
+	}
 	if !s.isInt {
 		xs, _, err := profile.AppendFloats((*fbuf)[:0], arr)
 		if err != nil {
@@ -261,4 +286,133 @@ func appendIntValues[T int8 | int16 | int32 | int64 | uint8 | uint16 | uint32](d
 		dst = append(dst, int64(v))
 	}
 	return dst
+}
+
+// dictKeys turns the dictionary of a float column's dictionary array into
+// sort keys, in keys (the worker's buffer, reused); nan marks the values
+// that are NaN (nulls), nil when none is. A worker does this once per batch:
+// a dictionary has at most as many values as its column chunk has rows.
+func dictKeys(d arrow.Array, keys []uint64) ([]uint64, []bool, error) {
+	if d.NullN() > 0 {
+		return keys, nil, fmt.Errorf("a dictionary holds nulls")
+	}
+	if cap(keys) < d.Len() {
+		keys = make([]uint64, d.Len())
+	}
+	keys = keys[:d.Len()]
+	var nan []bool
+	switch v := d.(type) {
+	case *array.Float64:
+		for k, x := range v.Float64Values() {
+			if x != x {
+				if nan == nil {
+					nan = make([]bool, d.Len())
+				}
+				nan[k] = true
+			}
+			keys[k] = tally.FloatKey(x)
+		}
+	case *array.Int64:
+		for k, x := range v.Int64Values() {
+			keys[k] = tally.FloatKey(float64(x))
+		}
+	default:
+		return keys, nil, fmt.Errorf("a dictionary of %s is not read here", d.DataType())
+	}
+	return keys, nan, nil
+}
+
+// addDictionary is add for a dictionary array: each row's value is looked
+// up in the dictionary (for floats, in the dictionary's keys), and float
+// keys go straight to their place in the store.
+func (s *numSide) addDictionary(a *array.Dictionary, fbuf *[]float64, ibuf *[]int64, dkeys *[]uint64) error {
+	idx, ok := a.Indices().(*array.Int32)
+	if !ok {
+		return fmt.Errorf("dictionary indices of type %s are not read here", a.Indices().DataType())
+	}
+	codes := idx.Int32Values()
+	hasNulls := a.NullN() > 0
+	if s.isInt {
+		d, ok := a.Dictionary().(*array.Int64)
+		if !ok || d.NullN() > 0 {
+			return fmt.Errorf("a dictionary of %s for an integer column", a.Dictionary().DataType())
+		}
+		vals := d.Int64Values()
+		xs := (*ibuf)[:0]
+		for j, c := range codes {
+			if !hasNulls || a.IsValid(j) {
+				xs = append(xs, vals[c])
+			}
+		}
+		*ibuf = xs
+		for _, x := range xs {
+			s.minI = min(s.minI, x)
+			s.maxI = max(s.maxI, x)
+		}
+		s.ints.Append(xs...)
+		s.n += len(xs)
+		return nil
+	}
+	keys, nan, err := dictKeys(a.Dictionary(), *dkeys)
+	*dkeys = keys
+	if err != nil {
+		return err
+	}
+	n := a.Len() - a.NullN()
+	if nan != nil {
+		for j, c := range codes {
+			if (!hasNulls || a.IsValid(j)) && nan[c] {
+				n--
+			}
+		}
+	}
+	start := s.keys.claim(n)
+	dst := s.keys.at(start, n)
+	direct := dst != nil
+	if !direct {
+		if cap(*fbuf) < n {
+			*fbuf = make([]float64, n)
+		}
+		dst = unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(*fbuf))), n)
+	}
+	switch {
+	case !hasNulls && nan == nil:
+		for j, c := range codes {
+			dst[j] = keys[c]
+		}
+	case nan == nil:
+		// Rows with a value, from the validity bits; a byte of eight
+		// rows with values is copied without a test per row.
+		bits, off := a.NullBitmapBytes(), a.Data().Offset()
+		k := 0
+		for j := 0; j < len(codes); {
+			i := j + off
+			if i&7 == 0 && j+8 <= len(codes) && bits[i>>3] == 0xff {
+				for _, c := range codes[j : j+8] {
+					dst[k] = keys[c]
+					k++
+				}
+				j += 8
+				continue
+			}
+			if bits[i>>3]>>(i&7)&1 == 1 {
+				dst[k] = keys[codes[j]]
+				k++
+			}
+			j++
+		}
+	default:
+		k := 0
+		for j, c := range codes {
+			if (!hasNulls || a.IsValid(j)) && (nan == nil || !nan[c]) {
+				dst[k] = keys[c]
+				k++
+			}
+		}
+	}
+	if !direct {
+		s.keys.put(start, dst)
+	}
+	s.n += n
+	return nil
 }

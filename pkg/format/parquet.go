@@ -103,9 +103,12 @@ type parquetRowGroup struct {
 
 // parquetColumn reads one column of a row group slice by slice, in order.
 type parquetColumn struct {
-	dict bool // read with parquetSource.dictFR
-	mu   sync.Mutex
-	rd   *pqarrow.ColumnReader
+	dict bool // a dictionary chunk: strings read with parquetSource.dictFR
+	// numeric marks a numeric dictionary chunk, which only the page
+	// decoder gives as a dictionary (pqarrow reads it as plain values).
+	numeric bool
+	mu      sync.Mutex
+	rd      *pqarrow.ColumnReader
 	// pages decodes the column chunk page by page when it qualifies
 	// (parquet_pages.go), instead of rd; checked says whether it does.
 	pages   *pageColumn
@@ -247,14 +250,19 @@ func (g *parquetRowGroup) sliceRows(k int) int {
 
 // column returns the reader of field i; dict asks for the dictionary
 // reader, which the field gets if its column chunk in this row group can be
-// kept as a dictionary (dictionaryChunk), the plain one otherwise.
+// kept as a dictionary (dictionaryChunk for strings, numericDictionaryChunk
+// for numbers), the plain one otherwise.
 func (g *parquetRowGroup) column(i int, dict bool) *parquetColumn {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if dict && !g.dchecked[i] {
 		g.dchecked[i] = true
-		if g.file.dictionaryChunk(g.idx, i) {
-			g.dcols[i] = &parquetColumn{dict: true}
+		if g.file.schema.Field(i).Type.ID() == arrow.STRING {
+			if g.file.dictionaryChunk(g.idx, i) {
+				g.dcols[i] = &parquetColumn{dict: true}
+			}
+		} else if g.file.numericDictionaryChunk(g.idx, i) {
+			g.dcols[i] = &parquetColumn{dict: true, numeric: true}
 		}
 	}
 	if dict && g.dcols[i] != nil {
@@ -332,6 +340,41 @@ func (pf *parquetSource) dictionaryChunk(rg, i int) bool {
 		}
 	}
 	return data > 0 && pf.distinctDictionary(rg, leaves[i])
+}
+
+// numericDictionaryChunk reports whether field i of row group rg, a number
+// the page decoder reads, can be given as a dictionary of its values: a
+// single leaf whose column chunk has a dictionary page and, by its encoding
+// statistics, only dictionary-encoded data pages. Its dictionary is decoded
+// by the page decoder, which keeps its values as they are (repeated ones
+// included), so the indices need no further check here.
+func (pf *parquetSource) numericDictionaryChunk(rg, i int) bool {
+	if !pf.pages || len(pf.leaves[i]) != 1 {
+		return false
+	}
+	switch pf.schema.Field(i).Type.ID() {
+	case arrow.INT8, arrow.INT16, arrow.INT32, arrow.INT64, arrow.UINT8, arrow.UINT16, arrow.UINT32, arrow.FLOAT32, arrow.FLOAT64:
+	default:
+		return false
+	}
+	for c := range pf.leaves[i] {
+		cc, err := pf.meta.RowGroup(rg).ColumnChunk(c)
+		if err != nil || !cc.HasDictionaryPage() {
+			return false
+		}
+		data := 0
+		for _, st := range cc.EncodingStats() {
+			switch st.PageType.String() {
+			case "DATA_PAGE", "DATA_PAGE_V2":
+				if st.Encoding != parquet.Encodings.RLEDict && st.Encoding != parquet.Encodings.PlainDict {
+					return false
+				}
+				data++
+			}
+		}
+		return data > 0
+	}
+	return false
 }
 
 // distinctDictionary reads the dictionary page of column c in row group rg
@@ -431,7 +474,7 @@ func (g *parquetRowGroup) read(c *parquetColumn, i, k int, to arrow.DataType) (a
 	}
 	if c.rd == nil {
 		fr := g.file.fr
-		if c.dict {
+		if c.dict && !c.numeric {
 			fr = g.file.dictFR
 		}
 		rd, err := fr.GetFieldReader(context.Background(), i, g.file.leaves[i], []int{g.idx})
@@ -653,13 +696,17 @@ func (d *parquetDecoder) decodeColumns(c *Chunk, schema *arrow.Schema, cols []in
 	g := pc.rg
 	var busy []int
 	dropped := make([]bool, len(cols))
+	// wantDict says whether a column of type t may come as a dictionary.
+	wantDict := func(t arrow.DataType) bool {
+		return dict && (t.ID() == arrow.STRING || drops.NumericDictionaries() && (t.ID() == arrow.INT64 || t.ID() == arrow.FLOAT64))
+	}
 	for j, i := range cols {
 		if drops.Dropped(j) {
 			dropped[j] = true
 			arrs[j] = array.MakeArrayOfNull(memory.DefaultAllocator, schema.Field(i).Type, c.Rows)
 			continue
 		}
-		col := g.column(i, dict && schema.Field(i).Type.ID() == arrow.STRING)
+		col := g.column(i, wantDict(schema.Field(i).Type))
 		if !col.mu.TryLock() {
 			busy = append(busy, j)
 			continue
@@ -672,7 +719,7 @@ func (d *parquetDecoder) decodeColumns(c *Chunk, schema *arrow.Schema, cols []in
 		}
 	}
 	for _, j := range busy {
-		col := g.column(cols[j], dict && schema.Field(cols[j]).Type.ID() == arrow.STRING)
+		col := g.column(cols[j], wantDict(schema.Field(cols[j]).Type))
 		col.mu.Lock()
 		arrs[j], err = g.read(col, cols[j], pc.slice, schema.Field(cols[j]).Type)
 		col.mu.Unlock()
@@ -697,8 +744,8 @@ func (d *parquetDecoder) decodeColumns(c *Chunk, schema *arrow.Schema, cols []in
 				Msg:  fmt.Sprintf("row group %d: rows %d-%d of the column expand through their dictionary to %s, more than the limit of %s", g.idx, c.FirstRow+1, c.FirstRow+int64(c.Rows), byteSize(n), byteSize(d.lim.chunk)),
 				Hint: "raise the limit with --max-chunk-bytes if the input is meant to be like this, or rewrite the file with smaller row groups"}
 		}
-		if da, ok := arrs[j].(*array.Dictionary); ok && dict && f.Type.ID() == arrow.STRING &&
-			da.Dictionary().DataType().ID() == arrow.STRING && da.Dictionary().NullN() == 0 {
+		if da, ok := arrs[j].(*array.Dictionary); ok && wantDict(f.Type) &&
+			da.Dictionary().DataType().ID() == f.Type.ID() && da.Dictionary().NullN() == 0 {
 			da.Retain()
 			res[j] = da
 			if fields == nil {

@@ -36,7 +36,10 @@ import (
 //	timestamp (INT64)                                → timestamp
 //	string (BYTE_ARRAY)                              → string, or dictionary<int32, string>
 //
-// The values are converted as castColumn converts the Arrow arrays.
+// The values are converted as castColumn converts the Arrow arrays. A
+// chunk whose data pages are all dictionary-encoded may also be given as a
+// dictionary array of the target type: strings (dictionaryChunk), and
+// int64 and float64 targets when the reader asks (numericDictionaryChunk).
 
 // pageKind is the output a page column builds.
 type pageKind int
@@ -52,8 +55,8 @@ type pageColumn struct {
 	name     string
 	limit    int64 // most bytes of one slice's strings (the chunk limit)
 	kind     pageKind
-	to       arrow.DataType // output type (the target, or a dictionary of strings)
-	dictMode bool           // give dictionary arrays (a dictionary-only string chunk)
+	to       arrow.DataType // output type (the target, or a dictionary of it)
+	dictMode bool           // give dictionary arrays (a dictionary-only chunk)
 	phys     parquet.Type
 	optional bool
 	width    int // bytes of a PLAIN fixed-width value
@@ -61,6 +64,9 @@ type pageColumn struct {
 	// conversions of a physical value (its bits, zero-extended) to the output
 	toInt   func(uint64) int64
 	toFloat func(uint64) float64
+	// same says the conversion keeps the 8 bytes as they are (INT64 to
+	// int64, DOUBLE to float64): values are copied without it.
+	same bool
 
 	// pr's current page holds the bytes vals, defs and idx read.
 	pr      file.PageReader
@@ -74,6 +80,11 @@ type pageColumn struct {
 	dictInts   []int64
 	dictFloats []float64
 	dictStr    *array.String // the dictionary's values (strings)
+	dictNum    arrow.Array   // the dictionary's values as an array (dictMode, numbers)
+
+	// rowBytes estimates the bytes of a string row (the chunk's
+	// uncompressed size over its rows), to size a slice's string data once.
+	rowBytes float64
 
 	// scratch
 	levels  []uint32
@@ -82,7 +93,8 @@ type pageColumn struct {
 
 // pagesColumn returns the page decoder of field i in row group g read as
 // type to, or nil when the column chunk does not qualify. dict asks for a
-// dictionary array, for a string chunk that dictionaryChunk has found
+// dictionary array, for a chunk that dictionaryChunk (strings) or
+// numericDictionaryChunk (int64 and float64 targets) has found
 // dictionary-only.
 func (g *parquetRowGroup) pagesColumn(i int, to arrow.DataType, dict bool) (*pageColumn, error) {
 	pf := g.file
@@ -114,6 +126,9 @@ func (g *parquetRowGroup) pagesColumn(i int, to arrow.DataType, dict bool) (*pag
 		}
 	}
 	pc := &pageColumn{name: field.Name, limit: pf.lim.chunk, to: to, phys: descr.PhysicalType(), optional: descr.MaxDefinitionLevel() == 1}
+	if rows := pf.meta.RowGroup(g.idx).NumRows(); rows > 0 {
+		pc.rowBytes = float64(cc.TotalUncompressedSize()) / float64(rows)
+	}
 	ft := field.Type
 	switch {
 	case pc.phys == parquet.Types.Int32 && to.ID() == arrow.INT64 || pc.phys == parquet.Types.Int32 && to.ID() == arrow.FLOAT64:
@@ -139,6 +154,7 @@ func (g *parquetRowGroup) pagesColumn(i int, to arrow.DataType, dict bool) (*pag
 	case pc.phys == parquet.Types.Int64 && ft.ID() == arrow.INT64 && (to.ID() == arrow.INT64 || to.ID() == arrow.FLOAT64):
 		pc.width = 8
 		pc.intsOrFloats(func(u uint64) int64 { return int64(u) })
+		pc.same = pc.kind == pageInts
 	case pc.phys == parquet.Types.Int64 && ft.ID() == arrow.TIMESTAMP && to.ID() == arrow.TIMESTAMP:
 		// The values must be in the unit the Arrow type says (a stored
 		// Arrow schema may name another, which pqarrow converts to).
@@ -169,14 +185,15 @@ func (g *parquetRowGroup) pagesColumn(i int, to arrow.DataType, dict bool) (*pag
 		pc.width = 8
 		pc.kind = pageFloats
 		pc.toFloat = math.Float64frombits
+		pc.same = true
 	case pc.phys == parquet.Types.ByteArray && ft.ID() == arrow.STRING && to.ID() == arrow.STRING:
 		pc.kind = pageStrings
-		if dict {
-			pc.dictMode = true
-			pc.to = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
-		}
 	default:
 		return nil, nil
+	}
+	if dict && (pc.kind == pageStrings || to.ID() == arrow.INT64 || to.ID() == arrow.FLOAT64) {
+		pc.dictMode = true
+		pc.to = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: to}
 	}
 	pr, err := pf.pr.RowGroup(g.idx).GetColumnPageReader(leaf)
 	if err != nil {
@@ -205,6 +222,10 @@ func (pc *pageColumn) release() {
 	if pc.dictStr != nil {
 		pc.dictStr.Release()
 		pc.dictStr = nil
+	}
+	if pc.dictNum != nil {
+		pc.dictNum.Release()
+		pc.dictNum = nil
 	}
 }
 
@@ -329,14 +350,28 @@ func (pc *pageColumn) readDictionary(p *file.DictionaryPage) error {
 	}
 	if pc.kind == pageInts {
 		pc.dictInts = make([]int64, n)
-		for k := range pc.dictInts {
-			pc.dictInts[k] = pc.toInt(pc.raw(data, k))
+		if pc.same {
+			copyWords(pc.dictInts, data)
+		} else {
+			for k := range pc.dictInts {
+				pc.dictInts[k] = pc.toInt(pc.raw(data, k))
+			}
+		}
+		if pc.dictMode {
+			pc.dictNum = int64Array(pc.to.(*arrow.DictionaryType).ValueType, pc.dictInts, validity{})
 		}
 		return nil
 	}
 	pc.dictFloats = make([]float64, n)
-	for k := range pc.dictFloats {
-		pc.dictFloats[k] = pc.toFloat(pc.raw(data, k))
+	if pc.same {
+		copyWords(pc.dictFloats, data)
+	} else {
+		for k := range pc.dictFloats {
+			pc.dictFloats[k] = pc.toFloat(pc.raw(data, k))
+		}
+	}
+	if pc.dictMode {
+		pc.dictNum = float64Array(pc.dictFloats, validity{})
 	}
 	return nil
 }
@@ -360,14 +395,17 @@ func (pc *pageColumn) read(n int) (arrow.Array, error) {
 	var codes []int32
 	var sb *stringsBuilder
 	switch {
+	case pc.dictMode:
+		codes = make([]int32, n)
 	case pc.kind == pageInts:
 		ints = make([]int64, n)
 	case pc.kind == pageFloats:
 		floats = make([]float64, n)
-	case pc.dictMode:
-		codes = make([]int32, n)
 	default:
-		sb = newStringsBuilder(n, 0)
+		// Plain strings take about their share of the chunk's bytes (less
+		// their length prefixes); strings from a dictionary may take more,
+		// and the data grows then.
+		sb = newStringsBuilder(n, int(min(pc.rowBytes*float64(n), float64(pc.limit))))
 	}
 	for at := 0; at < n; {
 		if pc.left == 0 {
@@ -417,6 +455,9 @@ func (pc *pageColumn) read(n int) (arrow.Array, error) {
 	case codes != nil:
 		idx := makeArray(arrow.PrimitiveTypes.Int32, n, v, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(codes)))
 		defer idx.Release()
+		if pc.dictNum != nil {
+			return array.NewDictionaryArray(pc.to, idx, pc.dictNum), nil
+		}
 		return array.NewDictionaryArray(pc.to, idx, pc.dictStr), nil
 	}
 	return sb.array()
@@ -437,19 +478,16 @@ func (pc *pageColumn) dictValues(at, m, present int, ints []int64, floats []floa
 	}
 	var bad, size int
 	switch {
+	case codes != nil && pc.kind != pageStrings:
+		// Indices into a numeric dictionary, kept as they are.
+		size, bad = pc.dictNum.Len(), outOfRange(idx, pc.dictNum.Len())
 	case pc.kind == pageInts:
 		bad, size = gather(ints[at:at+m], pc.dictInts, idx, levels), len(pc.dictInts)
 	case pc.kind == pageFloats:
 		bad, size = gather(floats[at:at+m], pc.dictFloats, idx, levels), len(pc.dictFloats)
 	default:
 		size = pc.dictStr.Len()
-		bad = -1
-		for _, x := range idx {
-			if int(x) >= size {
-				bad = int(x)
-				break
-			}
-		}
+		bad = outOfRange(idx, size)
 	}
 	if bad >= 0 {
 		return pc.errorf("dictionary index %d out of range of %d values", bad, size)
@@ -481,6 +519,16 @@ func (pc *pageColumn) dictValues(at, m, present int, ints []int64, floats []floa
 		}
 	}
 	return nil
+}
+
+// outOfRange returns −1, or the first index of idx that is not below size.
+func outOfRange(idx []uint32, size int) int {
+	for _, x := range idx {
+		if int(x) >= size {
+			return int(x)
+		}
+	}
+	return -1
 }
 
 // gather sets out[j] = dict[idx[k]] for the rows j that have a value (level
@@ -532,6 +580,30 @@ func (pc *pageColumn) plainValues(at, m, present int, ints []int64, floats []flo
 	if len(pc.vals) < present*pc.width {
 		return pc.errorf("data page holds fewer values than its rows")
 	}
+	switch {
+	case pc.same && present == m && ints != nil:
+		copyWords(ints[at:at+m], pc.vals)
+	case pc.same && present == m:
+		copyWords(floats[at:at+m], pc.vals)
+	default:
+		pc.plainSpread(at, m, ints, floats)
+	}
+	pc.vals = pc.vals[present*pc.width:]
+	return nil
+}
+
+// copyWords sets dst to the first len(dst) little-endian 8-byte words of b.
+func copyWords[T int64 | float64](dst []T, b []byte) {
+	b = b[:8*len(dst)]
+	for k := range dst {
+		u := binary.LittleEndian.Uint64(b[8*k:])
+		dst[k] = *(*T)(unsafe.Pointer(&u))
+	}
+}
+
+// plainSpread converts the PLAIN values of the m rows from at, the rows
+// that are not null.
+func (pc *pageColumn) plainSpread(at, m int, ints []int64, floats []float64) {
 	k := 0
 	for j := range m {
 		if !pc.isSet(j) {
@@ -545,8 +617,6 @@ func (pc *pageColumn) plainValues(at, m, present int, ints []int64, floats []flo
 			floats[at+j] = pc.toFloat(u)
 		}
 	}
-	pc.vals = pc.vals[present*pc.width:]
-	return nil
 }
 
 // stringBytes is s's bytes, without a copy; they must not be changed.

@@ -73,7 +73,28 @@ type DictionaryDecoder interface {
 // more categories than the limit — so that the chunks decoded after that do
 // not read them. Columns are numbered as in the scan's batches. A nil
 // *ColumnDrops drops nothing.
-type ColumnDrops struct{ d []atomic.Bool }
+//
+// The reader may also ask, before the scan, for numeric columns as
+// dictionaries (KeepNumericDictionaries): DecodeDictionaries then gives an
+// int64 or float64 column whose column chunk stores only
+// dictionary-encoded pages as a dictionary<int32, int64 or float64> array
+// (the same values, each dictionary value decoded once per chunk), for
+// readers that gather values through the dictionary themselves.
+type ColumnDrops struct {
+	d       []atomic.Bool
+	numeric bool
+}
+
+// KeepNumericDictionaries asks for numeric columns as dictionaries where
+// the file stores them so; call it before the scan starts.
+func (d *ColumnDrops) KeepNumericDictionaries() {
+	if d != nil {
+		d.numeric = true
+	}
+}
+
+// NumericDictionaries reports whether numeric dictionaries were asked for.
+func (d *ColumnDrops) NumericDictionaries() bool { return d != nil && d.numeric }
 
 // NewColumnDrops returns drops for batches of n columns.
 func NewColumnDrops(n int) *ColumnDrops { return &ColumnDrops{d: make([]atomic.Bool, n)} }

@@ -1,0 +1,68 @@
+package drift
+
+import (
+	"math"
+	"slices"
+	"testing"
+
+	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
+)
+
+// A float dictionary array, sliced at offsets that do not fall on a byte of
+// validity bits and with nulls and NaN, gives the keys its values give.
+func TestAddDictionaryMatchesValues(t *testing.T) {
+	addDictionaryMatchesValues(t, []float64{2.5, math.NaN(), -1, math.Copysign(0, -1), math.Inf(1), 7})
+	addDictionaryMatchesValues(t, []float64{2.5, 3.25, -1, math.Copysign(0, -1), math.Inf(1), 7})
+}
+
+func addDictionaryMatchesValues(t *testing.T, dict []float64) {
+	db := array.NewFloat64Builder(memory.DefaultAllocator)
+	db.AppendValues(dict, nil)
+	darr := db.NewArray()
+	defer darr.Release()
+	ib := array.NewInt32Builder(memory.DefaultAllocator)
+	fb := array.NewFloat64Builder(memory.DefaultAllocator)
+	for r := range 203 {
+		if r%9 == 4 || r%31 == 0 {
+			ib.AppendNull()
+			fb.AppendNull()
+			continue
+		}
+		c := int32((r * 7) % len(dict))
+		if r%50 < 20 {
+			c = int32((r * 7) % 3 * 2) // no NaN in these rows
+		}
+		ib.Append(c)
+		fb.Append(dict[c])
+	}
+	idx, vals := ib.NewArray(), fb.NewArray()
+	defer idx.Release()
+	defer vals.Release()
+	dt := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.PrimitiveTypes.Float64}
+	full := array.NewDictionaryArray(dt, idx, darr)
+	defer full.Release()
+	for _, cut := range [][2]int64{{0, 203}, {3, 203}, {5, 77}, {11, 20}, {16, 200}, {0, 60}} {
+		d := array.NewSlice(full, cut[0], cut[1]).(*array.Dictionary)
+		v := array.NewSlice(vals, cut[0], cut[1])
+		for _, hint := range []int64{0, 1000} {
+			got, want := newNumSide(arrow.PrimitiveTypes.Float64, newKeyStore(hint)), newNumSide(arrow.PrimitiveTypes.Float64, newKeyStore(hint))
+			var fbuf []float64
+			var ibuf []int64
+			var dkeys []uint64
+			if err := got.add(d, &fbuf, &ibuf, &dkeys); err != nil {
+				t.Fatal(err)
+			}
+			if err := want.add(v, &fbuf, &ibuf, &dkeys); err != nil {
+				t.Fatal(err)
+			}
+			g, w := slices.Clone(got.keys.all()), slices.Clone(want.keys.all())
+			if got.n != want.n || !slices.Equal(g, w) || got.n == 0 {
+				t.Errorf("rows %v, hint %d: %d keys %v, want %d %v", cut, hint, got.n, g, want.n, w)
+			}
+		}
+		d.Release()
+		v.Release()
+	}
+}
