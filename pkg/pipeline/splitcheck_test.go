@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -375,5 +376,40 @@ func TestSplitCheckKeysWhileComparing(t *testing.T) {
 	}
 	if want := []manifest.SplitKeys{{Split: "train"}, {Split: "test", Rows: 5, Keys: 3}}; fmt.Sprint(s.Keys) != fmt.Sprint(want) || !s.Consistent {
 		t.Errorf("keys %+v, want %+v, consistent", s.Keys, want)
+	}
+}
+
+// TestSortHashes checks the bucket sort of key hashes against slices.Sort:
+// spread hashes, many equal hashes (a key in many rows), hashes that all
+// share their leading bits (one bucket), and sizes around the point where
+// it switches from a comparison sort.
+func TestSortHashes(t *testing.T) {
+	x := uint64(0x9E3779B97F4A7C15)
+	next := func() uint64 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return x }
+	cases := map[string][]uint64{}
+	for _, n := range []int{0, 1, 1<<16 - 1, 1 << 16, 300_001} {
+		hs := make([]uint64, n)
+		for i := range hs {
+			hs[i] = next()
+		}
+		cases[fmt.Sprintf("spread %d", n)] = hs
+	}
+	rep := make([]uint64, 200_000)
+	for i := range rep {
+		rep[i] = next() % 1000 * 0x0123456789ABCDEF // 1000 values, each ~200 times
+	}
+	cases["repeated"] = rep
+	narrow := make([]uint64, 100_000)
+	for i := range narrow {
+		narrow[i] = 0xABCD<<48 | next()>>16
+	}
+	cases["one bucket"] = narrow
+	for name, hs := range cases {
+		want := slices.Clone(hs)
+		slices.Sort(want)
+		sortHashes(hs)
+		if !slices.Equal(hs, want) {
+			t.Errorf("%s: sortHashes differs from slices.Sort", name)
+		}
 	}
 }
