@@ -75,6 +75,12 @@ type pageColumn struct {
 	dictFloats []float64
 	dictStr    *array.String // the dictionary's values (strings)
 
+	// rowBytes is the string bytes a row is expected to hold, so that a
+	// slice's string data is made at its size instead of grown by copying:
+	// the chunk's uncompressed bytes per value less PLAIN's 4-byte length
+	// at first, then what the slice before held.
+	rowBytes float64
+
 	// scratch
 	levels  []uint32
 	indices []uint32
@@ -171,6 +177,9 @@ func (g *parquetRowGroup) pagesColumn(i int, to arrow.DataType, dict bool) (*pag
 		pc.toFloat = math.Float64frombits
 	case pc.phys == parquet.Types.ByteArray && ft.ID() == arrow.STRING && to.ID() == arrow.STRING:
 		pc.kind = pageStrings
+		if n := cc.NumValues(); n > 0 {
+			pc.rowBytes = max(0, float64(cc.TotalUncompressedSize())/float64(n)-4)
+		}
 		if dict {
 			pc.dictMode = true
 			pc.to = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}
@@ -367,7 +376,8 @@ func (pc *pageColumn) read(n int) (arrow.Array, error) {
 	case pc.dictMode:
 		codes = make([]int32, n)
 	default:
-		sb = newStringsBuilder(n, 0)
+		size := min(pc.rowBytes*float64(n)*1.0625+64, float64(max(pc.limit, 0)))
+		sb = newStringsBuilder(n, int(size))
 	}
 	for at := 0; at < n; {
 		if pc.left == 0 {
@@ -418,6 +428,9 @@ func (pc *pageColumn) read(n int) (arrow.Array, error) {
 		idx := makeArray(arrow.PrimitiveTypes.Int32, n, v, memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(codes)))
 		defer idx.Release()
 		return array.NewDictionaryArray(pc.to, idx, pc.dictStr), nil
+	}
+	if n > 0 {
+		pc.rowBytes = float64(len(sb.data)) / float64(n)
 	}
 	return sb.array()
 }

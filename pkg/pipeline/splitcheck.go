@@ -278,26 +278,27 @@ func splitKeys(ctx context.Context, d *dataset.Dataset, key string, workers int)
 	return slices.Compact(all), nil
 }
 
-// hashBucketBits is the width of the leading digit sortHashes distributes
-// hashes by: 65,536 buckets, about 60 hashes each for 4M.
-const hashBucketBits = 16
-
 // sortHashes sorts key hashes ascending in place. The hashes are spread
-// evenly over 64 bits, so one in-place pass distributes them by their
-// leading bits into buckets (American flag sort) that are then small to
-// sort by comparison: two passes over the memory instead of a comparison
-// sort's log n, and no second buffer. Many equal hashes (a key repeated
-// in many rows) only make one bucket larger, sorted as slices.Sort would.
-func sortHashes(hs []uint64) {
-	if len(hs) < 1<<hashBucketBits {
+// evenly over 64 bits, so distributing them in place by their leading byte
+// (American flag sort), then each of the 256 buckets by its next byte,
+// leaves buckets of about n/65,536 hashes to sort by comparison: every
+// pass works within a range that fits in the caches after the first, and
+// needs no second buffer. Many equal hashes (a key repeated in many rows)
+// only make one bucket larger, sorted as slices.Sort would sort it.
+func sortHashes(hs []uint64) { sortHashesFrom(hs, 56) }
+
+// hashSortMin is the number of hashes from which sortHashes distributes a
+// range by a byte instead of sorting it by comparison.
+const hashSortMin = 1 << 10
+
+func sortHashesFrom(hs []uint64, shift uint) {
+	if len(hs) < hashSortMin || shift > 56 {
 		slices.Sort(hs)
 		return
 	}
-	const shift = 64 - hashBucketBits
-	next := make([]int, 1<<hashBucketBits)
-	end := make([]int, 1<<hashBucketBits)
+	var next, end [256]int
 	for _, h := range hs {
-		end[h>>shift]++
+		end[(h>>shift)&0xff]++
 	}
 	sum := 0
 	for b, c := range end {
@@ -310,7 +311,7 @@ func sortHashes(hs []uint64) {
 	for b := range next {
 		for next[b] < end[b] {
 			h := hs[next[b]]
-			for d := int(h >> shift); d != b; d = int(h >> shift) {
+			for d := int(h>>shift) & 0xff; d != b; d = int(h>>shift) & 0xff {
 				hs[next[d]], h = h, hs[next[d]]
 				next[d]++
 			}
@@ -320,7 +321,10 @@ func sortHashes(hs []uint64) {
 	}
 	start := 0
 	for _, e := range end {
-		slices.Sort(hs[start:e])
+		if shift == 0 {
+			break // the whole hash is sorted
+		}
+		sortHashesFrom(hs[start:e], shift-8)
 		start = e
 	}
 }

@@ -379,15 +379,15 @@ func TestSplitCheckKeysWhileComparing(t *testing.T) {
 	}
 }
 
-// TestSortHashes checks the bucket sort of key hashes against slices.Sort:
-// spread hashes, many equal hashes (a key in many rows), hashes that all
-// share their leading bits (one bucket), and sizes around the point where
-// it switches from a comparison sort.
+// TestSortHashes checks the byte-wise bucket sort of key hashes against
+// slices.Sort: spread hashes, many equal hashes (a key in many rows),
+// hashes that all share their leading bits (one bucket), and sizes around
+// the point where it switches to a comparison sort.
 func TestSortHashes(t *testing.T) {
 	x := uint64(0x9E3779B97F4A7C15)
 	next := func() uint64 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return x }
 	cases := map[string][]uint64{}
-	for _, n := range []int{0, 1, 1<<16 - 1, 1 << 16, 300_001} {
+	for _, n := range []int{0, 1, hashSortMin - 1, hashSortMin, 300_001} {
 		hs := make([]uint64, n)
 		for i := range hs {
 			hs[i] = next()
@@ -404,6 +404,12 @@ func TestSortHashes(t *testing.T) {
 		narrow[i] = 0xABCD<<48 | next()>>16
 	}
 	cases["one bucket"] = narrow
+	same := make([]uint64, 5000)
+	for i := range same {
+		same[i] = 0x8000_0000_0000_0001
+	}
+	same[len(same)-1] = 7
+	cases["equal but one"] = same // distributed byte after byte down to the last
 	for name, hs := range cases {
 		want := slices.Clone(hs)
 		slices.Sort(want)
