@@ -196,6 +196,12 @@ type Input struct {
 	// files). Parquet inputs require them.
 	ReaderAt io.ReaderAt
 	Size     int64
+	// Footer, when set, keeps a Parquet file's parsed footer for the passes
+	// that share it, so that the footer is read and parsed once (see
+	// Footer). Set it only where a pass refuses a file that has been
+	// replaced since it was first seen; NewDecoder gives each decoder one
+	// of its own otherwise.
+	Footer *Footer
 }
 
 // Chunk is a run of whole records of one file, in file order.
