@@ -382,17 +382,11 @@ func localInput(name, p string, st os.FileInfo) (format.Input, func(context.Cont
 			return fh, nil
 		},
 		Size: size,
-		// Every pass parses the footer the first one did: a pass refuses
-		// a file that is no longer the one first seen (lazyFile) before
-		// it reads anything, and a spooled copy is ours alone.
-		Footer: new(format.Footer),
 	}
 	return in, func(context.Context) readerAt { return &lazyFile{name: name, path: p, seen: st} }
 }
 
 // remoteInput reads obj with ranged requests: no local copy, no open file.
-// Each pass reads the footer again (nothing would notice an object
-// replaced between passes if they shared one).
 func remoteInput(loc *storage.Location, name string, obj storage.Object) (format.Input, func(context.Context) readerAt) {
 	in := format.Input{Name: name, Size: obj.Size,
 		Open: func(ctx context.Context) (io.ReadCloser, error) { return loc.NewRangeReader(ctx, obj.Key, 0, -1) }}
