@@ -196,11 +196,11 @@ type Input struct {
 	// files). Parquet inputs require them.
 	ReaderAt io.ReaderAt
 	Size     int64
-	// Footer, when set, keeps a Parquet file's parsed footer for the passes
-	// that share it, so that the footer is read and parsed once (see
-	// Footer). Set it only where a pass refuses a file that has been
-	// replaced since it was first seen; NewDecoder gives each decoder one
-	// of its own otherwise.
+	// Footer, when set, keeps a Parquet file's parsed footer for the
+	// decoders given the same one (see Footer); NewDecoder gives each
+	// decoder one of its own otherwise, which the decoder's footer check
+	// and reader share. Share one only where a decoder refuses a file
+	// replaced since the footer was parsed.
 	Footer *Footer
 }
 

@@ -1060,12 +1060,15 @@ func takeDictionary(values arrow.Array, dict *array.Dictionary) (arrow.Array, er
 
 // Footer is a Parquet file's footer, parsed once for the readers of the
 // file that share it: the guard's check of the footer against the limits
-// and the decoder of one pass, and with Input.Footer the passes over a
-// file that a dataset makes (inspection, then each scan). It holds the
-// file size it was parsed at: a file of another size is parsed again. A
-// file replaced by another of the same size is the caller's to refuse
-// (pkg/dataset checks a local file's size and modification time when a
-// pass opens it, before the pass reads any byte).
+// and the decoder's reader, and with Input.Footer any later decoder the
+// caller gives the same Footer. It holds the file size it was parsed at: a
+// file of another size is parsed again. A file replaced by another of the
+// same size is the caller's to refuse before the next decoder reads it.
+//
+// pkg/dataset does not share footers between its passes: a dataset of
+// thousands of small parts would keep every part's parsed footer (some
+// 40 KB each) for its lifetime, which cost more memory and garbage
+// collection than the second parse it saved.
 type Footer struct {
 	mu   sync.Mutex
 	size int64
