@@ -156,6 +156,12 @@ type Options struct {
 	MaxMemory int64
 	// Workers is the scan parallelism; 0 means GOMAXPROCS.
 	Workers int
+	// PSIOnly computes what the bins need and nothing more (psionly.go):
+	// numeric values are binned without being sorted, and the KS and
+	// Wasserstein metrics are null, listed as unavailable. PSI, KL, JS,
+	// Hellinger, the edges and the counts are those of a full comparison,
+	// to the bit. It needs uniform binning and no KS threshold or methods.
+	PSIOnly bool
 	// Now gives the report's timestamp; nil means time.Now.
 	Now func() time.Time
 }
@@ -399,6 +405,9 @@ func (o *Options) defaults() error {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	if err := o.checkPSIOnly(); err != nil {
+		return err
+	}
 	return o.checkMethods()
 }
 
@@ -457,7 +466,7 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 			base, err = collectBounded(ctx, baseline, plans, nil, true, opt, false)
 		} else {
 			// The baseline's values are sorted while the current side is read.
-			base, err = collect(ctx, baseline, plans, nil, true, true, opt, scratch, finishBackground)
+			base, err = collect(ctx, baseline, plans, nil, true, !opt.PSIOnly, opt, scratch, finishBackground)
 		}
 		if err != nil {
 			return nil, fmt.Errorf("drift: reading baseline: %w", err)
@@ -470,7 +479,7 @@ func Compare(ctx context.Context, baseline, current Input, opt Options) (*Report
 	} else {
 		// Each current column is sorted by the task that compares it,
 		// which balances the two kinds of work over the workers.
-		cur, err = collect(ctx, current, plans, base.decided(plans), false, !pinned, opt, scratch, finishLater)
+		cur, err = collect(ctx, current, plans, base.decided(plans), false, !pinned && !opt.PSIOnly, opt, scratch, finishLater)
 	}
 	base.wait()
 	if err != nil {
@@ -1170,6 +1179,9 @@ func numericRaw(b, c *numSide, opt Options) (*NumericDrift, string) {
 	}
 	if c.len() == 0 {
 		return nil, "no non-null values in current"
+	}
+	if opt.PSIOnly {
+		return numericBinned(b, c, opt)
 	}
 	if b.dense != nil && c.dense != nil {
 		return numericDense(b, c, opt), ""

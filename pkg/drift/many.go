@@ -40,7 +40,7 @@ func CompareMany(ctx context.Context, baseline Input, currents []Input, opt Opti
 	var base *sideData
 	if shared != nil {
 		var err error
-		if base, err = collect(ctx, baseline, shared, nil, true, true, opt, &scratchPool{}, finishNow); err != nil {
+		if base, err = collect(ctx, baseline, shared, nil, true, !opt.PSIOnly, opt, &scratchPool{}, finishNow); err != nil {
 			return nil, fmt.Errorf("drift: reading baseline: %w", err)
 		}
 	}

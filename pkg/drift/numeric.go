@@ -3,7 +3,6 @@ package drift
 import (
 	"fmt"
 	"math"
-	"sort"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -242,7 +241,16 @@ func (s *numSide) binCounts(edges []float64) []int64 {
 		return BinCounts(s.sorted, edges)
 	}
 	counts := make([]int64, len(edges)+1)
-	bin := func(x float64) int { return sort.Search(len(edges), func(i int) bool { return edges[i] > x }) }
+	// #{e ≤ x} over ascending edges: a count, no search (a handful of edges).
+	bin := func(x float64) int {
+		k := 0
+		for _, e := range edges {
+			if e <= x {
+				k++
+			}
+		}
+		return k
+	}
 	if s.keys != nil {
 		for _, u := range s.keys.all() {
 			counts[bin(tally.KeyFloat(u))]++

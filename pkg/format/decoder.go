@@ -12,6 +12,10 @@ import (
 // The decoder turns its own panics into an *Error naming the file, and
 // checks Parquet footers against opt's limits before reading pages.
 func NewDecoder(in Input, opt Options) (Decoder, error) {
+	if in.Footer == nil {
+		// The guard's footer check and the decoder share one parse.
+		in.Footer = new(Footer)
+	}
 	d, kind, err := newDecoder(in, opt)
 	if err != nil {
 		return nil, err

@@ -205,6 +205,12 @@ type Input struct {
 	// files). Parquet inputs require them.
 	ReaderAt io.ReaderAt
 	Size     int64
+	// Footer, when set, keeps a Parquet file's parsed footer for the
+	// decoders given the same one (see Footer); NewDecoder gives each
+	// decoder one of its own otherwise, which the decoder's footer check
+	// and reader share. Share one only where a decoder refuses a file
+	// replaced since the footer was parsed.
+	Footer *Footer
 }
 
 // Chunk is a run of whole records of one file, in file order.

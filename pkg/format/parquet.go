@@ -146,7 +146,7 @@ func (d *parquetDecoder) open() (*parquetSource, error) {
 	props.MaxUncompressedPageSize = d.lim.chunk
 	props.BufferedStreamEnabled = true
 	props.BufferSize = parquetStreamBuffer
-	r, err := file.NewParquetReader(io.NewSectionReader(d.in.ReaderAt, 0, d.in.Size), file.WithReadProps(props))
+	r, err := openParquetReader(d.in, file.WithReadProps(props))
 	if err != nil {
 		return nil, &Error{File: d.in.Name, Msg: fmt.Sprintf("not a Parquet file (bad magic/footer): %v", err), Hint: parquetHint}
 	}
@@ -1103,6 +1103,64 @@ func takeDictionary(values arrow.Array, dict *array.Dictionary) (arrow.Array, er
 		return sb.array()
 	}
 	return nil, fmt.Errorf("cannot expand a dictionary of %s", values.DataType())
+}
+
+// Footer is a Parquet file's footer, parsed once for the readers of the
+// file that share it: the guard's check of the footer against the limits
+// and the decoder's reader, and with Input.Footer any later decoder the
+// caller gives the same Footer. It holds the file size it was parsed at: a
+// file of another size is parsed again. A file replaced by another of the
+// same size is the caller's to refuse before the next decoder reads it.
+//
+// pkg/dataset does not share footers between its passes: a dataset of
+// thousands of small parts would keep every part's parsed footer (some
+// 40 KB each) for its lifetime, which cost more memory and garbage
+// collection than the second parse it saved.
+type Footer struct {
+	mu   sync.Mutex
+	size int64
+	meta *metadata.FileMetaData
+}
+
+// get returns the footer parsed at size, or nil.
+func (f *Footer) get(size int64) *metadata.FileMetaData {
+	if f == nil {
+		return nil
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.meta == nil || f.size != size {
+		return nil
+	}
+	return f.meta
+}
+
+func (f *Footer) put(size int64, meta *metadata.FileMetaData) {
+	if f == nil || meta == nil {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.size, f.meta = size, meta
+}
+
+// openParquetReader opens in's Parquet file, with the footer in.Footer
+// holds for the file's size if it holds one (then nothing is read until a
+// page is), else parsing it and keeping it there.
+func openParquetReader(in Input, opts ...file.ReadOption) (*file.Reader, error) {
+	m := in.Footer.get(in.Size)
+	if m != nil {
+		opts = append(opts, file.WithMetadata(m))
+	}
+	r, err := file.NewParquetReader(io.NewSectionReader(in.ReaderAt, 0, in.Size), opts...)
+	if err == nil && m == nil && !r.MetaData().IsSetEncryptionAlgorithm() {
+		// Encrypted files need the decryptor a parse makes: not kept.
+		// WriterVersion is computed on first use: compute it now, so that
+		// the readers sharing the footer only read it.
+		r.MetaData().WriterVersion()
+		in.Footer.put(in.Size, r.MetaData())
+	}
+	return r, err
 }
 
 // parquetStreamBuffer is the read buffer of a column chunk's stream: page

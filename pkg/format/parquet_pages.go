@@ -82,8 +82,10 @@ type pageColumn struct {
 	dictStr    *array.String // the dictionary's values (strings)
 	dictNum    arrow.Array   // the dictionary's values as an array (dictMode, numbers)
 
-	// rowBytes estimates the bytes of a string row (the chunk's
-	// uncompressed size over its rows), to size a slice's string data once.
+	// rowBytes is the string bytes a row is expected to hold, so that a
+	// slice's string data is made at its size instead of grown by copying:
+	// the chunk's uncompressed bytes per value less PLAIN's 4-byte length
+	// at first, then what the slice before held.
 	rowBytes float64
 
 	// scratch
@@ -126,9 +128,6 @@ func (g *parquetRowGroup) pagesColumn(i int, to arrow.DataType, dict bool) (*pag
 		}
 	}
 	pc := &pageColumn{name: field.Name, limit: pf.lim.chunk, to: to, phys: descr.PhysicalType(), optional: descr.MaxDefinitionLevel() == 1}
-	if rows := pf.meta.RowGroup(g.idx).NumRows(); rows > 0 {
-		pc.rowBytes = float64(cc.TotalUncompressedSize()) / float64(rows)
-	}
 	ft := field.Type
 	switch {
 	case pc.phys == parquet.Types.Int32 && to.ID() == arrow.INT64 || pc.phys == parquet.Types.Int32 && to.ID() == arrow.FLOAT64:
@@ -188,6 +187,9 @@ func (g *parquetRowGroup) pagesColumn(i int, to arrow.DataType, dict bool) (*pag
 		pc.same = true
 	case pc.phys == parquet.Types.ByteArray && ft.ID() == arrow.STRING && to.ID() == arrow.STRING:
 		pc.kind = pageStrings
+		if n := cc.NumValues(); n > 0 {
+			pc.rowBytes = max(0, float64(cc.TotalUncompressedSize())/float64(n)-4)
+		}
 	default:
 		return nil, nil
 	}
@@ -402,10 +404,8 @@ func (pc *pageColumn) read(n int) (arrow.Array, error) {
 	case pc.kind == pageFloats:
 		floats = make([]float64, n)
 	default:
-		// Plain strings take about their share of the chunk's bytes (less
-		// their length prefixes); strings from a dictionary may take more,
-		// and the data grows then.
-		sb = newStringsBuilder(n, int(min(pc.rowBytes*float64(n), float64(pc.limit))))
+		size := min(pc.rowBytes*float64(n)*1.0625+64, float64(max(pc.limit, 0)))
+		sb = newStringsBuilder(n, int(size))
 	}
 	for at := 0; at < n; {
 		if pc.left == 0 {
@@ -459,6 +459,9 @@ func (pc *pageColumn) read(n int) (arrow.Array, error) {
 			return array.NewDictionaryArray(pc.to, idx, pc.dictNum), nil
 		}
 		return array.NewDictionaryArray(pc.to, idx, pc.dictStr), nil
+	}
+	if n > 0 {
+		pc.rowBytes = float64(len(sb.data)) / float64(n)
 	}
 	return sb.array()
 }

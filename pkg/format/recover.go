@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"github.com/apache/arrow-go/v18/arrow"
-	"github.com/apache/arrow-go/v18/parquet/file"
 )
 
 // guarded wraps every Decoder NewDecoder returns. It turns a panic inside
@@ -90,7 +89,7 @@ func (g *guarded) checkParquet() (err error) {
 			err = g.panicError("reading the footer", v)
 		}
 	}()
-	r, err := file.NewParquetReader(io.NewSectionReader(g.in.ReaderAt, 0, g.in.Size))
+	r, err := openParquetReader(g.in)
 	if err != nil {
 		return nil // the decoder reports a bad footer in its own words
 	}

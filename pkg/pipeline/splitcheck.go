@@ -114,14 +114,16 @@ func DissimilarMessage(s *manifest.SplitIntegrity) string {
 //
 // Cost: the check reads every part back once (reused parts included): the
 // compared columns and the split key together, the key hashed on the way
-// while drift collects the columns; the first split is collected and sorted
-// once for all the others (drift.CompareMany). Without a split key the key is
+// while drift collects the columns; the first split is collected once for
+// all the others (drift.CompareMany). The check reports PSI alone, so drift
+// runs with PSIOnly: the same bins as a full comparison, but no split's
+// values are sorted and KS and Wasserstein are not computed. Without a split key the key is
 // the whole row, so every column is read once more for it. On a 1M-row
 // 80/10/10 build this reads 1M rows instead of 2.8M and takes about a third
 // less CPU than comparing the splits pair by pair (docs/benchmarks.md).
 // Memory is 8 bytes per row of every split (the key hashes, sorted and
 // merged at the end) plus drift's per-column state of the first split and
-// the split it is compared with.
+// the split it is compared with (8 bytes per numeric value).
 func CheckSplits(ctx context.Context, uri string, m *manifest.Manifest, c SplitCheck, workers int, read format.Options, scratch string) (*manifest.SplitIntegrity, error) {
 	c = c.withDefaults()
 	if workers <= 0 {
@@ -246,7 +248,7 @@ func (t *keyTap) columns(cols []int) profile.ScanFunc {
 			return fn(w, cut)
 		})
 		if err == nil && t.keys == nil && int64(len(all)) == t.rows {
-			slices.Sort(all)
+			sortHashes(all)
 			t.keys = slices.Compact(all)
 		}
 		return err
@@ -274,8 +276,59 @@ func splitKeys(ctx context.Context, d *dataset.Dataset, key string, workers int)
 	for _, p := range per[1:] {
 		all = append(all, p...)
 	}
-	slices.Sort(all)
+	sortHashes(all)
 	return slices.Compact(all), nil
+}
+
+// sortHashes sorts key hashes ascending in place. The hashes are spread
+// evenly over 64 bits, so distributing them in place by their leading byte
+// (American flag sort), then each of the 256 buckets by its next byte,
+// leaves buckets of about n/65,536 hashes to sort by comparison: every
+// pass works within a range that fits in the caches after the first, and
+// needs no second buffer. Many equal hashes (a key repeated in many rows)
+// only make one bucket larger, sorted as slices.Sort would sort it.
+func sortHashes(hs []uint64) { sortHashesFrom(hs, 56) }
+
+// hashSortMin is the number of hashes from which sortHashes distributes a
+// range by a byte instead of sorting it by comparison.
+const hashSortMin = 1 << 10
+
+func sortHashesFrom(hs []uint64, shift uint) {
+	if len(hs) < hashSortMin || shift > 56 {
+		slices.Sort(hs)
+		return
+	}
+	var next, end [256]int
+	for _, h := range hs {
+		end[(h>>shift)&0xff]++
+	}
+	sum := 0
+	for b, c := range end {
+		next[b] = sum
+		sum += c
+		end[b] = sum
+	}
+	// Each bucket in turn takes the hashes that belong to it, passing the
+	// ones it holds on to their buckets.
+	for b := range next {
+		for next[b] < end[b] {
+			h := hs[next[b]]
+			for d := int(h>>shift) & 0xff; d != b; d = int(h>>shift) & 0xff {
+				hs[next[d]], h = h, hs[next[d]]
+				next[d]++
+			}
+			hs[next[b]] = h
+			next[b]++
+		}
+	}
+	start := 0
+	for _, e := range end {
+		if shift == 0 {
+			break // the whole hash is sorted
+		}
+		sortHashesFrom(hs[start:e], shift-8)
+		start = e
+	}
 }
 
 // leaks merges the splits' sorted key sets, fills res's leak counts, and
@@ -428,7 +481,9 @@ func similarity(ctx context.Context, names []string, sides []*dataset.Dataset, t
 	exclude = slices.DeleteFunc(exclude, func(n string) bool { return !base.Schema.HasField(n) })
 	// Every other split against the baseline, read once for all of them.
 	input := func(i int) drift.Input {
-		in := drift.Input{Name: names[i], Schema: sides[i].Schema, Scan: sides[i].Scan, Columns: columnsOf(sides[i])}
+		// Rows sizes drift's value buffers once; without it they grow by
+		// copying as the split is read.
+		in := drift.Input{Name: names[i], Schema: sides[i].Schema, Scan: sides[i].Scan, Columns: columnsOf(sides[i]), Rows: sides[i].Rows}
 		if taps[i] != nil {
 			in.Columns = taps[i].columns
 		}
@@ -442,7 +497,7 @@ func similarity(ctx context.Context, names []string, sides []*dataset.Dataset, t
 	}
 	reports, err := drift.CompareMany(ctx, input(0), currents,
 		drift.Options{Thresholds: drift.Thresholds{PSI: c.PSI}, Exclude: exclude, MaxCategories: c.MaxCategories,
-			Workers: workers, Now: func() time.Time { return time.Time{} }})
+			Workers: workers, PSIOnly: true, Now: func() time.Time { return time.Time{} }})
 	if err != nil {
 		return nil, fmt.Errorf("split check: %w", err)
 	}

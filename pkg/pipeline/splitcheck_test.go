@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/mldata-io/mldata/pkg/dataset"
+	"github.com/mldata-io/mldata/pkg/drift"
 	"github.com/mldata-io/mldata/pkg/format"
 	"github.com/mldata-io/mldata/pkg/manifest"
 	"github.com/mldata-io/mldata/pkg/split"
@@ -375,5 +377,127 @@ func TestSplitCheckKeysWhileComparing(t *testing.T) {
 	}
 	if want := []manifest.SplitKeys{{Split: "train"}, {Split: "test", Rows: 5, Keys: 3}}; fmt.Sprint(s.Keys) != fmt.Sprint(want) || !s.Consistent {
 		t.Errorf("keys %+v, want %+v, consistent", s.Keys, want)
+	}
+}
+
+// TestSortHashes checks the byte-wise bucket sort of key hashes against
+// slices.Sort: spread hashes, many equal hashes (a key in many rows),
+// hashes that all share their leading bits (one bucket), and sizes around
+// the point where it switches to a comparison sort.
+func TestSortHashes(t *testing.T) {
+	x := uint64(0x9E3779B97F4A7C15)
+	next := func() uint64 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return x }
+	cases := map[string][]uint64{}
+	for _, n := range []int{0, 1, hashSortMin - 1, hashSortMin, 300_001} {
+		hs := make([]uint64, n)
+		for i := range hs {
+			hs[i] = next()
+		}
+		cases[fmt.Sprintf("spread %d", n)] = hs
+	}
+	rep := make([]uint64, 200_000)
+	for i := range rep {
+		rep[i] = next() % 1000 * 0x0123456789ABCDEF // 1000 values, each ~200 times
+	}
+	cases["repeated"] = rep
+	narrow := make([]uint64, 100_000)
+	for i := range narrow {
+		narrow[i] = 0xABCD<<48 | next()>>16
+	}
+	cases["one bucket"] = narrow
+	same := make([]uint64, 5000)
+	for i := range same {
+		same[i] = 0x8000_0000_0000_0001
+	}
+	same[len(same)-1] = 7
+	cases["equal but one"] = same // distributed byte after byte down to the last
+	for name, hs := range cases {
+		want := slices.Clone(hs)
+		slices.Sort(want)
+		sortHashes(hs)
+		if !slices.Equal(hs, want) {
+			t.Errorf("%s: sortHashes differs from slices.Sort", name)
+		}
+	}
+}
+
+// The check's PSI per split and column is the full drift comparison's, to
+// the bit, though the check computes PSI alone (drift's PSIOnly): on a
+// build with floats with nulls, spread and narrow integers, categories
+// with nulls, a flag and a column past the category limit.
+func TestSplitCheckPSIIsFullDrifts(t *testing.T) {
+	src, out := t.TempDir(), t.TempDir()
+	var b strings.Builder
+	b.WriteString("id,f,fnull,wide,small,cat,flag,ident\n")
+	x := uint64(88172645463325252)
+	next := func() uint64 { x ^= x << 13; x ^= x >> 7; x ^= x << 17; return x }
+	for i := range 6000 {
+		r := next()
+		fnull, cat := "", ""
+		if r%7 != 0 {
+			fnull = fmt.Sprint(float64(r>>20%100000) / 7)
+		}
+		if r%11 != 0 {
+			cat = fmt.Sprintf("c%d", r>>8%13)
+		}
+		fmt.Fprintf(&b, "%d,%g,%s,%d,%d,%s,%t,id%d\n", i, float64(int64(next()>>11))/(1<<53)*6-3, fnull,
+			int64(next()>>24)-1<<39, r>>30%40, cat, r&1 == 1, i)
+	}
+	if err := os.WriteFile(filepath.Join(src, "data.csv"), []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	spec, err := split.Parse("train=0.6,validation=0.2,test=0.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec.Key = "id"
+	res, err := Build(context.Background(), Config{Source: src, Output: out, OutputFormat: format.Parquet, Split: spec,
+		Read: format.Options{ChunkRows: 500}, PartRows: 2000, Workers: 2, SplitCheck: SplitCheck{Disabled: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := res.Manifest
+	c := SplitCheck{MaxCategories: 100}
+	s, err := CheckSplits(context.Background(), out, m, c, 2, format.Options{}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, e := range s.Similarity.Columns {
+		got[e.Split+"/"+e.Column] = e.PSI
+	}
+	open := func(name string) drift.Input {
+		d, err := dataset.OpenBuild(context.Background(), out, m, name, dataset.Options{Format: format.Parquet, SkipHash: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { d.Close() })
+		return drift.Input{Name: name, Schema: d.Schema, Scan: d.Scan}
+	}
+	base := open("train")
+	want := 0
+	for _, name := range []string{"validation", "test"} {
+		r, err := drift.Compare(context.Background(), base, open(name), drift.Options{Exclude: []string{"id"}, MaxCategories: 100, Workers: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(r.NumericDrift) != 4 || len(r.CategoricalDrift) != 2 || len(r.Skipped) != 1 || r.Skipped[0].Column != "ident" {
+			t.Fatalf("%s: full drift compared %v and %v, skipped %v", name, r.NumericDrift.Keys(), r.CategoricalDrift.Keys(), r.Skipped)
+		}
+		for _, f := range r.NumericDrift {
+			want++
+			if p, ok := got[name+"/"+f.Key]; !ok || p != f.Value.PSI || p <= 0 {
+				t.Errorf("%s/%s: check PSI %v (reported %v), full drift %v", name, f.Key, p, ok, f.Value.PSI)
+			}
+		}
+		for _, f := range r.CategoricalDrift {
+			want++
+			if p, ok := got[name+"/"+f.Key]; !ok || p != f.Value.PSI {
+				t.Errorf("%s/%s: check PSI %v (reported %v), full drift %v", name, f.Key, p, ok, f.Value.PSI)
+			}
+		}
+	}
+	if len(got) != want {
+		t.Errorf("check reported %d columns, full drift %d", len(got), want)
 	}
 }
