@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
@@ -142,5 +144,46 @@ func TestOversizedManifestIsAWarning(t *testing.T) {
 				t.Errorf("%q lacks %q", where, want)
 			}
 		}
+	}
+}
+
+// TestDriftInputSecretEndpointRefused: a DriftCheck input whose Secret
+// points the store at an endpoint the policy refuses (loopback here) is
+// Stalled by the manager, naming the Secret, the key and the flag, and no
+// Job is started for what its worker would refuse anyway.
+func TestDriftInputSecretEndpointRefused(t *testing.T) {
+	w := newWorld(t, kinds[2], func(o client.Object) {
+		d := o.(*v1alpha1.DriftCheck)
+		d.Spec.Baseline.URI = "s3://bucket/baseline/"
+		d.Spec.Baseline.SecretRef = &v1alpha1.SecretRef{Name: "creds-endpoint"}
+	})
+	if err := w.c.Create(ctx, &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Namespace: w.obj.GetNamespace(), Name: "creds-endpoint"}, Data: map[string][]byte{
+		storage.AWSAccessKeyID: []byte("test-access-key"), storage.AWSSecretAccessKey: []byte("test-secret-key"),
+		storage.AWSRegion: []byte("us-east-1"), storage.AWSEndpointURL: []byte("http://127.0.0.1:9")}}); err != nil {
+		t.Fatal(err)
+	}
+	// The other input and the output are local folders, which this
+	// operator allows; endpoints are left at the default (none internal).
+	p, err := storage.NewPolicy([]string{"s3", "file"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	setReach(w, Reach{Policy: p})
+	w.reconcile()
+	if w.lastE != nil {
+		t.Fatalf("reconcile: %v", w.lastE)
+	}
+	conds, _, _ := w.conds()
+	if s := condition(conds, v1alpha1.ConditionStalled); s != "True/"+ReasonURIRefused {
+		t.Fatalf("Stalled %s, want True/%s (conditions %+v)", s, ReasonURIRefused, conds)
+	}
+	msg := conditionMessage(conds, v1alpha1.ConditionStalled)
+	for _, want := range []string{"Secret creds-endpoint", "AWS_ENDPOINT_URL", "loopback", storage.FlagAllowedEndpoints} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message %q lacks %q", msg, want)
+		}
+	}
+	if all, _ := w.jobs(); len(all) != 0 {
+		t.Errorf("%d Jobs created for a refused input", len(all))
 	}
 }
