@@ -274,6 +274,13 @@ func (r *DatasetBuildReconciler) record(ctx context.Context, b *v1alpha1.Dataset
 		var err error
 		if m, err = read(ctx, s.ManifestURI); err != nil {
 			ctrl.LoggerFrom(ctx).Info("manifest unreadable; status keeps the summary only", "manifest", s.ManifestURI, "error", err.Error())
+			if !errors.Is(err, errNotListable) {
+				// A manifest over --max-manifest-bytes, a store past its
+				// deadline: the build is published all the same, and
+				// status says, first among its warnings (and so in
+				// Ready's message), why it lists no schema columns.
+				s.Warnings = append([]string{manifestUnreadWarning(err)}, s.Warnings...)
+			}
 		}
 	}
 	if f := j.Status.FailedIndexes; !s.OK && f != nil && *f != "" {

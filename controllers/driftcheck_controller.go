@@ -304,10 +304,13 @@ func (r *DriftCheckReconciler) inputs(ctx context.Context, d *v1alpha1.DriftChec
 	if secretReader == nil {
 		secretReader = r.Client
 	}
-	digest, provable := inputsDigest(ctx, lister, secretReader, d.Namespace, res.revisions, []resolvedInput{
+	digest, provable, err := inputsDigest(ctx, lister, secretReader, d.Namespace, res.revisions, []resolvedInput{
 		{in: base, byURI: d.Spec.Baseline.URI != "", secret: secrets[0]},
 		{in: cur, byURI: d.Spec.Current.URI != "", secret: secrets[1]},
 	})
+	if err != nil {
+		return driftRun{}, err
+	}
 	return driftRun{base: base, cur: cur, secrets: secrets, digest: jobs.ShortID(strconv.FormatInt(d.Generation, 10), digest), provable: provable}, nil
 }
 

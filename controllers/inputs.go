@@ -17,6 +17,7 @@ import (
 	"github.com/mldata-io/mldata/api/v1alpha1"
 	"github.com/mldata-io/mldata/internal/jobs"
 	"github.com/mldata-io/mldata/internal/worker"
+	"github.com/mldata-io/mldata/pkg/storage"
 )
 
 // apiResolver resolves datasetBuildRef and datasetProfileRef from the API
@@ -69,8 +70,10 @@ type resolvedInput struct {
 // listing, made with the credentials of the input's Secret (read through
 // secrets) when it has one. provable is false when a URI could not be
 // listed (no usable credentials, or listing failed): unchanged inputs then
-// cannot be proven and the run is not skipped.
-func inputsDigest(ctx context.Context, l SourceLister, secrets client.Reader, ns string, revisions []string, ins []resolvedInput) (digest string, provable bool) {
+// cannot be proven and the run is not skipped. err is a stalling error
+// when the operator refuses an input (an endpoint in its Secret outside the
+// URI policy): no Job is started for what its worker would refuse too.
+func inputsDigest(ctx context.Context, l SourceLister, secrets client.Reader, ns string, revisions []string, ins []resolvedInput) (digest string, provable bool, err error) {
 	parts := append([]string{}, revisions...)
 	sort.Strings(parts)
 	provable = true
@@ -83,14 +86,20 @@ func inputsDigest(ctx context.Context, l SourceLister, secrets client.Reader, ns
 			provable = false
 			continue
 		}
-		objs, err := listSource(ctx, l, secrets, ns, ri.in.URI, ri.in.Include, ri.secret)
-		if err != nil {
+		objs, lerr := listSource(ctx, l, secrets, ns, ri.in.URI, ri.in.Include, ri.secret)
+		if lerr != nil {
+			var le *storage.ListLimitError
+			if stall := refusal(lerr); stall != nil && !errors.As(lerr, &le) {
+				return "", false, stall
+			}
+			// Not listable by the manager (no Secret, too many
+			// objects, the store failing): the run is not skipped.
 			provable = false
 			continue
 		}
 		parts = append(parts, listingDigest(objs))
 	}
-	return jobs.ShortID(parts...), provable
+	return jobs.ShortID(parts...), provable, nil
 }
 
 func mustJSON(v any) string {

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -97,10 +98,11 @@ func canI(t *testing.T, user string, groups []string, a access) bool {
 	return sar.Status.Allowed
 }
 
-func checkMatrix(t *testing.T, mode, sa string, matrix []access) {
+// checkMatrix asks the matrix for the service account sa of namespace ns.
+func checkMatrix(t *testing.T, mode, ns, sa string, matrix []access) {
 	t.Helper()
-	user := "system:serviceaccount:mldata-system:" + sa
-	groups := []string{"system:serviceaccounts", "system:serviceaccounts:mldata-system", "system:authenticated"}
+	user := "system:serviceaccount:" + ns + ":" + sa
+	groups := []string{"system:serviceaccounts", "system:serviceaccounts:" + ns, "system:authenticated"}
 	// The API server's RBAC authorizer answers from informers, so a
 	// Role or binding created (or deleted) a moment ago may not count
 	// yet: ask again until the answers match or ten seconds pass.
@@ -160,7 +162,7 @@ func TestInstallModesCanI(t *testing.T) {
 
 	cluster := kustomizeRBAC(t, "default")
 	create(cluster)
-	checkMatrix(t, "config/default", mgr, append([]access{
+	checkMatrix(t, "config/default", "mldata-system", mgr, append([]access{
 		{verb: "get", resource: "secrets", namespace: "team-a", want: true},
 		{verb: "watch", resource: "secrets", namespace: "team-a", want: true},
 		{verb: "list", resource: "pods", namespace: "team-a", want: true},
@@ -193,7 +195,7 @@ func TestInstallModesCanI(t *testing.T) {
 			}
 		}
 	})
-	checkMatrix(t, "config/namespaced", mgr, append([]access{
+	checkMatrix(t, "config/namespaced", "mldata-system", mgr, append([]access{
 		{verb: "get", resource: "secrets", namespace: "mldata-workloads", want: true},
 		{verb: "watch", resource: "secrets", namespace: "mldata-workloads", want: true},
 		{verb: "list", resource: "pods", namespace: "mldata-workloads", want: true},
@@ -206,10 +208,19 @@ func TestInstallModesCanI(t *testing.T) {
 		{verb: "get", group: "mldata.io", resource: "datasetbuilds", namespace: "team-a", want: false},
 	}, common...))
 
-	// The worker's account may do nothing in the API.
-	checkMatrix(t, "config/namespaced worker", "mldata-worker", []access{
+	// The worker's account, in the watched namespace, may do nothing in
+	// the API.
+	if !slices.ContainsFunc(namespaced, func(o *unstructured.Unstructured) bool {
+		return o.GetKind() == "ServiceAccount" && o.GetNamespace() == "mldata-workloads" && o.GetName() == "mldata-worker"
+	}) {
+		t.Fatal("config/namespaced has no mldata-worker ServiceAccount in mldata-workloads")
+	}
+	checkMatrix(t, "config/namespaced worker", "mldata-workloads", "mldata-worker", []access{
 		{verb: "get", resource: "secrets", namespace: "mldata-workloads", want: false},
+		{verb: "list", resource: "secrets", namespace: "mldata-workloads", want: false},
 		{verb: "list", resource: "pods", namespace: "mldata-workloads", want: false},
+		{verb: "create", group: "batch", resource: "jobs", namespace: "mldata-workloads", want: false},
+		{verb: "get", group: "mldata.io", resource: "datasetbuilds", namespace: "mldata-workloads", want: false},
 	})
 
 	// A scraper bound to the metrics-reader ClusterRole may read /metrics.
@@ -222,7 +233,7 @@ func TestInstallModesCanI(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = k8s.Delete(ctx, binding) })
-	checkMatrix(t, "metrics reader", "prometheus", []access{
+	checkMatrix(t, "metrics reader", "mldata-system", "prometheus", []access{
 		{verb: "get", path: "/metrics", want: true},
 		{verb: "get", resource: "secrets", namespace: "mldata-system", want: false},
 	})

@@ -277,3 +277,10 @@ func storeError(err error) error {
 	}
 	return &safeError{msg: storage.SafeMessage(err, 2048), err: err}
 }
+
+// manifestUnreadWarning is the status warning of a published build whose
+// manifest the manager did not read (too large, unreachable in time): its
+// status then holds the Job's summary only.
+func manifestUnreadWarning(err error) string {
+	return "the manager did not read the build's manifest, so status lists no schema columns or changes: " + err.Error()
+}

@@ -178,6 +178,17 @@ func TestAdmissionRejectsBadManifests(t *testing.T) {
 		{"two-character delimiter", "build",
 			`spec: {source: {csv: {delimiter: "ab"}}}`,
 			"spec.source.csv.delimiter", "may not be more than 1"},
+		// Include patterns are bounded as the matcher bounds them
+		// (storage.MaxPatternBytes), so matching time stays small.
+		{"include pattern over 256 bytes", "build",
+			`spec: {source: {include: ["**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/a.csv"]}}`,
+			"spec.source.include[0]", "may not be more than 256"},
+		{"more than 64 include patterns", "build",
+			`spec: {source: {include: ["p0", "p1", "p2", "p3", "p4", "p5", "p6", "p7", "p8", "p9", "p10", "p11", "p12", "p13", "p14", "p15", "p16", "p17", "p18", "p19", "p20", "p21", "p22", "p23", "p24", "p25", "p26", "p27", "p28", "p29", "p30", "p31", "p32", "p33", "p34", "p35", "p36", "p37", "p38", "p39", "p40", "p41", "p42", "p43", "p44", "p45", "p46", "p47", "p48", "p49", "p50", "p51", "p52", "p53", "p54", "p55", "p56", "p57", "p58", "p59", "p60", "p61", "p62", "p63", "p64"]}}`,
+			"spec.source.include", "must have at most 64 items"},
+		{"drift include pattern over 256 bytes", "drift",
+			`spec: {current: {include: ["**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/**/a.csv"]}}`,
+			"spec.current.include[0]", "may not be more than 256"},
 		{"quote delimiter", "build",
 			`spec: {source: {csv: {delimiter: "\""}}}`,
 			"spec.source.csv.delimiter", "csv.delimiter must be one ASCII character"},

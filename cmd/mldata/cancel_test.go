@@ -50,6 +50,45 @@ func tarpit(t *testing.T) (addr string, started <-chan struct{}) {
 	return ln.Addr().String(), ch
 }
 
+// stalledFile makes a named pipe called name in a new folder that yields
+// text and then nothing more, like a file on a mount that hangs: readers
+// block in read(2), which no context can interrupt. started is closed once
+// a reader has opened it and text has been written.
+func stalledFile(t *testing.T, name, text string) (path string, started <-chan struct{}) {
+	t.Helper()
+	path = filepath.Join(t.TempDir(), name)
+	if err := syscall.Mkfifo(path, 0o600); err != nil {
+		t.Skipf("no named pipes here: %v", err)
+	}
+	ch := make(chan struct{})
+	var w *os.File
+	var mu sync.Mutex
+	go func() {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0) // blocks until a reader opens it
+		if err != nil {
+			return
+		}
+		mu.Lock()
+		w = f
+		mu.Unlock()
+		if _, err := f.WriteString(text); err == nil {
+			close(ch)
+		}
+	}()
+	t.Cleanup(func() {
+		// Unblock the writer's open if no reader ever came, then close.
+		if r, err := os.OpenFile(path, os.O_RDONLY|syscall.O_NONBLOCK, 0); err == nil {
+			defer r.Close()
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if w != nil {
+			w.Close()
+		}
+	})
+	return path, ch
+}
+
 // stopWith sends sig to the running command and waits for it to exit. It
 // returns how long the exit took; the test fails only when the process is
 // still alive after 10 s (it is then killed), so a loaded machine does not
@@ -73,8 +112,9 @@ func stopWith(t *testing.T, cmd *exec.Cmd, sig syscall.Signal) (time.Duration, i
 }
 
 // SIGTERM and SIGINT stop build, profile and drift promptly at any stage —
-// while a store hangs on the listing, and in the middle of reading and
-// writing a build — and the published build stays as it was.
+// while a store hangs on the listing, while a read hangs in the kernel, and
+// in the middle of reading and writing a build — and the published build
+// stays as it was.
 func TestSignalStopsCommandsPromptly(t *testing.T) {
 	src, out := publishedBigBuild(t)
 	pointer := filepath.Join(out, manifest.PointerKey)
@@ -107,6 +147,16 @@ func TestSignalStopsCommandsPromptly(t *testing.T) {
 		{"drift listing a hanging store", syscall.SIGTERM, func(t *testing.T) ([]string, <-chan struct{}) {
 			addr, started := tarpit(t)
 			return []string{"drift", out, "s3://bkt/data/?endpoint=http://" + addr + "&use_path_style=true&region=us-east-1&anonymous=true"}, started
+		}},
+		// A read that hangs in the kernel cannot see the cancelled
+		// context; the process still ends within stopGrace.
+		{"profile reading a file that stops mid-way", syscall.SIGTERM, func(t *testing.T) ([]string, <-chan struct{}) {
+			path, started := stalledFile(t, "hanging.csv", "id,v,name\n1,2.25,a\n")
+			return []string{"profile", path}, started
+		}},
+		{"drift reading a file that stops mid-way", syscall.SIGINT, func(t *testing.T) ([]string, <-chan struct{}) {
+			path, started := stalledFile(t, "hanging.csv", "id,v,name\n1,2.25,a\n")
+			return []string{"drift", out, path}, started
 		}},
 		{"build writing parts", syscall.SIGTERM, func(t *testing.T) ([]string, <-chan struct{}) {
 			started := make(chan struct{})
