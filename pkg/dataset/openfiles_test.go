@@ -332,34 +332,13 @@ func procFDs(b *testing.B) []os.DirEntry {
 // replaced after it was inspected is refused by the scan rather than read
 // as if it were the file inspected.
 func TestReplacedFileIsRefused(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "a.parquet")
-	if err := os.WriteFile(p, partBytes(t, 1), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	d, err := Open(context.Background(), p, Options{SkipHash: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	if got := scanRows(t, d); got != 2 {
-		t.Fatalf("%d rows, want 2", got)
-	}
-	if err := os.WriteFile(p, partBytes(t, 3), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	err = d.Scan(context.Background(), 2, func(int, arrow.RecordBatch) error { return nil })
-	if err == nil || !strings.Contains(err.Error(), "a.parquet") || !strings.Contains(err.Error(), "changed since it was first read") {
-		t.Fatalf("scan of a replaced file: %v, want it refused as changed", err)
-	}
+	replacedIsRefused(t, partBytes(t, 1), partBytes(t, 3))
 }
 
 // A file replaced by another of the same size after a pass parsed its
 // footer is refused by the next pass (its modification time differs),
 // not decoded with the footer the first pass kept.
 func TestReplacedFileOfTheSameSizeIsRefused(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "a.parquet")
 	first := partBytes(t, 1)
 	var second []byte
 	for i := 2; i < 100 && second == nil; i++ {
@@ -370,6 +349,15 @@ func TestReplacedFileOfTheSameSizeIsRefused(t *testing.T) {
 	if second == nil {
 		t.Fatal("no other part of the same size")
 	}
+	replacedIsRefused(t, first, second)
+}
+
+// replacedIsRefused opens a dataset of one Parquet file holding first (2
+// rows, modified an hour ago), scans it, writes second in its place and
+// checks that the next scan is refused, naming the file.
+func replacedIsRefused(t *testing.T, first, second []byte) {
+	t.Helper()
+	p := filepath.Join(t.TempDir(), "a.parquet")
 	if err := os.WriteFile(p, first, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -390,6 +378,6 @@ func TestReplacedFileOfTheSameSizeIsRefused(t *testing.T) {
 	}
 	err = d.Scan(context.Background(), 2, func(int, arrow.RecordBatch) error { return nil })
 	if err == nil || !strings.Contains(err.Error(), "a.parquet") || !strings.Contains(err.Error(), "changed since it was first read") {
-		t.Fatalf("scan of a file replaced by one of the same size: %v, want it refused as changed", err)
+		t.Fatalf("scan of a replaced file: %v, want it refused as changed", err)
 	}
 }
