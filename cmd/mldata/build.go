@@ -51,8 +51,9 @@ type buildFlags struct {
 func newBuildCmd() *cobra.Command {
 	var f buildFlags
 	cmd := &cobra.Command{
-		Use:   "build --source URI --output URI",
-		Short: "Build a split, validated dataset from tabular source files",
+		Annotations: map[string]string{largeHeap: "yes"},
+		Use:         "build --source URI --output URI",
+		Short:       "Build a split, validated dataset from tabular source files",
 		Long: `Build reads every source file (CSV, JSONL or Parquet; .gz/.zst text is
 decompressed on the fly), infers one schema, splits rows deterministically by
 a hash of their key or content, validates them, and writes the splits under

@@ -37,8 +37,9 @@ type driftFlags struct {
 func newDriftCmd() *cobra.Command {
 	var f driftFlags
 	cmd := &cobra.Command{
-		Use:   "drift BASELINE CURRENT",
-		Short: "Compare a dataset with a baseline, column by column",
+		Annotations: map[string]string{largeHeap: "yes"},
+		Use:         "drift BASELINE CURRENT",
+		Short:       "Compare a dataset with a baseline, column by column",
 		Long: `Drift compares CURRENT with BASELINE per column: numeric columns
 by PSI, KL divergence and Jensen–Shannon distance over bins of the baseline,
 and the Kolmogorov–Smirnov test on the raw values; other columns by PSI, JS

@@ -34,8 +34,9 @@ type profileFlags struct {
 func newProfileCmd() *cobra.Command {
 	var f profileFlags
 	cmd := &cobra.Command{
-		Use:   "profile URI",
-		Short: "Profile a dataset: schema, statistics, top values, histograms",
+		Annotations: map[string]string{largeHeap: "yes"},
+		Use:         "profile URI",
+		Short:       "Profile a dataset: schema, statistics, top values, histograms",
 		Long: `Profile reads a dataset once — a file, every file under a folder or bucket
 prefix, or a build that mldata published — and computes per column the null
 and distinct counts, and for numeric columns count, mean, std, min, max,

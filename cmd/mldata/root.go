@@ -7,6 +7,8 @@ import (
 	"runtime/pprof"
 
 	"github.com/spf13/cobra"
+
+	"github.com/mldata-io/mldata/internal/hugepages"
 )
 
 // version is set at link time: -ldflags "-X main.version=v0.4.0".
@@ -25,7 +27,11 @@ func newRootCmd() *cobra.Command {
 	var profFile *os.File
 	root.PersistentFlags().StringVar(&cpuProfile, "cpuprofile", "", "write a CPU profile to this file")
 	_ = root.PersistentFlags().MarkHidden("cpuprofile")
-	root.PersistentPreRunE = func(*cobra.Command, []string) error {
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		if cmd.Annotations[largeHeap] != "" {
+			// Advice only: without it the command runs the same, on small pages.
+			_, _ = hugepages.AdviseHeap(heapReserve)
+		}
 		if cpuProfile == "" {
 			return nil
 		}
@@ -51,6 +57,14 @@ func newRootCmd() *cobra.Command {
 	}
 	return root
 }
+
+// largeHeap marks the commands that read and write whole datasets: their
+// heap gets transparent huge pages (see internal/hugepages).
+const largeHeap = "mldata.io/large-heap"
+
+// heapReserve is how much heap address space those commands advise; heap
+// beyond it uses small pages. It costs address space, not memory.
+var heapReserve = 2 << 30
 
 // subcommands is filled by each command's file in init, so that commands live
 // in their own files without editing this one.

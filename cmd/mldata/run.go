@@ -19,8 +19,9 @@ func newRunCmd() *cobra.Command {
 	var file, scratch string
 	var limits limitFlags
 	cmd := &cobra.Command{
-		Use:   "run -f FILE",
-		Short: "Run DatasetBuild, DatasetProfile and DriftCheck manifests locally, without a cluster",
+		Annotations: map[string]string{largeHeap: "yes"},
+		Use:         "run -f FILE",
+		Short:       "Run DatasetBuild, DatasetProfile and DriftCheck manifests locally, without a cluster",
 		Long: `Run reads a manifest of mldata resources (YAML, one or more documents) and
 runs each with the same worker code the operator's Jobs run — builds first,
 then profiles, then drift checks, so that datasetBuildRef and

@@ -36,8 +36,9 @@ func newSplitsCmd() *cobra.Command {
 	}
 	var f splitsCheckFlags
 	check := &cobra.Command{
-		Use:   "check URI",
-		Short: "Check that no key is in two splits and that the splits are alike",
+		Annotations: map[string]string{largeHeap: "yes"},
+		Use:         "check URI",
+		Short:       "Check that no key is in two splits and that the splits are alike",
 		Long: `Check reads a build's splits back from its output location URI (the
 published build, or --build ID) and checks them as a build does before it
 publishes:

@@ -24,8 +24,9 @@ var workerKinds = map[string]string{
 func newWorkerCmd() *cobra.Command {
 	var termPath, scratch string
 	cmd := &cobra.Command{
-		Use:   "worker datasetbuild|datasetprofile|driftcheck",
-		Short: "Run one resource's work inside a Job (used by the operator)",
+		Annotations: map[string]string{largeHeap: "yes"},
+		Use:         "worker datasetbuild|datasetprofile|driftcheck",
+		Short:       "Run one resource's work inside a Job (used by the operator)",
 		Long: `Worker is what the operator's Jobs run. It reads the task (the resource's
 spec with its references resolved) as JSON from the MLDATA_TASK environment
 variable, runs it, writes the results to object storage and a short JSON

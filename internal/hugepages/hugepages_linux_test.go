@@ -1,0 +1,83 @@
+package hugepages
+
+import (
+	"os"
+	"strings"
+	"testing"
+	"unsafe"
+)
+
+func TestParseRange(t *testing.T) {
+	lo, hi, ok := parseRange("c000000000-c004000000 rw-p 00000000 00:00 0 ")
+	if !ok || lo != 0xc000000000 || hi != 0xc004000000 {
+		t.Errorf("parseRange = %#x, %#x, %v; want 0xc000000000, 0xc004000000, true", lo, hi, ok)
+	}
+	for _, line := range []string{"", "c000000000 rw-p", "zz-c0 rw-p", "c0-b0 rw-p"} {
+		if _, _, ok := parseRange(line); ok {
+			t.Errorf("parseRange(%q) accepted a line without a valid range", line)
+		}
+	}
+}
+
+func TestMemTotal(t *testing.T) {
+	meminfo := "MemTotal:       24683652 kB\nMemFree:        11606836 kB\n"
+	if got, want := memTotal(meminfo), 24683652<<10; got != want {
+		t.Errorf("memTotal = %d, want %d", got, want)
+	}
+	for _, bad := range []string{"", "MemFree: 1 kB\n", "MemTotal: lots kB\n"} {
+		if got := memTotal(bad); got != 0 {
+			t.Errorf("memTotal(%q) = %d, want 0", bad, got)
+		}
+	}
+}
+
+// TestAdviseHeap checks on this machine that a large allocation made after
+// AdviseHeap lies in a mapping the kernel counts as eligible for huge pages.
+func TestAdviseHeap(t *testing.T) {
+	setting, err := os.ReadFile(settingFile)
+	if err != nil || Mode(string(setting)) != "madvise" {
+		t.Skipf("transparent huge pages are not set to madvise here (%q)", strings.TrimSpace(string(setting)))
+	}
+	if disabledByGODEBUG(os.Getenv("GODEBUG")) {
+		t.Skip("GODEBUG=disablethp=1")
+	}
+	const reserve = 256 << 20
+	n, err := AdviseHeap(reserve)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n < reserve {
+		t.Fatalf("advised %d bytes, want at least %d", n, reserve)
+	}
+	buf := make([]byte, 64<<20)
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
+	eligible, found := thpEligible(t, p)
+	if !found {
+		t.Fatalf("no mapping in /proc/self/smaps holds %#x", p)
+	}
+	if !eligible {
+		t.Errorf("the mapping that holds a 64 MiB allocation at %#x is not eligible for huge pages", p)
+	}
+	buf[0] = 1
+}
+
+// thpEligible reads /proc/self/smaps for the mapping that holds p.
+func thpEligible(t *testing.T, p uintptr) (eligible, found bool) {
+	t.Helper()
+	smaps, err := os.ReadFile("/proc/self/smaps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := false
+	for _, line := range strings.Split(string(smaps), "\n") {
+		if lo, hi, ok := parseRange(line); ok && strings.Contains(line, " ") {
+			in = lo <= p && p < hi
+			found = found || in
+			continue
+		}
+		if in && strings.HasPrefix(line, "THPeligible:") {
+			return strings.TrimSpace(strings.TrimPrefix(line, "THPeligible:")) == "1", true
+		}
+	}
+	return false, found
+}
