@@ -164,7 +164,7 @@ func (e *exporter) newPart(part, s int) (*partWriter, error) {
 	}
 	w := &partWriter{
 		part:   manifest.Part{Path: key, Split: name},
-		in:     make(chan arrow.RecordBatch),
+		in:     make(chan arrow.RecordBatch, 1),
 		done:   make(chan struct{}),
 		cancel: cancel,
 	}
