@@ -310,7 +310,9 @@ func newRecordScanner(r io.Reader, file string, quote bool, blank func([]byte) b
 
 // fill reads more data, moving the live part of the buffer to a new one
 // when it is full. Bytes before keep belong to chunks already handed out and
-// are never written again.
+// are not written again while anything holds the buffer (see textBuf). A
+// new buffer is sized for about two chunks and no more than the rest of the
+// stream, when its length is known.
 func (s *recordScanner) fill() error {
 	if s.n == len(s.buf) {
 		live := s.n - s.keep
@@ -321,7 +323,11 @@ func (s *recordScanner) fill() error {
 			// holds it, size it for the chunk at the bytes per record
 			// so far, as flush does, but at most 8 times what it
 			// holds, in case the first records are not typical.
-			est := min(int64(s.recStart-s.keep)*int64(s.perChunk)/int64(s.open), int64(s.chunkLimit()))
+			// (A record has a byte at least, so no chunk has more
+			// records than chunkLimit: the product stays far from
+			// overflowing.)
+			per := min(int64(s.perChunk), int64(s.chunkLimit()))
+			est := min(int64(s.recStart-s.keep)*per/int64(s.open), int64(s.chunkLimit()))
 			size = max(size, int(min(2*est+est/4, int64(maxBuffer), 8*int64(live))))
 		}
 		if s.size > 0 {
