@@ -249,11 +249,16 @@ type bufPool struct {
 
 func (p *bufPool) put(b []byte) {
 	p.mu.Lock()
-	if !p.closed {
+	if !p.closed && len(p.free) < maxFree {
 		p.free = append(p.free, b)
 	}
 	p.mu.Unlock()
 }
+
+// maxFree is the most free buffers a pool keeps. A pass takes a buffer
+// soon after one is freed, so more than this are idle memory (a burst of
+// chunks read ahead at the start of a pass, say).
+const maxFree = 2
 
 // get returns n bytes of a free buffer, or of fresh memory when none is
 // large enough; free buffers too small are dropped. The contents are
