@@ -244,3 +244,43 @@ func TestReleasedChunks(t *testing.T) {
 		t.Error("Decode of a released chunk succeeded")
 	}
 }
+
+// TestScannerBufferSize: with the stream's length known, a buffer is no
+// larger than what is left of it; and the first chunk's buffer is sized
+// from the records read so far instead of doubled from 1 MiB (1, 2, 4, 8
+// MiB …), each time copying the chunk so far.
+func TestScannerBufferSize(t *testing.T) {
+	data, records := reuseCSV(300 << 10)
+	s := newRecordScanner(bytes.NewReader(data), "small.csv", true, blankCSV)
+	s.pool, s.size = new(bufPool), int64(len(data))
+	rows := 0
+	err := s.chunks(context.Background(), 1<<20, func(b []byte, _, _ int64, n int) error { rows += n; return nil })
+	if err != nil || rows != records+1 { // the header is a record here
+		t.Fatalf("%d rows, %v", rows, err)
+	}
+	if len(s.buf) > len(data)+1 {
+		t.Errorf("a %d-byte buffer for a %d-byte stream", len(s.buf), len(data))
+	}
+	s.close()
+
+	data, records = reuseCSV(24 << 20)
+	s = newRecordScanner(bytes.NewReader(data), "big.csv", true, blankCSV)
+	s.pool = new(bufPool)
+	var sizes []int
+	rows = 0
+	err = s.chunks(context.Background(), records/2, func(b []byte, _, _ int64, n int) error {
+		rows += n
+		sizes = append(sizes, len(s.buf))
+		return nil
+	})
+	if err != nil || rows != records+1 {
+		t.Fatalf("%d rows, %v", rows, err)
+	}
+	// The first chunk, about 12 MiB, needs a buffer of 1 MiB, then one of
+	// at most 8 times that, then one for two such chunks: three buffers
+	// (doubling takes five).
+	if s.pool.fresh > 3 || sizes[0] < 12<<20 {
+		t.Errorf("%d buffers for the first chunk (the buffer holding it is %d bytes); want 3", s.pool.fresh, sizes[0])
+	}
+	s.close()
+}
