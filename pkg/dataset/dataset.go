@@ -260,7 +260,11 @@ func inspect(ctx context.Context, loc *storage.Location, obj storage.Object, opt
 				return emit(c)
 			})
 		},
-		func(_ int, c *format.Chunk) (*format.Evidence, error) { return dec.Infer(c) },
+		func(_ int, c *format.Chunk) (*format.Evidence, error) {
+			// The chunk's memory then takes the chunks read after it.
+			defer format.Release(c)
+			return dec.Infer(c)
+		},
 		func(e *format.Evidence) error {
 			if ev == nil {
 				ev = e
@@ -628,6 +632,7 @@ func scanFileColumns[U any](ctx context.Context, schema *arrow.Schema, cols []in
 		func(ctx context.Context, emit func(*format.Chunk) error) error { return f.chunks(ctx, dec, emit) },
 		func(w int, c *format.Chunk) (U, error) {
 			rec, err := decode(c)
+			format.Release(c) // decoded columns are copies
 			if err != nil {
 				var zero U
 				return zero, err

@@ -10,7 +10,6 @@ import (
 	"io"
 	"math"
 	"math/bits"
-	"sync"
 	"sync/atomic"
 	"unicode/utf8"
 
@@ -54,32 +53,33 @@ type textChunk struct {
 	data   []byte
 	offset int64 // of data[0] in the (decompressed) stream
 	header *csvHeader
+	// buf holds data's memory while held is set: releasing the chunk
+	// (Release, or the end of Decode of a replayed chunk) drops it, so
+	// that later chunks are read into it, and a later Infer or Decode of
+	// the chunk fails instead of reading reused memory.
+	buf  *textBuf
+	held atomic.Bool
 	// replayed: the chunk comes from Replay, whose chunks are decoded
-	// once; Decode hands data back to replayBufs when done (and a second
-	// Decode of the chunk fails instead of reading reused memory).
-	replayed atomic.Bool
+	// once; Decode releases it when done.
+	replayed bool
 }
 
-// replayBufs holds chunk buffers of Replay that Decode is done with: the
-// next chunks are read into them instead of into fresh memory, which the
-// kernel would have to hand out and clear page by page.
-var replayBufs sync.Pool
-
-func replayBuf(n int) []byte {
-	if p, ok := replayBufs.Get().(*[]byte); ok {
-		if cap(*p) >= n {
-			return (*p)[:n]
-		}
-	}
-	return make([]byte, n, n+n/16) // chunks of one file differ a little in size
-}
-
-// done ends Decode's use of a replayed chunk.
-func (tc *textChunk) done() {
-	if tc.replayed.Swap(false) {
-		b := tc.data
+func (tc *textChunk) release() {
+	if tc.held.Swap(false) {
 		tc.data = nil
-		replayBufs.Put(&b)
+		tc.buf.drop()
+	}
+}
+
+// Release ends the use of a chunk: neither Infer nor Decode will be called
+// on it again. The memory of a CSV chunk then holds chunks read after it,
+// instead of fresh memory that the kernel hands out and clears a page at a
+// time; a released chunk read anyway fails rather than read reused memory.
+// Chunks of other formats are left to the garbage collector. Releasing is
+// optional, and a replayed chunk (see Replayer) is released by its Decode.
+func Release(c *Chunk) {
+	if tc, ok := c.payload.(*textChunk); ok {
+		tc.release()
 	}
 }
 
@@ -90,6 +90,11 @@ func (d *csvDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) (err e
 	}
 	defer rc.Close()
 	s := newRecordScanner(rc, d.in.Name, true, blankCSV)
+	s.pool = new(bufPool)
+	defer s.close()
+	if d.comp == None {
+		s.size = d.in.Size
+	}
 	if d.hash != nil {
 		defer s.hashTo(d.hash, rc, &err)()
 	}
@@ -122,7 +127,9 @@ func (d *csvDecoder) Chunks(ctx context.Context, emit func(*Chunk) error) (err e
 	idx := &Index{file: d.in.Name, comp: d.comp, rows: d.rows, header: hdr}
 	per := d.lim.chunkRows(d.rows, len(hdr.names))
 	err = s.chunks(ctx, per, func(data []byte, line, offset int64, n int) error {
-		c := &Chunk{Seq: seq, FirstRow: row, FirstLine: line, Rows: n, payload: &textChunk{data: data, offset: offset, header: hdr, perChunk: rangeable(d.comp, per)}}
+		tc := &textChunk{data: data, offset: offset, header: hdr, perChunk: rangeable(d.comp, per), buf: s.holdBuf()}
+		tc.held.Store(true)
+		c := &Chunk{Seq: seq, FirstRow: row, FirstLine: line, Rows: n, payload: tc}
 		idx.spans = append(idx.spans, chunkSpan{offset: offset, size: len(data), line: line, rows: n})
 		seq++
 		row += int64(n)
@@ -190,6 +197,9 @@ func (d *csvDecoder) Replay(ctx context.Context, idx *Index, emit func(*Chunk) e
 		return &Error{File: d.in.Name, Msg: "file changed since it was first read (it is now " + how + ")",
 			Hint: "run again once the file is no longer being written"}
 	}
+	// Chunks are read into the memory of chunks decoded (see bufPool).
+	pool := new(bufPool)
+	defer pool.close()
 	pos, row := int64(0), int64(0)
 	for seq, sp := range idx.spans {
 		if err := ctx.Err(); err != nil {
@@ -202,7 +212,7 @@ func (d *csvDecoder) Replay(ctx context.Context, idx *Index, emit func(*Chunk) e
 			}
 			return fmt.Errorf("read %s: %w", d.in.Name, err)
 		}
-		data := replayBuf(sp.size)
+		data := pool.get(sp.size)
 		if _, err := io.ReadFull(rc, data); err != nil {
 			if err == io.EOF || err == io.ErrUnexpectedEOF {
 				return changed("shorter")
@@ -214,8 +224,8 @@ func (d *csvDecoder) Replay(ctx context.Context, idx *Index, emit func(*Chunk) e
 			return fmt.Errorf("read %s: %w", d.in.Name, err)
 		}
 		pos = sp.offset + int64(sp.size)
-		tc := &textChunk{data: data, offset: sp.offset, header: idx.header}
-		tc.replayed.Store(true)
+		tc := &textChunk{data: data, offset: sp.offset, header: idx.header, buf: pool.newTextBuf(data), replayed: true}
+		tc.held.Store(true)
 		c := &Chunk{Seq: seq, FirstRow: row, FirstLine: sp.line, Rows: sp.rows, payload: tc}
 		row += int64(sp.rows)
 		if err := emit(c); err != nil {
@@ -712,7 +722,9 @@ func (d *csvDecoder) Decode(c *Chunk, schema *arrow.Schema) (arrow.RecordBatch, 
 	if err != nil {
 		return nil, err
 	}
-	defer tc.done()
+	if tc.replayed {
+		defer tc.release()
+	}
 	rec, err := d.decode(c, sp, tc, schema)
 	if err != nil && !utf8.Valid(tc.data) {
 		return nil, d.utf8Error(c, tc)

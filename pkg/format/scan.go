@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"sync"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/gzip"
 	"github.com/klauspost/compress/zstd"
@@ -162,6 +164,13 @@ type recordScanner struct {
 	eof  bool
 	keep int // buf[keep:] must survive a buffer change (the open chunk)
 	want int // preferred buffer size
+	// While chunks cuts its first chunk (want not yet set from one),
+	// perChunk is the records it wants per chunk and open the records it
+	// has, which give an estimate of the chunk's size (see fill).
+	perChunk, open int
+	// size is the length of the stream when known (0 if not), which no
+	// buffer needs to exceed.
+	size int64
 
 	pos      int   // next byte to scan, always at a line start
 	line     int64 // 1-based line number at pos
@@ -175,8 +184,104 @@ type recordScanner struct {
 	chunkBytes int // chunks are cut at this size, 0 for maxChunkBytes (MaxChunkBytes)
 
 	// tap, when set, gets every byte read, in order (see hashTo). The
-	// bytes stay put: a buffer is never written again once read into.
-	tap chan []byte
+	// bytes stay put: a buffer is not written again until every reader of
+	// it is done (see textBuf).
+	tap chan tapped
+
+	// pool, when set, recycles the buffers: the chunks cut hold their
+	// buffer (holdBuf) and release it when done, and cur is buf's
+	// textBuf, with a reference for the scanner. Without a pool, cur is
+	// nil and every buffer is fresh memory.
+	pool *bufPool
+	cur  *textBuf
+}
+
+// tapped is a slice of a buffer on its way to the tap, which holds the
+// buffer until it has read it.
+type tapped struct {
+	b   []byte
+	buf *textBuf
+}
+
+// textBuf is a buffer that text is read into, shared by the chunks cut from
+// it, the scanner while it reads into it, and the hashing of its bytes, each
+// holding a reference. When the last reference is dropped the buffer goes
+// back to its pass's pool, and the pass reads later chunks into it instead
+// of into fresh memory, which the kernel hands out and clears a page at a
+// time (and the garbage collector must then reclaim): a pass over a large
+// file touches a few buffers' worth of memory, not the file's size. A nil
+// *textBuf is a buffer that is never reused.
+type textBuf struct {
+	b    []byte
+	refs atomic.Int32
+	pool *bufPool
+}
+
+func (p *bufPool) newTextBuf(b []byte) *textBuf {
+	t := &textBuf{b: b, pool: p}
+	t.refs.Store(1)
+	return t
+}
+
+func (t *textBuf) hold() *textBuf {
+	if t != nil {
+		t.refs.Add(1)
+	}
+	return t
+}
+
+func (t *textBuf) drop() {
+	if t != nil && t.refs.Add(-1) == 0 {
+		t.pool.put(t.b)
+		t.b = nil
+	}
+}
+
+// bufPool holds the buffers of one pass that nothing reads any more. It
+// lives as long as the pass: buffers released after close are left to the
+// garbage collector, so that no memory is kept between passes.
+type bufPool struct {
+	mu     sync.Mutex
+	free   [][]byte
+	closed bool
+	fresh  int // buffers allocated
+}
+
+func (p *bufPool) put(b []byte) {
+	p.mu.Lock()
+	if !p.closed && len(p.free) < maxFree {
+		p.free = append(p.free, b)
+	}
+	p.mu.Unlock()
+}
+
+// maxFree is the most free buffers a pool keeps. A pass takes a buffer
+// soon after one is freed, so more than this are idle memory (a burst of
+// chunks read ahead at the start of a pass, say).
+const maxFree = 2
+
+// get returns n bytes of a free buffer, or of fresh memory when none is
+// large enough; free buffers too small are dropped. The contents are
+// undefined.
+func (p *bufPool) get(n int) []byte {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.free) > 0 {
+		b := p.free[len(p.free)-1]
+		p.free[len(p.free)-1] = nil
+		p.free = p.free[:len(p.free)-1]
+		if cap(b) >= n {
+			return b[:n]
+		}
+	}
+	p.fresh++
+	return make([]byte, n, n+n/16) // buffers of one pass differ a little in size
+}
+
+func (p *bufPool) close() {
+	p.mu.Lock()
+	p.closed, p.free = true, nil
+	p.mu.Unlock()
 }
 
 // tapRead is the most bytes one read takes when a tap is set, so that the
@@ -210,15 +315,40 @@ func newRecordScanner(r io.Reader, file string, quote bool, blank func([]byte) b
 
 // fill reads more data, moving the live part of the buffer to a new one
 // when it is full. Bytes before keep belong to chunks already handed out and
-// are never written again.
+// are not written again while anything holds the buffer (see textBuf). A
+// new buffer is sized for about two chunks and no more than the rest of the
+// stream, when its length is known.
 func (s *recordScanner) fill() error {
 	if s.n == len(s.buf) {
 		live := s.n - s.keep
 		size := max(s.want, 2*live, minBuffer)
+		if s.open > 0 && s.perChunk > s.open {
+			// The first chunk is still open: rather than double the
+			// buffer (copying the chunk so far each time) until it
+			// holds it, size it for the chunk at the bytes per record
+			// so far, as flush does, but at most 8 times what it
+			// holds, in case the first records are not typical.
+			// (A record has a byte at least, so no chunk has more
+			// records than chunkLimit: the product stays far from
+			// overflowing.)
+			per := min(int64(s.perChunk), int64(s.chunkLimit()))
+			est := min(int64(s.recStart-s.keep)*per/int64(s.open), int64(s.chunkLimit()))
+			size = max(size, int(min(2*est+est/4, int64(maxBuffer), 8*int64(live))))
+		}
+		if s.size > 0 {
+			size = int(min(int64(size), s.size-s.base-int64(s.keep)+1))
+		}
 		// Never more than the open chunk plus a record at the limit: a
 		// record that fills that without ending is too long.
 		size = max(min(size, s.recStart-s.keep+s.recordLimit()), live+1)
-		nb := make([]byte, size)
+		var nb []byte
+		if s.pool != nil {
+			nb = s.pool.get(size)
+			s.cur.drop()
+			s.cur = s.pool.newTextBuf(nb)
+		} else {
+			nb = make([]byte, size)
+		}
 		copy(nb, s.buf[s.keep:s.n])
 		d := s.keep
 		s.buf = nb
@@ -236,7 +366,7 @@ func (s *recordScanner) fill() error {
 		}
 		m, err := s.r.Read(s.buf[s.n:end])
 		if m > 0 && s.tap != nil {
-			s.tap <- s.buf[s.n : s.n+m]
+			s.tap <- tapped{s.buf[s.n : s.n+m], s.cur.hold()}
 		}
 		s.n += m
 		if err == io.EOF {
@@ -275,12 +405,13 @@ func (s *recordScanner) hashTo(h hash.Hash, rc io.Reader, err *error) (end func(
 			}
 		}
 	}
-	ch := make(chan []byte, 4) // a few MiB behind the reader at most
+	ch := make(chan tapped, 4) // a few MiB behind the reader at most
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		for b := range ch {
-			h.Write(b)
+		for t := range ch {
+			h.Write(t.b)
+			t.buf.drop()
 		}
 	}()
 	s.tap = ch
@@ -307,6 +438,20 @@ func (s *recordScanner) skipBOM() error {
 }
 
 func (s *recordScanner) empty() bool { return s.eof && s.n == 0 }
+
+// holdBuf returns the current buffer with a reference for a chunk cut from
+// it (nil without recycle).
+func (s *recordScanner) holdBuf() *textBuf { return s.cur.hold() }
+
+// close ends the scanner's use of its buffer: it is reused once the chunks
+// cut from it are released.
+func (s *recordScanner) close() {
+	s.cur.drop()
+	s.cur, s.buf = nil, nil
+	if s.pool != nil {
+		s.pool.close()
+	}
+}
 
 // next scans the next record, which is then buf[recStart:pos]. It returns
 // false at the end of the input.
@@ -430,6 +575,7 @@ func (s *recordScanner) unterminated() error {
 // the input has no records, so that callers always see the columns.
 func (s *recordScanner) chunks(ctx context.Context, rows int, emit func(data []byte, line, offset int64, rows int) error) error {
 	s.keep = s.pos
+	s.perChunk = rows
 	chunkLine := s.line
 	n, emitted := 0, false
 	flush := func() error {
@@ -442,6 +588,7 @@ func (s *recordScanner) chunks(ctx context.Context, rows int, emit func(data []b
 		}
 		// Size the next buffer for about two chunks like this one.
 		s.want = min(max(2*size+size/4, minBuffer), maxBuffer)
+		s.perChunk, s.open = 0, 0
 		s.done += int64(n)
 		s.keep, chunkLine, n, emitted = s.pos, s.line, 0, true
 		return nil
@@ -473,6 +620,7 @@ func (s *recordScanner) chunks(ctx context.Context, rows int, emit func(data []b
 			s.pos, s.line = end, endLine
 		}
 		n++
+		s.open = n
 		if n == rows {
 			if err := flush(); err != nil {
 				return err

@@ -22,19 +22,27 @@ const (
 // nullSet matches null tokens exactly. Most fields are not null, so a table
 // indexed by first byte with a bit per token length rejects them before any
 // hashing: only a field whose first byte and length both match some token
-// reaches the map.
+// goes further. That is compared with the few tokens of its first byte
+// (country codes such as "NL" pass the table because of "NA"), which is
+// cheaper than hashing it; the map serves first bytes with many tokens and
+// long tokens.
 type nullSet struct {
 	empty   bool // "" is a null token
 	long    bool // some token is 64 bytes or longer
 	byFirst [256]uint64
+	short   [256][]string // the tokens under 64 bytes by first byte, when at most maxShort
 	tokens  map[string]struct{}
 }
+
+// maxShort is the most tokens of one first byte compared one by one.
+const maxShort = 8
 
 func newNullSet(tokens []string) *nullSet {
 	if tokens == nil {
 		tokens = DefaultNullValues
 	}
 	s := &nullSet{tokens: make(map[string]struct{}, len(tokens))}
+	var byFirst [256][]string
 	for _, t := range tokens {
 		switch {
 		case t == "":
@@ -43,8 +51,14 @@ func newNullSet(tokens []string) *nullSet {
 			s.long = true
 		default:
 			s.byFirst[t[0]] |= 1 << uint(len(t))
+			byFirst[t[0]] = append(byFirst[t[0]], t)
 		}
 		s.tokens[t] = struct{}{}
+	}
+	for c, l := range byFirst {
+		if len(l) <= maxShort {
+			s.short[c] = l
+		}
 	}
 	return s
 }
@@ -56,6 +70,14 @@ func (s *nullSet) isNull(b []byte) bool {
 	}
 	if n < 64 {
 		if s.byFirst[b[0]]&(1<<uint(n)) == 0 {
+			return false
+		}
+		if l := s.short[b[0]]; l != nil {
+			for _, t := range l {
+				if string(b) == t {
+					return true
+				}
+			}
 			return false
 		}
 	} else if !s.long {

@@ -215,6 +215,28 @@ func TestNullSet(t *testing.T) {
 	if none.isNull(nil) || none.isNull([]byte("NA")) {
 		t.Error("an empty token list has no null tokens")
 	}
+	// Values with a token's first byte and length: "NL" is not "NA".
+	for _, v := range []string{"NL", "NG", "nab", "NULl", "#N/A N/B", "-1.#INF"} {
+		if def.isNull([]byte(v)) {
+			t.Errorf("%q is null by default; tokens are matched exactly", v)
+		}
+	}
+	// More tokens of one first byte than are compared one by one.
+	var many []string
+	for i := range maxShort + 3 {
+		many = append(many, fmt.Sprintf("x%d", i))
+	}
+	crowded := newNullSet(append(many, "yes"))
+	for _, tok := range append(many, "yes") {
+		if !crowded.isNull([]byte(tok)) {
+			t.Errorf("token %q is not null", tok)
+		}
+	}
+	for _, v := range []string{"x", "x99", "xa", "ye", "yet"} {
+		if crowded.isNull([]byte(v)) {
+			t.Errorf("%q is null, but no token", v)
+		}
+	}
 }
 
 // The fast path must agree with strconv.ParseFloat bit for bit wherever it
