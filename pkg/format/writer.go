@@ -87,6 +87,8 @@ func NewWriter(w io.Writer, schema *arrow.Schema, kind Kind, c Compression) (Wri
 //     outgrows dictMaxBytes or half its values, the rest of the row group
 //     goes through the library's own encoder, which falls back to plain
 //     pages. Numbers and times are left to the page compressor.
+//   - Data pages are about 128 KiB with snappy or no compression
+//     (snappyPageBytes), and the library's 1 MiB with gzip and zstd.
 //   - zstd runs at level 1 (zstdLevel).
 //   - Row groups hold up to ParquetRowGroupRows rows.
 
@@ -97,6 +99,28 @@ const dictSample = 4096
 // dictMaxBytes bounds a dictionary built for one column chunk: the Parquet
 // library's default dictionary page limit.
 const dictMaxBytes = 1 << 20
+
+// snappyPageBytes is the data page size of snappy-compressed and
+// uncompressed Parquet files. Snappy compresses in independent 64 KiB
+// blocks, so a larger page compresses no better; but the Parquet library
+// builds each page in buffers of the page's size (encoded values, the
+// uncompressed page, the compressed page), allocated afresh for every column
+// chunk. With 1 MiB pages those buffers were a third of all the bytes a
+// Parquet → Parquet split allocated; with 128 KiB pages they are reused from
+// page to page and stay in cache, and on the benchmark table files grow by
+// 0.4% (page headers and statistics), while a 1M-row split takes about 10%
+// less CPU time and 12% less memory. gzip and zstd find matches across the
+// whole page, so they keep 1 MiB pages (128 KiB pages are 2.5% larger with
+// zstd).
+const snappyPageBytes = 128 << 10
+
+// pageBytes is the data page size of the writer's codec.
+func (p *parquetWriter) pageBytes() int64 {
+	if p.codec == compress.Codecs.Snappy || p.codec == compress.Codecs.Uncompressed {
+		return snappyPageBytes
+	}
+	return parquet.DefaultDataPageSize
+}
 
 // zstdLevel is the zstd level of Parquet pages: on the benchmark table
 // level 1 writes files of the same size as the default level 3 in 40% less
@@ -262,6 +286,7 @@ func (p *parquetWriter) start(first arrow.RecordBatch) error {
 		parquet.WithStats(true),
 		parquet.WithMaxRowGroupLength(ParquetRowGroupRows),
 		parquet.WithDictionaryPageSizeLimit(dictMaxBytes),
+		parquet.WithDataPageSize(p.pageBytes()),
 	}
 	for j, f := range p.schema.Fields() {
 		if !isText(f.Type) {
