@@ -348,6 +348,8 @@ func repetitive(col arrow.Array) bool {
 			seen[string(a.Value(i))] = struct{}{}
 		case *array.LargeBinary:
 			seen[string(a.Value(i))] = struct{}{}
+		case *array.Dictionary:
+			seen[a.ValueStr(i)] = struct{}{}
 		default:
 			return true
 		}
@@ -360,7 +362,7 @@ func (p *parquetWriter) Write(rec arrow.RecordBatch) error {
 	if p.closed {
 		return fmt.Errorf("write after close")
 	}
-	if !rec.Schema().Equal(p.schema) {
+	if !writable(rec.Schema(), p.schema) {
 		return fmt.Errorf("record schema %s does not match the writer's schema %s", rec.Schema(), p.schema)
 	}
 	n := rec.NumRows()
@@ -447,6 +449,12 @@ helpers:
 // keep adds rows [off, off+n) of column j, not being indexed, to the open
 // row group: a slice of the array, written when the row group is.
 func (p *parquetWriter) keep(j int, arr arrow.Array, off, n int64) {
+	if d, ok := arr.(*array.Dictionary); ok {
+		sl := array.NewSlice(d, off, off+n)
+		defer sl.Release()
+		p.cols[j].pending = append(p.cols[j].pending, plainStrings(sl.(*array.Dictionary)))
+		return
+	}
 	if off == 0 && n == int64(arr.Len()) {
 		arr.Retain()
 	} else {
@@ -564,28 +572,32 @@ func (ds *dictState) reset() {
 // Parquet library as plain strings (it falls back to plain pages).
 func (p *parquetWriter) index(j int, part arrow.Array) error {
 	defer part.Release()
+	if d, ok := part.(*array.Dictionary); ok && d.Dictionary().NullN() > 0 {
+		// A null in the dictionary stands for null rows: go by the strings.
+		part = plainStrings(d)
+		defer part.Release()
+	}
 	ds := p.cols[j].ds
-	a := part.(*array.String)
-	n := a.Len()
+	n := part.Len()
 	buf := memory.NewResizableBuffer(memory.DefaultAllocator)
 	defer buf.Release()
 	buf.Resize(n * 4)
 	idx := arrow.Int32Traits.CastFromBytes(buf.Bytes())
-	for i := 0; i < n; i++ {
-		if a.IsNull(i) {
-			idx[i] = 0
-			continue
+	switch a := part.(type) {
+	case *array.String:
+		for i := 0; i < n; i++ {
+			if a.IsNull(i) {
+				idx[i] = 0
+				continue
+			}
+			idx[i] = ds.add(a.Value(i))
 		}
-		v := a.Value(i)
-		k, ok := ds.at[v]
-		if !ok {
-			k = int32(len(ds.at))
-			ds.at[strings.Clone(v)] = k
-			ds.vals.Append(v)
-			ds.size += len(v) + 4
-		}
-		idx[i] = k
+	case *array.Dictionary:
+		ds.indexDictionary(a, idx)
+	default:
+		return fmt.Errorf("cannot index a %s array as strings", part.DataType())
 	}
+	a := part
 	ds.values += n - a.NullN()
 	var valid *memory.Buffer
 	if a.NullN() > 0 {
@@ -602,6 +614,108 @@ func (p *parquetWriter) index(j int, part arrow.Array) error {
 		p.flushDict(j)
 	}
 	return nil
+}
+
+// add returns the index of v in the dictionary, adding it if it is new.
+func (ds *dictState) add(v string) int32 {
+	k, ok := ds.at[v]
+	if !ok {
+		k = int32(len(ds.at))
+		ds.at[strings.Clone(v)] = k
+		ds.vals.Append(v)
+		ds.size += len(v) + 4
+	}
+	return k
+}
+
+// indexDictionary sets idx to the row group dictionary's indices of the
+// rows of a, a dictionary array of strings (see writable). Each value of
+// a's dictionary is looked up once, when a row first refers to it, so
+// values enter the row group's dictionary in order of first appearance, as
+// they do from plain strings: the file is the same whichever form the rows
+// came in. Batches may carry different dictionaries (a reader gives each
+// row group of its input its own); the mapping is per batch.
+func (ds *dictState) indexDictionary(a *array.Dictionary, idx []int32) {
+	dict := a.Dictionary().(*array.String)
+	codes := a.Indices().(*array.Int32).Int32Values()
+	remap := make([]int32, dict.Len())
+	for k := range remap {
+		remap[k] = -1
+	}
+	for i, c := range codes {
+		if a.IsNull(i) {
+			idx[i] = 0
+			continue
+		}
+		k := remap[c]
+		if k < 0 {
+			k = ds.add(dict.Value(int(c)))
+			remap[c] = k
+		}
+		idx[i] = k
+	}
+}
+
+// writable reports whether batches of schema got can be written to a file
+// of schema want: the same fields, except that a string column may come as
+// a dictionary<int32, string> array whose dictionary holds no nulls (as
+// format.DictionaryDecoder gives them). Its values are written as the
+// strings they stand for, exactly as if they had come plain.
+func writable(got, want *arrow.Schema) bool {
+	if got.Equal(want) {
+		return true
+	}
+	if got.NumFields() != want.NumFields() {
+		return false
+	}
+	for i, w := range want.Fields() {
+		g := got.Field(i)
+		if g.Name != w.Name || g.Nullable != w.Nullable {
+			return false
+		}
+		if !arrow.TypeEqual(g.Type, w.Type) && !(w.Type.ID() == arrow.STRING && isStringDictionary(g.Type)) {
+			return false
+		}
+	}
+	return true
+}
+
+func isStringDictionary(t arrow.DataType) bool {
+	d, ok := t.(*arrow.DictionaryType)
+	return ok && d.IndexType.ID() == arrow.INT32 && d.ValueType.ID() == arrow.STRING
+}
+
+// PlainStrings returns a as plain strings when it is a dictionary array of
+// strings (with int32 indices), and a itself (retained) otherwise. Callers
+// release the result.
+func PlainStrings(a arrow.Array) arrow.Array {
+	if d, ok := a.(*array.Dictionary); ok && isStringDictionary(d.DataType()) {
+		return plainStrings(d)
+	}
+	a.Retain()
+	return a
+}
+
+// plainStrings returns the strings a dictionary array of strings stands for.
+func plainStrings(a *array.Dictionary) arrow.Array {
+	dict := a.Dictionary().(*array.String)
+	codes := a.Indices().(*array.Int32).Int32Values()
+	size := 0
+	for i, c := range codes {
+		if a.IsValid(i) && dict.IsValid(int(c)) {
+			size += dict.ValueLen(int(c))
+		}
+	}
+	b := newStringsBuilder(len(codes), size)
+	offs, data := dict.ValueOffsets(), dict.ValueBytes()
+	for i, c := range codes {
+		if a.IsNull(i) || dict.IsNull(int(c)) {
+			b.appendNull()
+			continue
+		}
+		b.append(data[offs[c]-offs[0] : offs[c+1]-offs[0]])
+	}
+	return stringArray(b.offsets, b.data, b.v)
 }
 
 // flushDict turns the indices kept for column j into dictionary arrays,
