@@ -237,7 +237,14 @@ type dictState struct {
 	size    int // bytes of the dictionary's values, as Parquet stores them
 	values  int // non-null values indexed
 	indices []arrow.Array
-	dense   bool // too many distinct values: the rest of the row group goes plain
+	// refs[k] are the distinct dictionary indices the rows of indices[k]
+	// refer to, and after flushDict those of the column's pending arrays
+	// (which start with the dictionary arrays): writeDictArray takes a
+	// page's statistics from them.
+	refs  [][]int32
+	stamp []uint32 // stamp[k] == gen: value k is in the current batch's refs
+	gen   uint32
+	dense bool // too many distinct values: the rest of the row group goes plain
 }
 
 // levelPool holds definition-level buffers, shared by all writers so that
@@ -465,13 +472,79 @@ func (p *parquetWriter) keep(j int, arr arrow.Array, off, n int64) {
 
 // encode hands one array of column j to the column's writer.
 func (p *parquetWriter) encode(cw file.ColumnChunkWriter, j int, arr arrow.Array) error {
-	st := &p.cols[j]
+	def, done := p.levels(j, arr)
+	defer done()
+	return pqarrow.WriteArrowToColumn(p.ctx, cw, arr, def, nil, p.cols[j].nullable)
+}
+
+// dictDirect turns writeDictArray on; tests turn it off to compare its
+// files with the library's.
+var dictDirect = true
+
+// dictWriter is what writeDictArray uses of a column writer's dictionary
+// encoder.
+type dictWriter interface {
+	Encoding() parquet.Encoding
+	PutDictionary(arrow.Array) error
+	NumEntries() int
+	PreservedDictionary() arrow.Array
+}
+
+// writeDictArray writes a dictionary array of column j, whose rows refer to
+// the dictionary values refs, as the Parquet library's own Arrow writer
+// does — the dictionary given to the encoder with the first array, the page
+// statistics updated from the values the rows refer to, then the indices —
+// except that the library finds those values with a hash of every index
+// (each array has a dictionary object of its own, which it cannot tell is
+// the one it already holds), while the writer has known them since it
+// indexed the rows. The bytes are the same. An encoder that is no longer
+// dictionary encoding (the library gave up on the dictionary) gets the
+// array through the library, which writes the strings.
+func (p *parquetWriter) writeDictArray(cw file.ColumnChunkWriter, j int, arr *array.Dictionary, refs []int32) error {
+	enc, ok := cw.CurrentEncoder().(dictWriter)
+	if !ok || (enc.Encoding() != parquet.Encodings.RLEDict && enc.Encoding() != parquet.Encodings.PlainDict) {
+		return p.encode(cw, j, arr)
+	}
+	dict := arr.Dictionary()
+	if enc.PreservedDictionary() == nil {
+		if err := enc.PutDictionary(dict); err != nil {
+			return err
+		}
+		if enc.NumEntries() != dict.Len() {
+			return fmt.Errorf("the row group's dictionary of %d values has %d distinct values", dict.Len(), enc.NumEntries())
+		}
+	} else if !array.Equal(enc.PreservedDictionary(), dict) {
+		return fmt.Errorf("a row group's dictionary arrays do not share their dictionary")
+	}
+	def, done := p.levels(j, arr)
+	defer done()
+	if ps := cw.PageStatistics(); ps != nil {
+		strs := dict.(*array.String)
+		b := array.NewStringBuilder(memory.DefaultAllocator)
+		defer b.Release()
+		for _, k := range refs {
+			b.Append(strs.Value(int(k)))
+		}
+		used := b.NewArray()
+		defer used.Release()
+		nonNull := arr.Len() - arr.NullN()
+		ps.IncNulls(max(int64(len(def)-nonNull), 0))
+		ps.IncNumValues(int64(nonNull))
+		if err := ps.UpdateFromArrow(used, false); err != nil {
+			return err
+		}
+	}
+	return cw.WriteDictIndices(arr.Indices(), def, nil)
+}
+
+// levels returns the definition levels of arr, a slice of column j (nil
+// for a required column), and a function that gives their buffer back.
+func (p *parquetWriter) levels(j int, arr arrow.Array) ([]int16, func()) {
 	var def []int16
-	if st.nullable {
+	if p.cols[j].nullable {
 		// Flat columns: definition level 1 for a value, 0 for a null.
 		n := arr.Len()
 		lv := levelPool.Get().(*[]int16)
-		defer levelPool.Put(lv)
 		if cap(*lv) < n {
 			*lv = make([]int16, n)
 		}
@@ -489,8 +562,9 @@ func (p *parquetWriter) encode(cw file.ColumnChunkWriter, j int, arr arrow.Array
 				}
 			}
 		}
+		return def, func() { levelPool.Put(lv) }
 	}
-	return pqarrow.WriteArrowToColumn(p.ctx, cw, arr, def, nil, st.nullable)
+	return nil, func() {}
 }
 
 // writeRowGroup writes the open row group out, column after column.
@@ -526,7 +600,12 @@ func (p *parquetWriter) writeColumn(rg file.SerialRowGroupWriter, j int) error {
 		p.flushDict(j)
 	}
 	for k, arr := range st.pending {
-		err := p.encode(cw, j, arr)
+		var err error
+		if d, ok := arr.(*array.Dictionary); ok && st.dict && k < len(st.ds.refs) && dictDirect {
+			err = p.writeDictArray(cw, j, d, st.ds.refs[k])
+		} else {
+			err = p.encode(cw, j, arr)
+		}
 		arr.Release()
 		st.pending[k] = nil
 		if err != nil {
@@ -583,17 +662,24 @@ func (p *parquetWriter) index(j int, part arrow.Array) error {
 	defer buf.Release()
 	buf.Resize(n * 4)
 	idx := arrow.Int32Traits.CastFromBytes(buf.Bytes())
+	var refs []int32
 	switch a := part.(type) {
 	case *array.String:
+		ds.gen++
 		for i := 0; i < n; i++ {
 			if a.IsNull(i) {
 				idx[i] = 0
 				continue
 			}
-			idx[i] = ds.add(a.Value(i))
+			k := ds.add(a.Value(i))
+			if ds.stamp[k] != ds.gen {
+				ds.stamp[k] = ds.gen
+				refs = append(refs, k)
+			}
+			idx[i] = k
 		}
 	case *array.Dictionary:
-		ds.indexDictionary(a, idx)
+		refs = ds.indexDictionary(a, idx)
 	default:
 		return fmt.Errorf("cannot index a %s array as strings", part.DataType())
 	}
@@ -608,6 +694,7 @@ func (p *parquetWriter) index(j int, part arrow.Array) error {
 	}
 	data := array.NewData(arrow.PrimitiveTypes.Int32, n, []*memory.Buffer{valid, buf}, nil, a.NullN(), 0)
 	ds.indices = append(ds.indices, array.MakeFromData(data))
+	ds.refs = append(ds.refs, refs)
 	data.Release()
 	if ds.size > dictMaxBytes || (ds.values >= dictSample && 2*len(ds.at) > ds.values) {
 		ds.dense = true
@@ -624,6 +711,7 @@ func (ds *dictState) add(v string) int32 {
 		ds.at[strings.Clone(v)] = k
 		ds.vals.Append(v)
 		ds.size += len(v) + 4
+		ds.stamp = append(ds.stamp, 0)
 	}
 	return k
 }
@@ -635,7 +723,9 @@ func (ds *dictState) add(v string) int32 {
 // they do from plain strings: the file is the same whichever form the rows
 // came in. Batches may carry different dictionaries (a reader gives each
 // row group of its input its own); the mapping is per batch.
-func (ds *dictState) indexDictionary(a *array.Dictionary, idx []int32) {
+//
+// It returns the distinct row group dictionary indices the rows refer to.
+func (ds *dictState) indexDictionary(a *array.Dictionary, idx []int32) []int32 {
 	dict := a.Dictionary().(*array.String)
 	codes := a.Indices().(*array.Int32).Int32Values()
 	remap := make([]int32, dict.Len())
@@ -654,6 +744,13 @@ func (ds *dictState) indexDictionary(a *array.Dictionary, idx []int32) {
 		}
 		idx[i] = k
 	}
+	var refs []int32
+	for _, k := range remap {
+		if k >= 0 {
+			refs = append(refs, k)
+		}
+	}
+	return refs
 }
 
 // writable reports whether batches of schema got can be written to a file

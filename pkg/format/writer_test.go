@@ -561,6 +561,14 @@ func TestParquetWriterDictionaryArrays(t *testing.T) {
 			t.Fatalf("row %d: got %q, want %q", i, rows2[i], want[i])
 		}
 	}
+	// The writer's own dictionary writes give the bytes of the Parquet
+	// library's Arrow writer, which finds each page's values by hashing.
+	dictDirect = false
+	lib := writeBatches(t, schema, dicts, Snappy)
+	dictDirect = true
+	if !bytes.Equal(lib, got) {
+		t.Fatal("writeDictArray gives another file than the Parquet library's Arrow writer")
+	}
 	// Mixed: plain and dictionary batches in one file.
 	mixed := slices.Clone(recs)
 	mixed[1], mixed[3] = dicts[1], dicts[3]
@@ -620,5 +628,68 @@ func TestParquetWriterNoRows(t *testing.T) {
 	list := arrow.NewSchema([]arrow.Field{{Name: "l", Type: arrow.ListOf(arrow.PrimitiveTypes.Int64)}}, nil)
 	if _, err := NewWriter(io.Discard, list, Parquet, Snappy); err == nil || !strings.Contains(err.Error(), `column "l" has type list`) {
 		t.Errorf("list column: %v", err)
+	}
+}
+
+// Page statistics of a dictionary column are the bounds of the values its
+// rows refer to, not of the row group's whole dictionary: here the row
+// group's last rows bring the largest value, which the first page (2-byte
+// indices, some 44,000 rows) does not hold. The writer's own
+// dictionary writes (writeDictArray) give the bytes the Parquet library's
+// Arrow writer gives.
+func TestParquetWriterDictionaryPageStatistics(t *testing.T) {
+	const rows, batch = ParquetRowGroupRows + 10_000, 30_000
+	schema := arrow.NewSchema([]arrow.Field{{Name: "wide", Type: arrow.BinaryTypes.String, Nullable: true}}, nil)
+	var recs []arrow.RecordBatch
+	for start := 0; start < rows; start += batch {
+		b := array.NewStringBuilder(memory.DefaultAllocator)
+		for i := start; i < min(rows, start+batch); i++ {
+			switch {
+			case i < 5000: // repetitive at first, so that the column gets a dictionary
+				b.Append("v00000")
+			case i%17 == 0:
+				b.AppendNull()
+			case i >= 100_000:
+				b.Append("zzzz")
+			default:
+				b.Append(fmt.Sprintf("v%05d", (i*7919)%30000))
+			}
+		}
+		col := b.NewArray()
+		b.Release()
+		rec := array.NewRecordBatch(schema, []arrow.Array{col}, int64(col.Len()))
+		col.Release()
+		recs = append(recs, withDictionaries(t, rec, len(recs)))
+		rec.Release()
+	}
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	got := writeBatches(t, schema, recs, Snappy)
+	dictDirect = false
+	lib := writeBatches(t, schema, recs, Snappy)
+	dictDirect = true
+	if !bytes.Equal(lib, got) {
+		t.Fatal("writeDictArray gives another file than the Parquet library's Arrow writer")
+	}
+	// The first page's maximum is below "zzzz".
+	f, err := pqgo.OpenFile(bytes.NewReader(got), int64(len(got)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := f.RowGroups()[0].ColumnChunks()[0].Pages()
+	defer pages.Close()
+	p, err := pages.ReadPage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, maxv, ok := p.Bounds(); !ok || !strings.HasPrefix(string(maxv.ByteArray()), "v2999") || p.NumRows() >= 100_000 {
+		t.Errorf("first page: %d rows, max %q (bounds %v), want fewer than 100000 rows and a max of v2999x", p.NumRows(), maxv, ok)
+	}
+	rows2 := pqgoRows(t, got, 1)
+	if len(rows2) != rows || rows2[4999][0] != "v00000" || rows2[100_001][0] != "zzzz" || rows2[17*300][0] != "<null>" {
+		t.Errorf("read back %d rows; rows 4999, 100001, 5100: %v %v %v", len(rows2), rows2[4999], rows2[100_001], rows2[17*300])
 	}
 }
