@@ -82,8 +82,11 @@ func NewWriter(w io.Writer, schema *arrow.Schema, kind Kind, c Compression) (Wri
 //     columns (categories, labels) are dictionary encoded, with the
 //     dictionary built here as batches arrive (values in order of first
 //     appearance; only the indices are kept until the row group ends) and
-//     handed to the library as Arrow dictionary arrays, which it writes
-//     without hashing every value again. When a row group's dictionary
+//     written as dictionary pages and index pages (writeDictArray), without
+//     the library hashing every value again. Batches may bring a string
+//     column as a dictionary array (see writable): each of its dictionary
+//     values is looked up once per batch, and the file is the same as from
+//     the plain strings. When a row group's dictionary
 //     outgrows dictMaxBytes or half its values, the rest of the row group
 //     goes through the library's own encoder, which falls back to plain
 //     pages. Numbers and times are left to the page compressor.
