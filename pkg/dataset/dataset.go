@@ -595,6 +595,15 @@ func ScanFileColumns[U any](ctx context.Context, schema *arrow.Schema, cols []in
 	return scanFileColumns(ctx, schema, cols, false, f, fileIndex, ropt, workers, work, consume)
 }
 
+// ScanFileDictionaries is ScanFile, except that a string column that a
+// Parquet file stores dictionary-encoded may come as a dictionary<int32,
+// string> array (see format.DictionaryDecoder), the batch's schema saying
+// so: the same values, for work that can keep them in that form.
+func ScanFileDictionaries[U any](ctx context.Context, schema *arrow.Schema, f *File, fileIndex int, ropt format.Options, workers int,
+	work func(worker int, b Batch) (U, error), consume func(U) error) error {
+	return scanFileColumns(ctx, schema, nil, true, f, fileIndex, ropt, workers, work, consume)
+}
+
 func scanFileColumns[U any](ctx context.Context, schema *arrow.Schema, cols []int, dict bool, f *File, fileIndex int, ropt format.Options, workers int,
 	work func(worker int, b Batch) (U, error), consume func(U) error) error {
 	ropt.Kind = f.Kind

@@ -385,6 +385,25 @@ func TestParquetWriterEncodingsAndReadBack(t *testing.T) {
 		"drifting": {true, true}, "f": {false, false},
 	}, dict)
 
+	got := pqgoRows(t, data, schema.NumFields())
+	if len(got) != len(want) {
+		t.Fatalf("read back %d rows, want %d", len(got), len(want))
+	}
+	for i := range want {
+		if !slices.Equal(got[i], want[i]) {
+			t.Fatalf("row %d: got %q, want %q", i, got[i], want[i])
+		}
+	}
+}
+
+// pqgoRows reads a Parquet file's rows with parquet-go, an independent
+// reader, as text ("<null>" for null).
+func pqgoRows(t testing.TB, data []byte, cols int) [][]string {
+	t.Helper()
+	f, err := pqgo.OpenFile(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		t.Fatal(err)
+	}
 	var got [][]string
 	for _, rg := range f.RowGroups() {
 		rr := rg.Rows()
@@ -392,7 +411,7 @@ func TestParquetWriterEncodingsAndReadBack(t *testing.T) {
 		for {
 			n, err := rr.ReadRows(buf)
 			for _, row := range buf[:n] {
-				out := make([]string, len(schema.Fields()))
+				out := make([]string, cols)
 				for _, v := range row {
 					switch {
 					case v.IsNull():
@@ -413,13 +432,175 @@ func TestParquetWriterEncodingsAndReadBack(t *testing.T) {
 		}
 		rr.Close()
 	}
-	if len(got) != len(want) {
-		t.Fatalf("read back %d rows, want %d", len(got), len(want))
+	return got
+}
+
+// asDictionary returns a string array as a dictionary<int32, string> array
+// whose dictionary holds its distinct values in an order of this batch's
+// own (rotated by shift, with an unused value added), so that consecutive
+// batches carry different dictionaries.
+func asDictionary(t testing.TB, a *array.String, shift int) arrow.Array {
+	t.Helper()
+	var vals []string
+	seen := map[string]bool{}
+	for i := 0; i < a.Len(); i++ {
+		if a.IsValid(i) && !seen[a.Value(i)] {
+			seen[a.Value(i)] = true
+			vals = append(vals, a.Value(i))
+		}
+	}
+	slices.Sort(vals)
+	if len(vals) > 0 {
+		k := shift % len(vals)
+		vals = append(vals[k:], vals[:k]...)
+	}
+	vals = append(vals, fmt.Sprintf("unused-%d", shift))
+	at := map[string]int32{}
+	db := array.NewStringBuilder(memory.DefaultAllocator)
+	defer db.Release()
+	for k, v := range vals {
+		at[v] = int32(k)
+		db.Append(v)
+	}
+	dict := db.NewArray()
+	defer dict.Release()
+	ib := array.NewInt32Builder(memory.DefaultAllocator)
+	defer ib.Release()
+	for i := 0; i < a.Len(); i++ {
+		if a.IsNull(i) {
+			ib.AppendNull()
+		} else {
+			ib.Append(at[a.Value(i)])
+		}
+	}
+	idx := ib.NewArray()
+	defer idx.Release()
+	return array.NewDictionaryArray(&arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}, idx, dict)
+}
+
+// withDictionaries returns rec with every string column as a dictionary
+// array (see asDictionary).
+func withDictionaries(t testing.TB, rec arrow.RecordBatch, shift int) arrow.RecordBatch {
+	t.Helper()
+	fields := slices.Clone(rec.Schema().Fields())
+	cols := make([]arrow.Array, rec.NumCols())
+	for j, c := range rec.Columns() {
+		if s, ok := c.(*array.String); ok {
+			cols[j] = asDictionary(t, s, shift)
+			fields[j].Type = cols[j].DataType()
+		} else {
+			c.Retain()
+			cols[j] = c
+		}
+	}
+	defer releaseAll(cols)
+	return array.NewRecordBatch(arrow.NewSchema(fields, nil), cols, rec.NumRows())
+}
+
+func writeBatches(t testing.TB, schema *arrow.Schema, recs []arrow.RecordBatch, c Compression) []byte {
+	t.Helper()
+	var out bytes.Buffer
+	w, err := NewWriter(&out, schema, Parquet, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range recs {
+		if err := w.Write(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return out.Bytes()
+}
+
+// Rows that come as dictionary arrays — each batch with a dictionary of its
+// own, nulls among the rows — are written as the strings they stand for:
+// the file is byte for byte the one their plain strings give, in both the
+// dictionary-encoded column ("cat"), the plain one ("uniq") and the one
+// that falls back from a dictionary to plain pages ("drifting"), across a
+// row group boundary cut inside a batch.
+func TestParquetWriterDictionaryArrays(t *testing.T) {
+	const rows, batch = ParquetRowGroupRows + 50_000, 30_000
+	schema, recs, want := parquetTable(t, rows, batch)
+	defer releaseAll(func() []arrow.Array {
+		var a []arrow.Array
+		for _, r := range recs {
+			a = append(a, r.Columns()...)
+		}
+		return a
+	}())
+	var dicts []arrow.RecordBatch
+	for k, r := range recs {
+		dicts = append(dicts, withDictionaries(t, r, 3*k+1))
+	}
+	defer func() {
+		for _, r := range dicts {
+			r.Release()
+		}
+	}()
+	if d := dicts[0].Column(1).(*array.Dictionary); d.NullN() == 0 || d.Dictionary().Len() != 14 {
+		t.Fatalf("test data: cat has %d nulls and %d dictionary values, want nulls and 14", d.NullN(), d.Dictionary().Len())
+	}
+	if arrow.TypeEqual(dicts[0].Column(1).(*array.Dictionary).Dictionary().DataType(), nil) ||
+		array.Equal(dicts[0].Column(1).(*array.Dictionary).Dictionary(), dicts[1].Column(1).(*array.Dictionary).Dictionary()) {
+		t.Fatal("test data: consecutive batches share a dictionary")
+	}
+	plain := writeBatches(t, schema, recs, Snappy)
+	got := writeBatches(t, schema, dicts, Snappy)
+	if !bytes.Equal(plain, got) {
+		t.Fatal("dictionary arrays give another file than their plain strings")
+	}
+	rows2 := pqgoRows(t, got, schema.NumFields())
+	if len(rows2) != len(want) {
+		t.Fatalf("read back %d rows, want %d", len(rows2), len(want))
 	}
 	for i := range want {
-		if !slices.Equal(got[i], want[i]) {
-			t.Fatalf("row %d: got %q, want %q", i, got[i], want[i])
+		if !slices.Equal(rows2[i], want[i]) {
+			t.Fatalf("row %d: got %q, want %q", i, rows2[i], want[i])
 		}
+	}
+	// The writer's own dictionary writes give the bytes of the Parquet
+	// library's Arrow writer, which finds each page's values by hashing.
+	dictDirect = false
+	lib := writeBatches(t, schema, dicts, Snappy)
+	dictDirect = true
+	if !bytes.Equal(lib, got) {
+		t.Fatal("writeDictArray gives another file than the Parquet library's Arrow writer")
+	}
+	// Mixed: plain and dictionary batches in one file.
+	mixed := slices.Clone(recs)
+	mixed[1], mixed[3] = dicts[1], dicts[3]
+	if !bytes.Equal(plain, writeBatches(t, schema, mixed, Snappy)) {
+		t.Fatal("plain and dictionary batches mixed give another file")
+	}
+}
+
+// A null value inside a dictionary makes the rows that point at it null.
+func TestParquetWriterDictionaryWithNullValue(t *testing.T) {
+	schema := arrow.NewSchema([]arrow.Field{{Name: "s", Type: arrow.BinaryTypes.String, Nullable: true}}, nil)
+	db := array.NewStringBuilder(memory.DefaultAllocator)
+	defer db.Release()
+	db.AppendValues([]string{"x", "", "y"}, []bool{true, false, true})
+	dict := db.NewArray()
+	defer dict.Release()
+	ib := array.NewInt32Builder(memory.DefaultAllocator)
+	defer ib.Release()
+	ib.AppendValues([]int32{2, 1, 0, 0, 2, 1}, []bool{true, true, true, false, true, true})
+	idx := ib.NewArray()
+	defer idx.Release()
+	da := array.NewDictionaryArray(&arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}, idx, dict)
+	defer da.Release()
+	rec := array.NewRecordBatch(arrow.NewSchema([]arrow.Field{{Name: "s", Type: da.DataType(), Nullable: true}}, nil), []arrow.Array{da}, 6)
+	defer rec.Release()
+	got := pqgoRows(t, writeBatches(t, schema, []arrow.RecordBatch{rec}, Snappy), 1)
+	diff(t, "rows", [][]string{{"y"}, {"<null>"}, {"x"}, {"<null>"}, {"y"}, {"<null>"}}, got)
+
+	// Only string dictionaries with int32 indices stand for a string column.
+	other := arrow.NewSchema([]arrow.Field{{Name: "s", Type: &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int8, ValueType: arrow.BinaryTypes.String}, Nullable: true}}, nil)
+	if writable(other, schema) || !writable(rec.Schema(), schema) || writable(rec.Schema(), other) {
+		t.Error("writable accepts the wrong dictionary types")
 	}
 }
 
@@ -447,5 +628,68 @@ func TestParquetWriterNoRows(t *testing.T) {
 	list := arrow.NewSchema([]arrow.Field{{Name: "l", Type: arrow.ListOf(arrow.PrimitiveTypes.Int64)}}, nil)
 	if _, err := NewWriter(io.Discard, list, Parquet, Snappy); err == nil || !strings.Contains(err.Error(), `column "l" has type list`) {
 		t.Errorf("list column: %v", err)
+	}
+}
+
+// Page statistics of a dictionary column are the bounds of the values its
+// rows refer to, not of the row group's whole dictionary: here the row
+// group's last rows bring the largest value, which the first page (2-byte
+// indices, some 44,000 rows) does not hold. The writer's own
+// dictionary writes (writeDictArray) give the bytes the Parquet library's
+// Arrow writer gives.
+func TestParquetWriterDictionaryPageStatistics(t *testing.T) {
+	const rows, batch = ParquetRowGroupRows + 10_000, 30_000
+	schema := arrow.NewSchema([]arrow.Field{{Name: "wide", Type: arrow.BinaryTypes.String, Nullable: true}}, nil)
+	var recs []arrow.RecordBatch
+	for start := 0; start < rows; start += batch {
+		b := array.NewStringBuilder(memory.DefaultAllocator)
+		for i := start; i < min(rows, start+batch); i++ {
+			switch {
+			case i < 5000: // repetitive at first, so that the column gets a dictionary
+				b.Append("v00000")
+			case i%17 == 0:
+				b.AppendNull()
+			case i >= 100_000:
+				b.Append("zzzz")
+			default:
+				b.Append(fmt.Sprintf("v%05d", (i*7919)%30000))
+			}
+		}
+		col := b.NewArray()
+		b.Release()
+		rec := array.NewRecordBatch(schema, []arrow.Array{col}, int64(col.Len()))
+		col.Release()
+		recs = append(recs, withDictionaries(t, rec, len(recs)))
+		rec.Release()
+	}
+	defer func() {
+		for _, r := range recs {
+			r.Release()
+		}
+	}()
+	got := writeBatches(t, schema, recs, Snappy)
+	dictDirect = false
+	lib := writeBatches(t, schema, recs, Snappy)
+	dictDirect = true
+	if !bytes.Equal(lib, got) {
+		t.Fatal("writeDictArray gives another file than the Parquet library's Arrow writer")
+	}
+	// The first page's maximum is below "zzzz".
+	f, err := pqgo.OpenFile(bytes.NewReader(got), int64(len(got)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages := f.RowGroups()[0].ColumnChunks()[0].Pages()
+	defer pages.Close()
+	p, err := pages.ReadPage()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, maxv, ok := p.Bounds(); !ok || !strings.HasPrefix(string(maxv.ByteArray()), "v2999") || p.NumRows() >= 100_000 {
+		t.Errorf("first page: %d rows, max %q (bounds %v), want fewer than 100000 rows and a max of v2999x", p.NumRows(), maxv, ok)
+	}
+	rows2 := pqgoRows(t, got, 1)
+	if len(rows2) != rows || rows2[4999][0] != "v00000" || rows2[100_001][0] != "zzzz" || rows2[17*300][0] != "<null>" {
+		t.Errorf("read back %d rows; rows 4999, 100001, 5100: %v %v %v", len(rows2), rows2[4999], rows2[100_001], rows2[17*300])
 	}
 }

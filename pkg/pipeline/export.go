@@ -8,9 +8,11 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"slices"
 	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
+	"github.com/apache/arrow-go/v18/arrow/array"
 
 	"github.com/mldata-io/mldata/pkg/format"
 	"github.com/mldata-io/mldata/pkg/manifest"
@@ -44,6 +46,62 @@ func partsOf(rows int64, chunkRows int, partRows int64) int {
 	perPart := max(1, int(partRows/int64(chunkRows)))
 	last := (slots - 1) / (Stripes * perPart)
 	return last*Stripes + min(Stripes, slots-last*Stripes*perPart)
+}
+
+// keepDictionaries reports whether a build may carry the string columns that
+// its Parquet inputs store dictionary-encoded as dictionary arrays, from the
+// reader through the split to the Parquet writer, and which columns must
+// still come as plain strings. The values are the same either way, and so
+// are the files written (the writer indexes a dictionary array's values in
+// order of first appearance, as it does plain strings); what is saved is
+// materializing every row's string, copying it into its split, and hashing
+// it again into the output's dictionary: each distinct value is looked up
+// once per chunk instead. Columns that other code reads row by row stay
+// plain: the split key, the stratification column and the columns of
+// validation rules. Only builds with a split key and Parquet output do
+// this: without a key the split hashes every column of the row, and text
+// output formats every value.
+func keepDictionaries(cfg Config, sch *arrow.Schema) (bool, []int) {
+	if cfg.OutputFormat != format.Parquet || cfg.Split.Key == "" {
+		return false, nil
+	}
+	names := []string{cfg.Split.Key, cfg.Split.StratifyBy}
+	for _, r := range cfg.Rules {
+		names = append(names, r.Column)
+	}
+	var plain []int
+	for j, f := range sch.Fields() {
+		if f.Type.ID() == arrow.STRING && slices.Contains(names, f.Name) {
+			plain = append(plain, j)
+		}
+	}
+	return true, plain
+}
+
+// plainColumns returns rec with the columns cols as plain strings (see
+// keepDictionaries); rec itself, retained, when they already are.
+func plainColumns(rec arrow.RecordBatch, cols []int) arrow.RecordBatch {
+	var arrs []arrow.Array
+	for _, j := range cols {
+		if rec.Column(j).DataType().ID() != arrow.DICTIONARY {
+			continue
+		}
+		if arrs == nil {
+			arrs = slices.Clone(rec.Columns())
+		}
+		arrs[j] = format.PlainStrings(rec.Column(j))
+		defer arrs[j].Release()
+	}
+	if arrs == nil {
+		rec.Retain()
+		return rec
+	}
+	fields := slices.Clone(rec.Schema().Fields())
+	for _, j := range cols {
+		fields[j].Type = arrs[j].DataType()
+	}
+	md := rec.Schema().Metadata()
+	return array.NewRecordBatch(arrow.NewSchema(fields, &md), arrs, rec.NumRows())
 }
 
 // chunkResult is one chunk after split: a batch per split.

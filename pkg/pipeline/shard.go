@@ -80,6 +80,7 @@ func (b *builder) runTasks(ctx context.Context, src, out *storage.Location, task
 		return results, validator, nil, nil
 	}
 	stratified := cfg.Split.StratifyBy != ""
+	keep, plain := keepDictionaries(cfg, sch)
 	ext := format.Ext(cfg.OutputFormat, cfg.Compression)
 	fileWorkers := min(cfg.Workers, len(tasks))
 	chunkWorkers := max(1, (cfg.Workers+fileWorkers-1)/fileWorkers)
@@ -106,9 +107,14 @@ func (b *builder) runTasks(ctx context.Context, src, out *storage.Location, task
 		nulls := make([]int64, sch.NumFields())
 		var strata *split.Counts
 		var groups []int // group of each writer, in creation order
-		err := dataset.ScanFile(ctx, sch, f, t.index, cfg.Read, chunkWorkers,
+		scan := dataset.ScanFile[chunkResult]
+		if keep {
+			scan = dataset.ScanFileDictionaries[chunkResult]
+		}
+		err := scan(ctx, sch, f, t.index, cfg.Read, chunkWorkers,
 			func(w int, bt dataset.Batch) (chunkResult, error) {
-				rec := bt.Record
+				rec := plainColumns(bt.Record, plain)
+				bt.Record.Release()
 				defer rec.Release()
 				partials[slot][w].Observe(rec, f.Object.Key, t.index, bt.Chunk.FirstRow+1)
 				nc := make([]int64, rec.NumCols())

@@ -15,7 +15,9 @@ import (
 // Partition returns one batch per split (index = split index; a split with no
 // rows gets a 0-row batch), rows in their original relative order. Callers
 // release the returned batches. The common column types are gathered by hand
-// (one pass, no kernel dispatch); others go through Arrow's Take.
+// (one pass, no kernel dispatch); others go through Arrow's Take. A
+// dictionary column (int32 indices) keeps its dictionary: only the indices
+// are gathered.
 func (a *Assigner) Partition(rec arrow.RecordBatch) ([]arrow.RecordBatch, error) {
 	n := rec.NumRows()
 	if n > math.MaxInt32 {
@@ -93,6 +95,9 @@ func gather(arr arrow.Array, idx []int32) (arrow.Array, error) {
 	if len(bufs) < 2 || bufs[1] == nil || !handByHand[dt.ID()] {
 		return take(arr, idx)
 	}
+	if d, ok := dt.(*arrow.DictionaryType); ok && d.IndexType.ID() != arrow.INT32 {
+		return take(arr, idx)
+	}
 	validity, nulls := gatherValidity(arr, idx)
 
 	var out arrow.ArrayData
@@ -114,6 +119,10 @@ func gather(arr arrow.Array, idx []int32) (arrow.Array, error) {
 			}
 		}
 		out = fixedData(dt, validity, nulls, vals, len(idx))
+	case arrow.DICTIONARY:
+		// Indices are gathered; the dictionary is shared, not copied.
+		vals := arrow.Uint32Traits.CastToBytes(gatherFixed(arrow.Uint32Traits.CastFromBytes(bufs[1].Bytes()), off, idx))
+		out = array.NewDataWithDictionary(dt, len(idx), []*memory.Buffer{bufOrNil(validity), memory.NewBufferBytes(vals)}, nulls, 0, data.Dictionary().(*array.Data))
 	case arrow.STRING, arrow.BINARY:
 		offs, vals := gatherVar(arrow.Int32Traits.CastFromBytes(bufs[1].Bytes()), varBytes(bufs), off, idx)
 		out = array.NewData(dt, len(idx), []*memory.Buffer{bufOrNil(validity), memory.NewBufferBytes(arrow.Int32Traits.CastToBytes(offs)), memory.NewBufferBytes(vals)}, nil, nulls, 0)
@@ -132,6 +141,7 @@ var handByHand = map[arrow.Type]bool{
 	arrow.INTERVAL_MONTHS: true, arrow.INT64: true, arrow.UINT64: true, arrow.FLOAT64: true,
 	arrow.DATE64: true, arrow.TIME64: true, arrow.TIMESTAMP: true, arrow.DURATION: true,
 	arrow.BOOL: true, arrow.STRING: true, arrow.BINARY: true, arrow.LARGE_STRING: true, arrow.LARGE_BINARY: true,
+	arrow.DICTIONARY: true, // with int32 indices
 }
 
 // take gathers with Arrow's Take kernel, for every other type.

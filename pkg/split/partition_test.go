@@ -8,6 +8,7 @@ import (
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
+	"github.com/apache/arrow-go/v18/arrow/memory"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -322,5 +323,82 @@ func TestConcurrentUse(t *testing.T) {
 	close(errs)
 	for e := range errs {
 		t.Error(e)
+	}
+}
+
+// A dictionary column (int32 indices, as a Parquet reader gives a
+// dictionary-encoded string column) is split by its indices: each split's
+// array shares the dictionary, and its rows — nulls included — are the
+// rows the split's plain strings would be.
+func TestPartitionDictionaryColumn(t *testing.T) {
+	const n = 2000
+	db := array.NewStringBuilder(memory.DefaultAllocator)
+	defer db.Release()
+	db.AppendValues([]string{"red", "green", "blue", "never used"}, nil)
+	dict := db.NewArray()
+	defer dict.Release()
+	ib := array.NewInt32Builder(memory.DefaultAllocator)
+	defer ib.Release()
+	keys := array.NewInt64Builder(memory.DefaultAllocator)
+	defer keys.Release()
+	for i := range n {
+		keys.Append(int64(i))
+		if i%9 == 4 {
+			ib.AppendNull()
+		} else {
+			ib.Append(int32(i % 3))
+		}
+	}
+	idx := ib.NewArray()
+	defer idx.Release()
+	da := array.NewDictionaryArray(&arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.BinaryTypes.String}, idx, dict)
+	defer da.Release()
+	k := keys.NewArray()
+	defer k.Release()
+	schema := arrow.NewSchema([]arrow.Field{{Name: "id", Type: arrow.PrimitiveTypes.Int64}, {Name: "color", Type: da.DataType(), Nullable: true}}, nil)
+	full := array.NewRecordBatch(schema, []arrow.Array{k, da}, n)
+	defer full.Release()
+	rec := full.NewSlice(5, n-3) // an offset, which the gather must honour
+	defer rec.Release()
+
+	s := spec811
+	s.Key = "id"
+	a := mustAssigner(t, s, rec)
+	rows := texts(rec)
+	want := make([][][]string, 3)
+	for i, sp := range assign(a, rec) {
+		want[sp] = append(want[sp], rows[i])
+	}
+	parts, err := a.Partition(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for sp, part := range parts {
+		got, ok := part.Column(1).(*array.Dictionary)
+		if !ok {
+			t.Fatalf("split %d: color is a %s, want the dictionary type", sp, part.Column(1).DataType())
+		}
+		if !array.Equal(got.Dictionary(), dict) {
+			t.Errorf("split %d: dictionary %v, want %v", sp, got.Dictionary(), dict)
+		}
+		if got.Len() != len(want[sp]) || got.Indices().Len() != got.Len() {
+			t.Errorf("split %d: %d rows (%d indices), want %d", sp, got.Len(), got.Indices().Len(), len(want[sp]))
+		}
+		if len(want[sp]) == 0 {
+			t.Fatalf("split %d is empty; the test needs rows in every split", sp)
+		}
+		if diff := cmp.Diff(want[sp], texts(part)); diff != "" {
+			t.Errorf("split %d rows (-want +got):\n%s", sp, diff)
+		}
+		nulls := 0
+		for _, r := range want[sp] {
+			if r[1] == array.NullValueStr {
+				nulls++
+			}
+		}
+		if got.NullN() != nulls || nulls == 0 {
+			t.Errorf("split %d: %d nulls, want %d (and some)", sp, got.NullN(), nulls)
+		}
+		part.Release()
 	}
 }
