@@ -34,6 +34,12 @@ type numSide struct {
 	// baseline's, computed while the other side is read).
 	std    float64
 	stdSet bool
+	// dict is the float dictionary a worker's side last read, and dictNaN
+	// whether it holds a NaN: a dictionary comes once per row group and
+	// serves all its batches, so it is checked once. Holding it keeps its
+	// address from being taken by another.
+	dict    arrow.ArrayData
+	dictNaN bool
 }
 
 // keyStore holds the sort keys of one column of a side. Scan workers add
@@ -217,6 +223,7 @@ func (s *numSide) add(arr arrow.Array, fbuf *[]float64, ibuf *[]int64, dkeys *[]
 // merge adds a worker's integers; a float column's keys are in the store
 // the workers share.
 func (s *numSide) merge(o *numSide) {
+	o.dict = nil
 	s.ints.Merge(&o.ints)
 	s.n += o.n
 	s.minI, s.maxI = min(s.minI, o.minI), max(s.maxI, o.maxI)
@@ -361,6 +368,15 @@ func (s *numSide) addDictionary(a *array.Dictionary, fbuf *[]float64, ibuf *[]in
 		s.n += len(xs)
 		return nil
 	}
+	if d, ok := a.Dictionary().(*array.Float64); ok && d.NullN() == 0 {
+		if s.dict != d.Data() {
+			s.dict, s.dictNaN = d.Data(), hasNaN(d.Float64Values())
+		}
+		if !s.dictNaN {
+			s.addFloatCodes(a, codes, d.Float64Values(), fbuf)
+			return nil
+		}
+	}
 	keys, nan, err := dictKeys(a.Dictionary(), *dkeys)
 	*dkeys = keys
 	if err != nil {
@@ -423,4 +439,60 @@ func (s *numSide) addDictionary(a *array.Dictionary, fbuf *[]float64, ibuf *[]in
 	}
 	s.n += n
 	return nil
+}
+
+func hasNaN(xs []float64) bool {
+	for _, x := range xs {
+		if x != x {
+			return true
+		}
+	}
+	return false
+}
+
+// addFloatCodes is addDictionary for a dictionary of floats without NaN:
+// each row's key is made from its dictionary value as it is gathered
+// (as cheap as looking a key up), straight into the store.
+func (s *numSide) addFloatCodes(a *array.Dictionary, codes []int32, vals []float64, fbuf *[]float64) {
+	n := a.Len() - a.NullN()
+	start := s.keys.claim(n)
+	dst := s.keys.at(start, n)
+	direct := dst != nil
+	if !direct {
+		if cap(*fbuf) < n {
+			*fbuf = make([]float64, n)
+		}
+		dst = unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(*fbuf))), n)
+	}
+	if a.NullN() == 0 {
+		dst = dst[:len(codes)]
+		for j, c := range codes {
+			dst[j] = tally.FloatKey(vals[c])
+		}
+	} else {
+		// Rows with a value, from the validity bits; a byte of eight
+		// rows with values is copied without a test per row.
+		bits, off := a.NullBitmapBytes(), a.Data().Offset()
+		k := 0
+		for j := 0; j < len(codes); {
+			i := j + off
+			if i&7 == 0 && j+8 <= len(codes) && bits[i>>3] == 0xff {
+				for _, c := range codes[j : j+8] {
+					dst[k] = tally.FloatKey(vals[c])
+					k++
+				}
+				j += 8
+				continue
+			}
+			if bits[i>>3]>>(i&7)&1 == 1 {
+				dst[k] = tally.FloatKey(vals[codes[j]])
+				k++
+			}
+			j++
+		}
+	}
+	if !direct {
+		s.keys.put(start, dst)
+	}
+	s.n += n
 }

@@ -67,7 +67,10 @@ type parquetSource struct {
 	lim    limits
 	alloc  memory.Allocator // bounded by the chunk limit
 	pr     *file.Reader
-	fr     *pqarrow.FileReader
+	// pagesPR is pr for the page decoder (parquet_pages.go): the same
+	// footer, with an allocator that recycles page buffers (pagePool).
+	pagesPR *file.Reader
+	fr      *pqarrow.FileReader
 	meta   *metadata.FileMetaData
 	schema *arrow.Schema
 	// leaves are the Parquet leaf columns of each top-level field.
@@ -159,7 +162,21 @@ func (d *parquetDecoder) open() (*parquetSource, error) {
 	if err != nil {
 		return nil, &Error{File: d.in.Name, Msg: fmt.Sprintf("cannot read the Parquet schema: %v", err), Hint: parquetHint}
 	}
-	pf := &parquetSource{name: d.in.Name, lim: d.lim, alloc: alloc, pr: r, fr: fr, meta: r.MetaData(), schema: sc, leaves: make([]map[int]bool, sc.NumFields()), pages: !d.pqarrowOnly}
+	pf := &parquetSource{name: d.in.Name, lim: d.lim, alloc: alloc, pr: r, pagesPR: r, fr: fr, meta: r.MetaData(), schema: sc, leaves: make([]map[int]bool, sc.NumFields()), pages: !d.pqarrowOnly}
+	if pf.pages && !r.MetaData().IsSetEncryptionAlgorithm() {
+		// The page decoder's readers take their page buffers from a pool,
+		// so that each column chunk does not allocate (and clear) its own.
+		pp := parquet.NewReaderProperties(newPagePool(alloc))
+		pp.MaxCompressedPageSize = props.MaxCompressedPageSize
+		pp.MaxUncompressedPageSize = props.MaxUncompressedPageSize
+		pp.BufferedStreamEnabled = props.BufferedStreamEnabled
+		pp.BufferSize = props.BufferSize
+		pr, err := file.NewParquetReader(io.NewSectionReader(d.in.ReaderAt, 0, d.in.Size), file.WithReadProps(pp), file.WithMetadata(r.MetaData()))
+		if err != nil {
+			return nil, &Error{File: d.in.Name, Msg: fmt.Sprintf("not a Parquet file (bad magic/footer): %v", err), Hint: parquetHint}
+		}
+		pf.pagesPR = pr
+	}
 	var walk func(f *pqarrow.SchemaField, into map[int]bool)
 	walk = func(f *pqarrow.SchemaField, into map[int]bool) {
 		if f.IsLeaf() {

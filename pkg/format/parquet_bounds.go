@@ -2,8 +2,10 @@ package format
 
 import (
 	"fmt"
+	"math/bits"
 	"regexp"
 	"strconv"
+	"sync"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -154,4 +156,72 @@ func dictionaryBytes(a arrow.Array, limit int64) int64 {
 		}
 	}
 	return n
+}
+
+// pagePool is the allocator of the page decoder's page readers: a
+// boundedAllocator (the same limit, the same refusal) that keeps the
+// buffers its readers free and hands them out again. A column chunk's
+// reader holds three buffers (compressed page, dictionary page, data
+// page) sized to its largest page and frees them when the chunk is done;
+// the readers of the next row group take them over instead of allocating
+// and clearing fresh memory. Only page readers use it: they free a buffer
+// once nothing points into it (the page decoder copies what it keeps), and
+// a recycled buffer's old bytes are always overwritten before being read.
+// The buffers are kept in sync.Pools, which the garbage collector empties.
+type pagePool struct {
+	*boundedAllocator
+	classes [pagePoolClasses]sync.Pool
+}
+
+// Buffers of 2^pagePoolMin bytes or more are recycled, in classes of powers
+// of two up to 2^(pagePoolMin+pagePoolClasses−1); others are allocated.
+const (
+	pagePoolMin     = 12
+	pagePoolClasses = 20
+)
+
+func newPagePool(a *boundedAllocator) *pagePool { return &pagePool{boundedAllocator: a} }
+
+// pageClass is the class of a buffer of size bytes (−1: not pooled).
+func pageClass(size int) int {
+	if size < 1<<pagePoolMin {
+		return -1
+	}
+	c := bits.Len(uint(size-1)) - pagePoolMin
+	if c >= pagePoolClasses {
+		return -1
+	}
+	return c
+}
+
+func (a *pagePool) Allocate(size int) []byte {
+	if int64(size) > a.max {
+		panic(&allocLimit{size: int64(size), max: a.max})
+	}
+	c := pageClass(size)
+	if c < 0 {
+		return a.boundedAllocator.Allocate(size)
+	}
+	if b, ok := a.classes[c].Get().(*[]byte); ok {
+		return (*b)[:size]
+	}
+	return make([]byte, size, 1<<(c+pagePoolMin))
+}
+
+func (a *pagePool) Reallocate(size int, b []byte) []byte {
+	if size <= cap(b) {
+		return b[:size]
+	}
+	nb := a.Allocate(size)
+	copy(nb, b)
+	a.Free(b)
+	return nb
+}
+
+// Free keeps b for reuse if it is one of the pool's buffers.
+func (a *pagePool) Free(b []byte) {
+	if c := pageClass(cap(b)); c >= 0 && cap(b) == 1<<(c+pagePoolMin) {
+		b = b[:0]
+		a.classes[c].Put(&b)
+	}
 }

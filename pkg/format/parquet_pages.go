@@ -197,7 +197,7 @@ func (g *parquetRowGroup) pagesColumn(i int, to arrow.DataType, dict bool) (*pag
 		pc.dictMode = true
 		pc.to = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: to}
 	}
-	pr, err := pf.pr.RowGroup(g.idx).GetColumnPageReader(leaf)
+	pr, err := pf.pagesPR.RowGroup(g.idx).GetColumnPageReader(leaf)
 	if err != nil {
 		return nil, err
 	}
