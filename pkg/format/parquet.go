@@ -63,16 +63,16 @@ type parquetDecoder struct {
 // parquetSource is what the chunks of one file share: its footer, parsed
 // once, and the Arrow reader over it.
 type parquetSource struct {
-	name   string
-	lim    limits
-	alloc  memory.Allocator // bounded by the chunk limit
-	pr     *file.Reader
+	name  string
+	lim   limits
+	alloc memory.Allocator // bounded by the chunk limit
+	pr    *file.Reader
 	// pagesPR is pr for the page decoder (parquet_pages.go): the same
 	// footer, with an allocator that recycles page buffers (pagePool).
 	pagesPR *file.Reader
 	fr      *pqarrow.FileReader
-	meta   *metadata.FileMetaData
-	schema *arrow.Schema
+	meta    *metadata.FileMetaData
+	schema  *arrow.Schema
 	// leaves are the Parquet leaf columns of each top-level field.
 	leaves []map[int]bool
 	// pages is false when columns are read through pqarrow only.
