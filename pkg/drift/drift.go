@@ -838,6 +838,9 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 			stores[i] = newKeyStore(presize(in.Rows))
 		}
 	}
+	// A worker counts an integer column per value while its range is at
+	// most countMax values (numSide.count).
+	countMax := 2 * presize(in.Rows) / int64(workers)
 	// The workers share what they have counted of each non-numeric
 	// column, to stop at the limit early (distinct.go).
 	seen := make([]*distinctSet, len(plans))
@@ -860,7 +863,7 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 				published: make([]int, len(plans)), pubInts: make([]intPublisher, len(plans))}
 			for i, pl := range plans {
 				if pl.numeric {
-					wd.nums[i] = newNumSide(types[i], stores[i])
+					wd.nums[i] = newNumSide(types[i], stores[i], countMax)
 				}
 			}
 			per[w] = wd
@@ -931,7 +934,7 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 	out := &sideData{nums: make([]*numSide, len(plans)), cats: make([]catSide, len(plans))}
 	parallel(len(plans), workers, func(i int) {
 		if plans[i].numeric {
-			all := newNumSide(types[i], stores[i])
+			all := newNumSide(types[i], stores[i], 0)
 			for _, wd := range per {
 				if wd != nil {
 					all.merge(wd.nums[i])

@@ -47,7 +47,7 @@ func addDictionaryMatchesValues(t *testing.T, dict []float64) {
 		d := array.NewSlice(full, cut[0], cut[1]).(*array.Dictionary)
 		v := array.NewSlice(vals, cut[0], cut[1])
 		for _, hint := range []int64{0, 1000} {
-			got, want := newNumSide(arrow.PrimitiveTypes.Float64, newKeyStore(hint)), newNumSide(arrow.PrimitiveTypes.Float64, newKeyStore(hint))
+			got, want := newNumSide(arrow.PrimitiveTypes.Float64, newKeyStore(hint), 0), newNumSide(arrow.PrimitiveTypes.Float64, newKeyStore(hint), 0)
 			var fbuf []float64
 			var ibuf []int64
 			var dkeys []uint64
