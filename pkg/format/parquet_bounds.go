@@ -161,54 +161,62 @@ func dictionaryBytes(a arrow.Array, limit int64) int64 {
 // pagePool is the allocator of the page decoder's page readers: a
 // boundedAllocator (the same limit, the same refusal) that keeps the
 // buffers its readers free and hands them out again. A column chunk's
-// reader holds three buffers (compressed page, dictionary page, data
-// page) sized to its largest page and frees them when the chunk is done;
-// the readers of the next row group take them over instead of allocating
-// and clearing fresh memory. Only page readers use it: they free a buffer
-// once nothing points into it (the page decoder copies what it keeps), and
-// a recycled buffer's old bytes are always overwritten before being read.
+// reader holds three buffers (compressed page, dictionary page, data page)
+// sized to its largest pages and frees them when the chunk is done; the
+// readers of the next row group take them over instead of allocating and
+// clearing fresh memory. Only page readers use it: they free a buffer once
+// nothing points into it (the page decoder copies what it keeps), and a
+// recycled buffer's old bytes are always overwritten before being read.
 // The buffers are kept in sync.Pools, which the garbage collector empties.
 type pagePool struct {
 	*boundedAllocator
-	classes [pagePoolClasses]sync.Pool
+	classes [4 * pagePoolOctaves]sync.Pool
 }
 
-// Buffers of 2^pagePoolMin bytes or more are recycled, in classes of powers
-// of two up to 2^(pagePoolMin+pagePoolClasses−1); others are allocated.
+// Buffers of more than 2^pagePoolMin bytes are recycled, in four classes
+// per power of two (a buffer is at most a quarter larger than asked for),
+// up to 2^(pagePoolMin+pagePoolOctaves); others are allocated.
 const (
 	pagePoolMin     = 12
-	pagePoolClasses = 20
+	pagePoolOctaves = 20
 )
 
 func newPagePool(a *boundedAllocator) *pagePool { return &pagePool{boundedAllocator: a} }
 
-// pageClass is the class of a buffer of size bytes (−1: not pooled).
-func pageClass(size int) int {
-	if size < 1<<pagePoolMin {
-		return -1
+// pageClass returns the class of a buffer of size bytes and the capacity
+// of that class's buffers; −1 for a size that is not pooled.
+func pageClass(size int) (class, capacity int) {
+	if size <= 1<<pagePoolMin {
+		return -1, 0
 	}
-	c := bits.Len(uint(size-1)) - pagePoolMin
-	if c >= pagePoolClasses {
-		return -1
+	e := bits.Len(uint(size-1)) - 1 // 2^e < size ≤ 2^(e+1)
+	step := 1 << (e - 2)
+	k := (size - 1<<e + step - 1) / step // 1 … 4 quarters above 2^e
+	class = 4*(e-pagePoolMin) + k - 1
+	if class >= 4*pagePoolOctaves {
+		return -1, 0
 	}
-	return c
+	return class, 1<<e + k*step
 }
 
 func (a *pagePool) Allocate(size int) []byte {
 	if int64(size) > a.max {
 		panic(&allocLimit{size: int64(size), max: a.max})
 	}
-	c := pageClass(size)
+	c, capacity := pageClass(size)
 	if c < 0 {
 		return a.boundedAllocator.Allocate(size)
 	}
 	if b, ok := a.classes[c].Get().(*[]byte); ok {
 		return (*b)[:size]
 	}
-	return make([]byte, size, 1<<(c+pagePoolMin))
+	return make([]byte, size, capacity)
 }
 
 func (a *pagePool) Reallocate(size int, b []byte) []byte {
+	if int64(size) > a.max {
+		panic(&allocLimit{size: int64(size), max: a.max})
+	}
 	if size <= cap(b) {
 		return b[:size]
 	}
@@ -220,7 +228,7 @@ func (a *pagePool) Reallocate(size int, b []byte) []byte {
 
 // Free keeps b for reuse if it is one of the pool's buffers.
 func (a *pagePool) Free(b []byte) {
-	if c := pageClass(cap(b)); c >= 0 && cap(b) == 1<<(c+pagePoolMin) {
+	if c, capacity := pageClass(cap(b)); c >= 0 && cap(b) == capacity {
 		b = b[:0]
 		a.classes[c].Put(&b)
 	}
