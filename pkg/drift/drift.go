@@ -999,10 +999,12 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 	case finishNow:
 		parallel(len(plans), workers, finishColumn)
 	case finishBackground:
+		// One column at a time: the scan of the other side keeps the
+		// cores busy, and one sort buffer is made instead of one per core.
 		out.done = make(chan struct{})
 		go func() {
 			defer close(out.done)
-			parallel(len(plans), workers, finishColumn)
+			parallel(len(plans), 1, finishColumn)
 		}()
 	case finishLater:
 		out.finishColumn = finishColumn

@@ -172,9 +172,9 @@ func (s *numSide) count(xs []int64, lo, hi int64) bool {
 			s.stopCounting()
 			return false
 		}
-		// Grow by doubling, towards the side the range grew on, so that a
+		// Grow fourfold, towards the side the range grew on, so that a
 		// column in ascending order (an id) is not copied on every batch.
-		size := min(max(need, 2*int64(len(ci.c))), s.countMax)
+		size := min(max(need, 4*int64(len(ci.c))), s.countMax)
 		at := nlo
 		if ci.c != nil && lo < ci.lo {
 			at = nhi - size + 1

@@ -70,6 +70,7 @@ type parquetSource struct {
 	// pagesPR is pr for the page decoder (parquet_pages.go): the same
 	// footer, with an allocator that recycles page buffers (pagePool).
 	pagesPR *file.Reader
+	pool    *pagePool // pagesPR's allocator; nil when pagesPR is pr
 	fr      *pqarrow.FileReader
 	meta    *metadata.FileMetaData
 	schema  *arrow.Schema
@@ -166,7 +167,8 @@ func (d *parquetDecoder) open() (*parquetSource, error) {
 	if pf.pages && !r.MetaData().IsSetEncryptionAlgorithm() {
 		// The page decoder's readers take their page buffers from a pool,
 		// so that each column chunk does not allocate (and clear) its own.
-		pp := parquet.NewReaderProperties(newPagePool(alloc))
+		pf.pool = newPagePool(alloc)
+		pp := parquet.NewReaderProperties(pf.pool)
 		pp.MaxCompressedPageSize = props.MaxCompressedPageSize
 		pp.MaxUncompressedPageSize = props.MaxUncompressedPageSize
 		pp.BufferedStreamEnabled = props.BufferedStreamEnabled

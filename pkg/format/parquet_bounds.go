@@ -4,8 +4,10 @@ import (
 	"fmt"
 	"math/bits"
 	"regexp"
+	"slices"
 	"strconv"
 	"sync"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -168,9 +170,43 @@ func dictionaryBytes(a arrow.Array, limit int64) int64 {
 // nothing points into it (the page decoder copies what it keeps), and a
 // recycled buffer's old bytes are always overwritten before being read.
 // The buffers are kept in sync.Pools, which the garbage collector empties.
+//
+// A page decoder may close its reader while it still reads the last data
+// page (pageColumn.nextPage): it keeps that page's buffer first, and the
+// pool then leaves the buffer to the garbage collector instead of handing
+// it out again.
 type pagePool struct {
 	*boundedAllocator
 	classes [4 * pagePoolOctaves]sync.Pool
+
+	mu   sync.Mutex
+	kept []uintptr // addresses inside buffers that must not be reused
+}
+
+// keep marks the buffer that holds b as still in use: when its reader
+// frees it, it is not reused. A nil pool keeps nothing (its buffers are
+// never reused).
+func (a *pagePool) keep(b []byte) {
+	if a == nil || cap(b) == 0 {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.kept = append(a.kept, uintptr(unsafe.Pointer(unsafe.SliceData(b))))
+}
+
+// isKept reports whether b holds an address keep was given, forgetting it.
+func (a *pagePool) isKept(b []byte) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	for i, p := range a.kept {
+		if p >= lo && p < lo+uintptr(cap(b)) {
+			a.kept = slices.Delete(a.kept, i, i+1)
+			return true
+		}
+	}
+	return false
 }
 
 // Buffers of more than 2^pagePoolMin bytes are recycled, in four classes
@@ -228,7 +264,7 @@ func (a *pagePool) Reallocate(size int, b []byte) []byte {
 
 // Free keeps b for reuse if it is one of the pool's buffers.
 func (a *pagePool) Free(b []byte) {
-	if c, capacity := pageClass(cap(b)); c >= 0 && cap(b) == capacity {
+	if c, capacity := pageClass(cap(b)); c >= 0 && cap(b) == capacity && !a.isKept(b) {
 		b = b[:0]
 		a.classes[c].Put(&b)
 	}
