@@ -355,6 +355,7 @@ func (s *numSide) add(arr arrow.Array, fbuf *[]float64, ibuf *[]int64, dkeys *[]
 // the workers share.
 func (s *numSide) merge(o *numSide) {
 	o.dict = nil
+	sMin, sMax := s.minI, s.maxI
 	s.n += o.n
 	s.minI, s.maxI = min(s.minI, o.minI), max(s.maxI, o.maxI)
 	switch sc, oc := &s.counted, &o.counted; {
@@ -376,15 +377,24 @@ func (s *numSide) merge(o *numSide) {
 	case sc.c == nil:
 		sc.lo, sc.c = oc.lo, oc.c
 	default:
-		lo := min(sc.lo, oc.lo)
-		hi := max(sc.lo+int64(len(sc.c)), oc.lo+int64(len(oc.c)))
-		if lo != sc.lo || hi != sc.lo+int64(len(sc.c)) {
-			c := make([]uint32, hi-lo)
-			copy(c[sc.lo-lo:], sc.c)
+		// The counts are added where the values of both lie, into the
+		// counts of either when they span that range (as a worker's
+		// counts, grown ahead, often do), else into new ones.
+		lo, hi := s.minI, s.maxI
+		covers := func(c *countedInts) bool { return c.lo <= lo && hi < c.lo+int64(len(c.c)) }
+		oMin, oMax := o.minI, o.maxI
+		switch {
+		case covers(sc):
+		case covers(oc):
+			sc.lo, sc.c, oc.lo, oc.c = oc.lo, oc.c, sc.lo, sc.c
+			oMin, oMax = sMin, sMax
+		default:
+			c := make([]uint32, hi-lo+1)
+			copy(c[sMin-lo:], sc.c[sMin-sc.lo:sMax-sc.lo+1])
 			sc.lo, sc.c = lo, c
 		}
-		d := sc.c[oc.lo-sc.lo:]
-		for i, k := range oc.c {
+		d := sc.c[oMin-sc.lo:]
+		for i, k := range oc.c[oMin-oc.lo : oMax-oc.lo+1] {
 			d[i] += k
 		}
 	}
