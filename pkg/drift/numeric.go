@@ -173,8 +173,12 @@ func (s *numSide) count(xs []int64, lo, hi int64) bool {
 			return false
 		}
 		// Grow fourfold, towards the side the range grew on, so that a
-		// column in ascending order (an id) is not copied on every batch.
-		size := min(max(need, 4*int64(len(ci.c))), s.countMax)
+		// column in ascending order (an id) is not copied on every batch;
+		// past half of countMax, to countMax at once.
+		size := max(need, 4*int64(len(ci.c)))
+		if 2*size > s.countMax {
+			size = s.countMax
+		}
 		at := nlo
 		if ci.c != nil && lo < ci.lo {
 			at = nhi - size + 1
