@@ -60,14 +60,17 @@
 // scan workers fill together (made once at the side's size when
 // Input.Rows gives it) and that is sorted in place; a column a Parquet
 // file stores dictionary-encoded comes as dictionary indices, and each
-// batch's dictionary is turned into keys that are gathered straight into
-// that buffer; the sort's second buffer passes from one column's sort to
-// the next. The baseline is sorted
-// while the current side is read, each current column by the task that
-// then compares it, and KS and Wasserstein share one walk over the two
-// sorted samples. Integer columns whose range is at most twice their count
-// (identifiers, codes) are kept as counts per value instead, which give
-// the same edges, bins and KS statistic without a sort. Categories are
+// row's key is made from its dictionary value as it is gathered straight
+// into that buffer (a dictionary is checked for NaN once, not per batch);
+// the sort's second buffer passes from one column's sort to the next. The
+// baseline is sorted, one column at a time, while the current side is
+// read, each current column by the task that then compares it, and KS and
+// Wasserstein share one walk over the two sorted samples. Integer columns
+// whose range is at most twice their count (identifiers, codes) are kept
+// as counts per value instead, which give the same edges, bins and KS
+// statistic without a sort; with Input.Rows, the scan workers count them
+// so from the start (numSide.count), in memory of their range rather than
+// 8 bytes a row. Categories are
 // counted in package tally's tables (no per-value allocation, nothing for
 // the garbage collector to scan), at most MaxCategories of them per side:
 // strings that a Parquet file stores dictionary-encoded by dictionary index
@@ -75,7 +78,8 @@
 // integers (each distinct value rendered once). The scan workers share the
 // keys of the categories they count (distinct.go), so that an identifier
 // column is given up after about MaxCategories of its rows, however many
-// workers read it. Columns are compared in parallel.
+// workers read it (the limit is checked every few thousand rows, not only
+// between batches). Columns are compared in parallel.
 package drift
 
 import (
