@@ -401,15 +401,18 @@ func (pf *parquetSource) numericDictionaryChunk(rg, i int) bool {
 // dictionary reader dedupes the values it is given, which would shift the
 // indices after a repeated one.
 func (pf *parquetSource) distinctDictionary(rg, c int) bool {
-	pr, err := pf.pr.RowGroup(rg).GetColumnPageReader(c)
-	if err != nil || !pr.Next() {
+	pr, err := pf.pagesPR.RowGroup(rg).GetColumnPageReader(c)
+	if err != nil {
+		return false
+	}
+	defer pr.Close() // and the page it holds; its buffers go back to the pool
+	if !pr.Next() {
 		return false
 	}
 	page, ok := pr.Page().(*file.DictionaryPage)
 	if !ok {
 		return false
 	}
-	defer page.Release()
 	b, n := page.Data(), int(page.NumValues())
 	seen := make(map[string]struct{}, n)
 	for range n {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -236,6 +237,9 @@ func (pc *pageColumn) release() {
 		pc.dictNum.Release()
 		pc.dictNum = nil
 	}
+	putScratch(pc.levels)
+	putScratch(pc.indices)
+	pc.levels, pc.indices = nil, nil
 }
 
 func (pc *pageColumn) errorf(format string, args ...any) error {
@@ -649,11 +653,29 @@ func (pc *pageColumn) plainSpread(at, m int, ints []int64, floats []float64) {
 // stringBytes is s's bytes, without a copy; they must not be changed.
 func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
+// grow returns b, or a buffer of n values when b holds fewer; buffers come
+// from scratchPool, to which release returns them.
 func grow(b []uint32, n int) []uint32 {
-	if cap(b) < n {
-		return make([]uint32, n)
+	if cap(b) >= n {
+		return b
 	}
-	return b
+	putScratch(b)
+	if p, ok := scratchPool.Get().(*[]uint32); ok && cap(*p) >= n {
+		return (*p)[:cap(*p)]
+	} else if ok {
+		scratchPool.Put(p)
+	}
+	return make([]uint32, n)
+}
+
+// scratchPool holds the level and index buffers of finished page columns
+// (one per column chunk otherwise, of a slice's rows each).
+var scratchPool sync.Pool
+
+func putScratch(b []uint32) {
+	if cap(b) > 0 {
+		scratchPool.Put(&b)
+	}
 }
 
 // rleDecoder reads Parquet's RLE / bit-packing hybrid encoding of values of
