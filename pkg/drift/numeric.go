@@ -184,6 +184,7 @@ func (s *numSide) count(xs []int64, lo, hi int64) bool {
 			at = nhi - size + 1
 		}
 		c := make([]uint32, size)
+		adviseHuge(c)
 		if ci.c != nil {
 			copy(c[ci.lo-at:], ci.c)
 		}
@@ -259,6 +260,7 @@ func (s *numSide) finish(sort, withStd bool, scratch []uint64) []uint64 {
 		if sort {
 			// The counts give the values in order: no sort.
 			s.sorted = make([]float64, 0, s.n)
+			adviseHuge(s.sorted[:s.n])
 			for i, k := range ci.c {
 				v := float64(ci.lo + int64(i))
 				for range k {
@@ -394,6 +396,7 @@ func (s *numSide) merge(o *numSide) {
 			oMin, oMax = sMin, sMax
 		default:
 			c := make([]uint32, hi-lo+1)
+			adviseHuge(c)
 			copy(c[sMin-lo:], sc.c[sMin-sc.lo:sMax-sc.lo+1])
 			sc.lo, sc.c = lo, c
 		}
