@@ -75,6 +75,22 @@ func TestMaxCategories(t *testing.T) {
 			}
 		})
 	}
+	// Identifiers in batches far longer than the limit: counting stops
+	// within a batch, and the report is the one of short batches.
+	ids, codes := distinct(6_000, "id"), seq(6_000, func(i int) any { return fmt.Sprint("c", i%90) })
+	for _, workers := range []int{1, 2, 4} {
+		for _, size := range []int{7, 6_000} {
+			r := compare(t, batches(t, "s", str, ids, size), batches(t, "s", str, codes, size), drift.Options{MaxCategories: 100, Workers: workers})
+			if diff := gocmp.Diff([]drift.Skipped{{Column: "s", Reason: reason("baseline")}}, r.Skipped); diff != "" {
+				t.Errorf("workers %d, batches of %d: skipped (-want +got):\n%s", workers, size, diff)
+			}
+			r = compare(t, batches(t, "s", str, codes, size), batches(t, "s", str, codes, size), drift.Options{MaxCategories: 100, Workers: workers})
+			if s, ok := r.CategoricalDrift.Get("s"); !ok || s.NumCategories != 90 || s.BaselineTotal != 6_000 || s.BaselineCounts[0] != 67 {
+				t.Errorf("workers %d, batches of %d: 90 codes not counted whole: %+v %v", workers, size, s, r.Skipped)
+			}
+		}
+	}
+
 	// The default limit is stated in the report; numeric columns have none.
 	r := compare(t, batches(t, "s", str, many, 50), batches(t, "s", str, many, 50), drift.Options{})
 	out, _ := json.Marshal(r.Conventions)

@@ -60,14 +60,17 @@
 // scan workers fill together (made once at the side's size when
 // Input.Rows gives it) and that is sorted in place; a column a Parquet
 // file stores dictionary-encoded comes as dictionary indices, and each
-// batch's dictionary is turned into keys that are gathered straight into
-// that buffer; the sort's second buffer passes from one column's sort to
-// the next. The baseline is sorted
-// while the current side is read, each current column by the task that
-// then compares it, and KS and Wasserstein share one walk over the two
-// sorted samples. Integer columns whose range is at most twice their count
-// (identifiers, codes) are kept as counts per value instead, which give
-// the same edges, bins and KS statistic without a sort. Categories are
+// row's key is made from its dictionary value as it is gathered straight
+// into that buffer (a dictionary is checked for NaN once, not per batch);
+// the sort's second buffer passes from one column's sort to the next. The
+// baseline is sorted, one column at a time, while the current side is
+// read, each current column by the task that then compares it, and KS and
+// Wasserstein share one walk over the two sorted samples. Integer columns
+// whose range is at most twice their count (identifiers, codes) are kept
+// as counts per value instead, which give the same edges, bins and KS
+// statistic without a sort; with Input.Rows, the scan workers count them
+// so from the start (numSide.count), in memory of their range rather than
+// 8 bytes a row. Categories are
 // counted in package tally's tables (no per-value allocation, nothing for
 // the garbage collector to scan), at most MaxCategories of them per side:
 // strings that a Parquet file stores dictionary-encoded by dictionary index
@@ -75,7 +78,8 @@
 // integers (each distinct value rendered once). The scan workers share the
 // keys of the categories they count (distinct.go), so that an identifier
 // column is given up after about MaxCategories of its rows, however many
-// workers read it. Columns are compared in parallel.
+// workers read it (the limit is checked every few thousand rows, not only
+// between batches). Columns are compared in parallel.
 package drift
 
 import (
@@ -838,6 +842,9 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 			stores[i] = newKeyStore(presize(in.Rows))
 		}
 	}
+	// A worker counts an integer column per value while its range is at
+	// most countMax values (numSide.count).
+	countMax := 2 * presize(in.Rows) / int64(workers)
 	// The workers share what they have counted of each non-numeric
 	// column, to stop at the limit early (distinct.go).
 	seen := make([]*distinctSet, len(plans))
@@ -860,7 +867,7 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 				published: make([]int, len(plans)), pubInts: make([]intPublisher, len(plans))}
 			for i, pl := range plans {
 				if pl.numeric {
-					wd.nums[i] = newNumSide(types[i], stores[i])
+					wd.nums[i] = newNumSide(types[i], stores[i], countMax)
 				}
 			}
 			per[w] = wd
@@ -893,10 +900,15 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 				if wd.pubInts[i].on {
 					fresh = &wd.pubInts[i].fresh
 				}
-				if err := countIntKeys(t, arr, fresh); err != nil {
+				var full func() bool
+				if opt.MaxCategories > 0 {
+					full = func() bool { return t.Len() > opt.MaxCategories || seen[i].publishInts(t, &wd.pubInts[i]) }
+				}
+				stopped, err := countIntKeys(t, arr, fresh, full)
+				if err != nil {
 					return fmt.Errorf("column %q: %w", pl.name, err)
 				}
-				if opt.MaxCategories > 0 && (t.Len() > opt.MaxCategories || seen[i].publishInts(t, &wd.pubInts[i])) {
+				if stopped || full != nil && full() {
 					stop(i)
 					wd.ints[i], wd.pubInts[i] = nil, intPublisher{}
 				}
@@ -907,8 +919,13 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 				t = new(tally.Strings)
 				wd.cats[i] = t
 			}
-			wd.dcounts = countCategories(t, arr, renders[i], wd.dcounts)
-			if opt.MaxCategories > 0 && (t.Len() > opt.MaxCategories || seen[i].publishStrings(t, &wd.published[i])) {
+			var full func() bool
+			if opt.MaxCategories > 0 {
+				full = func() bool { return t.Len() > opt.MaxCategories || seen[i].publishStrings(t, &wd.published[i]) }
+			}
+			var stopped bool
+			wd.dcounts, stopped = countCategories(t, arr, renders[i], wd.dcounts, full)
+			if stopped || full != nil && full() {
 				stop(i)
 				wd.cats[i] = nil
 			}
@@ -921,7 +938,7 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 	out := &sideData{nums: make([]*numSide, len(plans)), cats: make([]catSide, len(plans))}
 	parallel(len(plans), workers, func(i int) {
 		if plans[i].numeric {
-			all := newNumSide(types[i], stores[i])
+			all := newNumSide(types[i], stores[i], 0)
 			for _, wd := range per {
 				if wd != nil {
 					all.merge(wd.nums[i])
@@ -986,10 +1003,12 @@ func collect(ctx context.Context, in Input, plans []columnPlan, skip []bool, isB
 	case finishNow:
 		parallel(len(plans), workers, finishColumn)
 	case finishBackground:
+		// One column at a time: the scan of the other side keeps the
+		// cores busy, and one sort buffer is made instead of one per core.
 		out.done = make(chan struct{})
 		go func() {
 			defer close(out.done)
-			parallel(len(plans), workers, finishColumn)
+			parallel(len(plans), 1, finishColumn)
 		}()
 	case finishLater:
 		out.finishColumn = finishColumn
@@ -1042,12 +1061,35 @@ func (d *sideData) wait() {
 	}
 }
 
+// limitCheckRows is how many rows countCategories and countIntKeys count
+// between two checks of the category limit: an identifier column is given
+// up within a few thousand rows of passing it, not at the end of a batch.
+const limitCheckRows = 2048
+
 // countCategories counts the non-null values of arr in t; strings are
 // counted as they are, other types as render gives them. A dictionary of
 // strings is counted by index, then each value once (scratch holds the
-// counts per index and is returned for reuse).
-func countCategories(t *tally.Strings, arr arrow.Array, render func(arrow.Array, int) string, scratch []int64) []int64 {
+// counts per index and is returned for reuse). full, when set, reports
+// whether the column is past the category limit: it is asked every
+// limitCheckRows rows, and once it says so counting stops, with stopped
+// set (t then holds part of the batch; the caller drops it).
+func countCategories(t *tally.Strings, arr arrow.Array, render func(arrow.Array, int) string, scratch []int64, full func() bool) (_ []int64, stopped bool) {
 	hasNulls := arr.NullN() > 0
+	// each counts the rows of arr with add, asking full between blocks.
+	each := func(add func(j int)) bool {
+		for lo := 0; lo < arr.Len(); lo += limitCheckRows {
+			if lo > 0 && full != nil && full() {
+				return true
+			}
+			for j := lo; j < min(lo+limitCheckRows, arr.Len()); j++ {
+				if hasNulls && arr.IsNull(j) {
+					continue
+				}
+				add(j)
+			}
+		}
+		return false
+	}
 	switch a := arr.(type) {
 	case *array.Dictionary:
 		scratch, _ = profile.DictionaryCounts(a, scratch)
@@ -1066,19 +1108,9 @@ func countCategories(t *tally.Strings, arr arrow.Array, render func(arrow.Array,
 			t.AddHash(tally.Hash(s), s, n)
 		}
 	case *array.String:
-		for j := 0; j < a.Len(); j++ {
-			if hasNulls && a.IsNull(j) {
-				continue
-			}
-			t.Add(a.Value(j))
-		}
+		stopped = each(func(j int) { t.Add(a.Value(j)) })
 	case *array.LargeString:
-		for j := 0; j < a.Len(); j++ {
-			if hasNulls && a.IsNull(j) {
-				continue
-			}
-			t.Add(a.Value(j))
-		}
+		stopped = each(func(j int) { t.Add(a.Value(j)) })
 	case *array.Boolean:
 		// Two values: count them, and render each once, as profiles do.
 		var n [2]int64
@@ -1099,47 +1131,48 @@ func countCategories(t *tally.Strings, arr arrow.Array, render func(arrow.Array,
 			}
 		}
 	default:
-		for j := 0; j < arr.Len(); j++ {
-			if hasNulls && arr.IsNull(j) {
-				continue
-			}
-			t.Add(render(arr, j))
-		}
+		stopped = each(func(j int) { t.Add(render(arr, j)) })
 	}
-	return scratch
+	return scratch, stopped
 }
 
 // countIntKeys counts the non-null values of a timestamp or date32 array
 // as integers, which IntKeyRenderer renders; when fresh is set, the values
-// counted for the first time are appended to it.
-func countIntKeys(t *tally.Ints, arr arrow.Array, fresh *[]int64) error {
+// counted for the first time are appended to it. full is as for
+// countCategories.
+func countIntKeys(t *tally.Ints, arr arrow.Array, fresh *[]int64, full func() bool) (stopped bool, err error) {
 	switch a := arr.(type) {
 	case *array.Timestamp:
-		countInts(t, a.TimestampValues(), arr, fresh)
+		return countInts(t, a.TimestampValues(), arr, fresh, full), nil
 	case *array.Date32:
-		countInts(t, a.Date32Values(), arr, fresh)
-	default:
-		return fmt.Errorf("%s is not a timestamp or date32 column", arr.DataType())
+		return countInts(t, a.Date32Values(), arr, fresh, full), nil
 	}
-	return nil
+	return false, fmt.Errorf("%s is not a timestamp or date32 column", arr.DataType())
 }
 
-func countInts[T ~int32 | ~int64](t *tally.Ints, vals []T, arr arrow.Array, fresh *[]int64) {
+func countInts[T ~int32 | ~int64](t *tally.Ints, vals []T, arr arrow.Array, fresh *[]int64, full func() bool) (stopped bool) {
 	hasNulls := arr.NullN() > 0
-	for j, v := range vals {
-		if hasNulls && arr.IsNull(j) {
-			continue
+	for lo := 0; lo < len(vals); lo += limitCheckRows {
+		if lo > 0 && full != nil && full() {
+			return true
 		}
-		if fresh == nil {
+		for j := lo; j < min(lo+limitCheckRows, len(vals)); j++ {
+			if hasNulls && arr.IsNull(j) {
+				continue
+			}
+			v := vals[j]
+			if fresh == nil {
+				t.Add(int64(v))
+				continue
+			}
+			n := t.Len()
 			t.Add(int64(v))
-			continue
-		}
-		n := t.Len()
-		t.Add(int64(v))
-		if t.Len() > n {
-			*fresh = append(*fresh, int64(v))
+			if t.Len() > n {
+				*fresh = append(*fresh, int64(v))
+			}
 		}
 	}
+	return false
 }
 
 // parallel runs fn(0) … fn(n−1) on at most workers goroutines.

@@ -25,6 +25,10 @@ type numSide struct {
 	keys       *keyStore
 	ints       tally.Values[int64]
 	minI, maxI int64
+	// counted holds a worker's integers as counts instead of in ints while
+	// their range stays within countMax values (countedInts).
+	counted  countedInts
+	countMax int64
 	// Once the side is read (finish), dense holds the integers instead of
 	// ints when their range is narrow for their number; otherwise, if
 	// asked, sorted holds every value ascending instead of keys and ints.
@@ -34,6 +38,12 @@ type numSide struct {
 	// baseline's, computed while the other side is read).
 	std    float64
 	stdSet bool
+	// dict is the float dictionary a worker's side last read, and dictNaN
+	// whether it holds a NaN: a dictionary comes once per row group and
+	// serves all its batches, so it is checked once. Holding it keeps its
+	// address from being taken by another.
+	dict    arrow.ArrayData
+	dictNaN bool
 }
 
 // keyStore holds the sort keys of one column of a side. Scan workers add
@@ -113,9 +123,120 @@ func isIntType(t arrow.DataType) bool {
 }
 
 // newNumSide returns a side of a column of type t; the workers of a side
-// share keys, which holds a float column's values.
-func newNumSide(t arrow.DataType, keys *keyStore) *numSide {
-	return &numSide{isInt: t != nil && isIntType(t), keys: keys, minI: math.MaxInt64, maxI: math.MinInt64}
+// share keys, which holds a float column's values. An integer column is
+// counted per value while its range is at most countMax values (0: never).
+func newNumSide(t arrow.DataType, keys *keyStore, countMax int64) *numSide {
+	return &numSide{isInt: t != nil && isIntType(t), keys: keys, minI: math.MaxInt64, maxI: math.MinInt64, countMax: countMax}
+}
+
+// countedInts are integers held as a count per value over [lo, lo+len(c)).
+//
+// A side's integers end up counted per value when their range is narrow
+// for their number (finish), and identifiers, codes and small quantities
+// usually are: a scan worker therefore counts them from the start, in
+// memory of the range (4 bytes a value of the range) instead of 8 bytes a
+// row, and nothing is sorted or counted again at the end. A worker gives
+// counting up, and keeps its integers as values (ints), once their range
+// passes countMax: twice the side's rows divided among its workers, so
+// that the workers' counts never take more memory than the values would;
+// the counts it has are then turned back into values. The integers, and so
+// every result, are the same either way.
+type countedInts struct {
+	lo int64
+	c  []uint32
+	// off is set once the worker has given counting up.
+	off bool
+}
+
+// count counts xs, whose smallest and largest values are lo and hi, and
+// reports whether it could (else nothing is counted).
+func (s *numSide) count(xs []int64, lo, hi int64) bool {
+	ci := &s.counted
+	if ci.off || s.countMax <= 0 || s.ints.Len() > 0 {
+		return false
+	}
+	// Values whose count may not fit, or whose range the counts cannot
+	// hold, are kept as values (finish would not count them either).
+	const limit = 1 << 53
+	if lo <= -limit || hi >= limit || int64(s.n) > math.MaxUint32 {
+		s.stopCounting()
+		return false
+	}
+	if ci.c == nil || lo < ci.lo || hi >= ci.lo+int64(len(ci.c)) {
+		nlo, nhi := lo, hi
+		if ci.c != nil {
+			nlo, nhi = min(lo, ci.lo), max(hi, ci.lo+int64(len(ci.c))-1)
+		}
+		need := nhi - nlo + 1
+		if need > s.countMax {
+			s.stopCounting()
+			return false
+		}
+		// Grow fourfold, towards the side the range grew on, so that a
+		// column in ascending order (an id) is not copied on every batch;
+		// past half of countMax, to countMax at once.
+		size := max(need, 4*int64(len(ci.c)))
+		if 2*size > s.countMax {
+			size = s.countMax
+		}
+		at := nlo
+		if ci.c != nil && lo < ci.lo {
+			at = nhi - size + 1
+		}
+		c := make([]uint32, size)
+		adviseHuge(c)
+		if ci.c != nil {
+			copy(c[ci.lo-at:], ci.c)
+		}
+		ci.lo, ci.c = at, c
+	}
+	c, base := ci.c, ci.lo
+	for _, x := range xs {
+		c[x-base]++
+	}
+	return true
+}
+
+// stopCounting turns the worker's counts into values; it counts no more.
+func (s *numSide) stopCounting() {
+	ci := &s.counted
+	ci.off = true
+	s.appendCounted(&s.ints)
+	ci.c = nil
+}
+
+// appendCounted appends the counted integers to dst, ascending.
+func (s *numSide) appendCounted(dst *tally.Values[int64]) {
+	ci := &s.counted
+	var buf []int64
+	for i, k := range ci.c {
+		for range k {
+			buf = append(buf, ci.lo+int64(i))
+			if len(buf) == 4096 {
+				dst.Append(buf...)
+				buf = buf[:0]
+			}
+		}
+	}
+	dst.Append(buf...)
+}
+
+// addInts adds xs, non-null integers.
+func (s *numSide) addInts(xs []int64) {
+	if len(xs) == 0 {
+		return
+	}
+	lo, hi := xs[0], xs[0]
+	for _, x := range xs {
+		lo = min(lo, x)
+		hi = max(hi, x)
+	}
+	s.minI = min(s.minI, lo)
+	s.maxI = max(s.maxI, hi)
+	s.n += len(xs)
+	if !s.count(xs, lo, hi) {
+		s.ints.Append(xs...)
+	}
 }
 
 func (s *numSide) len() int { return s.n }
@@ -127,6 +248,33 @@ func (s *numSide) len() int { return s.n }
 // next sort (see tally.SortFloatKeys). withStd also computes the standard
 // deviation (the baseline's, which normalises the Wasserstein distance).
 func (s *numSide) finish(sort, withStd bool, scratch []uint64) []uint64 {
+	if ci := &s.counted; ci.c != nil {
+		if tally.DenseFits(s.minI, s.maxI, int64(s.n)) {
+			s.dense = tally.DenseOf(s.minI, ci.c[s.minI-ci.lo:s.maxI-ci.lo+1], int64(s.n))
+			ci.c = nil
+			if withStd && s.n > 0 {
+				s.std, s.stdSet = stdDense(s.dense), true
+			}
+			return scratch
+		}
+		if sort {
+			// The counts give the values in order: no sort.
+			s.sorted = make([]float64, 0, s.n)
+			adviseHuge(s.sorted[:s.n])
+			for i, k := range ci.c {
+				v := float64(ci.lo + int64(i))
+				for range k {
+					s.sorted = append(s.sorted, v)
+				}
+			}
+			ci.c = nil
+			if withStd && s.n > 0 {
+				s.std, s.stdSet = std(s.sorted), true
+			}
+			return scratch
+		}
+		s.stopCounting()
+	}
 	if s.isInt && tally.DenseFits(s.minI, s.maxI, int64(s.ints.Len())) {
 		s.dense = tally.NewDense(s.minI, s.maxI)
 		for chunk := range s.ints.Chunks() {
@@ -205,21 +353,59 @@ func (s *numSide) add(arr arrow.Array, fbuf *[]float64, ibuf *[]int64, dkeys *[]
 		return err
 	}
 	*ibuf = xs
-	for _, x := range xs {
-		s.minI = min(s.minI, x)
-		s.maxI = max(s.maxI, x)
-	}
-	s.ints.Append(xs...)
-	s.n += len(xs)
+	s.addInts(xs)
 	return nil
 }
 
 // merge adds a worker's integers; a float column's keys are in the store
 // the workers share.
 func (s *numSide) merge(o *numSide) {
-	s.ints.Merge(&o.ints)
+	o.dict = nil
+	sMin, sMax := s.minI, s.maxI
 	s.n += o.n
 	s.minI, s.maxI = min(s.minI, o.minI), max(s.maxI, o.maxI)
+	switch sc, oc := &s.counted, &o.counted; {
+	case oc.c == nil:
+		if o.ints.Len() > 0 || oc.off {
+			if sc.c != nil {
+				s.stopCounting()
+			}
+			sc.off = true
+		}
+		s.ints.Merge(&o.ints)
+	case sc.off || s.ints.Len() > 0 || int64(s.n) > math.MaxUint32:
+		// Values on one side (or too many to count in 32 bits): values.
+		if sc.c != nil {
+			s.stopCounting()
+		}
+		sc.off = true
+		o.appendCounted(&s.ints)
+	case sc.c == nil:
+		sc.lo, sc.c = oc.lo, oc.c
+	default:
+		// The counts are added where the values of both lie, into the
+		// counts of either when they span that range (as a worker's
+		// counts, grown ahead, often do), else into new ones.
+		lo, hi := s.minI, s.maxI
+		covers := func(c *countedInts) bool { return c.lo <= lo && hi < c.lo+int64(len(c.c)) }
+		oMin, oMax := o.minI, o.maxI
+		switch {
+		case covers(sc):
+		case covers(oc):
+			sc.lo, sc.c, oc.lo, oc.c = oc.lo, oc.c, sc.lo, sc.c
+			oMin, oMax = sMin, sMax
+		default:
+			c := make([]uint32, hi-lo+1)
+			adviseHuge(c)
+			copy(c[sMin-lo:], sc.c[sMin-sc.lo:sMax-sc.lo+1])
+			sc.lo, sc.c = lo, c
+		}
+		d := sc.c[oMin-sc.lo:]
+		for i, k := range oc.c[oMin-oc.lo : oMax-oc.lo+1] {
+			d[i] += k
+		}
+	}
+	o.counted.c = nil
 }
 
 // ascending returns every value as float64 (as AppendFloats converts
@@ -353,13 +539,17 @@ func (s *numSide) addDictionary(a *array.Dictionary, fbuf *[]float64, ibuf *[]in
 			}
 		}
 		*ibuf = xs
-		for _, x := range xs {
-			s.minI = min(s.minI, x)
-			s.maxI = max(s.maxI, x)
-		}
-		s.ints.Append(xs...)
-		s.n += len(xs)
+		s.addInts(xs)
 		return nil
+	}
+	if d, ok := a.Dictionary().(*array.Float64); ok && d.NullN() == 0 {
+		if s.dict != d.Data() {
+			s.dict, s.dictNaN = d.Data(), hasNaN(d.Float64Values())
+		}
+		if !s.dictNaN {
+			s.addFloatCodes(a, codes, d.Float64Values(), fbuf)
+			return nil
+		}
 	}
 	keys, nan, err := dictKeys(a.Dictionary(), *dkeys)
 	*dkeys = keys
@@ -423,4 +613,60 @@ func (s *numSide) addDictionary(a *array.Dictionary, fbuf *[]float64, ibuf *[]in
 	}
 	s.n += n
 	return nil
+}
+
+func hasNaN(xs []float64) bool {
+	for _, x := range xs {
+		if x != x {
+			return true
+		}
+	}
+	return false
+}
+
+// addFloatCodes is addDictionary for a dictionary of floats without NaN:
+// each row's key is made from its dictionary value as it is gathered
+// (as cheap as looking a key up), straight into the store.
+func (s *numSide) addFloatCodes(a *array.Dictionary, codes []int32, vals []float64, fbuf *[]float64) {
+	n := a.Len() - a.NullN()
+	start := s.keys.claim(n)
+	dst := s.keys.at(start, n)
+	direct := dst != nil
+	if !direct {
+		if cap(*fbuf) < n {
+			*fbuf = make([]float64, n)
+		}
+		dst = unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(*fbuf))), n)
+	}
+	if a.NullN() == 0 {
+		dst = dst[:len(codes)]
+		for j, c := range codes {
+			dst[j] = tally.FloatKey(vals[c])
+		}
+	} else {
+		// Rows with a value, from the validity bits; a byte of eight
+		// rows with values is copied without a test per row.
+		bits, off := a.NullBitmapBytes(), a.Data().Offset()
+		k := 0
+		for j := 0; j < len(codes); {
+			i := j + off
+			if i&7 == 0 && j+8 <= len(codes) && bits[i>>3] == 0xff {
+				for _, c := range codes[j : j+8] {
+					dst[k] = tally.FloatKey(vals[c])
+					k++
+				}
+				j += 8
+				continue
+			}
+			if bits[i>>3]>>(i&7)&1 == 1 {
+				dst[k] = tally.FloatKey(vals[codes[j]])
+				k++
+			}
+			j++
+		}
+	}
+	if !direct {
+		s.keys.put(start, dst)
+	}
+	s.n += n
 }

@@ -47,7 +47,7 @@ func addDictionaryMatchesValues(t *testing.T, dict []float64) {
 		d := array.NewSlice(full, cut[0], cut[1]).(*array.Dictionary)
 		v := array.NewSlice(vals, cut[0], cut[1])
 		for _, hint := range []int64{0, 1000} {
-			got, want := newNumSide(arrow.PrimitiveTypes.Float64, newKeyStore(hint)), newNumSide(arrow.PrimitiveTypes.Float64, newKeyStore(hint))
+			got, want := newNumSide(arrow.PrimitiveTypes.Float64, newKeyStore(hint), 0), newNumSide(arrow.PrimitiveTypes.Float64, newKeyStore(hint), 0)
 			var fbuf []float64
 			var ibuf []int64
 			var dkeys []uint64
@@ -64,5 +64,56 @@ func addDictionaryMatchesValues(t *testing.T, dict []float64) {
 		}
 		d.Release()
 		v.Release()
+	}
+}
+
+// One worker's side reading batches whose dictionaries change (a row
+// group's dictionary serves several batches, the next one's may hold NaN)
+// checks each new dictionary for NaN: the keys are those of the values.
+func TestAddDictionarySequence(t *testing.T) {
+	dt := &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: arrow.PrimitiveTypes.Float64}
+	dictOf := func(xs ...float64) arrow.Array {
+		b := array.NewFloat64Builder(memory.DefaultAllocator)
+		b.AppendValues(xs, nil)
+		return b.NewArray()
+	}
+	clean, withNaN := dictOf(1.5, -2, 8), dictOf(math.NaN(), 4, -0.5)
+	defer clean.Release()
+	defer withNaN.Release()
+	batch := func(dict arrow.Array, codes ...int32) (*array.Dictionary, arrow.Array) {
+		ib := array.NewInt32Builder(memory.DefaultAllocator)
+		ib.AppendValues(codes, nil)
+		idx := ib.NewArray()
+		defer idx.Release()
+		fb := array.NewFloat64Builder(memory.DefaultAllocator)
+		for _, c := range codes {
+			fb.Append(dict.(*array.Float64).Value(int(c)))
+		}
+		return array.NewDictionaryArray(dt, idx, dict), fb.NewArray()
+	}
+	got := newNumSide(arrow.PrimitiveTypes.Float64, newKeyStore(0), 0)
+	want := newNumSide(arrow.PrimitiveTypes.Float64, newKeyStore(0), 0)
+	var fbuf []float64
+	var ibuf []int64
+	var dkeys []uint64
+	for _, b := range []struct {
+		dict  arrow.Array
+		codes []int32
+	}{{clean, []int32{0, 1, 2, 2}}, {clean, []int32{1}}, {withNaN, []int32{0, 1, 2, 0}}, {withNaN, []int32{2}}, {clean, []int32{2, 0}}} {
+		d, v := batch(b.dict, b.codes...)
+		if err := got.add(d, &fbuf, &ibuf, &dkeys); err != nil {
+			t.Fatal(err)
+		}
+		if err := want.add(v, &fbuf, &ibuf, &dkeys); err != nil {
+			t.Fatal(err)
+		}
+		d.Release()
+		v.Release()
+	}
+	g, w := slices.Clone(got.keys.all()), slices.Clone(want.keys.all())
+	slices.Sort(g)
+	slices.Sort(w)
+	if got.n != 10 || want.n != 10 || !slices.Equal(g, w) {
+		t.Errorf("%d keys %v, want 10: %v", got.n, g, w)
 	}
 }

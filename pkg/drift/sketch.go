@@ -219,8 +219,13 @@ func collectBounded(ctx context.Context, in Input, plans []columnPlan, skip []bo
 				t = new(tally.Strings)
 				wd.cats[i] = t
 			}
-			wd.dcounts = countCategories(t, arr, renders[i], wd.dcounts)
-			if opt.MaxCategories > 0 && t.Len() > opt.MaxCategories {
+			var full func() bool
+			if opt.MaxCategories > 0 {
+				full = func() bool { return t.Len() > opt.MaxCategories }
+			}
+			var stopped bool
+			wd.dcounts, stopped = countCategories(t, arr, renders[i], wd.dcounts, full)
+			if stopped || full != nil && full() {
 				overflow[i].Store(true)
 				wd.cats[i] = nil
 			}

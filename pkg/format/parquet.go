@@ -63,13 +63,17 @@ type parquetDecoder struct {
 // parquetSource is what the chunks of one file share: its footer, parsed
 // once, and the Arrow reader over it.
 type parquetSource struct {
-	name   string
-	lim    limits
-	alloc  memory.Allocator // bounded by the chunk limit
-	pr     *file.Reader
-	fr     *pqarrow.FileReader
-	meta   *metadata.FileMetaData
-	schema *arrow.Schema
+	name  string
+	lim   limits
+	alloc memory.Allocator // bounded by the chunk limit
+	pr    *file.Reader
+	// pagesPR is pr for the page decoder (parquet_pages.go): the same
+	// footer, with an allocator that recycles page buffers (pagePool).
+	pagesPR *file.Reader
+	pool    *pagePool // pagesPR's allocator; nil when pagesPR is pr
+	fr      *pqarrow.FileReader
+	meta    *metadata.FileMetaData
+	schema  *arrow.Schema
 	// leaves are the Parquet leaf columns of each top-level field.
 	leaves []map[int]bool
 	// pages is false when columns are read through pqarrow only.
@@ -159,7 +163,22 @@ func (d *parquetDecoder) open() (*parquetSource, error) {
 	if err != nil {
 		return nil, &Error{File: d.in.Name, Msg: fmt.Sprintf("cannot read the Parquet schema: %v", err), Hint: parquetHint}
 	}
-	pf := &parquetSource{name: d.in.Name, lim: d.lim, alloc: alloc, pr: r, fr: fr, meta: r.MetaData(), schema: sc, leaves: make([]map[int]bool, sc.NumFields()), pages: !d.pqarrowOnly}
+	pf := &parquetSource{name: d.in.Name, lim: d.lim, alloc: alloc, pr: r, pagesPR: r, fr: fr, meta: r.MetaData(), schema: sc, leaves: make([]map[int]bool, sc.NumFields()), pages: !d.pqarrowOnly}
+	if pf.pages && !r.MetaData().IsSetEncryptionAlgorithm() {
+		// The page decoder's readers take their page buffers from a pool,
+		// so that each column chunk does not allocate (and clear) its own.
+		pf.pool = newPagePool(alloc)
+		pp := parquet.NewReaderProperties(pf.pool)
+		pp.MaxCompressedPageSize = props.MaxCompressedPageSize
+		pp.MaxUncompressedPageSize = props.MaxUncompressedPageSize
+		pp.BufferedStreamEnabled = props.BufferedStreamEnabled
+		pp.BufferSize = props.BufferSize
+		pr, err := file.NewParquetReader(io.NewSectionReader(d.in.ReaderAt, 0, d.in.Size), file.WithReadProps(pp), file.WithMetadata(r.MetaData()))
+		if err != nil {
+			return nil, &Error{File: d.in.Name, Msg: fmt.Sprintf("not a Parquet file (bad magic/footer): %v", err), Hint: parquetHint}
+		}
+		pf.pagesPR = pr
+	}
 	var walk func(f *pqarrow.SchemaField, into map[int]bool)
 	walk = func(f *pqarrow.SchemaField, into map[int]bool) {
 		if f.IsLeaf() {
@@ -382,15 +401,18 @@ func (pf *parquetSource) numericDictionaryChunk(rg, i int) bool {
 // dictionary reader dedupes the values it is given, which would shift the
 // indices after a repeated one.
 func (pf *parquetSource) distinctDictionary(rg, c int) bool {
-	pr, err := pf.pr.RowGroup(rg).GetColumnPageReader(c)
-	if err != nil || !pr.Next() {
+	pr, err := pf.pagesPR.RowGroup(rg).GetColumnPageReader(c)
+	if err != nil {
+		return false
+	}
+	defer pr.Close() // and the page it holds; its buffers go back to the pool
+	if !pr.Next() {
 		return false
 	}
 	page, ok := pr.Page().(*file.DictionaryPage)
 	if !ok {
 		return false
 	}
-	defer page.Release()
 	b, n := page.Data(), int(page.NumValues())
 	seen := make(map[string]struct{}, n)
 	for range n {

@@ -2,8 +2,12 @@ package format
 
 import (
 	"fmt"
+	"math/bits"
 	"regexp"
+	"slices"
 	"strconv"
+	"sync"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -154,4 +158,114 @@ func dictionaryBytes(a arrow.Array, limit int64) int64 {
 		}
 	}
 	return n
+}
+
+// pagePool is the allocator of the page decoder's page readers: a
+// boundedAllocator (the same limit, the same refusal) that keeps the
+// buffers its readers free and hands them out again. A column chunk's
+// reader holds three buffers (compressed page, dictionary page, data page)
+// sized to its largest pages and frees them when the chunk is done; the
+// readers of the next row group take them over instead of allocating and
+// clearing fresh memory. Only page readers use it: they free a buffer once
+// nothing points into it (the page decoder copies what it keeps), and a
+// recycled buffer's old bytes are always overwritten before being read.
+// The buffers are kept in sync.Pools, which the garbage collector empties.
+//
+// A page decoder may close its reader while it still reads the last data
+// page (pageColumn.nextPage): it keeps that page's buffer first, and the
+// pool then leaves the buffer to the garbage collector instead of handing
+// it out again.
+type pagePool struct {
+	*boundedAllocator
+	classes [4 * pagePoolOctaves]sync.Pool
+
+	mu   sync.Mutex
+	kept []uintptr // addresses inside buffers that must not be reused
+}
+
+// keep marks the buffer that holds b as still in use: when its reader
+// frees it, it is not reused. A nil pool keeps nothing (its buffers are
+// never reused).
+func (a *pagePool) keep(b []byte) {
+	if a == nil || cap(b) == 0 {
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.kept = append(a.kept, uintptr(unsafe.Pointer(unsafe.SliceData(b))))
+}
+
+// isKept reports whether b holds an address keep was given, forgetting it.
+func (a *pagePool) isKept(b []byte) bool {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	for i, p := range a.kept {
+		if p >= lo && p < lo+uintptr(cap(b)) {
+			a.kept = slices.Delete(a.kept, i, i+1)
+			return true
+		}
+	}
+	return false
+}
+
+// Buffers of more than 2^pagePoolMin bytes are recycled, in four classes
+// per power of two (a buffer is at most a quarter larger than asked for),
+// up to 2^(pagePoolMin+pagePoolOctaves); others are allocated.
+const (
+	pagePoolMin     = 12
+	pagePoolOctaves = 20
+)
+
+func newPagePool(a *boundedAllocator) *pagePool { return &pagePool{boundedAllocator: a} }
+
+// pageClass returns the class of a buffer of size bytes and the capacity
+// of that class's buffers; −1 for a size that is not pooled.
+func pageClass(size int) (class, capacity int) {
+	if size <= 1<<pagePoolMin {
+		return -1, 0
+	}
+	e := bits.Len(uint(size-1)) - 1 // 2^e < size ≤ 2^(e+1)
+	step := 1 << (e - 2)
+	k := (size - 1<<e + step - 1) / step // 1 … 4 quarters above 2^e
+	class = 4*(e-pagePoolMin) + k - 1
+	if class >= 4*pagePoolOctaves {
+		return -1, 0
+	}
+	return class, 1<<e + k*step
+}
+
+func (a *pagePool) Allocate(size int) []byte {
+	if int64(size) > a.max {
+		panic(&allocLimit{size: int64(size), max: a.max})
+	}
+	c, capacity := pageClass(size)
+	if c < 0 {
+		return a.boundedAllocator.Allocate(size)
+	}
+	if b, ok := a.classes[c].Get().(*[]byte); ok {
+		return (*b)[:size]
+	}
+	return make([]byte, size, capacity)
+}
+
+func (a *pagePool) Reallocate(size int, b []byte) []byte {
+	if int64(size) > a.max {
+		panic(&allocLimit{size: int64(size), max: a.max})
+	}
+	if size <= cap(b) {
+		return b[:size]
+	}
+	nb := a.Allocate(size)
+	copy(nb, b)
+	a.Free(b)
+	return nb
+}
+
+// Free keeps b for reuse if it is one of the pool's buffers.
+func (a *pagePool) Free(b []byte) {
+	if c, capacity := pageClass(cap(b)); c >= 0 && cap(b) == capacity && !a.isKept(b) {
+		b = b[:0]
+		a.classes[c].Put(&b)
+	}
 }

@@ -125,3 +125,44 @@ func TestParquetRefusalReleasesTheColumn(t *testing.T) {
 		}
 	}
 }
+
+// The page readers' pool hands a freed buffer out again for a request of
+// its class, never one smaller than asked for, and refuses what the
+// bounded allocator refuses.
+func TestPagePool(t *testing.T) {
+	for _, tc := range []struct{ size, class, capacity int }{
+		{4096, -1, 0}, {4097, 0, 5120}, {5120, 0, 5120}, {5121, 1, 6144}, {8192, 3, 8192},
+		{8193, 4, 10240}, {278790, 24, 327680}, {1 << 20, 31, 1 << 20}, {1<<32 + 1, -1, 0},
+	} {
+		c, capacity := pageClass(tc.size)
+		if c != tc.class || capacity != tc.capacity || c >= 0 && capacity < tc.size {
+			t.Errorf("class of %d: %d (%d bytes), want %d (%d)", tc.size, c, capacity, tc.class, tc.capacity)
+		}
+	}
+	p := newPagePool(newBoundedAllocator(1 << 20))
+	b := p.Allocate(300_000)
+	if len(b) != 300_000 || cap(b) != 327680 {
+		t.Fatalf("len %d cap %d", len(b), cap(b))
+	}
+	b[0] = 7
+	b = p.Reallocate(320_000, b) // fits the class: the same buffer
+	if len(b) != 320_000 || b[0] != 7 {
+		t.Fatalf("reallocated within the class: len %d, first byte %d", len(b), b[0])
+	}
+	b = p.Reallocate(400_000, b) // a larger class: copied
+	if len(b) != 400_000 || cap(b) != 458752 || b[0] != 7 {
+		t.Fatalf("reallocated to a larger class: len %d cap %d, first byte %d", len(b), cap(b), b[0])
+	}
+	p.Free(b)
+	// sync.Pool may drop what it holds at any time, so a reuse is not
+	// certain; whatever comes back has the asked length and class.
+	if c := p.Allocate(420_000); len(c) != 420_000 || cap(c) != 458752 {
+		t.Errorf("after a free: len %d cap %d", len(c), cap(c))
+	}
+	defer func() {
+		if _, ok := recover().(*allocLimit); !ok {
+			t.Error("a buffer above the limit was not refused")
+		}
+	}()
+	p.Allocate(1<<20 + 1)
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"sync"
 	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
@@ -68,10 +69,16 @@ type pageColumn struct {
 	// int64, DOUBLE to float64): values are copied without it.
 	same bool
 
-	// pr's current page holds the bytes vals, defs and idx read.
+	// pr's current page holds the bytes vals, defs and idx read. Once the
+	// data pages read hold the chunk's rows (rows), pr is closed and pool
+	// told to keep the last page's buffer (pagePool.keep): the reader's
+	// other buffers go to the next column chunk's reader at once.
 	pr      file.PageReader
-	left    int  // values (rows) of the current page not yet read
-	plain   bool // the current page's values are PLAIN (else dictionary indices)
+	pool    *pagePool
+	rows    int64 // the column chunk's rows
+	seen    int64 // rows of the data pages read
+	left    int   // values (rows) of the current page not yet read
+	plain   bool  // the current page's values are PLAIN (else dictionary indices)
 	defs    rleDecoder
 	idx     rleDecoder
 	vals    []byte // PLAIN values still to read in the current page
@@ -127,7 +134,8 @@ func (g *parquetRowGroup) pagesColumn(i int, to arrow.DataType, dict bool) (*pag
 			return nil, nil
 		}
 	}
-	pc := &pageColumn{name: field.Name, limit: pf.lim.chunk, to: to, phys: descr.PhysicalType(), optional: descr.MaxDefinitionLevel() == 1}
+	pc := &pageColumn{name: field.Name, limit: pf.lim.chunk, to: to, phys: descr.PhysicalType(), optional: descr.MaxDefinitionLevel() == 1,
+		pool: pf.pool, rows: g.rows}
 	ft := field.Type
 	switch {
 	case pc.phys == parquet.Types.Int32 && to.ID() == arrow.INT64 || pc.phys == parquet.Types.Int32 && to.ID() == arrow.FLOAT64:
@@ -197,7 +205,7 @@ func (g *parquetRowGroup) pagesColumn(i int, to arrow.DataType, dict bool) (*pag
 		pc.dictMode = true
 		pc.to = &arrow.DictionaryType{IndexType: arrow.PrimitiveTypes.Int32, ValueType: to}
 	}
-	pr, err := pf.pr.RowGroup(g.idx).GetColumnPageReader(leaf)
+	pr, err := pf.pagesPR.RowGroup(g.idx).GetColumnPageReader(leaf)
 	if err != nil {
 		return nil, err
 	}
@@ -229,6 +237,9 @@ func (pc *pageColumn) release() {
 		pc.dictNum.Release()
 		pc.dictNum = nil
 	}
+	putScratch(pc.levels)
+	putScratch(pc.indices)
+	pc.levels, pc.indices = nil, nil
 }
 
 func (pc *pageColumn) errorf(format string, args ...any) error {
@@ -239,6 +250,9 @@ func (pc *pageColumn) errorf(format string, args ...any) error {
 // way.
 func (pc *pageColumn) nextPage() error {
 	for {
+		if pc.pr == nil {
+			return pc.errorf("the column chunk ends before its rows do")
+		}
 		if !pc.pr.Next() {
 			if err := pc.pr.Err(); err != nil {
 				return err
@@ -272,6 +286,7 @@ func (pc *pageColumn) nextPage() error {
 				pc.defs = rleDecoder{data: data[4 : 4+l], width: 1}
 				data = data[4+l:]
 			}
+			pc.lastPage(p.Data(), n)
 			return pc.startValues(parquet.Encoding(p.Encoding()), data, n)
 		case *file.DataPageV2:
 			data := p.Data()
@@ -286,11 +301,24 @@ func (pc *pageColumn) nextPage() error {
 			if pc.optional {
 				pc.defs = rleDecoder{data: data[:l], width: 1}
 			}
+			pc.lastPage(p.Data(), n)
 			return pc.startValues(parquet.Encoding(p.Encoding()), data[l:], n)
 		default:
 			continue
 		}
 	}
+}
+
+// lastPage closes the page reader once the data page just read, whose
+// bytes are data, completes the chunk's rows; the page stays readable.
+func (pc *pageColumn) lastPage(data []byte, n int) {
+	pc.seen += int64(n)
+	if pc.seen < pc.rows || pc.pool == nil {
+		return
+	}
+	pc.pool.keep(data)
+	pc.pr.Close()
+	pc.pr = nil
 }
 
 func (pc *pageColumn) startValues(enc parquet.Encoding, data []byte, n int) error {
@@ -625,11 +653,29 @@ func (pc *pageColumn) plainSpread(at, m int, ints []int64, floats []float64) {
 // stringBytes is s's bytes, without a copy; they must not be changed.
 func stringBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
+// grow returns b, or a buffer of n values when b holds fewer; buffers come
+// from scratchPool, to which release returns them.
 func grow(b []uint32, n int) []uint32 {
-	if cap(b) < n {
-		return make([]uint32, n)
+	if cap(b) >= n {
+		return b
 	}
-	return b
+	putScratch(b)
+	if p, ok := scratchPool.Get().(*[]uint32); ok && cap(*p) >= n {
+		return (*p)[:cap(*p)]
+	} else if ok {
+		scratchPool.Put(p)
+	}
+	return make([]uint32, n)
+}
+
+// scratchPool holds the level and index buffers of finished page columns
+// (one per column chunk otherwise, of a slice's rows each).
+var scratchPool sync.Pool
+
+func putScratch(b []uint32) {
+	if cap(b) > 0 {
+		scratchPool.Put(&b)
+	}
 }
 
 // rleDecoder reads Parquet's RLE / bit-packing hybrid encoding of values of

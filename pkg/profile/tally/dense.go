@@ -38,6 +38,14 @@ func NewDense(lo, hi int64) *Dense {
 	return &Dense{Min: lo, Max: hi, counts: make([]uint32, hi-lo+1)}
 }
 
+// DenseOf returns the Dense whose count of value lo+i is counts[i], n
+// values in all; it takes counts over. DenseFits must hold for the range
+// and n, and the first and last counts should be non-zero (the range is
+// then the values' range, as NewDense's is).
+func DenseOf(lo int64, counts []uint32, n int64) *Dense {
+	return &Dense{Min: lo, Max: lo + int64(len(counts)) - 1, counts: counts, n: n}
+}
+
 // Add counts the values of xs, which must lie in [Min, Max].
 func (d *Dense) Add(xs []int64) {
 	for _, x := range xs {

@@ -22,10 +22,9 @@ const (
 // occur; −0 orders before +0.
 func FloatKey(x float64) uint64 {
 	u := math.Float64bits(x)
-	if u>>63 == 1 {
-		return ^u
-	}
-	return u | 1<<63
+	// Without a branch: the sign bit spread over the word flips every bit
+	// of a negative float, and the sign bit alone those of the others.
+	return u ^ (uint64(int64(u)>>63) | 1<<63)
 }
 
 // KeyFloat is the float of a FloatKey.

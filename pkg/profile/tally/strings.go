@@ -184,6 +184,14 @@ func (t *Strings) grow(n int) {
 	if size == len(t.slots) {
 		return
 	}
+	// The entries get room for what the index now holds, so that they
+	// are copied once per doubling (append would copy them every quarter
+	// of growth once they are many).
+	if want := 3 * size / 4; cap(t.ents) < want {
+		ents := make([]entry, len(t.ents), want)
+		copy(ents, t.ents)
+		t.ents = ents
+	}
 	slots := make([]uint64, size)
 	mask := uint64(size - 1)
 	for j := range t.ents {
