@@ -3,8 +3,6 @@
 package hugepages
 
 import (
-	"bufio"
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -42,27 +40,41 @@ func AdviseHeap(reserve int) (int, error) {
 	if reserve < 64<<20 {
 		return 0, nil
 	}
-	b := make([]byte, reserve)
-	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	maps, err := os.Open("/proc/self/maps")
+	// The reservation is made of pieces, not one allocation: the runtime
+	// zeroes a whole allocation when any of it was used before, and one
+	// reservation that began in the few pages freed since start-up would
+	// have all of its gigabytes written (and made resident). A piece that
+	// needs it costs at most chunk bytes; the rest come from fresh memory.
+	// The collector is off meanwhile: the pieces are garbage-free and the
+	// cycles a growing heap would start cost more than the reservation.
+	const chunk = 16 << 20
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+	pieces := make([][]byte, 0, reserve/chunk)
+	lo, hi := ^uintptr(0), uintptr(0)
+	for range reserve / chunk {
+		b := make([]byte, chunk)
+		p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+		lo, hi = min(lo, p), max(hi, p+chunk)
+		pieces = append(pieces, b)
+	}
+	maps, err := os.ReadFile("/proc/self/maps")
 	if err != nil {
 		return 0, err
 	}
-	lo, hi, err := mappingOf(maps, p)
-	maps.Close()
-	if err != nil {
-		return 0, err
+	advised := 0
+	for _, m := range overlapping(string(maps), lo, hi) {
+		if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, m[0], m[1]-m[0], syscall.MADV_HUGEPAGE); errno != 0 {
+			return advised, fmt.Errorf("advising huge pages for the heap: %w", errno)
+		}
+		advised += int(m[1] - m[0])
 	}
-	if _, _, errno := syscall.Syscall(syscall.SYS_MADVISE, lo, hi-lo, syscall.MADV_HUGEPAGE); errno != 0 {
-		return 0, fmt.Errorf("advising huge pages for the heap: %w", errno)
-	}
-	runtime.KeepAlive(b)
-	b = nil
+	runtime.KeepAlive(pieces)
+	pieces = nil
 	// Free the reservation now: the collector then starts from a small heap
 	// goal again, and the next allocations reuse the advised pages. The
 	// pages were never touched, so giving them back costs no copying.
 	debug.FreeOSMemory()
-	return int(hi - lo), nil
+	return advised, nil
 }
 
 // memTotal reads MemTotal, in bytes, from the text of /proc/meminfo; 0 when
@@ -82,20 +94,24 @@ func memTotal(meminfo string) int {
 	return 0
 }
 
-// mappingOf returns the bounds of the mapping in a /proc/<pid>/maps listing
-// that holds address p.
-func mappingOf(maps *os.File, p uintptr) (lo, hi uintptr, err error) {
-	sc := bufio.NewScanner(maps)
-	for sc.Scan() {
-		l, h, ok := parseRange(sc.Text())
-		if ok && l <= p && p < h {
-			return l, h, nil
+// overlapping returns the parts of the mappings in a /proc/<pid>/maps
+// listing that lie within [lo, hi), rounded inwards to whole pages.
+func overlapping(maps string, lo, hi uintptr) [][2]uintptr {
+	const page = 4096
+	var out [][2]uintptr
+	for _, line := range strings.Split(maps, "\n") {
+		l, h, ok := parseRange(line)
+		if !ok {
+			continue
+		}
+		l, h = max(l, lo), min(h, hi)
+		l = (l + page - 1) &^ (page - 1)
+		h &^= page - 1
+		if l < h {
+			out = append(out, [2]uintptr{l, h})
 		}
 	}
-	if err := sc.Err(); err != nil {
-		return 0, 0, err
-	}
-	return 0, 0, errors.New("the heap's mapping is not in /proc/self/maps")
+	return out
 }
 
 // parseRange reads the "start-end" addresses that begin a maps line.

@@ -1,6 +1,7 @@
 package hugepages
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -28,6 +29,21 @@ func TestMemTotal(t *testing.T) {
 		if got := memTotal(bad); got != 0 {
 			t.Errorf("memTotal(%q) = %d, want 0", bad, got)
 		}
+	}
+}
+
+func TestOverlapping(t *testing.T) {
+	maps := "c000000000-c004000000 rw-p 00000000 00:00 0 \n" +
+		"c004000000-c008000000 rw-p 00000000 00:00 0 \n" +
+		"c010000000-c014000000 rw-p 00000000 00:00 0 \n" +
+		"7f0000000000-7f0000001000 r--p 00000000 08:01 42 /usr/lib/x.so\n"
+	got := overlapping(maps, 0xc002000800, 0xc012000000)
+	want := [][2]uintptr{{0xc002001000, 0xc004000000}, {0xc004000000, 0xc008000000}, {0xc010000000, 0xc012000000}}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("overlapping = %x, want %x", got, want)
+	}
+	if got := overlapping(maps, 0xc008000000, 0xc010000000); len(got) != 0 {
+		t.Errorf("overlapping a gap = %x, want none", got)
 	}
 }
 
