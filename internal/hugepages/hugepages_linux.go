@@ -69,7 +69,6 @@ func AdviseHeap(reserve int) (int, error) {
 		advised += int(m[1] - m[0])
 	}
 	runtime.KeepAlive(pieces)
-	pieces = nil
 	// Free the reservation now: the collector then starts from a small heap
 	// goal again, and the next allocations reuse the advised pages. The
 	// pages were never touched, so giving them back costs no copying.
