@@ -166,7 +166,9 @@ func (d *parquetDecoder) open() (*parquetSource, error) {
 	pf := &parquetSource{name: d.in.Name, lim: d.lim, alloc: alloc, pr: r, pagesPR: r, fr: fr, meta: r.MetaData(), schema: sc, leaves: make([]map[int]bool, sc.NumFields()), pages: !d.pqarrowOnly}
 	if pf.pages && !r.MetaData().IsSetEncryptionAlgorithm() {
 		// The page decoder's readers take their page buffers from a pool,
-		// so that each column chunk does not allocate (and clear) its own.
+		// so that each column chunk does not allocate (and clear) its own:
+		// the buffers of a row group's chunks serve the next row group's,
+		// across garbage collections, for as long as the file is read.
 		pf.pool = newPagePool(alloc)
 		pp := parquet.NewReaderProperties(pf.pool)
 		pp.MaxCompressedPageSize = props.MaxCompressedPageSize

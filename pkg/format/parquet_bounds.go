@@ -169,19 +169,31 @@ func dictionaryBytes(a arrow.Array, limit int64) int64 {
 // clearing fresh memory. Only page readers use it: they free a buffer once
 // nothing points into it (the page decoder copies what it keeps), and a
 // recycled buffer's old bytes are always overwritten before being read.
-// The buffers are kept in sync.Pools, which the garbage collector empties.
+//
+// The freed buffers are kept in lists by size class, up to pagePoolKeep
+// bytes in all, for as long as the file is open: not in a sync.Pool, which
+// every garbage collection empties (a scan collects every few tens of
+// milliseconds, and each buffer lost so was allocated and its memory
+// cleared again for the next row group).
 //
 // A page decoder may close its reader while it still reads the last data
 // page (pageColumn.nextPage): it keeps that page's buffer first, and the
-// pool then leaves the buffer to the garbage collector instead of handing
-// it out again.
+// pool then holds the buffer back when the reader frees it, until the
+// decoder is done with the page (reuse).
 type pagePool struct {
 	*boundedAllocator
-	classes [4 * pagePoolOctaves]sync.Pool
 
-	mu   sync.Mutex
-	kept []uintptr // addresses inside buffers that must not be reused
+	mu        sync.Mutex
+	free      [4 * pagePoolOctaves][][]byte // freed buffers by class
+	freeBytes int                           // their capacity in all
+	kept      []uintptr                     // addresses inside buffers that must not be reused yet
+	held      [][]byte                      // buffers freed while kept
 }
+
+// pagePoolKeep bounds the bytes of the buffers a pool keeps for reuse: a
+// file's readers at work hold a few buffers of about a page each, so more
+// than this is the rest of an unusual peak, left to the garbage collector.
+const pagePoolKeep = 64 << 20
 
 // keep marks the buffer that holds b as still in use: when its reader
 // frees it, it is not reused. A nil pool keeps nothing (its buffers are
@@ -195,10 +207,30 @@ func (a *pagePool) keep(b []byte) {
 	a.kept = append(a.kept, uintptr(unsafe.Pointer(unsafe.SliceData(b))))
 }
 
-// isKept reports whether b holds an address keep was given, forgetting it.
-func (a *pagePool) isKept(b []byte) bool {
+// reuse undoes keep(b) once b is read: the buffer that holds b is handed
+// out again, now if its reader has freed it, else once it does.
+func (a *pagePool) reuse(b []byte) {
+	if a == nil || cap(b) == 0 {
+		return
+	}
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	for i, h := range a.held {
+		if lo := uintptr(unsafe.Pointer(unsafe.SliceData(h))); p >= lo && p < lo+uintptr(cap(h)) {
+			a.held = slices.Delete(a.held, i, i+1)
+			a.put(h)
+			return
+		}
+	}
+	if i := slices.Index(a.kept, p); i >= 0 {
+		a.kept = slices.Delete(a.kept, i, i+1)
+	}
+}
+
+// isKept reports whether b holds an address keep was given, forgetting it;
+// a.mu is held.
+func (a *pagePool) isKept(b []byte) bool {
 	lo := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
 	for i, p := range a.kept {
 		if p >= lo && p < lo+uintptr(cap(b)) {
@@ -235,6 +267,11 @@ func pageClass(size int) (class, capacity int) {
 	return class, 1<<e + k*step
 }
 
+// pagePoolReach is how many classes above a request's own a kept buffer
+// may come from (at most twice the size asked for), when its own class
+// has none.
+const pagePoolReach = 4
+
 func (a *pagePool) Allocate(size int) []byte {
 	if int64(size) > a.max {
 		panic(&allocLimit{size: int64(size), max: a.max})
@@ -243,9 +280,18 @@ func (a *pagePool) Allocate(size int) []byte {
 	if c < 0 {
 		return a.boundedAllocator.Allocate(size)
 	}
-	if b, ok := a.classes[c].Get().(*[]byte); ok {
-		return (*b)[:size]
+	a.mu.Lock()
+	for k := c; k < min(c+pagePoolReach+1, len(a.free)); k++ {
+		if n := len(a.free[k]); n > 0 {
+			b := a.free[k][n-1]
+			a.free[k][n-1] = nil
+			a.free[k] = a.free[k][:n-1]
+			a.freeBytes -= cap(b)
+			a.mu.Unlock()
+			return b[:size]
+		}
 	}
+	a.mu.Unlock()
 	return make([]byte, size, capacity)
 }
 
@@ -262,10 +308,28 @@ func (a *pagePool) Reallocate(size int, b []byte) []byte {
 	return nb
 }
 
-// Free keeps b for reuse if it is one of the pool's buffers.
+// Free keeps b for reuse if it is one of the pool's buffers: at once, or
+// when the page in it is read if it was kept (keep, reuse).
 func (a *pagePool) Free(b []byte) {
-	if c, capacity := pageClass(cap(b)); c >= 0 && cap(b) == capacity && !a.isKept(b) {
-		b = b[:0]
-		a.classes[c].Put(&b)
+	if c, capacity := pageClass(cap(b)); c < 0 || cap(b) != capacity {
+		return
 	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.isKept(b) {
+		a.held = append(a.held, b[:0])
+		return
+	}
+	a.put(b)
+}
+
+// put adds b, a buffer of the pool's classes, to the free buffers while
+// they stay within pagePoolKeep bytes; a.mu is held.
+func (a *pagePool) put(b []byte) {
+	if a.freeBytes+cap(b) > pagePoolKeep {
+		return
+	}
+	c, _ := pageClass(cap(b))
+	a.free[c] = append(a.free[c], b[:0])
+	a.freeBytes += cap(b)
 }

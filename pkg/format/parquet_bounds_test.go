@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
+	"unsafe"
 
 	"github.com/apache/arrow-go/v18/arrow"
 	"github.com/apache/arrow-go/v18/arrow/array"
@@ -154,10 +156,12 @@ func TestPagePool(t *testing.T) {
 		t.Fatalf("reallocated to a larger class: len %d cap %d, first byte %d", len(b), cap(b), b[0])
 	}
 	p.Free(b)
-	// sync.Pool may drop what it holds at any time, so a reuse is not
-	// certain; whatever comes back has the asked length and class.
-	if c := p.Allocate(420_000); len(c) != 420_000 || cap(c) != 458752 {
-		t.Errorf("after a free: len %d cap %d", len(c), cap(c))
+	// The freed buffer comes back for a request of its class, whatever
+	// garbage collections happened between.
+	runtime.GC()
+	runtime.GC()
+	if c := p.Allocate(420_000); len(c) != 420_000 || cap(c) != 458752 || &c[0] != &b[0] {
+		t.Errorf("after a free: len %d cap %d, the same buffer %v", len(c), cap(c), &c[0] == &b[0])
 	}
 	defer func() {
 		if _, ok := recover().(*allocLimit); !ok {
@@ -165,4 +169,61 @@ func TestPagePool(t *testing.T) {
 		}
 	}()
 	p.Allocate(1<<20 + 1)
+}
+
+// A freed buffer serves a request of its class or of up to pagePoolReach
+// classes below, never a larger one; a kept buffer is held back when freed
+// until reuse, and the pool keeps at most pagePoolKeep bytes.
+func TestPagePoolReuse(t *testing.T) {
+	p := newPagePool(newBoundedAllocator(1 << 30))
+	same := func(a, b []byte) bool { return unsafe.SliceData(a[:1]) == unsafe.SliceData(b[:1]) }
+
+	b := p.Allocate(300_000) // class 24, 327680 bytes
+	p.Free(b)
+	if c := p.Allocate(400_000); same(b, c) {
+		t.Error("a buffer served a request larger than its class")
+	} else {
+		p.Free(c)
+	}
+	if c := p.Allocate(170_000); !same(b, c) || len(c) != 170_000 || cap(c) != 327680 {
+		t.Errorf("a request 3 classes below did not get the freed buffer (len %d cap %d)", len(c), cap(c))
+	}
+	if c := p.Allocate(150_000); same(b, c) {
+		t.Error("the buffer was handed out twice")
+	}
+
+	// Kept: freed by its reader, held until reuse, then handed out again.
+	k := p.Allocate(300_000)
+	p.keep(k[100:200])
+	p.Free(k)
+	if c := p.Allocate(300_000); same(k, c) {
+		t.Fatal("a kept buffer was handed out before its page was read")
+	}
+	p.reuse(k[100:200])
+	if c := p.Allocate(300_000); !same(k, c) {
+		t.Error("a kept buffer was not handed out after reuse")
+	}
+	// Reuse before the reader frees it: reused once freed.
+	k2 := p.Allocate(600_000)
+	p.keep(k2[5:])
+	p.reuse(k2[5:])
+	p.Free(k2)
+	if c := p.Allocate(600_000); !same(k2, c) {
+		t.Error("a buffer reused before its free was not handed out after it")
+	}
+	if len(p.kept) != 0 || len(p.held) != 0 {
+		t.Errorf("%d marks and %d held buffers left", len(p.kept), len(p.held))
+	}
+
+	// The pool keeps at most pagePoolKeep bytes.
+	var bufs [][]byte
+	for range pagePoolKeep/(1<<20) + 8 {
+		bufs = append(bufs, p.Allocate(1<<20))
+	}
+	for _, b := range bufs {
+		p.Free(b)
+	}
+	if p.freeBytes > pagePoolKeep || p.freeBytes < pagePoolKeep-(1<<20) {
+		t.Errorf("the pool keeps %d bytes, want at most %d and close to it", p.freeBytes, pagePoolKeep)
+	}
 }

@@ -71,10 +71,12 @@ type pageColumn struct {
 
 	// pr's current page holds the bytes vals, defs and idx read. Once the
 	// data pages read hold the chunk's rows (rows), pr is closed and pool
-	// told to keep the last page's buffer (pagePool.keep): the reader's
-	// other buffers go to the next column chunk's reader at once.
+	// told to keep the last page's buffer, kept (pagePool.keep): the
+	// reader's other buffers go to the next column chunk's reader at once,
+	// and that one once the column is done (release).
 	pr      file.PageReader
 	pool    *pagePool
+	kept    []byte
 	rows    int64 // the column chunk's rows
 	seen    int64 // rows of the data pages read
 	left    int   // values (rows) of the current page not yet read
@@ -223,11 +225,17 @@ func (pc *pageColumn) intsOrFloats(conv func(uint64) int64) {
 	pc.kind, pc.toInt = pageInts, conv
 }
 
-// release frees the page reader; the column is done.
+// release frees the page reader and the last page's buffer; the column is
+// done.
 func (pc *pageColumn) release() {
 	if pc.pr != nil {
 		pc.pr.Close()
 		pc.pr = nil
+	}
+	if pc.kept != nil {
+		pc.pool.reuse(pc.kept)
+		pc.kept = nil
+		pc.vals, pc.defs, pc.idx = nil, rleDecoder{}, rleDecoder{}
 	}
 	if pc.dictStr != nil {
 		pc.dictStr.Release()
@@ -317,6 +325,7 @@ func (pc *pageColumn) lastPage(data []byte, n int) {
 		return
 	}
 	pc.pool.keep(data)
+	pc.kept = data
 	pc.pr.Close()
 	pc.pr = nil
 }

@@ -217,3 +217,37 @@ func expand(t *testing.T, a arrow.Array) arrow.Array {
 	}
 	return out
 }
+
+// Reading every row group of a file through the page decoder hands each
+// chunk's page buffers back to the file's pool, the last data page's too
+// once its column is read: no buffer is left held or marked, and the
+// buffers freed serve the later row groups, so the pool ends with some.
+func TestParquetPagesReturnBuffers(t *testing.T) {
+	props := parquet.NewWriterProperties(parquet.WithCompression(compress.Codecs.Snappy),
+		parquet.WithDictionaryDefault(true), parquet.WithMaxRowGroupLength(1000), parquet.WithDataPageVersion(parquet.DataPageV1))
+	data := pagesParquet(t, 5000, props)
+	want := decodeAll(t, data, 500, false, false, nil)
+	d := &parquetDecoder{in: memInput("p.parquet", data), rows: 500, lim: Limits{}.limits()}
+	chunks, schema := parquetChunks(t, d)
+	var got []arrow.RecordBatch
+	for _, c := range chunks {
+		rec, err := d.DecodeColumns(c, schema, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, rec)
+	}
+	sameBatches(t, want, got)
+	pool := chunks[0].payload.(*parquetChunk).file.pool
+	if pool == nil {
+		t.Fatal("the page decoder has no pool")
+	}
+	pool.mu.Lock()
+	defer pool.mu.Unlock()
+	if len(pool.kept) != 0 || len(pool.held) != 0 {
+		t.Errorf("%d pages still marked kept and %d buffers held after every column was read", len(pool.kept), len(pool.held))
+	}
+	if pool.freeBytes == 0 {
+		t.Error("no buffer came back to the pool")
+	}
+}

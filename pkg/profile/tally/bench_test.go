@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"unsafe"
 )
 
 func benchValues(n, distinct int) []string {
@@ -88,4 +89,30 @@ func BenchmarkSortedFloats(b *testing.B) {
 			slices.Sort(s)
 		}
 	})
+}
+
+// BenchmarkSortFloatKeys sorts 1M keys with the second buffer reused, as
+// the drift comparison does: values of both signs (every radix pass runs)
+// and positive decimals with repeats (amounts).
+func BenchmarkSortFloatKeys(b *testing.B) {
+	r := rand.New(rand.NewPCG(3, 4))
+	gens := map[string]func() float64{
+		"normal":   r.NormFloat64,
+		"decimals": func() float64 { return float64(int(r.ExpFloat64()*30000)) / 100 },
+	}
+	for _, name := range []string{"normal", "decimals"} {
+		keys := make([]uint64, 1_000_000)
+		for i := range keys {
+			keys[i] = FloatKey(gens[name]())
+		}
+		work, spare := make([]uint64, len(keys)), make([]uint64, len(keys))
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				copy(work, keys)
+				var sorted []float64
+				sorted, spare = SortFloatKeys(work, spare)
+				work = unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(sorted))), len(sorted))
+			}
+		})
+	}
 }

@@ -28,12 +28,7 @@ func FloatKey(x float64) uint64 {
 }
 
 // KeyFloat is the float of a FloatKey.
-func KeyFloat(u uint64) float64 {
-	if u>>63 == 1 {
-		return math.Float64frombits(u &^ (1 << 63))
-	}
-	return math.Float64frombits(^u)
-}
+func KeyFloat(u uint64) float64 { return math.Float64frombits(keyBits(u)) }
 
 // SortedFloats returns v's values ascending and empties v (SortFloatKeys
 // over their keys).
@@ -58,11 +53,14 @@ func SortedFloats(v *Values[float64]) []float64 {
 // at least len(keys); otherwise one is made.
 //
 // Fewer than radixMin keys are sorted as floats, by comparison (−0 and +0
-// compare equal there). From radixMin keys on it sorts by least-significant-digit radix: a fixed
-// number of linear passes, whatever the distribution (long tails,
-// outliers, repeats), and a pass is skipped when every key has the same
-// digit in it (the upper digits of values of one sign and a narrow range of
-// magnitudes, the lower ones of integers).
+// compare equal there). From radixMin keys on it sorts by
+// least-significant-digit radix: a fixed number of linear passes, whatever
+// the distribution (long tails, outliers, repeats), and a pass is skipped
+// when every key has the same digit in it (the upper digits of values of
+// one sign and a narrow range of magnitudes, the lower ones of integers).
+// The last pass that runs places each key's float instead of the key, so
+// no pass over the sorted keys turns them into floats afterwards (only
+// when every key is equal and no pass runs).
 func SortFloatKeys(keys, scratch []uint64) (sorted []float64, spare []uint64) {
 	n := len(keys)
 	if n < radixMin {
@@ -76,35 +74,66 @@ func SortFloatKeys(keys, scratch []uint64) (sorted []float64, spare []uint64) {
 			counts[p][(u>>(p*radixBits))&(1<<radixBits-1)]++
 		}
 	}
+	// The passes to run: a digit shared by every key leaves the order as
+	// it is. The last pass to run writes floats instead of keys.
+	var run [radixPasses]bool
+	last := -1
+	for p := range radixPasses {
+		if counts[p][(keys[0]>>(p*radixBits))&(1<<radixBits-1)] != n {
+			run[p], last = true, p
+		}
+	}
+	if last < 0 {
+		return keysToFloats(keys), scratch // all keys equal
+	}
 	if cap(scratch) < n {
 		scratch = make([]uint64, n)
 	}
 	src, dst := keys, scratch[:n]
 	for p := range radixPasses {
+		if !run[p] {
+			continue
+		}
 		c := &counts[p]
 		shift := p * radixBits
-		if c[(src[0]>>shift)&(1<<radixBits-1)] == n {
-			continue // one digit for all: the order stays
-		}
 		sum := 0
 		for d, m := range c {
 			c[d], sum = sum, sum+m
 		}
-		for _, u := range src {
-			d := (u >> shift) & (1<<radixBits - 1)
-			dst[c[d]] = u
-			c[d]++
+		if p == last {
+			for _, u := range src {
+				d := (u >> shift) & (1<<radixBits - 1)
+				dst[c[d]] = keyBits(u)
+				c[d]++
+			}
+		} else {
+			for _, u := range src {
+				d := (u >> shift) & (1<<radixBits - 1)
+				dst[c[d]] = u
+				c[d]++
+			}
 		}
 		src, dst = dst, src
 	}
-	return keysToFloats(src), dst
+	return asFloats(src), dst
+}
+
+// keyBits is the bits of the float of key u (KeyFloat), without a branch:
+// a key with the sign bit set loses it, the others have every bit flipped.
+func keyBits(u uint64) uint64 {
+	return u ^ (uint64(int64(^u)>>63) | 1<<63)
+}
+
+// asFloats reads words as floats: the same memory.
+func asFloats(words []uint64) []float64 {
+	return unsafe.Slice((*float64)(unsafe.Pointer(unsafe.SliceData(words))), len(words))
 }
 
 // keysToFloats turns keys into their floats in place: the same memory,
 // read as floats.
 func keysToFloats(keys []uint64) []float64 {
 	for i, u := range keys {
-		keys[i] = math.Float64bits(KeyFloat(u))
+		keys[i] = keyBits(u)
 	}
-	return unsafe.Slice((*float64)(unsafe.Pointer(unsafe.SliceData(keys))), len(keys))
+	return asFloats(keys)
 }

@@ -502,3 +502,75 @@ func TestSortFloatKeysReusesScratch(t *testing.T) {
 		spare = next
 	}
 }
+
+// KeyFloat undoes FloatKey bit for bit, for every kind of float: the
+// radix sort's last pass writes the floats' bits straight from the keys.
+func TestKeyFloatInvertsFloatKey(t *testing.T) {
+	r := rand.New(rand.NewPCG(9, 10))
+	xs := []float64{0, math.Copysign(0, -1), 1, -1, math.Inf(1), math.Inf(-1), math.NaN(), -math.NaN(),
+		math.Float64frombits(0x7ff0000000000001), math.Float64frombits(0xfff8000000000001),
+		5e-324, -5e-324, math.MaxFloat64, -math.MaxFloat64, math.SmallestNonzeroFloat64}
+	for range 10_000 {
+		xs = append(xs, math.Float64frombits(r.Uint64()))
+	}
+	for _, x := range xs {
+		if got := math.Float64bits(KeyFloat(FloatKey(x))); got != math.Float64bits(x) {
+			t.Fatalf("KeyFloat(FloatKey(%#x)) = %#x", math.Float64bits(x), got)
+		}
+	}
+	// Keys order as the floats, the sign bit first: −1 < −0 < +0 < 1.
+	if k := []uint64{FloatKey(-1), FloatKey(math.Copysign(0, -1)), FloatKey(0), FloatKey(1)}; !slices.IsSorted(k) {
+		t.Fatalf("keys %x are out of order", k)
+	}
+}
+
+// SortFloatKeys runs only the passes whose digit differs between keys,
+// and the last of them writes the floats: whichever pass that is, and
+// whether the result ends in keys' memory or scratch's, the floats come
+// out sorted and bit for bit those given.
+func TestSortFloatKeysPasses(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 12))
+	const n = 3 * radixMin
+	ulp := func(base float64, k uint64) float64 { return math.Float64frombits(math.Float64bits(base) + k) }
+	cases := map[string]func(i int) float64{
+		// Only the low digit varies (pass 0 alone runs).
+		"low digit only": func(int) float64 { return ulp(1, r.Uint64N(1<<radixBits)) },
+		// Low two digits vary, the high bits are those of 1.
+		"high bits equal": func(int) float64 { return ulp(1, r.Uint64N(1<<(2*radixBits))) },
+		// Only sign and exponent vary: the lower passes are skipped and
+		// the top two run.
+		"powers of two": func(int) float64 { return math.Ldexp(float64(1-2*int(r.Uint64N(2))), int(r.Uint64N(200))-100) },
+		// Negative floats only: keys with every bit flipped.
+		"negative": func(int) float64 { return -math.Exp(r.NormFloat64() * 3) },
+		// Both signs, zeros of both signs, infinities.
+		"mixed": func(i int) float64 {
+			return []float64{r.NormFloat64(), 0, math.Copysign(0, -1), math.Inf(1), math.Inf(-1), -r.Float64()}[i%6]
+		},
+		"all equal":          func(int) float64 { return -2.75 },
+		"all negative zeros": func(int) float64 { return math.Copysign(0, -1) },
+	}
+	for name, gen := range cases {
+		want := make([]float64, n)
+		keys := make([]uint64, n)
+		for i := range want {
+			want[i] = gen(i)
+			keys[i] = FloatKey(want[i])
+		}
+		slices.SortFunc(want, func(a, b float64) int { return cmp.Compare(FloatKey(a), FloatKey(b)) })
+		scratch := make([]uint64, n)
+		got, spare := SortFloatKeys(keys, scratch)
+		if len(got) != n {
+			t.Fatalf("%s: %d floats, want %d", name, len(got), n)
+		}
+		for i := range got {
+			if math.Float64bits(got[i]) != math.Float64bits(want[i]) {
+				t.Fatalf("%s: float %d is %v (%#x), want %v (%#x)", name, i, got[i], math.Float64bits(got[i]), want[i], math.Float64bits(want[i]))
+			}
+		}
+		gotMem, spareMem := unsafe.Pointer(unsafe.SliceData(got)), unsafe.Pointer(unsafe.SliceData(spare))
+		keysMem, scratchMem := unsafe.Pointer(unsafe.SliceData(keys)), unsafe.Pointer(unsafe.SliceData(scratch))
+		if !(gotMem == keysMem && spareMem == scratchMem || gotMem == scratchMem && spareMem == keysMem) {
+			t.Errorf("%s: the result and the spare are not the keys' and the scratch's memory", name)
+		}
+	}
+}
