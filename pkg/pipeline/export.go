@@ -220,9 +220,14 @@ func (e *exporter) newPart(part, s int) (*partWriter, error) {
 		bw.Close()
 		return nil, err
 	}
+	// in is unbuffered: a batch is handed over only when the writer takes
+	// it, so while the writer encodes a full row group the next batch waits
+	// (and with it the decoders, through Ordered's look-ahead) instead of
+	// adding one more decoded chunk per part to the heap. The parts' bytes
+	// do not depend on it.
 	w := &partWriter{
 		part:   manifest.Part{Path: key, Split: name},
-		in:     make(chan arrow.RecordBatch, 1),
+		in:     make(chan arrow.RecordBatch),
 		done:   make(chan struct{}),
 		cancel: cancel,
 	}
