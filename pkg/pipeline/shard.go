@@ -103,7 +103,7 @@ func (b *builder) runTasks(ctx context.Context, src, out *storage.Location, task
 			})
 			defer f.Only(nil)
 		}
-		ex := newExporter(ctx, out, sch, cfg, b.cfg.BuildID, ext, t.base)
+		ex := newExporter(ctx, out, sch, cfg, b.cfg.BuildID, ext, t.base, chunkWorkers)
 		nulls := make([]int64, sch.NumFields())
 		var strata *split.Counts
 		var groups []int // group of each writer, in creation order
