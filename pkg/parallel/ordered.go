@@ -9,8 +9,9 @@ import (
 
 // Ordered runs work over the items that produce emits, on n goroutines, and
 // hands the results to consume one at a time in the order the items were
-// emitted. At most 2n+2 items are in flight, so memory is bounded by the item
-// size times the worker count, not by the input.
+// emitted. At most 2n+2 items are in flight (k·n+2 under a context from
+// WithLookahead(ctx, k)), so memory is bounded by the item size times the
+// worker count, not by the input.
 //
 // work receives the index of the goroutine running it (0 ≤ worker < n), so
 // callers can keep per-worker accumulators without locks. The first error
@@ -33,7 +34,7 @@ func Ordered[T, U any](ctx context.Context, n int,
 	jobs := make(chan job, n)
 	// pending carries each job's result channel in emission order; its
 	// capacity bounds the number of items in flight.
-	pending := make(chan chan result[U], 2*n)
+	pending := make(chan chan result[U], lookahead(ctx)*n)
 
 	var wg sync.WaitGroup
 	for w := 0; w < n; w++ {
@@ -92,6 +93,26 @@ func Ordered[T, U any](ctx context.Context, n int,
 		firstErr = err
 	}
 	return firstErr
+}
+
+type lookaheadKey struct{}
+
+// WithLookahead returns a context under which Ordered lets at most k items
+// per worker wait for the consumer (k·n+2 in flight in all) instead of 2.
+// k = 1 still keeps every worker busy while the consumer handles an item,
+// and holds fewer results at once: for work whose results are large and
+// whose consumer is quick, that lowers peak memory at no cost in CPU. With
+// a slow or uneven consumer a look-ahead of 2 lets workers run on while it
+// catches up. k < 1 means the default.
+func WithLookahead(ctx context.Context, k int) context.Context {
+	return context.WithValue(ctx, lookaheadKey{}, k)
+}
+
+func lookahead(ctx context.Context) int {
+	if k, ok := ctx.Value(lookaheadKey{}).(int); ok && k >= 1 {
+		return k
+	}
+	return 2
 }
 
 type result[U any] struct {

@@ -81,6 +81,51 @@ func TestOrderedBoundsInFlight(t *testing.T) {
 	}
 }
 
+func TestOrderedLookahead(t *testing.T) {
+	const workers = 3
+	for _, tc := range []struct{ k, want int }{{0, 2*workers + 2}, {1, workers + 2}, {2, 2*workers + 2}, {3, 3*workers + 2}} {
+		var inFlight, peak atomic.Int64
+		release := make(chan struct{})
+		done := make(chan error, 1)
+		go func() {
+			done <- Ordered(WithLookahead(context.Background(), tc.k), workers,
+				func(_ context.Context, emit func(int) error) error {
+					for i := 0; i < 50; i++ {
+						if v := inFlight.Add(1); v > peak.Load() {
+							peak.Store(v)
+						}
+						if err := emit(i); err != nil {
+							return err
+						}
+					}
+					return nil
+				},
+				func(_ int, i int) (int, error) { return i, nil },
+				func(i int) error {
+					if i == 0 {
+						<-release // the consumer stalls on the first result
+					}
+					inFlight.Add(-1)
+					return nil
+				})
+		}()
+		// While the consumer stalls the producer fills the look-ahead and
+		// then blocks: in flight stays at the bound, which it reaches.
+		deadline := time.Now().Add(5 * time.Second)
+		for peak.Load() < int64(tc.want) && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond) // room to overshoot, were it unbounded
+		if p := peak.Load(); p != int64(tc.want) {
+			t.Errorf("k=%d: peak items in flight with a stalled consumer = %d, want %d", tc.k, p, tc.want)
+		}
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func TestOrderedErrors(t *testing.T) {
 	boom := errors.New("boom")
 	tests := map[string]struct {

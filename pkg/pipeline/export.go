@@ -117,7 +117,8 @@ type chunkResult struct {
 // exporter writes one source file's rows into part files, one per (part,
 // split). Each part file is encoded on its own goroutine, and the Stripes
 // parts of a group fill at the same time, so encoding and compression use
-// several cores and overlap with decoding.
+// several cores and overlap with decoding; at most as many row groups as
+// the file has workers are encoded at once (see partWriter.loop).
 type exporter struct {
 	ctx     context.Context
 	out     *storage.Location
@@ -126,6 +127,9 @@ type exporter struct {
 	buildID string
 	ext     string
 	base    int // part number of the file's first part
+	// encoders holds a token per Parquet row group being encoded (nil for
+	// other formats): see partWriter.loop.
+	encoders chan struct{}
 
 	group   int
 	open    map[int][]*partWriter // per part of the current group, per split
@@ -133,9 +137,15 @@ type exporter struct {
 	rows    int64
 }
 
-func newExporter(ctx context.Context, out *storage.Location, sch *arrow.Schema, cfg Config, buildID, ext string, base int) *exporter {
-	return &exporter{ctx: ctx, out: out, schema: sch, cfg: cfg, buildID: buildID, ext: ext, base: base,
+// newExporter returns an exporter whose part writers encode at most
+// encoders row groups at the same time.
+func newExporter(ctx context.Context, out *storage.Location, sch *arrow.Schema, cfg Config, buildID, ext string, base, encoders int) *exporter {
+	e := &exporter{ctx: ctx, out: out, schema: sch, cfg: cfg, buildID: buildID, ext: ext, base: base,
 		group: -1, open: map[int][]*partWriter{}}
+	if cfg.OutputFormat == format.Parquet {
+		e.encoders = make(chan struct{}, max(1, encoders))
+	}
+	return e
 }
 
 func (e *exporter) write(r chunkResult) error {
@@ -220,11 +230,17 @@ func (e *exporter) newPart(part, s int) (*partWriter, error) {
 		bw.Close()
 		return nil, err
 	}
+	// in is unbuffered: a batch is handed over only when the writer takes
+	// it, so while the writer encodes a full row group the next batch waits
+	// (and with it the decoders, through Ordered's look-ahead) instead of
+	// adding one more decoded chunk per part to the heap. The parts' bytes
+	// do not depend on it.
 	w := &partWriter{
-		part:   manifest.Part{Path: key, Split: name},
-		in:     make(chan arrow.RecordBatch, 1),
-		done:   make(chan struct{}),
-		cancel: cancel,
+		encoders: e.encoders,
+		part:     manifest.Part{Path: key, Split: name},
+		in:       make(chan arrow.RecordBatch),
+		done:     make(chan struct{}),
+		cancel:   cancel,
 	}
 	go w.loop(fw, bw, cw)
 	return w, nil
@@ -232,14 +248,15 @@ func (e *exporter) newPart(part, s int) (*partWriter, error) {
 
 // partWriter encodes batches into one part file on its own goroutine.
 type partWriter struct {
-	part    manifest.Part
-	in      chan arrow.RecordBatch
-	done    chan struct{}
-	cancel  context.CancelFunc
-	once    sync.Once
-	aborted bool
-	mu      sync.Mutex
-	err     error
+	encoders chan struct{}
+	part     manifest.Part
+	in       chan arrow.RecordBatch
+	done     chan struct{}
+	cancel   context.CancelFunc
+	once     sync.Once
+	aborted  bool
+	mu       sync.Mutex
+	err      error
 }
 
 func (w *partWriter) loop(fw format.Writer, bw io.WriteCloser, cw *countingWriter) {
@@ -247,7 +264,17 @@ func (w *partWriter) loop(fw format.Writer, bw io.WriteCloser, cw *countingWrite
 	var err error
 	for rec := range w.in {
 		if err == nil {
+			// A write that fills a row group encodes and compresses it.
+			// Only as many row groups as the build has workers are encoded
+			// at once: the Stripes parts of a group fill together, and
+			// encoding all of them at the same time on fewer cores would
+			// hold every part's encoder buffers and rows for as long as
+			// the slowest takes, at no gain in CPU. Which bytes each part
+			// gets does not depend on it.
+			fills := w.part.Rows%format.ParquetRowGroupRows+rec.NumRows() >= format.ParquetRowGroupRows
+			w.acquire(fills)
 			err = fw.Write(rec)
+			w.release(fills)
 			w.part.Rows += rec.NumRows()
 		}
 		rec.Release()
@@ -256,7 +283,9 @@ func (w *partWriter) loop(fw format.Writer, bw io.WriteCloser, cw *countingWrite
 		}
 	}
 	if err == nil {
+		w.acquire(true)
 		err = fw.Close()
+		w.release(true)
 	}
 	w.mu.Lock()
 	aborted := w.aborted
@@ -276,6 +305,18 @@ func (w *partWriter) loop(fw format.Writer, bw io.WriteCloser, cw *countingWrite
 	w.part.SHA256 = hex.EncodeToString(cw.h.Sum(nil))
 	if err != nil {
 		w.setErr(fmt.Errorf("write %s: %w", w.part.Path, err))
+	}
+}
+
+func (w *partWriter) acquire(encodes bool) {
+	if encodes && w.encoders != nil {
+		w.encoders <- struct{}{}
+	}
+}
+
+func (w *partWriter) release(encodes bool) {
+	if encodes && w.encoders != nil {
+		<-w.encoders
 	}
 }
 

@@ -103,7 +103,7 @@ func (b *builder) runTasks(ctx context.Context, src, out *storage.Location, task
 			})
 			defer f.Only(nil)
 		}
-		ex := newExporter(ctx, out, sch, cfg, b.cfg.BuildID, ext, t.base)
+		ex := newExporter(ctx, out, sch, cfg, b.cfg.BuildID, ext, t.base, chunkWorkers)
 		nulls := make([]int64, sch.NumFields())
 		var strata *split.Counts
 		var groups []int // group of each writer, in creation order
@@ -111,7 +111,10 @@ func (b *builder) runTasks(ctx context.Context, src, out *storage.Location, task
 		if keep {
 			scan = dataset.ScanFileDictionaries[chunkResult]
 		}
-		err := scan(ctx, sch, f, t.index, cfg.Read, chunkWorkers,
+		// A chunk's split batches are its decoded columns, and the consumer
+		// only hands them to the part writers: one waiting result per worker
+		// keeps the decoders busy and holds fewer decoded chunks at once.
+		err := scan(parallel.WithLookahead(ctx, 1), sch, f, t.index, cfg.Read, chunkWorkers,
 			func(w int, bt dataset.Batch) (chunkResult, error) {
 				rec := plainColumns(bt.Record, plain)
 				bt.Record.Release()
