@@ -294,8 +294,11 @@ func (pc *pageColumn) nextPage() error {
 				pc.defs = rleDecoder{data: data[4 : 4+l], width: 1}
 				data = data[4+l:]
 			}
+			// Read everything needed from p first: closing the page reader
+			// on the chunk's last page hands p back to arrow-go's page pool.
+			enc := parquet.Encoding(p.Encoding())
 			pc.lastPage(p.Data(), n)
-			return pc.startValues(parquet.Encoding(p.Encoding()), data, n)
+			return pc.startValues(enc, data, n)
 		case *file.DataPageV2:
 			data := p.Data()
 			n := int(p.NumValues())
@@ -309,8 +312,9 @@ func (pc *pageColumn) nextPage() error {
 			if pc.optional {
 				pc.defs = rleDecoder{data: data[:l], width: 1}
 			}
+			enc := parquet.Encoding(p.Encoding())
 			pc.lastPage(p.Data(), n)
-			return pc.startValues(parquet.Encoding(p.Encoding()), data[l:], n)
+			return pc.startValues(enc, data[l:], n)
 		default:
 			continue
 		}
@@ -318,7 +322,10 @@ func (pc *pageColumn) nextPage() error {
 }
 
 // lastPage closes the page reader once the data page just read, whose
-// bytes are data, completes the chunk's rows; the page stays readable.
+// bytes are data, completes the chunk's rows. The page's bytes stay
+// readable (the buffer pool keeps them); the page object does not: the
+// reader's Close releases it to arrow-go's pool of page objects, which
+// another reader or writer may take at once.
 func (pc *pageColumn) lastPage(data []byte, n int) {
 	pc.seen += int64(n)
 	if pc.seen < pc.rows || pc.pool == nil {
