@@ -564,15 +564,7 @@ func (s *numSide) addDictionary(a *array.Dictionary, fbuf *[]float64, ibuf *[]in
 			}
 		}
 	}
-	start := s.keys.claim(n)
-	dst := s.keys.at(start, n)
-	direct := dst != nil
-	if !direct {
-		if cap(*fbuf) < n {
-			*fbuf = make([]float64, n)
-		}
-		dst = unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(*fbuf))), n)
-	}
+	dst, start, direct := s.claimKeys(n, fbuf)
 	switch {
 	case !hasNulls && nan == nil:
 		for j, c := range codes {
@@ -608,11 +600,30 @@ func (s *numSide) addDictionary(a *array.Dictionary, fbuf *[]float64, ibuf *[]in
 			}
 		}
 	}
+	s.keysWritten(start, dst, direct, n)
+	return nil
+}
+
+// claimKeys claims n keys of the store and returns where to write them: the
+// store's own buffer when it holds them (direct), else fbuf's memory, which
+// keysWritten then copies in.
+func (s *numSide) claimKeys(n int, fbuf *[]float64) (dst []uint64, start int64, direct bool) {
+	start = s.keys.claim(n)
+	if dst = s.keys.at(start, n); dst != nil {
+		return dst, start, true
+	}
+	if cap(*fbuf) < n {
+		*fbuf = make([]float64, n)
+	}
+	return unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(*fbuf))), n), start, false
+}
+
+// keysWritten completes claimKeys once the n keys are in dst.
+func (s *numSide) keysWritten(start int64, dst []uint64, direct bool, n int) {
 	if !direct {
 		s.keys.put(start, dst)
 	}
 	s.n += n
-	return nil
 }
 
 func hasNaN(xs []float64) bool {
@@ -629,15 +640,7 @@ func hasNaN(xs []float64) bool {
 // (as cheap as looking a key up), straight into the store.
 func (s *numSide) addFloatCodes(a *array.Dictionary, codes []int32, vals []float64, fbuf *[]float64) {
 	n := a.Len() - a.NullN()
-	start := s.keys.claim(n)
-	dst := s.keys.at(start, n)
-	direct := dst != nil
-	if !direct {
-		if cap(*fbuf) < n {
-			*fbuf = make([]float64, n)
-		}
-		dst = unsafe.Slice((*uint64)(unsafe.Pointer(unsafe.SliceData(*fbuf))), n)
-	}
+	dst, start, direct := s.claimKeys(n, fbuf)
 	if a.NullN() == 0 {
 		dst = dst[:len(codes)]
 		for j, c := range codes {
@@ -665,8 +668,5 @@ func (s *numSide) addFloatCodes(a *array.Dictionary, codes []int32, vals []float
 			j++
 		}
 	}
-	if !direct {
-		s.keys.put(start, dst)
-	}
-	s.n += n
+	s.keysWritten(start, dst, direct, n)
 }

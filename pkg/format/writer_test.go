@@ -343,20 +343,7 @@ func TestParquetWriterEncodingsAndReadBack(t *testing.T) {
 	}()
 	write := func(procs int) []byte {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
-		var out bytes.Buffer
-		w, err := NewWriter(&out, schema, Parquet, Zstd)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, r := range recs {
-			if err := w.Write(r); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := w.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return out.Bytes()
+		return writeBatches(t, schema, recs, Zstd)
 	}
 	data := write(4)
 	if other := write(1); !bytes.Equal(data, other) {
