@@ -296,8 +296,17 @@ func TestNodeRegistration(t *testing.T) {
 	if len(n.Status.Addresses) != 1 || n.Status.Addresses[0].Address != "127.0.0.1" {
 		t.Errorf("addresses = %v", n.Status.Addresses)
 	}
-	if _, err := client.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, testNode, metav1.GetOptions{}); err != nil {
-		t.Errorf("node lease: %v", err)
+	// The lease controller creates the lease on its own goroutine once the
+	// node is registered, so it may come a moment after the node is Ready.
+	var leaseErr error
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		_, leaseErr = client.CoordinationV1().Leases(corev1.NamespaceNodeLease).Get(ctx, testNode, metav1.GetOptions{})
+		if leaseErr == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if leaseErr != nil {
+		t.Errorf("node lease after 30 s: %v", leaseErr)
 	}
 }
 
