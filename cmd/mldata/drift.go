@@ -76,6 +76,7 @@ The JSON report goes to stdout unless --output names a file. With
 			if err != nil {
 				return err
 			}
+			gcForDrift()
 			return runDrift(cmd.Context(), args[0], args[1], f, opt, cmd.OutOrStdout(), cmd.ErrOrStderr())
 		},
 	}

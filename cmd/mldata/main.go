@@ -36,7 +36,8 @@ const stopGrace = 1500 * time.Millisecond
 func main() {
 	// Builds stream chunks through short-lived buffers: collecting garbage
 	// at 50% heap growth instead of Go's 100% cuts peak memory by a quarter
-	// at no measurable CPU cost. GOGC still overrides it.
+	// at no measurable CPU cost. GOGC still overrides it; drift sets its own
+	// (gcForDrift).
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}
@@ -114,4 +115,15 @@ func usagef(format string, args ...any) error {
 func isUsageError(err error) bool {
 	var ue *usageError
 	return errors.As(err, &ue)
+}
+
+// gcForDrift collects garbage at Go's usual 100% heap growth for a drift
+// comparison, unless GOGC is set. Its heap is mostly the sort keys and
+// counts it keeps to the end, so collecting at 50% runs twice the
+// collections for little less memory: on two 1M-row Parquet files, 0.49 s
+// and 224 MiB at 50% against 0.43 s and 240 MiB at 100% (median of 4).
+func gcForDrift() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(100)
+	}
 }

@@ -51,6 +51,9 @@ service account).`,
 			if task.Kind != kind {
 				return usagef("worker %s was handed a %s task", args[0], task.Kind)
 			}
+			if kind == worker.KindDriftCheck {
+				gcForDrift()
+			}
 			if task.Phase == worker.PhaseShard {
 				if task.Shard, err = shardIndex(os.Getenv(worker.ShardIndexEnv), task.Shards); err != nil {
 					return err
