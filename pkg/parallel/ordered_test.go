@@ -55,17 +55,7 @@ func TestOrderedBoundsInFlight(t *testing.T) {
 	const workers = 2
 	var inFlight, peak atomic.Int64
 	err := Ordered(context.Background(), workers,
-		func(_ context.Context, emit func(int) error) error {
-			for i := 0; i < 100; i++ {
-				if v := inFlight.Add(1); v > peak.Load() {
-					peak.Store(v)
-				}
-				if err := emit(i); err != nil {
-					return err
-				}
-			}
-			return nil
-		},
+		emitCounting(100, &inFlight, &peak),
 		func(_ int, i int) (int, error) { return i, nil },
 		func(int) error {
 			time.Sleep(100 * time.Microsecond) // a slow consumer
@@ -89,17 +79,7 @@ func TestOrderedLookahead(t *testing.T) {
 		done := make(chan error, 1)
 		go func() {
 			done <- Ordered(WithLookahead(context.Background(), tc.k), workers,
-				func(_ context.Context, emit func(int) error) error {
-					for i := 0; i < 50; i++ {
-						if v := inFlight.Add(1); v > peak.Load() {
-							peak.Store(v)
-						}
-						if err := emit(i); err != nil {
-							return err
-						}
-					}
-					return nil
-				},
+				emitCounting(50, &inFlight, &peak),
 				func(_ int, i int) (int, error) { return i, nil },
 				func(i int) error {
 					if i == 0 {
@@ -200,5 +180,21 @@ func TestForEach(t *testing.T) {
 	})
 	if !errors.Is(err, boom) {
 		t.Errorf("got %v, want boom", err)
+	}
+}
+
+// emitCounting is a producer of the items 0..n-1 that counts the items in
+// flight (the consumer takes one off) and records the peak.
+func emitCounting(n int, inFlight, peak *atomic.Int64) func(context.Context, func(int) error) error {
+	return func(_ context.Context, emit func(int) error) error {
+		for i := 0; i < n; i++ {
+			if v := inFlight.Add(1); v > peak.Load() {
+				peak.Store(v)
+			}
+			if err := emit(i); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
 }
