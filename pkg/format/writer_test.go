@@ -372,15 +372,7 @@ func TestParquetWriterEncodingsAndReadBack(t *testing.T) {
 		"drifting": {true, true}, "f": {false, false},
 	}, dict)
 
-	got := pqgoRows(t, data, schema.NumFields())
-	if len(got) != len(want) {
-		t.Fatalf("read back %d rows, want %d", len(got), len(want))
-	}
-	for i := range want {
-		if !slices.Equal(got[i], want[i]) {
-			t.Fatalf("row %d: got %q, want %q", i, got[i], want[i])
-		}
-	}
+	diff(t, "rows read back", want, pqgoRows(t, data, schema.NumFields()))
 }
 
 // pqgoRows reads a Parquet file's rows with parquet-go, an independent
@@ -539,15 +531,7 @@ func TestParquetWriterDictionaryArrays(t *testing.T) {
 	if !bytes.Equal(plain, got) {
 		t.Fatal("dictionary arrays give another file than their plain strings")
 	}
-	rows2 := pqgoRows(t, got, schema.NumFields())
-	if len(rows2) != len(want) {
-		t.Fatalf("read back %d rows, want %d", len(rows2), len(want))
-	}
-	for i := range want {
-		if !slices.Equal(rows2[i], want[i]) {
-			t.Fatalf("row %d: got %q, want %q", i, rows2[i], want[i])
-		}
-	}
+	diff(t, "rows read back", want, pqgoRows(t, got, schema.NumFields()))
 	// The writer's own dictionary writes give the bytes of the Parquet
 	// library's Arrow writer, which finds each page's values by hashing.
 	dictDirect = false
