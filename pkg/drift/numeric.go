@@ -62,7 +62,6 @@ func newKeyStore(hint int64) *keyStore {
 	s := &keyStore{}
 	if hint > 0 {
 		s.buf = make([]uint64, hint)
-		adviseHuge(s.buf)
 	}
 	return s
 }
@@ -184,7 +183,6 @@ func (s *numSide) count(xs []int64, lo, hi int64) bool {
 			at = nhi - size + 1
 		}
 		c := make([]uint32, size)
-		adviseHuge(c)
 		if ci.c != nil {
 			copy(c[ci.lo-at:], ci.c)
 		}
@@ -260,7 +258,6 @@ func (s *numSide) finish(sort, withStd bool, scratch []uint64) []uint64 {
 		if sort {
 			// The counts give the values in order: no sort.
 			s.sorted = make([]float64, 0, s.n)
-			adviseHuge(s.sorted[:s.n])
 			for i, k := range ci.c {
 				v := float64(ci.lo + int64(i))
 				for range k {
@@ -302,7 +299,6 @@ func (s *numSide) finish(sort, withStd bool, scratch []uint64) []uint64 {
 	s.ints, s.keys = tally.Values[int64]{}, nil
 	if len(keys) >= 1<<12 && cap(scratch) < len(keys) {
 		scratch = make([]uint64, len(keys)) // the radix sort's second buffer
-		adviseHuge(scratch)
 	}
 	s.sorted, scratch = tally.SortFloatKeys(keys, scratch)
 	if withStd && s.n > 0 {
@@ -396,7 +392,6 @@ func (s *numSide) merge(o *numSide) {
 			oMin, oMax = sMin, sMax
 		default:
 			c := make([]uint32, hi-lo+1)
-			adviseHuge(c)
 			copy(c[sMin-lo:], sc.c[sMin-sc.lo:sMax-sc.lo+1])
 			sc.lo, sc.c = lo, c
 		}
