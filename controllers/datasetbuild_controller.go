@@ -121,7 +121,7 @@ func (r *DatasetBuildReconciler) reconcile(ctx context.Context, b *v1alpha1.Data
 	for _, j := range activeJobs(owned) {
 		if !outdated(&j, b.Generation) || b.Spec.Suspend {
 			b.Status.JobName = j.Name
-			r.shardProgress(b, &j)
+			r.shardProgress(b, &j, owned)
 			return ctrl.Result{}, running(b.Spec.Suspend, j.Name, "building")
 		}
 		if err := deleteJob(ctx, r.Client, &j); err != nil {
@@ -132,7 +132,7 @@ func (r *DatasetBuildReconciler) reconcile(ctx context.Context, b *v1alpha1.Data
 	if j := findJob(owned, b.Status.JobName); j != nil && unrecorded(b.Status.Conditions, b.Status.JobName, j) {
 		// A sharded build's plan and shards are followed by its next
 		// phase, whatever suspend says: the build that runs finishes.
-		handled, err := r.advance(ctx, b, j, evs)
+		handled, err := r.advance(ctx, b, j, owned, evs)
 		switch {
 		case err != nil:
 			return ctrl.Result{}, err

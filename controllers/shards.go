@@ -89,10 +89,10 @@ func (r *DatasetBuildReconciler) startSharded(ctx context.Context, b *v1alpha1.D
 // starts the next phase's Job. handled is true when j's result is not to be
 // recorded as a build's: the next phase started, or j ran an older spec (a
 // new attempt follows). A failed phase, an up-to-date plan and the commit
-// are recorded as a one-pod build's Job is.
-func (r *DatasetBuildReconciler) advance(ctx context.Context, b *v1alpha1.DatasetBuild, j *batchv1.Job, evs *[]event) (handled bool, err error) {
+// are recorded as a one-pod build's Job is. owned are the build's Jobs.
+func (r *DatasetBuildReconciler) advance(ctx context.Context, b *v1alpha1.DatasetBuild, j *batchv1.Job, owned []batchv1.Job, evs *[]event) (handled bool, err error) {
 	phase := j.Annotations[AnnotationPhase]
-	r.shardProgress(b, j)
+	r.shardProgress(b, j, owned)
 	if phase != worker.PhasePlan && phase != worker.PhaseShard {
 		return false, nil
 	}
@@ -124,7 +124,7 @@ func (r *DatasetBuildReconciler) advance(ctx context.Context, b *v1alpha1.Datase
 	}
 	b.Status.JobName = job.Name
 	if b.Status.Shards == nil {
-		r.shardProgress(b, job)
+		r.shardProgress(b, job, owned)
 	}
 	if next == worker.PhaseShard {
 		b.Status.Shards.Phase = v1alpha1.ShardPhaseShards
@@ -137,16 +137,21 @@ func (r *DatasetBuildReconciler) advance(ctx context.Context, b *v1alpha1.Datase
 	return true, nil
 }
 
-// shardProgress copies a phase Job's progress into status.shards.
-func (r *DatasetBuildReconciler) shardProgress(b *v1alpha1.DatasetBuild, j *batchv1.Job) {
+// shardProgress copies the progress of j, a phase Job of a sharded build,
+// into status.shards. The shard counts come from the build's shards Job
+// among owned (j itself in the shards phase): a reconcile that started the
+// commit Job may have lost its status write to a conflict, and the one
+// that follows sees the commit Job running, not the shards Job finishing.
+func (r *DatasetBuildReconciler) shardProgress(b *v1alpha1.DatasetBuild, j *batchv1.Job, owned []batchv1.Job) {
 	phase := j.Annotations[AnnotationPhase]
 	if phase == "" {
 		return
 	}
+	buildID := j.Annotations[AnnotationBuildID]
 	st := b.Status.Shards
-	if st == nil || st.BuildID != j.Annotations[AnnotationBuildID] {
+	if st == nil || st.BuildID != buildID {
 		n := int32(worker.Shards(&b.Spec))
-		st = &v1alpha1.ShardStatus{BuildID: j.Annotations[AnnotationBuildID], Shards: n, Progress: fmt.Sprintf("0/%d", n)}
+		st = &v1alpha1.ShardStatus{BuildID: buildID, Shards: n, Progress: fmt.Sprintf("0/%d", n)}
 		b.Status.Shards = st
 	}
 	switch phase {
@@ -157,17 +162,27 @@ func (r *DatasetBuildReconciler) shardProgress(b *v1alpha1.DatasetBuild, j *batc
 		if done, _ := jobs.Finished(j); done {
 			st.Phase = v1alpha1.ShardPhaseDone
 		}
+		for i := range owned {
+			if s := &owned[i]; s.Annotations[AnnotationPhase] == worker.PhaseShard && s.Annotations[AnnotationBuildID] == buildID {
+				shardCounts(st, s)
+			}
+		}
 	case worker.PhaseShard:
 		st.Phase = v1alpha1.ShardPhaseShards
-		if c := j.Spec.Completions; c != nil {
-			st.Shards = *c
-		}
-		st.Succeeded, st.Running = j.Status.Succeeded, j.Status.Active
-		st.Failed = j.Status.Failed
-		st.FailedIndexes = ""
-		if f := j.Status.FailedIndexes; f != nil {
-			st.FailedIndexes = worker.Truncate(*f, 256)
-		}
-		st.Progress = fmt.Sprintf("%d/%d", st.Succeeded, st.Shards)
+		shardCounts(st, j)
 	}
+}
+
+// shardCounts copies the shards Job j's counts into st.
+func shardCounts(st *v1alpha1.ShardStatus, j *batchv1.Job) {
+	if c := j.Spec.Completions; c != nil {
+		st.Shards = *c
+	}
+	st.Succeeded, st.Running = j.Status.Succeeded, j.Status.Active
+	st.Failed = j.Status.Failed
+	st.FailedIndexes = ""
+	if f := j.Status.FailedIndexes; f != nil {
+		st.FailedIndexes = worker.Truncate(*f, 256)
+	}
+	st.Progress = fmt.Sprintf("%d/%d", st.Succeeded, st.Shards)
 }

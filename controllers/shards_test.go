@@ -100,6 +100,43 @@ func failedPod(t *testing.T, j *batchv1.Job, msg string, at time.Time) {
 	}
 }
 
+// TestShardProgressAfterALostWrite: the reconcile that saw the shards Job
+// finish started the commit Job, but its status write lost to a conflict,
+// so status.shards still holds the counts of the shards Job's interim
+// status (all indexes succeeded, the killed pod's failure not yet counted).
+// The next reconcile sees the commit Job running and takes the counts from
+// the finished shards Job of the same build, not from another build's.
+func TestShardProgressAfterALostWrite(t *testing.T) {
+	phaseJob := func(phase, buildID string) batchv1.Job {
+		return batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: buildID + "-" + phase,
+			Annotations: map[string]string{AnnotationPhase: phase, AnnotationBuildID: buildID}}}
+	}
+	old := phaseJob(worker.PhaseShard, "b1")
+	old.Spec.Completions = ptr.To[int32](4)
+	old.Status = batchv1.JobStatus{Succeeded: 2, Failed: 5, FailedIndexes: ptr.To("0,3")}
+	shards := phaseJob(worker.PhaseShard, "b2")
+	shards.Spec.Completions = ptr.To[int32](4)
+	shards.Status = batchv1.JobStatus{Succeeded: 4, Failed: 1, FailedIndexes: ptr.To(""), CompletedIndexes: "0-3",
+		Conditions: []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}}
+	commit := phaseJob(worker.PhaseCommit, "b2")
+	b := &v1alpha1.DatasetBuild{Spec: v1alpha1.DatasetBuildSpec{Parallelism: &v1alpha1.ParallelismSpec{Shards: ptr.To[int32](4)}}}
+	b.Status.Shards = &v1alpha1.ShardStatus{BuildID: "b2", Phase: v1alpha1.ShardPhaseShards, Shards: 4, Succeeded: 4, Progress: "4/4"}
+	owned := []batchv1.Job{commit, shards, old}
+
+	r := &DatasetBuildReconciler{}
+	r.shardProgress(b, &commit, owned)
+	want := v1alpha1.ShardStatus{BuildID: "b2", Phase: v1alpha1.ShardPhaseCommit, Shards: 4, Succeeded: 4, Failed: 1, Progress: "4/4"}
+	if *b.Status.Shards != want {
+		t.Errorf("commit running: status.shards %+v, want %+v", *b.Status.Shards, want)
+	}
+	commit.Status.Conditions = []batchv1.JobCondition{{Type: batchv1.JobComplete, Status: corev1.ConditionTrue}}
+	r.shardProgress(b, &commit, owned)
+	want.Phase = v1alpha1.ShardPhaseDone
+	if *b.Status.Shards != want {
+		t.Errorf("commit done: status.shards %+v, want %+v", *b.Status.Shards, want)
+	}
+}
+
 // TestShardedDatasetBuild drives a DatasetBuild with parallelism.shards 3
 // through its phases: the plan Job, the Indexed Job (its spec, its
 // progress in status), the commit Job, and the published build; then a
