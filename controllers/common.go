@@ -320,15 +320,20 @@ func patchStatus(ctx context.Context, c client.Client, before, obj client.Object
 	return nil
 }
 
-// errStale is patchStatus's answer to a reconcile that worked from an
-// outdated copy: nothing was written, and the reconcile runs again.
+// errStale is the answer to a reconcile that worked from an outdated copy
+// of its resource, from patchStatus (the write conflicted) or from startJob
+// (checked before creating a Job): nothing was written, and the reconcile
+// runs again.
 var errStale = errors.New("status changed since it was read")
+
+// staleRetry is how soon a reconcile that read a stale copy runs again.
+const staleRetry = 200 * time.Millisecond
 
 // afterPatch turns patchStatus's error into the reconcile's result: a stale
 // read is retried shortly, quietly; other errors are returned.
 func afterPatch(err error, res *ctrl.Result, retErr *error) {
 	if errors.Is(err, errStale) {
-		*res, *retErr = ctrl.Result{RequeueAfter: 200 * time.Millisecond}, nil
+		*res, *retErr = ctrl.Result{RequeueAfter: staleRetry}, nil
 		return
 	}
 	*retErr = err

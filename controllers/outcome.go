@@ -89,6 +89,10 @@ func (e *idleError) Error() string { return e.msg }
 // with stalling and waiting outcomes turned into requeues instead of
 // errors.
 func summarize(conds *[]metav1.Condition, observed *int64, gen int64, res ctrl.Result, err error) (ctrl.Result, error) {
+	if errors.Is(err, errStale) {
+		// Worked from an outdated copy: nothing to say, run again shortly.
+		return ctrl.Result{RequeueAfter: staleRetry}, nil
+	}
 	*observed = gen
 	// Ready keeps its value on some paths below, but it is always an
 	// answer for this generation: kubectl wait and Argo CD ignore a

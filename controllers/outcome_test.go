@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/utils/ptr"
 	ctrl "sigs.k8s.io/controller-runtime"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/client/fake"
 
 	"github.com/mldata-io/mldata/api/v1alpha1"
@@ -156,7 +157,12 @@ func TestStartJobAdoptsOnlyItsOwn(t *testing.T) {
 		return &batchv1.Job{ObjectMeta: metav1.ObjectMeta{Name: "taken", Namespace: "ml",
 			OwnerReferences: []metav1.OwnerReference{*metav1.NewControllerRef(o, gvk)}}}
 	}
-	c := fake.NewClientBuilder().WithScheme(scheme).Build()
+	c := fake.NewClientBuilder().WithScheme(scheme).WithObjects(owner, other).Build()
+	for _, o := range []*v1alpha1.DatasetBuild{owner, other} {
+		if err := c.Get(ctx, client.ObjectKeyFromObject(o), o); err != nil {
+			t.Fatal(err)
+		}
+	}
 	if created, err := startJob(ctx, c, c, owner, job(owner)); !created || err != nil {
 		t.Fatalf("first create: %v %v", created, err)
 	}

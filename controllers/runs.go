@@ -88,16 +88,33 @@ func runAnnotations(job *batchv1.Job, inputs string, gen int64) {
 // cache); a Job of another owner is a stalling error, never taken as ours.
 // reader should read from the API server: the cache may not have the Job
 // yet, or not hold Jobs without the operator's labels at all.
+//
+// A reconcile that worked from a copy of owner older than the API server's
+// (the cache has not seen this controller's last status write yet) starts
+// no Job: its status write would fail on the resourceVersion, and the
+// reconcile after it would find the Job running and never record what this
+// one decided (the result of the Job before, status.shards, the attempt).
+// It gets errStale, and the reconcile runs again from a fresh copy.
 func startJob(ctx context.Context, c client.Client, reader client.Reader, owner client.Object, job *batchv1.Job) (created bool, err error) {
+	if reader == nil {
+		reader = c
+	}
+	live := owner.DeepCopyObject().(client.Object)
+	if err := reader.Get(ctx, client.ObjectKeyFromObject(owner), live); err != nil {
+		if apierrors.IsNotFound(err) {
+			return false, errStale
+		}
+		return false, fmt.Errorf("reading %s before creating Job %s: %w", owner.GetName(), job.Name, err)
+	}
+	if live.GetResourceVersion() != owner.GetResourceVersion() {
+		return false, errStale
+	}
 	err = c.Create(ctx, job)
 	if err == nil {
 		return true, nil
 	}
 	if !apierrors.IsAlreadyExists(err) {
 		return false, fmt.Errorf("creating Job %s: %w", job.Name, err)
-	}
-	if reader == nil {
-		reader = c
 	}
 	var existing batchv1.Job
 	if err := reader.Get(ctx, client.ObjectKeyFromObject(job), &existing); err != nil {
