@@ -25,10 +25,10 @@ import (
 	"strings"
 )
 
-// Mode returns the system's transparent huge page setting from the text of
+// mode returns the system's transparent huge page setting from the text of
 // /sys/kernel/mm/transparent_hugepage/enabled ("always [madvise] never"):
 // the word in brackets, or "" when there is none.
-func Mode(setting string) string {
+func mode(setting string) string {
 	_, rest, ok := strings.Cut(setting, "[")
 	if !ok {
 		return ""

@@ -21,7 +21,7 @@ const settingFile = "/sys/kernel/mm/transparent_hugepage/enabled"
 // error means the advice could not be given; the program runs on as before.
 func AdviseHeap(reserve int) (int, error) {
 	setting, err := os.ReadFile(settingFile)
-	if err != nil || Mode(string(setting)) != "madvise" || disabledByGODEBUG(os.Getenv("GODEBUG")) {
+	if err != nil || mode(string(setting)) != "madvise" || disabledByGODEBUG(os.Getenv("GODEBUG")) {
 		return 0, nil
 	}
 	// The reservation is mapped writable, so it counts against the kernel's

@@ -53,7 +53,7 @@ func TestOverlapping(t *testing.T) {
 // and that the reservation is freed.
 func TestAdviseHeap(t *testing.T) {
 	setting, err := os.ReadFile(settingFile)
-	if err != nil || Mode(string(setting)) != "madvise" {
+	if err != nil || mode(string(setting)) != "madvise" {
 		t.Skipf("transparent huge pages are not set to madvise here (%q)", strings.TrimSpace(string(setting)))
 	}
 	if disabledByGODEBUG(os.Getenv("GODEBUG")) {

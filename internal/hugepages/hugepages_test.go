@@ -11,8 +11,8 @@ func TestMode(t *testing.T) {
 		"":                         "",
 		"[madvise":                 "",
 	} {
-		if got := Mode(setting); got != want {
-			t.Errorf("Mode(%q) = %q, want %q", setting, got, want)
+		if got := mode(setting); got != want {
+			t.Errorf("mode(%q) = %q, want %q", setting, got, want)
 		}
 	}
 }
